@@ -1,0 +1,31 @@
+"""profit_booking: a durable profit-booking engine for a forex trading bot.
+
+Each Order B opens a profit chain, a pyramid of 1, 2, 4, 8 and 16 orders booked at $7 each;
+chains, orders, bookings and SL hunts live in SQLite (or PostgreSQL) and come back on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .bootstrap import open_service
+from .config import ProfitBookingSettings, load_settings
+from .domain.chain import BookingResult, ChainStatus, ProfitChain
+from .errors import (
+    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ConfigError,
+    DatabaseMissingError, DuplicateChainError, InvalidInputError, NotADatabaseError, NotRehydratedError,
+    ProfitBookingError, SchemaVersionError, StoreError, UnknownSymbolError,
+)
+from .interface import IProfitBookingCapable
+from .manager import ProfitBookingManager
+from .service import ProfitBookingService
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "AlreadyBookedError", "BookingResult", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
+    "ConcurrentUpdateError", "ConfigError", "DatabaseMissingError", "DuplicateChainError",
+    "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "NotRehydratedError",
+    "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",
+    "ProfitChain", "SchemaVersionError", "StoreError", "UnknownSymbolError", "load_settings", "open_service",
+]

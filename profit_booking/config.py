@@ -1,0 +1,98 @@
+"""One settings object for the whole package, read from arguments or ``PROFIT_BOOKING_*``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
+from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, PyramidRules
+from .errors import ConfigError, UnknownSymbolError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
+DEFAULT_WINDOW_OVERRIDES = {
+    "XAUUSD": 15, "GBPUSD": 22, "USDJPY": 28, "USDCAD": 28, "EURJPY": 25, "GBPJPY": 20, "AUDJPY": 20,
+}
+
+
+class ProfitBookingSettings(BaseSettings):
+    """Pyramid, target, stop, strictness, SL hunt, symbol table and database settings.
+
+    Defaults are the plan's; any field can be set from the environment, e.g.
+    ``PROFIT_BOOKING_DATABASE_URL`` or ``PROFIT_BOOKING_STRICT_MODE=false``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PROFIT_BOOKING_", frozen=True, extra="forbid")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    use_profit_booking: bool = True
+    pyramid_levels: dict[int, int] = dict(DEFAULT_PYRAMID)
+    profit_target: Decimal = DEFAULT_PROFIT_TARGET
+    stop_loss: Decimal = Decimal("10.00")
+    default_lot: Decimal = Decimal("0.01")
+    strict_mode: bool = True
+    allow_partial_progression: bool = False
+    enabled_levels: dict[int, bool] = {}
+    sl_hunt_enabled: bool = True
+    min_recovery_pips: Decimal = Decimal("2")
+    max_attempts_per_order: int = 1
+    recovery_window_minutes: int = 30
+    recovery_window_overrides: dict[str, int] = DEFAULT_WINDOW_OVERRIDES
+    symbols: dict[str, SymbolSpec] = dict(DEFAULT_SYMBOLS)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    sqlite_busy_timeout_ms: int = 5000
+
+    @field_validator("symbols", "recovery_window_overrides")
+    @classmethod
+    def _upper_symbols(cls, table: dict) -> dict:
+        return {name.upper(): value for name, value in table.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProfitBookingSettings:
+        levels = sorted(self.pyramid_levels)
+        if levels != list(range(len(levels))) or not levels:
+            raise ValueError("pyramid_levels must number levels 0, 1, 2, ... without gaps")
+        if any(size < 1 for size in self.pyramid_levels.values()):
+            raise ValueError("every pyramid level needs at least one order")
+        if min(self.profit_target, self.stop_loss, self.default_lot, self.min_recovery_pips) <= 0:
+            raise ValueError("profit_target, stop_loss, default_lot and min_recovery_pips must be positive")
+        if self.strict_mode and self.allow_partial_progression:
+            raise ValueError("allow_partial_progression needs strict_mode=false")
+        if self.max_attempts_per_order < 0 or self.recovery_window_minutes <= 0:
+            raise ValueError("max_attempts_per_order must be >= 0 and recovery_window_minutes > 0")
+        return self
+
+    def pyramid_rules(self) -> PyramidRules:
+        """The pure rules object the domain works with."""
+        return PyramidRules(
+            levels=dict(self.pyramid_levels),
+            profit_target=self.profit_target,
+            strict_mode=self.strict_mode,
+            allow_partial_progression=self.allow_partial_progression,
+            enabled_levels=dict(self.enabled_levels),
+        )
+
+    def symbol(self, name: str) -> SymbolSpec:
+        """The symbol's pip size and pip value; an unknown symbol is an error, never a zero."""
+        spec = self.symbols.get(name.upper()) if isinstance(name, str) else None
+        if spec is None:
+            raise UnknownSymbolError(f"unknown symbol {name!r}; known: {', '.join(sorted(self.symbols))}")
+        return spec
+
+    def recovery_window(self, symbol: str) -> timedelta:
+        """How long an SL hunt on ``symbol`` waits for the price to come back."""
+        minutes = self.recovery_window_overrides.get(symbol.upper(), self.recovery_window_minutes)
+        return timedelta(minutes=minutes)
+
+
+def load_settings(**overrides: object) -> ProfitBookingSettings:
+    """Build settings, turning validation failures into :class:`ConfigError`."""
+    try:
+        return ProfitBookingSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from None

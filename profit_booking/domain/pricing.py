@@ -1,0 +1,123 @@
+"""Pip arithmetic for profit booking: dollars to prices and prices to dollars.
+
+Pure functions over ``decimal.Decimal``. A symbol's ``pip_size`` is the price
+step of one pip and ``pip_value_per_std_lot`` is the dollar value of one pip
+for a standard lot (1.00); values scale linearly with the lot size.
+Directions are the canonical strings ``"BUY"`` and ``"SELL"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
+from typing import Mapping
+
+from .money import CENT
+
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSpec:
+    """Pip size and dollar value of one pip per standard lot for a symbol."""
+
+    pip_size: Decimal
+    pip_value_per_std_lot: Decimal
+
+
+def _spec(pip_size: str, pip_value: str) -> SymbolSpec:
+    return SymbolSpec(Decimal(pip_size), Decimal(pip_value))
+
+
+DEFAULT_SYMBOLS: Mapping[str, SymbolSpec] = MappingProxyType(
+    {
+        "EURUSD": _spec("0.0001", "10.0"),
+        "GBPUSD": _spec("0.0001", "10.0"),
+        "AUDUSD": _spec("0.0001", "10.0"),
+        "NZDUSD": _spec("0.0001", "10.0"),
+        "USDCAD": _spec("0.0001", "8.0"),
+        "USDJPY": _spec("0.01", "9.1"),
+        "EURJPY": _spec("0.01", "9.5"),
+        "GBPJPY": _spec("0.01", "9.0"),
+        "AUDJPY": _spec("0.01", "9.2"),
+        "XAUUSD": _spec("0.01", "1.0"),
+    }
+)
+
+
+def _sign(direction: str) -> int:
+    if direction == "BUY":
+        return 1
+    if direction == "SELL":
+        return -1
+    raise ValueError(f"direction must be 'BUY' or 'SELL', got {direction!r}")
+
+
+def _require_positive(name: str, value: Decimal) -> None:
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+def _price_offset(spec: SymbolSpec, lot: Decimal, dollars: Decimal) -> Decimal:
+    return dollars / (spec.pip_value_per_std_lot * lot) * spec.pip_size
+
+
+def _quantize_price(spec: SymbolSpec, price: Decimal) -> Decimal:
+    return price.quantize(spec.pip_size / 10, rounding=ROUND_HALF_EVEN)
+
+
+def profit_of(
+    spec: SymbolSpec, direction: str, entry: Decimal, price: Decimal, lot: Decimal
+) -> Decimal:
+    """Dollar profit (negative for a loss) of ``lot`` opened at ``entry`` and valued at ``price``.
+
+    Rounded to cents with ROUND_HALF_EVEN. Raises ValueError for a bad
+    direction or a non-positive lot.
+    """
+    sign = _sign(direction)
+    _require_positive("lot", lot)
+    pips = sign * (price - entry) / spec.pip_size
+    return (pips * spec.pip_value_per_std_lot * lot).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def target_price(
+    spec: SymbolSpec, direction: str, entry: Decimal, lot: Decimal, target: Decimal
+) -> Decimal:
+    """Price at which ``lot`` opened at ``entry`` has gained ``target`` dollars.
+
+    Rounded to a tenth of a pip with ROUND_HALF_EVEN. Raises ValueError for a
+    bad direction or a non-positive lot or target.
+    """
+    sign = _sign(direction)
+    _require_positive("lot", lot)
+    _require_positive("target", target)
+    return _quantize_price(spec, entry + sign * _price_offset(spec, lot, target))
+
+
+def stop_price(
+    spec: SymbolSpec, direction: str, entry: Decimal, lot: Decimal, stop: Decimal
+) -> Decimal:
+    """Price at which ``lot`` opened at ``entry`` has lost ``stop`` dollars.
+
+    Rounded to a tenth of a pip with ROUND_HALF_EVEN. Raises ValueError for a
+    bad direction or a non-positive lot or stop.
+    """
+    sign = _sign(direction)
+    _require_positive("lot", lot)
+    _require_positive("stop", stop)
+    return _quantize_price(spec, entry - sign * _price_offset(spec, lot, stop))
+
+
+def recovery_triggered(
+    spec: SymbolSpec, direction: str, stop: Decimal, price: Decimal, min_recovery_pips: Decimal
+) -> bool:
+    """Whether ``price`` has come back at least ``min_recovery_pips`` from the stop price ``stop``.
+
+    A BUY recovers at or above ``stop + min_recovery_pips * pip_size``, a SELL
+    at or below ``stop - min_recovery_pips * pip_size``. Raises ValueError for
+    a bad direction or a negative ``min_recovery_pips``.
+    """
+    sign = _sign(direction)
+    if min_recovery_pips < 0:
+        raise ValueError(f"min_recovery_pips must be >= 0, got {min_recovery_pips}")
+    return sign * (price - stop) >= min_recovery_pips * spec.pip_size

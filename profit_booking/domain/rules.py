@@ -1,0 +1,60 @@
+"""Pyramid rules: how many orders each level has and what a resolved level leads to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+from types import MappingProxyType
+
+DEFAULT_PYRAMID: Mapping[int, int] = MappingProxyType({0: 1, 1: 2, 2: 4, 3: 8, 4: 16})
+DEFAULT_PROFIT_TARGET = Decimal("7.00")
+
+
+class LevelOutcome(Enum):
+    """What happens to a chain once a slot of its current level resolves."""
+
+    PENDING = "pending"  # some slots are still open
+    ADVANCE = "advance"
+    COMPLETE = "complete"
+    STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class PyramidRules:
+    """The configured pyramid: level sizes, target, strictness and switched-off levels."""
+
+    levels: Mapping[int, int] = field(default_factory=lambda: DEFAULT_PYRAMID)
+    profit_target: Decimal = DEFAULT_PROFIT_TARGET
+    strict_mode: bool = True
+    allow_partial_progression: bool = False
+    enabled_levels: Mapping[int, bool] = field(default_factory=dict)
+
+    @property
+    def max_level(self) -> int:
+        """The last level; booking it in full completes the chain."""
+        return max(self.levels)
+
+    def orders_in(self, level: int) -> int:
+        """Number of slots of ``level``."""
+        return self.levels[level]
+
+    def is_enabled(self, level: int) -> bool:
+        """A level missing from ``enabled_levels`` is enabled."""
+        return self.enabled_levels.get(level, True)
+
+    def resolve(self, level: int, booked: int, lost: int) -> tuple[LevelOutcome, str | None]:
+        """Decide the level's fate from its booked and lost slot counts.
+
+        Returns the outcome and, for ``STOP``, the reason.
+        """
+        if booked + lost < self.orders_in(level):
+            return LevelOutcome.PENDING, None
+        if lost and (self.strict_mode or not self.allow_partial_progression):
+            return LevelOutcome.STOP, f"{lost} slot(s) of level {level} lost in strict mode"
+        if level >= self.max_level:
+            return LevelOutcome.COMPLETE, None
+        if not self.is_enabled(level + 1):
+            return LevelOutcome.STOP, f"level {level + 1} is disabled"
+        return LevelOutcome.ADVANCE, None

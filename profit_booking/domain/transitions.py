@@ -1,0 +1,209 @@
+"""The chain's state machine as pure functions over a scratch copy of a tracked chain.
+
+Each use case builds a :class:`ChainDraft`, calls its methods, and takes ``draft.change()``:
+a :class:`ChainChange` that the store persists in one transaction and that memory applies
+only after the commit, so a failed write leaves memory as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+from ..errors import ChainFinalError, ProfitBookingError
+from .changes import ChainChange, ChainEvent, ChainFields, HuntStart, LedgerEntry, LedgerKind, OrderUpdate
+from .chain import ChainStatus
+from .orders import OrderKind, OrderStatus, SlotOrder, client_order_id
+from .rules import LevelOutcome, PyramidRules
+from .tracked import TrackedChain
+
+
+class ChainDraft:
+    """A mutable copy of one chain that records every change made to it."""
+
+    def __init__(self, tracked: TrackedChain, rules: PyramidRules, now: datetime) -> None:
+        chain = tracked.chain
+        if chain.status.is_final:
+            raise ChainFinalError(f"chain {chain.chain_id} is {chain.status.name}; it accepts no events")
+        self.rules = rules
+        self.now = now
+        self.chain_id = chain.chain_id
+        self.symbol = chain.symbol
+        self.direction = chain.direction
+        self.level = chain.level
+        self.orders_in_level = chain.orders_in_level
+        self.orders_booked = chain.orders_booked
+        self.orders_lost = tracked.orders_lost
+        self.total = chain.total_profit
+        self.status = chain.status
+        self.stop_reason = tracked.stop_reason
+        self.version = tracked.version
+        self.slots = {slot: replace(order) for slot, order in tracked.slots.items()}
+        self.ledger: list[LedgerEntry] = []
+        self.order_updates: list[OrderUpdate] = []
+        self.new_orders: list[SlotOrder] = []
+        self.events: list[ChainEvent] = []
+        self.hunts: list[HuntStart] = []
+        self.advanced = False
+
+    # -- use cases -------------------------------------------------------------------------
+
+    def book(self, order_id: str, amount: Decimal) -> None:
+        """Book ``order_id`` at ``amount``; an order the chain does not know takes a free slot."""
+        self._refuse_if_final()
+        if any(entry.order_id == order_id for entry in self.ledger):
+            raise ProfitBookingError(f"order {order_id} appears twice in one batch")
+        order = self._slot_of(order_id) or self._claim_slot(order_id)
+        self.ledger.append(LedgerEntry(order_id, self.level, order.slot, amount, LedgerKind.PROFIT))
+        self._close(order, order_id, OrderStatus.BOOKED)
+        self.orders_booked += 1
+        self.total += amount
+        self._event("booked", order_id=order_id, slot=order.slot, amount=str(amount), total=str(self.total))
+        self._resolve_level()
+
+    def register(self, order_id: str, client_id: str | None = None) -> SlotOrder:
+        """Attach a broker ticket to a pending order intent (by client id, else the lowest slot)."""
+        self._refuse_if_final()
+        if self._slot_of(order_id):
+            raise ProfitBookingError(f"order {order_id} is already registered in chain {self.chain_id}")
+        pending = [o for o in self._ordered_slots() if o.status is OrderStatus.PENDING]
+        if client_id is not None:
+            pending = [o for o in pending if o.client_order_id == client_id]
+        if not pending:
+            raise ProfitBookingError(f"chain {self.chain_id} has no pending order to register {order_id} in")
+        order = pending[0]
+        order.order_id, order.status = order_id, OrderStatus.OPEN
+        self.order_updates.append(OrderUpdate(order.client_order_id, order_id, OrderStatus.OPEN))
+        self._event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
+        return order
+
+    def stop_loss(
+        self,
+        order_id: str | None,
+        loss: Decimal | None,
+        stop_price: Decimal | None,
+        hunt_enabled: bool,
+        expires_at: datetime,
+    ) -> None:
+        """Record a stop loss; open an SL hunt for the slot, or lose the slot at once."""
+        self._refuse_if_final()
+        order = self._slot_of(order_id) if order_id else self._first_live_slot()
+        if order is None:
+            order = self._claim_slot(order_id)
+        if order.status is OrderStatus.STOPPED:
+            raise ProfitBookingError(f"slot {order.slot} of chain {self.chain_id} is already in an SL hunt")
+        ticket = order_id or order.order_id
+        if loss is not None and ticket is not None:
+            self.ledger.append(LedgerEntry(ticket, self.level, order.slot, -loss, LedgerKind.LOSS))
+            self.total -= loss
+        if hunt_enabled:
+            order.order_id, order.status = ticket, OrderStatus.STOPPED
+            self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
+            self.hunts.append(
+                HuntStart(self.level, order.slot, order.attempt, ticket, self.direction, stop_price, self.now, expires_at)
+            )
+            self.status = ChainStatus.SL_HUNT
+            self._event("sl_hunt_started", order_id=ticket, slot=order.slot, expires_at=expires_at.isoformat())
+            return
+        self._close(order, ticket, OrderStatus.LOST)
+        self.orders_lost += 1
+        self._event("slot_lost", order_id=ticket, slot=order.slot, reason="stop loss with SL hunt disabled")
+        self._resolve_level()
+
+    def settle(self) -> None:
+        """Apply the level's outcome if every slot is already resolved (a repair step)."""
+        self._refuse_if_final()
+        self._resolve_level()
+
+    def cancel(self, reason: str) -> None:
+        """End the chain by the user's or the bot's decision; unplaced intents are dropped."""
+        self._refuse_if_final()
+        for order in self._ordered_slots():
+            if order.status is OrderStatus.PENDING:
+                self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.CANCELLED))
+                del self.slots[order.slot]
+        self.status, self.stop_reason = ChainStatus.CANCELLED, reason
+        self._event("cancelled", reason=reason)
+
+    def change(self) -> ChainChange:
+        """The recorded change, with the chain's version moved on by one."""
+        after = ChainFields(
+            self.level, self.orders_in_level, self.orders_booked, self.orders_lost, self.total,
+            self.status, self.stop_reason, self.version + 1, self.now,
+        )
+        return ChainChange(
+            self.chain_id, self.version, after, self.slots, self.ledger, self.order_updates,
+            self.new_orders, self.events, self.hunts, self.advanced,
+        )
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def _resolve_level(self) -> None:
+        outcome, reason = self.rules.resolve(self.level, self.orders_booked, self.orders_lost)
+        if outcome is LevelOutcome.ADVANCE:
+            self._advance()
+        elif outcome is LevelOutcome.COMPLETE:
+            self.status = ChainStatus.COMPLETED
+            self._event("completed", total=str(self.total))
+        elif outcome is LevelOutcome.STOP:
+            self.status, self.stop_reason = ChainStatus.STOPPED, reason
+            self._event("stopped", reason=reason)
+
+    def _advance(self) -> None:
+        old = self.level
+        self.level += 1
+        self.orders_in_level = self.rules.orders_in(self.level)
+        self.orders_booked = self.orders_lost = 0
+        self.advanced = True
+        if self.status is ChainStatus.SL_HUNT:
+            self.status = ChainStatus.ACTIVE
+        for slot in range(self.orders_in_level):
+            intent = SlotOrder(
+                client_order_id(self.chain_id, self.level, slot), self.level, slot, 1,
+                OrderKind.LEVEL, OrderStatus.PENDING,
+            )
+            self.slots[slot] = intent
+            self.new_orders.append(intent)
+        self._event("advanced", from_level=old, to_level=self.level, orders=self.orders_in_level)
+
+    def _claim_slot(self, order_id: str | None) -> SlotOrder:
+        """The slot an unknown order fills: a pending intent first, else an open order's slot."""
+        ordered = self._ordered_slots()
+        for wanted in (OrderStatus.PENDING, OrderStatus.OPEN):
+            for order in ordered:
+                if order.status is wanted:
+                    if wanted is OrderStatus.OPEN and order.order_id not in (None, order_id):
+                        self._detach(order, order_id)
+                    return order
+        raise ProfitBookingError(f"chain {self.chain_id} has no free slot at level {self.level}")
+
+    def _detach(self, order: SlotOrder, by_order_id: str | None) -> None:
+        displaced = order.order_id
+        self.order_updates.append(OrderUpdate(order.client_order_id, displaced, OrderStatus.DETACHED))
+        self._event("order_detached", order_id=displaced, slot=order.slot, by_order_id=by_order_id)
+        order.client_order_id = client_order_id(self.chain_id, self.level, order.slot, order.attempt + 1)
+        order.attempt += 1
+        order.order_id = None
+        order.kind = OrderKind.LEVEL
+        self.new_orders.append(replace(order))
+
+    def _close(self, order: SlotOrder, order_id: str | None, status: OrderStatus) -> None:
+        self.order_updates.append(OrderUpdate(order.client_order_id, order_id, status))
+        del self.slots[order.slot]
+
+    def _slot_of(self, order_id: str | None) -> SlotOrder | None:
+        return next((o for o in self.slots.values() if order_id and o.order_id == order_id), None)
+
+    def _first_live_slot(self) -> SlotOrder | None:
+        return next((o for o in self._ordered_slots() if o.status is not OrderStatus.STOPPED), None)
+
+    def _ordered_slots(self) -> list[SlotOrder]:
+        return [self.slots[slot] for slot in sorted(self.slots)]
+
+    def _refuse_if_final(self) -> None:
+        if self.status.is_final:
+            raise ChainFinalError(f"chain {self.chain_id} is {self.status.name}; it accepts no events")
+
+    def _event(self, kind: str, **data: object) -> None:
+        self.events.append(ChainEvent(kind, self.level, data))

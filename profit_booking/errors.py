@@ -1,0 +1,63 @@
+"""The package's error root and its typed children.
+
+Every error the public API raises on purpose derives from :class:`ProfitBookingError`, so a
+caller can catch one type; SQLAlchemy and sqlite errors are translated at the store boundary.
+"""
+
+from __future__ import annotations
+
+
+class ProfitBookingError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class InvalidInputError(ProfitBookingError, ValueError):
+    """An argument was malformed: bad direction, amount, symbol, id or setting."""
+
+
+class UnknownSymbolError(InvalidInputError):
+    """The symbol is not in the configured symbol table."""
+
+
+class ChainNotFoundError(ProfitBookingError, LookupError):
+    """No chain has the given id."""
+
+
+class DuplicateChainError(ProfitBookingError):
+    """A chain already exists for this Order B (or with this chain id)."""
+
+
+class ChainFinalError(ProfitBookingError):
+    """The chain is COMPLETED, STOPPED or CANCELLED and accepts no further events."""
+
+
+class AlreadyBookedError(ProfitBookingError):
+    """The order already has a row in the bookings ledger."""
+
+
+class ConcurrentUpdateError(ProfitBookingError):
+    """The chain changed in the database since it was read (another process wrote it)."""
+
+
+class NotRehydratedError(ProfitBookingError):
+    """The service was used before it loaded its state from the store."""
+
+
+class StoreError(ProfitBookingError):
+    """The database could not be opened or used."""
+
+
+class DatabaseMissingError(StoreError, FileNotFoundError):
+    """A read-only command was pointed at a database file that does not exist."""
+
+
+class NotADatabaseError(StoreError):
+    """The file exists but is not a profit_booking database."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a schema version this code cannot open."""
+
+
+class ConfigError(InvalidInputError):
+    """The settings are inconsistent or malformed."""

@@ -1,0 +1,373 @@
+"""ProfitBookingService: the plan's service API over rehydrated memory and a durable manager.
+
+Memory answers every read. Every change is computed from memory by the domain rules, handed
+to the manager to commit, and applied to memory only once the manager succeeded; a refused
+or failed write leaves the tracked ``ProfitChain`` objects exactly as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from .config import ProfitBookingSettings
+from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
+from .domain.changes import ChainChange
+from .domain.hunts import RunningHunt
+from .domain.money import positive_money, to_decimal
+from .domain.opening import open_chain
+from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind
+from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
+from .domain.stats import ChainTally
+from .domain.tracked import TrackedChain
+from .domain.transitions import ChainDraft
+from .errors import (
+    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, DuplicateChainError,
+    InvalidInputError, NotRehydratedError, ProfitBookingError,
+)
+from .manager import Clock, ProfitBookingManager, new_chain_id, utc_now
+
+logger = logging.getLogger(__name__)
+Close = tuple[str, Decimal | float | int | str]
+
+
+class ProfitBookingService:
+    """Service layer for profit booking operations; plugins use this, not the manager.
+
+    ``manager`` is a :class:`ProfitBookingManager` in production (then :meth:`rehydrate` must
+    run before any other call; ``bootstrap.open_service`` does it) or any object with the
+    plan's manager methods.
+    """
+
+    PYRAMID_LEVELS: dict[int, int] = dict(DEFAULT_PYRAMID)
+    MAX_LEVEL = max(DEFAULT_PYRAMID)
+    PROFIT_TARGET = DEFAULT_PROFIT_TARGET
+
+    def __init__(
+        self, profit_booking_manager: Any, settings: ProfitBookingSettings | None = None, *, clock: Clock = utc_now
+    ) -> None:
+        self.manager = profit_booking_manager
+        self.settings = settings or ProfitBookingSettings()
+        self.rules = self.settings.pyramid_rules()
+        self.PYRAMID_LEVELS = dict(self.rules.levels)
+        self.MAX_LEVEL = self.rules.max_level
+        self.PROFIT_TARGET = self.rules.profit_target
+        self._clock = clock
+        self._plugin_chains: dict[str, dict[str, ProfitChain]] = {}
+        self._tracked: dict[str, TrackedChain] = {}
+        self._order_chain: dict[str, str] = {}
+        self._hunts: list[RunningHunt] = []
+        self._archive: dict[str, ChainTally] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._persistent = isinstance(profit_booking_manager, ProfitBookingManager)
+        self._rehydrated = not self._persistent
+
+    # -- startup ----------------------------------------------------------------------------
+
+    async def rehydrate(self) -> int:
+        """Load every unfinished chain, its active orders, running hunts and final-chain tallies.
+
+        Returns the number of chains now tracked.
+        """
+        snapshot = await self.manager.load_snapshot()
+        self._plugin_chains, self._tracked, self._order_chain = {}, {}, {}
+        for tracked in snapshot.chains:
+            self._track(tracked)
+        self._hunts = snapshot.hunts
+        self._archive = snapshot.archive
+        self._rehydrated = True
+        logger.info(
+            "rehydrated %d chains, %d order ids, %d running SL hunts",
+            len(self._tracked), len(self._order_chain), len(self._hunts),
+        )
+        return len(self._tracked)
+
+    async def aclose(self) -> None:
+        """Release the store's connections."""
+        if self._persistent:
+            await self.manager.close()
+
+    # -- the plan's API ---------------------------------------------------------------------
+
+    async def create_chain(
+        self,
+        plugin_id: str,
+        order_b_id: str,
+        symbol: str,
+        direction: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        lot: Decimal | float | str | None = None,
+    ) -> ProfitChain | None:
+        """Open a chain for a new Order B; the same Order B again returns its existing chain.
+
+        Bad input raises :class:`InvalidInputError` (unknown symbol, bad direction or lot).
+        """
+        self._require_ready()
+        plugin_id, order_b_id = _require_id(plugin_id, "plugin_id"), _require_id(order_b_id, "order_b_id")
+        symbol = symbol.upper() if isinstance(symbol, str) else symbol
+        self.settings.symbol(symbol)
+        direction = normalize_direction(direction)
+        lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
+        existing = self._existing_chain_for(order_b_id)
+        if existing is not None:
+            return existing
+        args = (plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock())
+        tracked = open_chain(new_chain_id(), *args)
+        chain_id = await self.manager.create_profit_chain(
+            order_b_id, symbol, plugin_id=plugin_id, direction=direction, lot=lot, metadata=metadata, tracked=tracked
+        )
+        if not chain_id:
+            logger.error("failed to create profit chain for %s", order_b_id)
+            return None
+        if chain_id != tracked.chain.chain_id:
+            tracked = open_chain(chain_id, *args)
+        self._track(tracked)
+        logger.info("profit chain created: %s for plugin %s", chain_id, plugin_id)
+        return tracked.chain
+
+    async def book_profit(self, chain_id: str, order_id: str, profit_amount: Decimal | float | str) -> BookingResult:
+        """Book one order that hit its target; advance, complete or stop the chain as the rules say.
+
+        Mutates and returns nothing but the tracked ``ProfitChain``; a refused booking is a
+        result with ``error`` set and changes nothing.
+        """
+        return (await self.book_profits(chain_id, [(order_id, profit_amount)]))[0]
+
+    async def book_profits(self, chain_id: str, closes: Sequence[Close]) -> list[BookingResult]:
+        """Book closes that arrived together (one tick) in one transaction, in the given order.
+
+        If one of them is already booked, the others are booked one by one.
+        """
+        self._require_ready()
+        try:
+            parsed = [(_require_id(oid, "order_id"), self._booking_amount(amount)) for oid, amount in closes]
+        except InvalidInputError as exc:
+            return [self._refused(str(oid), chain_id, str(exc)) for oid, _ in closes]
+        tracked = self._tracked.get(chain_id)
+        if tracked is None:
+            error = await self._missing_chain_reason(chain_id)
+            return [self._refused(oid, chain_id, error) for oid, _ in parsed]
+        async with self._lock(chain_id):
+            try:
+                return await self._book_locked(tracked, parsed)
+            except AlreadyBookedError:
+                if len(parsed) == 1:
+                    return [self._refused(parsed[0][0], chain_id, f"order {parsed[0][0]} is already booked")]
+        return [result for close in parsed for result in await self.book_profits(chain_id, [close])]
+
+    async def start_sl_hunt(
+        self,
+        chain_id: str,
+        order_id: str | None = None,
+        *,
+        loss: Decimal | float | str | None = None,
+        stop_price: Decimal | float | str | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        """A chain order hit its stop loss: record it and start the Profit Booking SL Hunt.
+
+        ``order_id`` defaults to the lowest live slot's order; ``loss`` (positive dollars) goes on
+        the ledger; ``at`` is the market time of the stop. Returns whether the hunt was recorded.
+        """
+        self._require_ready()
+        loss_amount = None if loss is None else positive_money(loss, "loss")
+        stop = None if stop_price is None else _positive_decimal(stop_price, "stop_price")
+        tracked = self._tracked.get(chain_id)
+        if tracked is None:
+            logger.warning("SL hunt refused: %s", await self._missing_chain_reason(chain_id))
+            return False
+        async with self._lock(chain_id):
+            now = at or self._clock()
+            try:
+                draft = ChainDraft(tracked, self.rules, now)
+                expires = now + self.settings.recovery_window(tracked.chain.symbol)
+                draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
+                change = draft.change()
+                ok = await self.manager.start_profit_sl_hunt(
+                    chain_id, order_id, loss=loss_amount, stop_price=stop, change=change
+                )
+            except ProfitBookingError as exc:
+                await self._resync_if_stale(exc, chain_id)
+                logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
+                return False
+            if ok:
+                self._apply(tracked, change)
+                logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
+        return bool(ok)
+
+    def get_plugin_chains(self, plugin_id: str) -> list[ProfitChain]:
+        """Every chain of ``plugin_id`` this process tracks (unfinished ones after a restart)."""
+        return list(self._plugin_chains.get(plugin_id, {}).values())
+
+    def get_active_chains(self, plugin_id: str) -> list[ProfitChain]:
+        """The plugin's ACTIVE chains."""
+        return [c for c in self.get_plugin_chains(plugin_id) if c.status == ChainStatus.ACTIVE]
+
+    def get_chain_stats(self, plugin_id: str) -> dict[str, Any]:
+        """The plugin's chain counts by status and level and its total profit, restarts included."""
+        tally = self._archive.get(plugin_id, ChainTally()).plus(self.get_plugin_chains(plugin_id))
+        return tally.as_stats(self.MAX_LEVEL)
+
+    # -- beyond the plan: lookups and steering ------------------------------------------------
+
+    def get_chain(self, chain_id: str) -> ProfitChain | None:
+        """The tracked chain with this id, if this process tracks it."""
+        tracked = self._tracked.get(chain_id)
+        return tracked.chain if tracked else None
+
+    def chain_for_order(self, order_id: str) -> str | None:
+        """The chain an active order (pending, open or stopped) belongs to."""
+        return self._order_chain.get(order_id)
+
+    def running_hunts(self) -> list[RunningHunt]:
+        """SL hunts still waiting for a recovery."""
+        return list(self._hunts)
+
+    async def register_order(self, chain_id: str, order_id: str, client_order_id: str | None = None) -> str:
+        """Attach a broker ticket to a pending order intent of the chain; returns its client id."""
+        self._require_ready()
+        order_id = _require_id(order_id, "order_id")
+        return await self._change(chain_id, lambda draft: draft.register(order_id, client_order_id).client_order_id)
+
+    async def cancel_chain(self, chain_id: str, reason: str = "cancelled by the user") -> ProfitChain:
+        """End a chain (reversal, manual stop): CANCELLED is final."""
+        self._require_ready()
+        await self._change(chain_id, lambda draft: draft.cancel(reason))
+        return self._tracked[chain_id].chain
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _book_locked(self, tracked: TrackedChain, closes: list[tuple[str, Decimal]]) -> list[BookingResult]:
+        chain_id = tracked.chain.chain_id
+        try:
+            for order_id, _ in closes:
+                owner = self._order_chain.get(order_id)
+                if owner not in (None, chain_id):
+                    raise InvalidInputError(f"order {order_id} belongs to chain {owner}, not {chain_id}")
+            draft = ChainDraft(tracked, self.rules, self._clock())
+            steps = []
+            for order_id, amount in closes:
+                level_before = draft.level
+                draft.book(order_id, amount)
+                steps.append((order_id, amount, draft.level != level_before, draft.level))
+            change = draft.change()
+            if len(closes) == 1:
+                ok = await self.manager.book_profit(chain_id, closes[0][0], closes[0][1], change=change)
+            else:
+                ok = await self.manager.book_profits(chain_id, closes, change=change)
+        except AlreadyBookedError:
+            raise
+        except ProfitBookingError as exc:
+            await self._resync_if_stale(exc, chain_id)
+            return [self._refused(order_id, chain_id, str(exc)) for order_id, _ in closes]
+        if not ok:
+            return [self._refused(order_id, chain_id, "Booking failed") for order_id, _ in closes]
+        self._apply(tracked, change)
+        chain = tracked.chain
+        logger.info("profit booked: %d order(s) in chain %s, total: %s", len(closes), chain_id, chain.total_profit)
+        return [BookingResult(True, oid, amount, adv, level, status=chain.status) for oid, amount, adv, level in steps]
+
+    async def _change(self, chain_id: str, edit: Any) -> Any:
+        tracked = self._tracked.get(chain_id)
+        if tracked is None:
+            raise ChainNotFoundError(await self._missing_chain_reason(chain_id))
+        async with self._lock(chain_id):
+            draft = ChainDraft(tracked, self.rules, self._clock())
+            outcome = edit(draft)
+            change = draft.change()
+            try:
+                await self.manager.commit_change(change)
+            except ProfitBookingError as exc:
+                await self._resync_if_stale(exc, chain_id)
+                raise
+            self._apply(tracked, change)
+        return outcome
+
+    def _apply(self, tracked: TrackedChain, change: ChainChange) -> None:
+        tracked.apply(change)
+        for update in change.order_updates:
+            if update.order_id is None:
+                continue
+            if update.status in ACTIVE_ORDER_STATUSES:
+                self._order_chain[update.order_id] = change.chain_id
+            else:
+                self._order_chain.pop(update.order_id, None)
+        for hunt in change.hunts:
+            self._hunts.append(
+                RunningHunt(change.chain_id, hunt.level, hunt.slot, hunt.attempt, hunt.order_id, hunt.direction,
+                            hunt.stop_price, hunt.started_at, hunt.expires_at)
+            )
+
+    def _track(self, tracked: TrackedChain) -> None:
+        chain = tracked.chain
+        self._tracked[chain.chain_id] = tracked
+        self._plugin_chains.setdefault(chain.plugin_id, {})[chain.chain_id] = chain
+        for order in tracked.slots.values():
+            if order.order_id is not None:
+                self._order_chain[order.order_id] = chain.chain_id
+
+    def _existing_chain_for(self, order_b_id: str) -> ProfitChain | None:
+        chain_id = self._order_chain.get(order_b_id)
+        if chain_id is None:
+            return None
+        tracked = self._tracked[chain_id]
+        order = tracked.slots.get(0)
+        if tracked.chain.level == 0 and order is not None and order.kind is OrderKind.ORDER_B and order.order_id == order_b_id:
+            return tracked.chain
+        raise DuplicateChainError(f"order {order_b_id} already belongs to chain {chain_id}")
+
+    async def _missing_chain_reason(self, chain_id: str) -> str:
+        if self._persistent:
+            try:
+                row = await self.manager.get_chain_status(chain_id)
+            except ChainNotFoundError:
+                return "Chain not found"
+            if ChainStatus[row["status"]].is_final:
+                return str(ChainFinalError(f"chain {chain_id} is {row['status']}; it accepts no events"))
+            return f"chain {chain_id} is not tracked by this process (was it created after startup elsewhere?)"
+        return "Chain not found"
+
+    async def _resync_if_stale(self, exc: Exception, chain_id: str) -> None:
+        """After another writer changed the chain, memory takes the database's version."""
+        if isinstance(exc, ConcurrentUpdateError) and self._persistent:
+            self._track(await self.manager.load_chain(chain_id))
+
+    def _booking_amount(self, amount: object) -> Decimal:
+        booked = positive_money(amount, "profit_amount")
+        if booked < self.PROFIT_TARGET:
+            raise InvalidInputError(f"profit_amount {booked} is below the profit target {self.PROFIT_TARGET}")
+        return booked
+
+    def _refused(self, order_id: str, chain_id: str, error: str) -> BookingResult:
+        tracked = self._tracked.get(chain_id)
+        level = tracked.chain.level if tracked else 0
+        logger.warning("booking of %s in chain %s refused: %s", order_id, chain_id, error)
+        return BookingResult.failed(order_id, level, error, tracked.chain.status if tracked else None)
+
+    def _lock(self, chain_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(chain_id, asyncio.Lock())
+
+    def _require_ready(self) -> None:
+        if not self._rehydrated:
+            raise NotRehydratedError("call rehydrate() (or use bootstrap.open_service) before using the service")
+
+
+def _require_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _positive_decimal(value: object, what: str) -> Decimal:
+    number = to_decimal(value, what)
+    if number <= 0:
+        raise InvalidInputError(f"{what} must be positive, got {value!r}")
+    return number
+
+
+__all__: Iterable[str] = ("ProfitBookingService",)

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the engine with its PRAGMAs, repositories, unit of work."""

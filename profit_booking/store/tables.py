@@ -1,0 +1,173 @@
+"""SQLModel tables: the single source of the schema (``schema.sql`` is its readable copy).
+
+Money is integer cents (exact, and SQL sums stay exact); lots and prices are decimal text;
+timestamps are UTC; enums are stored as their upper-case names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from .append_only import make_append_only
+from .types import DecimalText, UTCDateTime
+
+SCHEMA_VERSION = 1
+FINAL_CHAIN_STATUSES = ("COMPLETED", "STOPPED", "CANCELLED")
+ACTIVE_ORDER_WHERE = text("status IN ('PENDING', 'OPEN', 'STOPPED')")
+RUNNING_HUNT_WHERE = text("status = 'RUNNING'")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _time(nullable: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable)
+
+
+def _chain_fk() -> Any:
+    return Field(sa_column=Column(String, ForeignKey("chains.chain_id"), nullable=False))
+
+
+class SchemaVersionRow(SQLModel, table=True):
+    """The schema version this database was written with."""
+
+    __tablename__ = "schema_version"
+
+    version: int = Field(primary_key=True)
+    applied_at: datetime = _time()
+
+
+class ChainRow(SQLModel, table=True):
+    """One profit chain: its pyramid position, counters and exact running total."""
+
+    __tablename__ = "chains"
+    __table_args__ = (
+        CheckConstraint(_in("direction", ("BUY", "SELL")), name="ck_chains_direction"),
+        CheckConstraint(
+            _in("status", ("ACTIVE", "SL_HUNT", *FINAL_CHAIN_STATUSES)), name="ck_chains_status"
+        ),
+        CheckConstraint("level >= 0 AND orders_booked >= 0 AND orders_lost >= 0", name="ck_chains_counters"),
+        Index("ix_chains_plugin_status", "plugin_id", "status"),
+    )
+
+    chain_id: str = Field(primary_key=True)
+    plugin_id: str
+    symbol: str
+    direction: str
+    order_b_id: str = Field(unique=True)
+    lot: Decimal = Field(sa_type=DecimalText)
+    level: int
+    orders_in_level: int
+    orders_booked: int
+    orders_lost: int
+    total_profit_cents: int
+    status: str
+    stop_reason: str | None = None
+    metadata_json: dict[str, Any] = Field(sa_type=JSON)
+    version: int
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class ChainOrderRow(SQLModel, table=True):
+    """A broker order in one slot of a chain level; written before it is sent to the broker."""
+
+    __tablename__ = "chain_orders"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_chain_orders_slot_attempt"),
+        CheckConstraint(_in("kind", ("ORDER_B", "LEVEL", "RECOVERY")), name="ck_chain_orders_kind"),
+        CheckConstraint(
+            _in("status", ("PENDING", "OPEN", "STOPPED", "BOOKED", "LOST", "DETACHED", "CANCELLED")),
+            name="ck_chain_orders_status",
+        ),
+        Index(
+            "ix_chain_orders_active", "chain_id",
+            sqlite_where=ACTIVE_ORDER_WHERE, postgresql_where=ACTIVE_ORDER_WHERE,
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: str = _chain_fk()
+    level: int
+    slot: int
+    attempt: int
+    kind: str
+    status: str
+    client_order_id: str = Field(unique=True)
+    order_id: str | None = Field(default=None, unique=True)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+
+
+class BookingRow(SQLModel, table=True):
+    """The append-only ledger: one row per closed order, profit or loss, never updated."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'PROFIT' AND amount_cents > 0) OR (kind = 'LOSS' AND amount_cents <= 0)",
+            name="ck_bookings_amount_sign",
+        ),
+        Index("ix_bookings_chain", "chain_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: str = _chain_fk()
+    order_id: str = Field(unique=True)
+    level: int
+    slot: int
+    kind: str
+    amount_cents: int
+    booked_at: datetime = _time()
+
+
+class ChainEventRow(SQLModel, table=True):
+    """The append-only story of a chain: created, booked, advanced, completed, stopped, ..."""
+
+    __tablename__ = "chain_events"
+    __table_args__ = (Index("ix_chain_events_chain", "chain_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: str = _chain_fk()
+    kind: str
+    level: int
+    data: dict[str, Any] = Field(sa_type=JSON)
+    at: datetime = _time()
+
+
+class SlHuntRow(SQLModel, table=True):
+    """A Profit Booking SL hunt: waits for price to return past a stop to win a slot back."""
+
+    __tablename__ = "sl_hunts"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_sl_hunts_slot_attempt"),
+        CheckConstraint(_in("direction", ("BUY", "SELL")), name="ck_sl_hunts_direction"),
+        CheckConstraint(_in("status", ("RUNNING", "RECOVERED", "FAILED", "EXPIRED")), name="ck_sl_hunts_status"),
+        Index("ix_sl_hunts_running", "chain_id", sqlite_where=RUNNING_HUNT_WHERE, postgresql_where=RUNNING_HUNT_WHERE),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    chain_id: str = _chain_fk()
+    level: int
+    slot: int
+    attempt: int
+    order_id: str | None = None
+    direction: str
+    stop_price: Decimal | None = Field(default=None, sa_type=DecimalText)
+    status: str
+    recovery_orders: int = 0
+    started_at: datetime = _time()
+    expires_at: datetime = _time()
+    closed_at: datetime | None = _time(nullable=True)
+
+
+TABLES = [t.__table__ for t in (SchemaVersionRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow)]
+
+make_append_only(BookingRow.__table__)
+make_append_only(ChainEventRow.__table__)
