@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .config import ProfitBookingSettings
-from .domain.chain import ProfitChain, normalize_direction
+from .domain.chain import ChainStatus, ProfitChain, normalize_direction
 from .domain.changes import ChainChange, ChainEvent
 from .domain.money import positive_money, to_cents
 from .domain.opening import open_chain
@@ -173,6 +173,14 @@ class ProfitBookingManager:
                 raise ChainNotFoundError(f"chain {chain_id} not found")
             slots = {r.slot: slot_from_row(r) for r in await uow.orders.active(chain_id)}
         return tracked_from_row(row, slots)
+
+    async def list_chains(
+        self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
+    ) -> list[ProfitChain]:
+        """Chains read from the database (final ones included), oldest first."""
+        async with self.unit_of_work() as uow:
+            rows = await uow.chains.listing(plugin_id, [status.name for status in statuses])
+        return [tracked_from_row(row, {}).chain for row in rows]
 
     async def load_snapshot(self) -> Snapshot:
         """Everything the service rehydrates at startup."""

@@ -215,6 +215,10 @@ class ProfitBookingService:
 
     # -- beyond the plan: lookups and steering ------------------------------------------------
 
+    def plugin_ids(self) -> list[str]:
+        """Every plugin with a chain, finished or not."""
+        return sorted(set(self._plugin_chains) | set(self._archive))
+
     def get_chain(self, chain_id: str) -> ProfitChain | None:
         """The tracked chain with this id, if this process tracks it."""
         tracked = self._tracked.get(chain_id)

@@ -32,7 +32,7 @@ def make_engine(url: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 5
     the given ``synchronous`` level (FULL by default: a committed booking survives power loss)."""
     if synchronous not in SYNCHRONOUS_LEVELS:
         raise StoreError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, pool_reset_on_return=None)
     if engine.dialect.name == "sqlite":
         pragmas = (
             "PRAGMA foreign_keys=ON",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import AlreadyBookedError, DuplicateChainError, ProfitBookingError, StoreError
@@ -15,10 +17,10 @@ _UNIQUE_VIOLATIONS = (
 )
 
 
-def translate(exc: SQLAlchemyError) -> ProfitBookingError:
-    """The package error that says what a database error means for the caller."""
+def translate(exc: SQLAlchemyError | sqlite3.Error) -> ProfitBookingError:
+    """The package error that says what a database error (SQLAlchemy's or sqlite3's) means."""
     message = str(getattr(exc, "orig", exc))
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, (IntegrityError, sqlite3.IntegrityError)):
         for needles, error, meaning in _UNIQUE_VIOLATIONS:
             if any(needle in message for needle in needles):
                 return error(meaning)

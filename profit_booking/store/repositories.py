@@ -1,7 +1,7 @@
-"""Async repositories over one connection. They read and write rows; they never commit.
+"""Async repositories over one unit of work's connection. They read and write; they never commit.
 
-Writes are prepared Core statements run with parameter lists (one round trip each, however
-many rows), because a booking's cost is its round trips to the database thread.
+Writes are prepared Core statements, each run once with all of its rows (one round trip
+however many rows) by the unit of work's :mod:`runner`; reads are Core selects.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..domain.changes import ChainChange, ChainEvent, HuntStart, LedgerEntry, Or
 from ..domain.money import to_cents
 from ..domain.orders import SlotOrder
 from ..errors import ConcurrentUpdateError
+from .runner import StatementRunner
 from .tables import FINAL_CHAIN_STATUSES, BookingRow, ChainEventRow, ChainOrderRow, ChainRow, SlHuntRow
 
 chains = ChainRow.__table__
@@ -51,17 +52,17 @@ _NOT_FINAL = chains.c.status.not_in(FINAL_CHAIN_STATUSES)
 class ChainRepository:
     """The ``chains`` table."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, runner: StatementRunner) -> None:
+        self._conn, self._run = conn, runner
 
     async def add(self, row: dict[str, Any]) -> None:
         """Insert a new chain row."""
-        await self._conn.execute(_INSERT_CHAIN, row)
+        await self._run.run(_INSERT_CHAIN, row)
 
     async def save(self, change: ChainChange) -> None:
         """Write the chain's new counters if nobody else changed it since it was read."""
         after = change.after
-        result = await self._conn.execute(
+        rowcount = await self._run.run(
             _UPDATE_CHAIN,
             {
                 "b_chain_id": change.chain_id, "b_expected": change.expected_version,
@@ -71,7 +72,7 @@ class ChainRepository:
                 "stop_reason": after.stop_reason, "version": after.version, "updated_at": after.updated_at,
             },
         )
-        if result.rowcount != 1:
+        if rowcount != 1:
             raise ConcurrentUpdateError(
                 f"chain {change.chain_id} changed in the database since version {change.expected_version}"
             )
@@ -79,6 +80,15 @@ class ChainRepository:
     async def get(self, chain_id: str) -> Row | None:
         """One chain row, or ``None``."""
         return (await self._conn.execute(select(chains).where(chains.c.chain_id == chain_id))).first()
+
+    async def listing(self, plugin_id: str | None = None, statuses: Sequence[str] = ()) -> Sequence[Row]:
+        """Chains in creation order, optionally of one plugin and some statuses."""
+        query = select(chains).order_by(chains.c.created_at, chains.c.chain_id)
+        if plugin_id is not None:
+            query = query.where(chains.c.plugin_id == plugin_id)
+        if statuses:
+            query = query.where(chains.c.status.in_(statuses))
+        return (await self._conn.execute(query)).all()
 
     async def unfinished(self) -> Sequence[Row]:
         """Every chain that is neither completed, stopped nor cancelled."""
@@ -102,12 +112,12 @@ class OrderRepository:
         orders.c.attempt, orders.c.kind, orders.c.status, orders.c.order_id,
     )
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, runner: StatementRunner) -> None:
+        self._conn, self._run = conn, runner
 
     async def add_many(self, chain_id: str, new: Sequence[SlotOrder], now: datetime) -> None:
         """Write order intents (or known orders) before anything is sent to the broker."""
-        await self._conn.execute(
+        await self._run.run_many(
             _INSERT_ORDER,
             [
                 {
@@ -121,7 +131,7 @@ class OrderRepository:
 
     async def update_many(self, updates: Sequence[OrderUpdate], now: datetime) -> None:
         """Move orders to their new status, recording a broker ticket learned on the way."""
-        await self._conn.execute(
+        await self._run.run_many(
             _UPDATE_ORDER,
             [
                 {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status.value, "updated_at": now}
@@ -142,12 +152,12 @@ class OrderRepository:
 class LedgerRepository:
     """The append-only ``bookings`` table."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, runner: StatementRunner) -> None:
+        self._conn, self._run = conn, runner
 
     async def append_many(self, chain_id: str, entries: Sequence[LedgerEntry], now: datetime) -> None:
         """Append ledger rows; an order already on the ledger fails the whole transaction."""
-        await self._conn.execute(
+        await self._run.run_many(
             _INSERT_BOOKING,
             [
                 {
@@ -162,12 +172,12 @@ class LedgerRepository:
 class EventRepository:
     """The append-only ``chain_events`` table."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, runner: StatementRunner) -> None:
+        self._conn, self._run = conn, runner
 
     async def append_many(self, chain_id: str, new: Sequence[ChainEvent], now: datetime) -> None:
         """Append events in the order they happened."""
-        await self._conn.execute(
+        await self._run.run_many(
             _INSERT_EVENT,
             [{"chain_id": chain_id, "kind": e.kind, "level": e.level, "data": e.data, "at": now} for e in new],
         )
@@ -176,12 +186,12 @@ class EventRepository:
 class HuntRepository:
     """The ``sl_hunts`` table."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, conn: AsyncConnection, runner: StatementRunner) -> None:
+        self._conn, self._run = conn, runner
 
     async def add_many(self, chain_id: str, new: Sequence[HuntStart]) -> None:
         """Open SL hunts."""
-        await self._conn.execute(
+        await self._run.run_many(
             _INSERT_HUNT,
             [
                 {

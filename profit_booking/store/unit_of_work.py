@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from types import TracebackType
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .errors import translate
+from .runner import SqlAlchemyRunner, SqliteDriverRunner, StatementRunner
 from .repositories import ChainRepository, EventRepository, HuntRepository, LedgerRepository, OrderRepository
 
 
@@ -32,10 +34,12 @@ class UnitOfWork:
         try:
             conn = self._conn = await self._engine.connect()
             await conn.begin()
+            runner = await _runner_for(conn)
         except SQLAlchemyError as exc:
             raise translate(exc) from exc
-        self.chains, self.orders = ChainRepository(conn), OrderRepository(conn)
-        self.ledger, self.events, self.hunts = LedgerRepository(conn), EventRepository(conn), HuntRepository(conn)
+        self.chains, self.orders = ChainRepository(conn, runner), OrderRepository(conn, runner)
+        self.ledger, self.events = LedgerRepository(conn, runner), EventRepository(conn, runner)
+        self.hunts = HuntRepository(conn, runner)
         return self
 
     async def commit(self) -> None:
@@ -53,5 +57,12 @@ class UnitOfWork:
                 await conn.rollback()
         finally:
             await conn.close()
-        if isinstance(exc, SQLAlchemyError):
+        if isinstance(exc, (SQLAlchemyError, sqlite3.Error)):
             raise translate(exc) from exc
+
+
+async def _runner_for(conn: AsyncConnection) -> StatementRunner:
+    if conn.dialect.name == "sqlite":
+        raw = await conn.get_raw_connection()
+        return SqliteDriverRunner(raw.driver_connection, conn.dialect)
+    return SqlAlchemyRunner(conn)
