@@ -8,6 +8,7 @@ or failed write leaves the tracked ``ProfitChain`` objects exactly as they were.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -20,7 +21,7 @@ from .domain.changes import ChainChange
 from .domain.hunts import RunningHunt
 from .domain.money import positive_money, to_decimal
 from .domain.opening import open_chain
-from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind
+from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
@@ -227,6 +228,11 @@ class ProfitBookingService:
     def chain_for_order(self, order_id: str) -> str | None:
         """The chain an active order (pending, open or stopped) belongs to."""
         return self._order_chain.get(order_id)
+
+    def open_orders(self, chain_id: str) -> list[SlotOrder]:
+        """Copies of the chain's active orders (pending intents included), by slot."""
+        tracked = self._tracked.get(chain_id)
+        return [replace(tracked.slots[slot]) for slot in sorted(tracked.slots)] if tracked else []
 
     def running_hunts(self) -> list[RunningHunt]:
         """SL hunts still waiting for a recovery."""
