@@ -1,0 +1,52 @@
+"""Print the SQLite schema that the SQLModel tables create, as ``schema.sql`` holds it.
+
+    python scripts/dump_schema.py > schema.sql
+
+``tests/integration/test_schema.py`` proves the committed file and the models agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from profit_booking.store.db import open_database
+from profit_booking.store.tables import SCHEMA_VERSION
+
+HEADER = f"""-- profit_booking schema, version {SCHEMA_VERSION} (SQLite).
+-- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
+-- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
+-- decimal text, timestamps are UTC, enums are upper-case names. `bookings` (the ledger) and
+-- `chain_events` are append-only: triggers refuse UPDATE and DELETE.
+"""
+
+
+def model_schema() -> list[tuple[str, str, str]]:
+    """(type, name, sql) of every table, index and trigger the models create, in creation order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "schema.db"
+
+        async def create() -> None:
+            database = await open_database(f"sqlite+aiosqlite:///{path}")
+            await database.dispose()
+
+        asyncio.run(create())
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+            ).fetchall()
+        conn.close()
+    return rows
+
+
+def main() -> None:
+    print(HEADER)
+    for kind, name, sql in model_schema():
+        body = "\n".join(line.rstrip() for line in sql.strip().splitlines())
+        print(f"-- {kind} {name}\n{body};\n")
+
+
+if __name__ == "__main__":
+    main()

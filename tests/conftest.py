@@ -1,0 +1,57 @@
+"""Shared fixtures: a real SQLite file per test and raw-SQL readers that bypass the package."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from profit_booking import ProfitBookingService, ProfitBookingSettings, load_settings, open_service
+
+TABLES = ("schema_version", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts")
+
+
+def sqlite_url(path: Path) -> str:
+    """The package's URL for a SQLite file."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def read_sql(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a raw SQL query, read with the standard library only."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def dump_database(path: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, to compare a database before and after a refused call."""
+    return {table: read_sql(path, f"SELECT * FROM {table} ORDER BY rowid") for table in TABLES}
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "profit_booking.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> ProfitBookingSettings:
+    return load_settings(database_url=sqlite_url(db_path))
+
+
+@pytest.fixture
+async def service(settings: ProfitBookingSettings) -> AsyncIterator[ProfitBookingService]:
+    svc = await open_service(settings)
+    try:
+        yield svc
+    finally:
+        await svc.aclose()
+
+
+@pytest.fixture
+def sql(db_path: Path) -> Callable[..., list[tuple]]:
+    """``sql("SELECT ...", params)`` against the test's database file."""
+    return lambda query, params=(): read_sql(db_path, query, params)
