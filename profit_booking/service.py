@@ -270,7 +270,8 @@ class ProfitBookingService:
                 ok = await self.manager.book_profit(chain_id, closes[0][0], closes[0][1], change=change)
             else:
                 ok = await self.manager.book_profits(chain_id, closes, change=change)
-        except AlreadyBookedError:
+        except AlreadyBookedError as exc:
+            await self._resync_if_stale(exc, chain_id)
             raise
         except ProfitBookingError as exc:
             await self._resync_if_stale(exc, chain_id)
@@ -344,8 +345,14 @@ class ProfitBookingService:
 
     async def _resync_if_stale(self, exc: Exception, chain_id: str) -> None:
         """After another writer changed the chain, memory takes the database's version."""
-        if isinstance(exc, ConcurrentUpdateError) and self._persistent:
-            self._track(await self.manager.load_chain(chain_id))
+        if not self._persistent or not isinstance(exc, (ConcurrentUpdateError, AlreadyBookedError)):
+            return
+        tracked = self._tracked[chain_id]
+        for order in tracked.slots.values():
+            self._order_chain.pop(order.order_id, None)
+        tracked.refresh(await self.manager.load_chain(chain_id))
+        self._track(tracked)
+        logger.warning("chain %s reloaded from the store after %s", chain_id, exc)
 
     def _booking_amount(self, amount: object) -> Decimal:
         booked = positive_money(amount, "profit_amount")

@@ -25,6 +25,13 @@ class TrackedChain:
     stop_reason: str | None = None
     slots: dict[int, SlotOrder] = field(default_factory=dict)
 
+    def refresh(self, fresh: TrackedChain) -> None:
+        """Take ``fresh`` (read back from the store) into this object and its ``ProfitChain``."""
+        for name in ("level", "orders_in_level", "orders_booked", "total_profit", "status", "updated_at"):
+            setattr(self.chain, name, getattr(fresh.chain, name))
+        self.lot, self.orders_lost, self.version = fresh.lot, fresh.orders_lost, fresh.version
+        self.stop_reason, self.slots = fresh.stop_reason, fresh.slots
+
     def apply(self, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""
         after = change.after

@@ -1,0 +1,149 @@
+"""The ``profit-booking`` Typer application: ``demo``, ``chains`` and ``stats``."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from .. import ChainStatus, InvalidInputError, ProfitBookingError, load_settings, open_service
+from ..service import ProfitBookingService
+from .demo import DemoTally, run_demo
+from .render import chains_table, stats_table
+from .serialize import chain_record, dumps, stats_record
+
+DEFAULT_DB = Path("profit_booking_demo.db")
+DEMO_ROWS = 20
+ERROR_EXIT = 2
+
+app = typer.Typer(
+    help="Profit-booking chains on a SQLite file: run a seeded demo, list chains, show statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+DbOption = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+
+
+def command(*, name: str | None = None) -> Callable[[Command], Command]:
+    """Register a command whose package errors end as one ``error:`` line on stderr and exit code 2."""
+
+    def register(function: Command) -> Command:
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except ProfitBookingError as exc:
+                message = " ".join(str(exc).split()) or type(exc).__name__
+                print(f"error: {message}", file=sys.stderr)
+                raise typer.Exit(ERROR_EXIT) from None
+
+        app.command(name=name)(guarded)
+        return function
+
+    return register
+
+
+@app.callback()
+def configure() -> None:
+    """Keep library logging to warnings on stderr."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+@command()
+def demo(
+    db: DbOption = DEFAULT_DB,
+    seed: Annotated[int, typer.Option(help="Seed of the event stream.")] = 7,
+    events: Annotated[int, typer.Option(min=0, help="How many events to apply.")] = 200,
+) -> None:
+    """Drive the real service with a seeded stream of broker events; a rerun resumes the stored chains."""
+    tally, chains, stats = asyncio.run(_demo(db, seed, events))
+    console = Console()
+    console.print(chains_table(chains, limit=DEMO_ROWS, title=f"Profit chains in {db}"))
+    console.print(stats_table(stats))
+    console.print(
+        f"run {tally.run}: {tally.events} events applied ({tally.resumed} chains resumed, "
+        f"{tally.created} opened, {tally.fills} fills, {tally.stop_losses} stop losses, "
+        f"{tally.cancelled} cancelled), {tally.bookings} bookings ({tally.same_tick} same-tick batches), "
+        f"{tally.completed} chains completed" + (f", {tally.refused} refused" if tally.refused else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@command()
+def chains(
+    db: DbOption = DEFAULT_DB,
+    json: JsonOption = False,
+    plugin: Annotated[str | None, typer.Option(help="Only this plugin's chains.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only chains in this status, e.g. ACTIVE.")] = None,
+) -> None:
+    """List every stored chain, oldest first (read-only)."""
+    statuses = (_parse_status(status),) if status else ()
+    found = asyncio.run(_read(db, lambda svc: svc.manager.list_chains(plugin, statuses)))
+    if json:
+        print(dumps([chain_record(chain) for chain in found]))
+    else:
+        Console().print(chains_table(found, title=f"Profit chains in {db}"))
+
+
+@command()
+def stats(db: DbOption = DEFAULT_DB, json: JsonOption = False) -> None:
+    """Per-plugin chain counts, levels and profit (read-only)."""
+    found = asyncio.run(_read(db, _stats_by_plugin))
+    if json:
+        print(dumps({plugin_id: stats_record(plugin_stats) for plugin_id, plugin_stats in found.items()}))
+    else:
+        Console().print(stats_table(found))
+
+
+async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list, dict]:
+    service = await open_service(_settings(db))
+    try:
+        tally = await run_demo(service, seed, events)
+        return tally, await service.manager.list_chains(), await _stats_by_plugin(service)
+    finally:
+        await service.aclose()
+
+
+async def _read(db: Path, query: Callable[[ProfitBookingService], Any]) -> Any:
+    service = await open_service(_settings(db), create=False)
+    try:
+        return await query(service)
+    finally:
+        await service.aclose()
+
+
+async def _stats_by_plugin(service: ProfitBookingService) -> dict[str, dict[str, Any]]:
+    return {plugin_id: service.get_chain_stats(plugin_id) for plugin_id in service.plugin_ids()}
+
+
+def _settings(db: Path):
+    return load_settings(database_url=f"sqlite+aiosqlite:///{db}")
+
+
+def _parse_status(name: str) -> ChainStatus:
+    try:
+        return ChainStatus[name.strip().upper()]
+    except KeyError:
+        known = ", ".join(status.name for status in ChainStatus)
+        raise InvalidInputError(f"unknown status {name!r}; expected one of {known}") from None
+
+
+def main() -> None:
+    """Entry point of the ``profit-booking`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""A booking and everything it implies commit together or not at all; duplicates book once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from decimal import Decimal
+
+from profit_booking import open_service
+
+from ..conftest import dump_database
+
+
+def install_failing_trigger(db_path, kind: str) -> None:
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            f"CREATE TRIGGER fail_{kind} BEFORE INSERT ON chain_events WHEN NEW.kind = '{kind}' "
+            "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+    conn.close()
+
+
+def drop_trigger(db_path, kind: str) -> None:
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(f"DROP TRIGGER fail_{kind}")
+    conn.close()
+
+
+async def test_a_failure_late_in_the_transaction_leaves_nothing_behind(service, db_path, sql):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    install_failing_trigger(db_path, "booked")
+    before = dump_database(db_path)
+
+    result = await service.book_profit(chain.chain_id, "order_b_001", 7)
+
+    assert not result.success and "disk trouble" in result.error
+    assert dump_database(db_path) == before
+    assert (chain.level, chain.orders_booked, chain.total_profit) == (0, 0, Decimal("0.00"))
+    assert service.chain_for_order("order_b_001") == chain.chain_id
+
+    drop_trigger(db_path, "booked")
+    result = await service.book_profit(chain.chain_id, "order_b_001", 7)
+    assert result.success and result.new_level == 1
+    assert sql("SELECT COUNT(*) FROM bookings") == [(1,)]
+
+
+async def test_a_failed_burst_books_none_of_its_closes(service, db_path, sql):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    await service.book_profits(chain.chain_id, [("a", 7), ("b", 7), ("c", 7)])
+    install_failing_trigger(db_path, "advanced")
+    before = dump_database(db_path)
+
+    results = await service.book_profits(chain.chain_id, [(f"l2_{i}", 7) for i in range(4)])
+
+    assert [r.success for r in results] == [False] * 4
+    assert dump_database(db_path) == before
+    assert (chain.level, chain.orders_booked) == (2, 0)
+
+
+async def test_concurrent_reports_of_one_close_book_it_once(service, sql):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    await service.book_profit(chain.chain_id, "order_b_001", 7)
+
+    results = await asyncio.gather(*(service.book_profit(chain.chain_id, "t1", 7) for _ in range(5)))
+
+    assert sorted(r.success for r in results) == [False, False, False, False, True]
+    assert all("already booked" in r.error for r in results if not r.success)
+    assert sql("SELECT COUNT(*) FROM bookings WHERE order_id = 't1'") == [(1,)]
+    assert (chain.level, chain.orders_booked) == (1, 1)
+
+
+async def test_concurrent_closes_of_one_level_all_count(service, sql):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    await service.book_profits(chain.chain_id, [("a", 7), ("b", 7), ("c", 7)])
+
+    results = await asyncio.gather(*(service.book_profit(chain.chain_id, f"l2_{i}", 7) for i in range(4)))
+
+    assert all(r.success for r in results)
+    assert chain.level == 3
+    assert sql("SELECT level, orders_booked, total_profit_cents, version FROM chains") == [(3, 0, 4900, 6)]
+
+
+async def test_a_burst_with_a_duplicate_books_the_others(service, sql):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    await service.book_profits(chain.chain_id, [("a", 7), ("b", 7)])
+
+    results = await service.book_profits(chain.chain_id, [("c", 7), ("b", 7)])
+
+    assert [r.success for r in results] == [True, False]
+    assert "already booked" in results[1].error
+    assert chain.level == 2
+    assert sql("SELECT order_id FROM bookings ORDER BY id") == [("a",), ("b",), ("c",)]
+
+
+async def test_a_second_writer_on_the_same_file_is_detected(service, settings, sql):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    other = await open_service(settings)
+    try:
+        assert (await other.book_profit(chain.chain_id, "order_b_001", 7)).success
+
+        stale = await service.book_profit(chain.chain_id, "order_b_001", 7)
+        assert not stale.success
+        assert service.get_chain(chain.chain_id).level == 1
+
+        fresh = await service.book_profit(chain.chain_id, "t1_0", 7)
+        assert fresh.success, fresh.error
+    finally:
+        await other.aclose()
+    assert sql("SELECT level, orders_booked, total_profit_cents FROM chains") == [(1, 1, 1400)]
+    assert sql("SELECT COUNT(*) FROM bookings") == [(2,)]
