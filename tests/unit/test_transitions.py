@@ -1,0 +1,161 @@
+"""The chain's state machine, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from profit_booking import ChainFinalError, ChainStatus, ProfitBookingError
+from profit_booking.domain.changes import LedgerKind
+from profit_booking.domain.opening import open_chain
+from profit_booking.domain.orders import OrderStatus
+from profit_booking.domain.rules import PyramidRules
+from profit_booking.domain.tracked import TrackedChain
+from profit_booking.domain.transitions import ChainDraft
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SEVEN = Decimal("7.00")
+
+
+def new_chain(rules: PyramidRules = PyramidRules()) -> TrackedChain:
+    return open_chain("c1", "combined_v3", "ob1", "EURUSD", "BUY", Decimal("0.01"), None, rules, NOW)
+
+
+def step(tracked: TrackedChain, rules: PyramidRules, edit):
+    draft = ChainDraft(tracked, rules, NOW)
+    edit(draft)
+    change = draft.change()
+    tracked.apply(change)
+    return change
+
+
+def lose_slot(tracked: TrackedChain, rules: PyramidRules, order_id: str | None = None):
+    return step(tracked, rules, lambda d: d.stop_loss(order_id, Decimal("10.00"), None, False, NOW))
+
+
+def test_a_draft_changes_nothing_until_applied():
+    rules, tracked = PyramidRules(), new_chain()
+    draft = ChainDraft(tracked, rules, NOW)
+    draft.book("ob1", SEVEN)
+    assert (tracked.chain.level, tracked.chain.total_profit, tracked.version) == (0, Decimal("0.00"), 1)
+    assert tracked.slots[0].status is OrderStatus.OPEN
+    change = draft.change()
+    assert (change.expected_version, change.after.version, change.advanced) == (1, 2, True)
+
+
+def test_advancing_writes_the_next_levels_intents():
+    rules, tracked = PyramidRules(), new_chain()
+    change = step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    assert [(o.level, o.slot, o.status, o.client_order_id) for o in change.new_orders] == [
+        (1, 0, OrderStatus.PENDING, "c1-L1-S0-A1"), (1, 1, OrderStatus.PENDING, "c1-L1-S1-A1")
+    ]
+    assert [e.kind for e in change.events] == ["booked", "advanced"]
+
+
+def test_strict_mode_stops_the_chain_once_a_level_with_a_lost_slot_resolves():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    lose_slot(tracked, rules, None)
+    assert tracked.chain.status is ChainStatus.ACTIVE and tracked.orders_lost == 1
+    change = step(tracked, rules, lambda d: d.book("t1", SEVEN))
+    assert tracked.chain.status is ChainStatus.STOPPED and "strict" in tracked.stop_reason
+    assert [e.kind for e in change.events][-1] == "stopped"
+    with pytest.raises(ChainFinalError):
+        ChainDraft(tracked, rules, NOW)
+
+
+def test_partial_progression_advances_past_a_lost_slot_and_keeps_the_loss():
+    rules = PyramidRules(strict_mode=False, allow_partial_progression=True)
+    tracked = new_chain(rules)
+    change = lose_slot(tracked, rules, "ob1")
+    assert tracked.chain.level == 1 and tracked.chain.status is ChainStatus.ACTIVE
+    assert [(e.kind, e.amount) for e in change.ledger] == [(LedgerKind.LOSS, Decimal("-10.00"))]
+    assert tracked.chain.total_profit == Decimal("-10.00")
+
+
+def test_a_disabled_level_stops_the_chain_instead_of_advancing():
+    rules = PyramidRules(enabled_levels={2: False})
+    tracked = new_chain(rules)
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    change = step(tracked, rules, lambda d: [d.book("a", SEVEN), d.book("b", SEVEN)])
+    assert tracked.chain.status is ChainStatus.STOPPED and tracked.stop_reason == "level 2 is disabled"
+    assert tracked.chain.level == 1 and not change.new_orders
+
+
+def test_a_stop_loss_with_the_hunt_enabled_holds_the_slot_open():
+    rules, tracked = PyramidRules(), new_chain()
+    expires = NOW + timedelta(minutes=30)
+    change = step(tracked, rules, lambda d: d.stop_loss(None, Decimal("10.00"), Decimal("1.0990"), True, expires))
+    assert tracked.chain.status is ChainStatus.SL_HUNT
+    assert tracked.slots[0].status is OrderStatus.STOPPED
+    assert [(h.slot, h.order_id, h.expires_at) for h in change.hunts] == [(0, "ob1", expires)]
+    with pytest.raises(ProfitBookingError, match="already in an SL hunt"):
+        ChainDraft(tracked, rules, NOW).stop_loss("ob1", None, None, True, expires)
+
+
+def test_an_unknown_order_prefers_a_pending_intent_over_detaching_an_open_order():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    step(tracked, rules, lambda d: d.register("ticket-1"))
+    change = step(tracked, rules, lambda d: d.book("stranger", SEVEN))
+    assert [u.status for u in change.order_updates] == [OrderStatus.BOOKED]
+    assert tracked.slots[0].order_id == "ticket-1"
+
+
+def test_one_batch_cannot_book_the_same_order_twice():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    draft = ChainDraft(tracked, rules, NOW)
+    draft.book("x", SEVEN)
+    with pytest.raises(ProfitBookingError, match="twice"):
+        draft.book("x", SEVEN)
+
+
+def test_cancel_drops_unplaced_intents_and_is_final():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    change = step(tracked, rules, lambda d: d.cancel("reversal"))
+    assert {u.status for u in change.order_updates} == {OrderStatus.CANCELLED} and len(change.order_updates) == 2
+    assert tracked.chain.status is ChainStatus.CANCELLED and tracked.slots == {}
+
+
+amounts = st.decimals(min_value=Decimal("7.00"), max_value=Decimal("50.00"), places=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["new", "repeat", "register"]), amounts), max_size=45))
+def test_counters_always_agree_with_the_ledger(actions):
+    rules, tracked = PyramidRules(), new_chain()
+    ledger, seen, counter = [], [], 0
+    for action, amount in actions:
+        if tracked.chain.status.is_final:
+            break
+        draft = ChainDraft(tracked, rules, NOW)
+        try:
+            if action == "register":
+                counter += 1
+                draft.register(f"reg{counter}")
+            else:
+                counter += 1
+                order_id = seen[0] if action == "repeat" and seen else f"o{counter}"
+                if order_id in {e.order_id for e in ledger}:
+                    continue
+                draft.book(order_id, amount)
+                seen.append(order_id)
+        except ProfitBookingError:
+            continue
+        change = draft.change()
+        tracked.apply(change)
+        ledger.extend(change.ledger)
+
+    chain = tracked.chain
+    assert chain.total_profit == sum((e.amount for e in ledger), Decimal("0.00"))
+    booked_before_level = sum(rules.orders_in(level) for level in range(chain.level))
+    assert len(ledger) == booked_before_level + chain.orders_booked
+    assert (chain.status is ChainStatus.COMPLETED) == (len(ledger) == 31)
+    if not chain.status.is_final:
+        assert chain.orders_booked + tracked.orders_lost + len(tracked.slots) == chain.orders_in_level
