@@ -8,32 +8,32 @@ or failed write leaves the tracked ``ProfitChain`` objects exactly as they were.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import ProfitBookingSettings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
-from .domain.changes import ChainChange
 from .domain.hunts import RunningHunt
-from .domain.money import positive_money, to_decimal
+from .domain.inputs import positive_decimal, require_id
+from .domain.money import positive_money
 from .domain.opening import open_chain
-from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, SlotOrder
+from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
-from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft
 from .errors import (
-    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, DuplicateChainError,
+    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError,
     InvalidInputError, NotRehydratedError, ProfitBookingError,
 )
 from .manager import Clock, ProfitBookingManager, new_chain_id, utc_now
+from .registry import ChainRegistry
 
 logger = logging.getLogger(__name__)
 Close = tuple[str, Decimal | float | int | str]
+T = TypeVar("T")
 
 
 class ProfitBookingService:
@@ -58,11 +58,8 @@ class ProfitBookingService:
         self.MAX_LEVEL = self.rules.max_level
         self.PROFIT_TARGET = self.rules.profit_target
         self._clock = clock
-        self._plugin_chains: dict[str, dict[str, ProfitChain]] = {}
-        self._tracked: dict[str, TrackedChain] = {}
-        self._order_chain: dict[str, str] = {}
-        self._hunts: list[RunningHunt] = []
-        self._archive: dict[str, ChainTally] = {}
+        self._memory = ChainRegistry()
+        self._plugin_chains = self._memory.by_plugin
         self._locks: dict[str, asyncio.Lock] = {}
         self._persistent = isinstance(profit_booking_manager, ProfitBookingManager)
         self._rehydrated = not self._persistent
@@ -74,18 +71,14 @@ class ProfitBookingService:
 
         Returns the number of chains now tracked.
         """
-        snapshot = await self.manager.load_snapshot()
-        self._plugin_chains, self._tracked, self._order_chain = {}, {}, {}
-        for tracked in snapshot.chains:
-            self._track(tracked)
-        self._hunts = snapshot.hunts
-        self._archive = snapshot.archive
+        memory = self._memory
+        memory.load(await self.manager.load_snapshot())
         self._rehydrated = True
         logger.info(
             "rehydrated %d chains, %d order ids, %d running SL hunts",
-            len(self._tracked), len(self._order_chain), len(self._hunts),
+            len(memory.tracked), len(memory.order_chain), len(memory.hunts),
         )
-        return len(self._tracked)
+        return len(memory.tracked)
 
     async def aclose(self) -> None:
         """Release the store's connections."""
@@ -109,12 +102,12 @@ class ProfitBookingService:
         Bad input raises :class:`InvalidInputError` (unknown symbol, bad direction or lot).
         """
         self._require_ready()
-        plugin_id, order_b_id = _require_id(plugin_id, "plugin_id"), _require_id(order_b_id, "order_b_id")
+        plugin_id, order_b_id = require_id(plugin_id, "plugin_id"), require_id(order_b_id, "order_b_id")
         symbol = symbol.upper() if isinstance(symbol, str) else symbol
         self.settings.symbol(symbol)
         direction = normalize_direction(direction)
         lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
-        existing = self._existing_chain_for(order_b_id)
+        existing = self._memory.chain_opened_by(order_b_id)
         if existing is not None:
             return existing
         args = (plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock())
@@ -127,7 +120,7 @@ class ProfitBookingService:
             return None
         if chain_id != tracked.chain.chain_id:
             tracked = open_chain(chain_id, *args)
-        self._track(tracked)
+        self._memory.track(tracked)
         logger.info("profit chain created: %s for plugin %s", chain_id, plugin_id)
         return tracked.chain
 
@@ -146,10 +139,10 @@ class ProfitBookingService:
         """
         self._require_ready()
         try:
-            parsed = [(_require_id(oid, "order_id"), self._booking_amount(amount)) for oid, amount in closes]
+            parsed = [(require_id(oid, "order_id"), self._booking_amount(amount)) for oid, amount in closes]
         except InvalidInputError as exc:
             return [self._refused(str(oid), chain_id, str(exc)) for oid, _ in closes]
-        tracked = self._tracked.get(chain_id)
+        tracked = self._memory.tracked.get(chain_id)
         if tracked is None:
             error = await self._missing_chain_reason(chain_id)
             return [self._refused(oid, chain_id, error) for oid, _ in parsed]
@@ -177,8 +170,8 @@ class ProfitBookingService:
         """
         self._require_ready()
         loss_amount = None if loss is None else positive_money(loss, "loss")
-        stop = None if stop_price is None else _positive_decimal(stop_price, "stop_price")
-        tracked = self._tracked.get(chain_id)
+        stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
+        tracked = self._memory.tracked.get(chain_id)
         if tracked is None:
             logger.warning("SL hunt refused: %s", await self._missing_chain_reason(chain_id))
             return False
@@ -197,13 +190,13 @@ class ProfitBookingService:
                 logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
                 return False
             if ok:
-                self._apply(tracked, change)
+                self._memory.apply(tracked, change)
                 logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
         return bool(ok)
 
     def get_plugin_chains(self, plugin_id: str) -> list[ProfitChain]:
         """Every chain of ``plugin_id`` this process tracks (unfinished ones after a restart)."""
-        return list(self._plugin_chains.get(plugin_id, {}).values())
+        return self._memory.chains_of(plugin_id)
 
     def get_active_chains(self, plugin_id: str) -> list[ProfitChain]:
         """The plugin's ACTIVE chains."""
@@ -211,44 +204,42 @@ class ProfitBookingService:
 
     def get_chain_stats(self, plugin_id: str) -> dict[str, Any]:
         """The plugin's chain counts by status and level and its total profit, restarts included."""
-        tally = self._archive.get(plugin_id, ChainTally()).plus(self.get_plugin_chains(plugin_id))
-        return tally.as_stats(self.MAX_LEVEL)
+        return self._memory.stats_tally(plugin_id).as_stats(self.MAX_LEVEL)
 
     # -- beyond the plan: lookups and steering ------------------------------------------------
 
     def plugin_ids(self) -> list[str]:
         """Every plugin with a chain, finished or not."""
-        return sorted(set(self._plugin_chains) | set(self._archive))
+        return self._memory.plugin_ids()
 
     def get_chain(self, chain_id: str) -> ProfitChain | None:
         """The tracked chain with this id, if this process tracks it."""
-        tracked = self._tracked.get(chain_id)
+        tracked = self._memory.tracked.get(chain_id)
         return tracked.chain if tracked else None
 
     def chain_for_order(self, order_id: str) -> str | None:
         """The chain an active order (pending, open or stopped) belongs to."""
-        return self._order_chain.get(order_id)
+        return self._memory.order_chain.get(order_id)
 
     def open_orders(self, chain_id: str) -> list[SlotOrder]:
         """Copies of the chain's active orders (pending intents included), by slot."""
-        tracked = self._tracked.get(chain_id)
-        return [replace(tracked.slots[slot]) for slot in sorted(tracked.slots)] if tracked else []
+        return self._memory.open_orders(chain_id)
 
     def running_hunts(self) -> list[RunningHunt]:
         """SL hunts still waiting for a recovery."""
-        return list(self._hunts)
+        return list(self._memory.hunts)
 
     async def register_order(self, chain_id: str, order_id: str, client_order_id: str | None = None) -> str:
         """Attach a broker ticket to a pending order intent of the chain; returns its client id."""
         self._require_ready()
-        order_id = _require_id(order_id, "order_id")
+        order_id = require_id(order_id, "order_id")
         return await self._change(chain_id, lambda draft: draft.register(order_id, client_order_id).client_order_id)
 
     async def cancel_chain(self, chain_id: str, reason: str = "cancelled by the user") -> ProfitChain:
         """End a chain (reversal, manual stop): CANCELLED is final."""
         self._require_ready()
         await self._change(chain_id, lambda draft: draft.cancel(reason))
-        return self._tracked[chain_id].chain
+        return self._memory.tracked[chain_id].chain
 
     # -- internals --------------------------------------------------------------------------
 
@@ -256,7 +247,7 @@ class ProfitBookingService:
         chain_id = tracked.chain.chain_id
         try:
             for order_id, _ in closes:
-                owner = self._order_chain.get(order_id)
+                owner = self._memory.order_chain.get(order_id)
                 if owner not in (None, chain_id):
                     raise InvalidInputError(f"order {order_id} belongs to chain {owner}, not {chain_id}")
             draft = ChainDraft(tracked, self.rules, self._clock())
@@ -278,13 +269,13 @@ class ProfitBookingService:
             return [self._refused(order_id, chain_id, str(exc)) for order_id, _ in closes]
         if not ok:
             return [self._refused(order_id, chain_id, "Booking failed") for order_id, _ in closes]
-        self._apply(tracked, change)
+        self._memory.apply(tracked, change)
         chain = tracked.chain
         logger.info("profit booked: %d order(s) in chain %s, total: %s", len(closes), chain_id, chain.total_profit)
         return [BookingResult(True, oid, amount, adv, level, status=chain.status) for oid, amount, adv, level in steps]
 
-    async def _change(self, chain_id: str, edit: Any) -> Any:
-        tracked = self._tracked.get(chain_id)
+    async def _change(self, chain_id: str, edit: Callable[[ChainDraft], T]) -> T:
+        tracked = self._memory.tracked.get(chain_id)
         if tracked is None:
             raise ChainNotFoundError(await self._missing_chain_reason(chain_id))
         async with self._lock(chain_id):
@@ -296,41 +287,8 @@ class ProfitBookingService:
             except ProfitBookingError as exc:
                 await self._resync_if_stale(exc, chain_id)
                 raise
-            self._apply(tracked, change)
+            self._memory.apply(tracked, change)
         return outcome
-
-    def _apply(self, tracked: TrackedChain, change: ChainChange) -> None:
-        tracked.apply(change)
-        for update in change.order_updates:
-            if update.order_id is None:
-                continue
-            if update.status in ACTIVE_ORDER_STATUSES:
-                self._order_chain[update.order_id] = change.chain_id
-            else:
-                self._order_chain.pop(update.order_id, None)
-        for hunt in change.hunts:
-            self._hunts.append(
-                RunningHunt(change.chain_id, hunt.level, hunt.slot, hunt.attempt, hunt.order_id, hunt.direction,
-                            hunt.stop_price, hunt.started_at, hunt.expires_at)
-            )
-
-    def _track(self, tracked: TrackedChain) -> None:
-        chain = tracked.chain
-        self._tracked[chain.chain_id] = tracked
-        self._plugin_chains.setdefault(chain.plugin_id, {})[chain.chain_id] = chain
-        for order in tracked.slots.values():
-            if order.order_id is not None:
-                self._order_chain[order.order_id] = chain.chain_id
-
-    def _existing_chain_for(self, order_b_id: str) -> ProfitChain | None:
-        chain_id = self._order_chain.get(order_b_id)
-        if chain_id is None:
-            return None
-        tracked = self._tracked[chain_id]
-        order = tracked.slots.get(0)
-        if tracked.chain.level == 0 and order is not None and order.kind is OrderKind.ORDER_B and order.order_id == order_b_id:
-            return tracked.chain
-        raise DuplicateChainError(f"order {order_b_id} already belongs to chain {chain_id}")
 
     async def _missing_chain_reason(self, chain_id: str) -> str:
         if self._persistent:
@@ -347,11 +305,8 @@ class ProfitBookingService:
         """After another writer changed the chain, memory takes the database's version."""
         if not self._persistent or not isinstance(exc, (ConcurrentUpdateError, AlreadyBookedError)):
             return
-        tracked = self._tracked[chain_id]
-        for order in tracked.slots.values():
-            self._order_chain.pop(order.order_id, None)
-        tracked.refresh(await self.manager.load_chain(chain_id))
-        self._track(tracked)
+        tracked = self._memory.tracked[chain_id]
+        self._memory.refresh(tracked, await self.manager.load_chain(chain_id))
         logger.warning("chain %s reloaded from the store after %s", chain_id, exc)
 
     def _booking_amount(self, amount: object) -> Decimal:
@@ -361,7 +316,7 @@ class ProfitBookingService:
         return booked
 
     def _refused(self, order_id: str, chain_id: str, error: str) -> BookingResult:
-        tracked = self._tracked.get(chain_id)
+        tracked = self._memory.tracked.get(chain_id)
         level = tracked.chain.level if tracked else 0
         logger.warning("booking of %s in chain %s refused: %s", order_id, chain_id, error)
         return BookingResult.failed(order_id, level, error, tracked.chain.status if tracked else None)
@@ -372,19 +327,3 @@ class ProfitBookingService:
     def _require_ready(self) -> None:
         if not self._rehydrated:
             raise NotRehydratedError("call rehydrate() (or use bootstrap.open_service) before using the service")
-
-
-def _require_id(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _positive_decimal(value: object, what: str) -> Decimal:
-    number = to_decimal(value, what)
-    if number <= 0:
-        raise InvalidInputError(f"{what} must be positive, got {value!r}")
-    return number
-
-
-__all__: Iterable[str] = ("ProfitBookingService",)
