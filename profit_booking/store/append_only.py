@@ -6,7 +6,7 @@ from sqlalchemy import DDL, Table, event
 
 _PG_FUNCTION = DDL(
     "CREATE OR REPLACE FUNCTION profit_booking_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+    "$$ BEGIN RAISE EXCEPTION '%% is append-only', TG_TABLE_NAME; END $$"
 )
 
 

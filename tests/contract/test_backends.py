@@ -1,0 +1,99 @@
+"""The same repositories keep the same promises on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from profit_booking import ChainStatus, open_service
+
+
+async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
+    settings, raw = backend
+    service = await open_service(settings)
+    try:
+        chain = await service.create_chain("combined_v3", "order_b_001", "eurusd", "Buy")
+        for level, size in service.PYRAMID_LEVELS.items():
+            results = await service.book_profits(chain.chain_id, [(f"o{level}_{i}", "7.25") for i in range(size)])
+            assert all(r.success for r in results)
+    finally:
+        await service.aclose()
+
+    assert chain.status is ChainStatus.COMPLETED and chain.total_profit == Decimal("224.75")
+    assert await raw("SELECT status, level, direction, symbol, total_profit_cents FROM chains") == [
+        ("COMPLETED", 4, "BUY", "EURUSD", 22475)
+    ]
+    assert await raw("SELECT COUNT(*), SUM(amount_cents) FROM bookings") == [(31, 22475)]
+    assert await raw("SELECT COUNT(*) FROM chain_orders WHERE status = 'BOOKED'") == [(31,)]
+
+
+async def test_a_duplicate_close_is_one_booking(backend):
+    settings, raw = backend
+    service = await open_service(settings)
+    try:
+        chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "SELL")
+        assert (await service.book_profit(chain.chain_id, "order_b_001", 7)).success
+        again = await service.book_profit(chain.chain_id, "order_b_001", 7)
+    finally:
+        await service.aclose()
+    assert not again.success and "already booked" in again.error
+    assert await raw("SELECT order_id, amount_cents FROM bookings") == [("order_b_001", 700)]
+
+
+async def test_restart_rehydrates_chains_orders_hunts_and_stats(backend):
+    settings, raw = backend
+    first = await open_service(settings)
+    live = await first.create_chain("combined_v3", "b1", "USDJPY", "BUY")
+    await first.book_profits(live.chain_id, [("b1", 7), ("t1", 7)])
+    hunted = await first.create_chain("scalper", "b2", "XAUUSD", "SELL")
+    assert await first.start_sl_hunt(hunted.chain_id, "b2", loss="10.00", stop_price="2001.50")
+    done = await first.create_chain("scalper", "b3", "GBPUSD", "BUY")
+    await first.cancel_chain(done.chain_id, "reversal")
+    before = {plugin: first.get_chain_stats(plugin) for plugin in first.plugin_ids()}
+    await first.aclose()
+
+    second = await open_service(settings)
+    try:
+        assert {plugin: second.get_chain_stats(plugin) for plugin in second.plugin_ids()} == before
+        chain = second.get_chain(live.chain_id)
+        assert (chain.level, chain.orders_booked, chain.total_profit) == (1, 1, Decimal("14.00"))
+        assert [(o.slot, o.status.value) for o in second.open_orders(live.chain_id)] == [(1, "PENDING")]
+        [hunt] = second.running_hunts()
+        assert (hunt.chain_id, hunt.order_id, hunt.stop_price) == (hunted.chain_id, "b2", Decimal("2001.50"))
+        assert second.get_chain(hunted.chain_id).total_profit == Decimal("-10.00")
+        assert second.get_chain(done.chain_id) is None
+    finally:
+        await second.aclose()
+    assert await raw("SELECT kind, amount_cents FROM bookings WHERE order_id = 'b2'") == [("LOSS", -1000)]
+
+
+async def test_a_second_writer_is_detected_and_memory_catches_up(backend):
+    settings, raw = backend
+    one = await open_service(settings)
+    two = None
+    try:
+        chain = await one.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+        two = await open_service(settings)
+        assert (await two.book_profit(chain.chain_id, "b1", 7)).success
+        assert not (await one.book_profit(chain.chain_id, "b1", 7)).success
+        assert chain.level == 1
+        assert (await one.book_profit(chain.chain_id, "t1", 7)).success
+    finally:
+        await one.aclose()
+        if two is not None:
+            await two.aclose()
+    assert await raw("SELECT level, orders_booked, total_profit_cents FROM chains") == [(1, 1, 1400)]
+
+
+async def test_the_ledger_is_append_only(backend):
+    settings, raw = backend
+    service = await open_service(settings)
+    try:
+        chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+        await service.book_profit(chain.chain_id, "b1", 7)
+    finally:
+        await service.aclose()
+    with pytest.raises(Exception, match="append-only"):
+        await raw("UPDATE bookings SET amount_cents = 1")
+    assert await raw("SELECT amount_cents FROM bookings") == [(700,)]
