@@ -1,0 +1,66 @@
+"""The operator's SQL scripts run on a real database and say what they promise."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_script(db_path: Path, name: str) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute((ROOT / "scripts" / name).read_text()).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+async def populated(service):
+    first = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    await service.book_profits(first.chain_id, [("b1", "7.50"), ("t1", 7)])
+    second = await service.create_chain("scalper", "b2", "XAUUSD", "SELL")
+    await service.start_sl_hunt(second.chain_id, "b2", loss=10, stop_price="2001.50")
+    third = await service.create_chain("scalper", "b3", "GBPUSD", "BUY")
+    await service.cancel_chain(third.chain_id)
+    return first, second, third
+
+
+async def test_chains_sql_lists_every_chain_in_dollars(populated, db_path):
+    first, second, third = populated
+    rows = {row["chain_id"]: row for row in run_script(db_path, "chains.sql")}
+    assert set(rows) == {first.chain_id, second.chain_id, third.chain_id}
+    assert (rows[first.chain_id]["total_profit"], rows[first.chain_id]["booked"]) == ("14.50", "1/2")
+    assert (rows[second.chain_id]["total_profit"], rows[second.chain_id]["status"]) == ("-10.00", "SL_HUNT")
+
+
+async def test_ledger_check_finds_nothing_on_a_healthy_database_and_finds_tampering(populated, db_path):
+    assert run_script(db_path, "ledger_check.sql") == []
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("UPDATE chains SET total_profit_cents = total_profit_cents + 1 WHERE chain_id = ?",
+                     (populated[0].chain_id,))
+    conn.close()
+    assert [row["chain_id"] for row in run_script(db_path, "ledger_check.sql")] == [populated[0].chain_id]
+
+
+async def test_open_orders_sql_is_what_a_restart_rehydrates(populated, db_path, service):
+    first, second, _ = populated
+    rows = run_script(db_path, "open_orders.sql")
+    expected = {(c.chain_id, o.client_order_id) for c in (first, second) for o in service.open_orders(c.chain_id)}
+    assert {(row["chain_id"], row["client_order_id"]) for row in rows} == expected and len(rows) == 2
+
+
+async def test_plugin_stats_and_running_hunts(populated, db_path):
+    stats = {(r["plugin_id"], r["status"]): (r["chains"], r["total_profit"]) for r in run_script(db_path, "plugin_stats.sql")}
+    assert stats == {
+        ("combined_v3", "ACTIVE"): (1, "14.50"),
+        ("scalper", "SL_HUNT"): (1, "-10.00"),
+        ("scalper", "CANCELLED"): (1, "0.00"),
+    }
+    [hunt] = run_script(db_path, "running_hunts.sql")
+    assert (hunt["chain_id"], hunt["stopped_order"], hunt["stop_price"]) == (populated[1].chain_id, "b2", "2001.50")
