@@ -160,7 +160,7 @@ class ProfitBookingManager:
                 await uow.orders.update_many(change.order_updates, now)
             await uow.chains.save(change)
             if change.hunts:
-                await uow.hunts.add_many(cid, change.hunts)
+                await uow.hunts.add_many(change.hunts)
             if change.events:
                 await uow.events.append_many(cid, change.events, now)
             await uow.commit()

@@ -60,11 +60,7 @@ class ChainRegistry:
                 self.order_chain[update.order_id] = change.chain_id
             else:
                 self.order_chain.pop(update.order_id, None)
-        self.hunts.extend(
-            RunningHunt(change.chain_id, h.level, h.slot, h.attempt, h.order_id, h.direction, h.stop_price,
-                        h.started_at, h.expires_at)
-            for h in change.hunts
-        )
+        self.hunts.extend(change.hunts)
 
     def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         """The chain this Order B opened, while the Order B is still open in level 0.

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .chain import ChainStatus
+from .hunts import RunningHunt
 from .orders import OrderStatus, SlotOrder
 
 
@@ -48,20 +49,6 @@ class ChainEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class HuntStart:
-    """An SL hunt opened for a slot whose order hit its stop loss."""
-
-    level: int
-    slot: int
-    attempt: int
-    order_id: str | None
-    direction: str
-    stop_price: Decimal | None
-    started_at: datetime
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class ChainFields:
     """The chain row's mutable columns after the change."""
 
@@ -88,7 +75,7 @@ class ChainChange:
     order_updates: list[OrderUpdate] = field(default_factory=list)
     new_orders: list[SlotOrder] = field(default_factory=list)
     events: list[ChainEvent] = field(default_factory=list)
-    hunts: list[HuntStart] = field(default_factory=list)
+    hunts: list[RunningHunt] = field(default_factory=list)
     advanced: bool = False
 
     @property

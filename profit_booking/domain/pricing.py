@@ -88,10 +88,7 @@ def target_price(
     Rounded to a tenth of a pip with ROUND_HALF_EVEN. Raises ValueError for a
     bad direction or a non-positive lot or target.
     """
-    sign = _sign(direction)
-    _require_positive("lot", lot)
-    _require_positive("target", target)
-    return _quantize_price(spec, entry + sign * _price_offset(spec, lot, target))
+    return _price_after(spec, direction, entry, lot, target, "target", gained=True)
 
 
 def stop_price(
@@ -102,10 +99,16 @@ def stop_price(
     Rounded to a tenth of a pip with ROUND_HALF_EVEN. Raises ValueError for a
     bad direction or a non-positive lot or stop.
     """
-    sign = _sign(direction)
+    return _price_after(spec, direction, entry, lot, stop, "stop", gained=False)
+
+
+def _price_after(
+    spec: SymbolSpec, direction: str, entry: Decimal, lot: Decimal, dollars: Decimal, what: str, *, gained: bool
+) -> Decimal:
+    sign = _sign(direction) * (1 if gained else -1)
     _require_positive("lot", lot)
-    _require_positive("stop", stop)
-    return _quantize_price(spec, entry - sign * _price_offset(spec, lot, stop))
+    _require_positive(what, dollars)
+    return _quantize_price(spec, entry + sign * _price_offset(spec, lot, dollars))
 
 
 def recovery_triggered(

@@ -12,7 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..errors import ChainFinalError, ProfitBookingError
-from .changes import ChainChange, ChainEvent, ChainFields, HuntStart, LedgerEntry, LedgerKind, OrderUpdate
+from .changes import ChainChange, ChainEvent, ChainFields, LedgerEntry, LedgerKind, OrderUpdate
+from .hunts import RunningHunt
 from .chain import ChainStatus
 from .orders import OrderKind, OrderStatus, SlotOrder, client_order_id
 from .rules import LevelOutcome, PyramidRules
@@ -44,7 +45,7 @@ class ChainDraft:
         self.order_updates: list[OrderUpdate] = []
         self.new_orders: list[SlotOrder] = []
         self.events: list[ChainEvent] = []
-        self.hunts: list[HuntStart] = []
+        self.hunts: list[RunningHunt] = []
         self.advanced = False
 
     # -- use cases -------------------------------------------------------------------------
@@ -101,7 +102,10 @@ class ChainDraft:
             order.order_id, order.status = ticket, OrderStatus.STOPPED
             self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
             self.hunts.append(
-                HuntStart(self.level, order.slot, order.attempt, ticket, self.direction, stop_price, self.now, expires_at)
+                RunningHunt(
+                    self.chain_id, self.level, order.slot, order.attempt, ticket, self.direction, stop_price,
+                    self.now, expires_at,
+                )
             )
             self.status = ChainStatus.SL_HUNT
             self._event("sl_hunt_started", order_id=ticket, slot=order.slot, expires_at=expires_at.isoformat())

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.changes import ChainChange, ChainEvent, HuntStart, LedgerEntry, OrderUpdate
+from ..domain.changes import ChainChange, ChainEvent, LedgerEntry, OrderUpdate
+from ..domain.hunts import RunningHunt
 from ..domain.money import to_cents
 from ..domain.orders import SlotOrder
 from ..errors import ConcurrentUpdateError
@@ -189,15 +190,15 @@ class HuntRepository:
     def __init__(self, conn: AsyncConnection, runner: StatementRunner) -> None:
         self._conn, self._run = conn, runner
 
-    async def add_many(self, chain_id: str, new: Sequence[HuntStart]) -> None:
+    async def add_many(self, new: Sequence[RunningHunt]) -> None:
         """Open SL hunts."""
         await self._run.run_many(
             _INSERT_HUNT,
             [
                 {
-                    "chain_id": chain_id, "level": h.level, "slot": h.slot, "attempt": h.attempt,
+                    "chain_id": h.chain_id, "level": h.level, "slot": h.slot, "attempt": h.attempt,
                     "order_id": h.order_id, "direction": h.direction, "stop_price": h.stop_price,
-                    "status": "RUNNING", "recovery_orders": 0, "started_at": h.started_at, "expires_at": h.expires_at,
+                    "status": "RUNNING", "recovery_orders": h.recovery_orders, "started_at": h.started_at, "expires_at": h.expires_at,
                 }
                 for h in new
             ],
