@@ -13,8 +13,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from .. import ChainStatus, InvalidInputError, ProfitBookingError, load_settings, open_service
-from ..service import ProfitBookingService
+from .. import (
+    ChainStatus, InvalidInputError, ProfitBookingError, ProfitBookingService, ProfitBookingSettings, ProfitChain,
+    load_settings, open_service,
+)
 from .demo import DemoTally, run_demo
 from .render import chains_table, stats_table
 from .serialize import chain_record, dumps, stats_record
@@ -30,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 Command = TypeVar("Command", bound=Callable[..., Any])
+StatsByPlugin = dict[str, dict[str, Any]]
 
 DbOption = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
@@ -72,7 +75,7 @@ def demo(
     console.print(chains_table(chains, limit=DEMO_ROWS, title=f"Profit chains in {db}"))
     console.print(stats_table(stats))
     console.print(
-        f"run {tally.run}: {tally.events} events applied ({tally.resumed} chains resumed, "
+        f"run {tally.tag}: {tally.events} events applied ({tally.resumed} chains resumed, "
         f"{tally.created} opened, {tally.fills} fills, {tally.stop_losses} stop losses, "
         f"{tally.cancelled} cancelled), {tally.bookings} bookings ({tally.same_tick} same-tick batches), "
         f"{tally.completed} chains completed" + (f", {tally.refused} refused" if tally.refused else ""),
@@ -84,30 +87,30 @@ def demo(
 @command()
 def chains(
     db: DbOption = DEFAULT_DB,
-    json: JsonOption = False,
+    as_json: JsonOption = False,
     plugin: Annotated[str | None, typer.Option(help="Only this plugin's chains.")] = None,
     status: Annotated[str | None, typer.Option(help="Only chains in this status, e.g. ACTIVE.")] = None,
 ) -> None:
     """List every stored chain, oldest first (read-only)."""
     statuses = (_parse_status(status),) if status else ()
     found = asyncio.run(_read(db, lambda svc: svc.manager.list_chains(plugin, statuses)))
-    if json:
+    if as_json:
         print(dumps([chain_record(chain) for chain in found]))
     else:
         Console().print(chains_table(found, title=f"Profit chains in {db}"))
 
 
 @command()
-def stats(db: DbOption = DEFAULT_DB, json: JsonOption = False) -> None:
+def stats(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
     """Per-plugin chain counts, levels and profit (read-only)."""
     found = asyncio.run(_read(db, _stats_by_plugin))
-    if json:
+    if as_json:
         print(dumps({plugin_id: stats_record(plugin_stats) for plugin_id, plugin_stats in found.items()}))
     else:
         Console().print(stats_table(found))
 
 
-async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list, dict]:
+async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list[ProfitChain], StatsByPlugin]:
     service = await open_service(_settings(db))
     try:
         tally = await run_demo(service, seed, events)
@@ -124,11 +127,11 @@ async def _read(db: Path, query: Callable[[ProfitBookingService], Any]) -> Any:
         await service.aclose()
 
 
-async def _stats_by_plugin(service: ProfitBookingService) -> dict[str, dict[str, Any]]:
+async def _stats_by_plugin(service: ProfitBookingService) -> StatsByPlugin:
     return {plugin_id: service.get_chain_stats(plugin_id) for plugin_id in service.plugin_ids()}
 
 
-def _settings(db: Path):
+def _settings(db: Path) -> ProfitBookingSettings:
     return load_settings(database_url=f"sqlite+aiosqlite:///{db}")
 
 

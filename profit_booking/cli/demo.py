@@ -13,16 +13,15 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .. import ChainStatus, ProfitBookingService, ProfitChain
 from ..domain.orders import OrderStatus, SlotOrder
-from ..service import ProfitBookingService
-from .. import ChainStatus, ProfitChain
 
 PLUGINS = ("combined_v3", "trend_pulse", "scalper")
 SYMBOLS = ("EURUSD", "GBPUSD", "AUDUSD", "USDJPY", "EURJPY", "XAUUSD")
 MAX_WORKABLE = 6
 NEW_CHAIN_CHANCE = 0.08
 CANCEL_CHANCE = 0.01
-STOP_LOSS_CHANCE = 0.03
+STOP_LOSS_CHANCE = 0.015
 SAME_TICK_CHANCE = 0.15
 
 
@@ -31,6 +30,7 @@ class DemoTally:
     """What one demo run did."""
 
     run: int
+    tag: str = ""
     resumed: int = 0
     events: int = 0
     created: int = 0
@@ -50,7 +50,7 @@ class DemoBroker:
         self.service = service
         self.rng = random.Random(seed)
         self.prefix = f"s{seed}-r{stored_chains}"
-        self.tally = DemoTally(run=stored_chains)
+        self.tally = DemoTally(run=stored_chains, tag=self.prefix)
         self.live = [chain.chain_id for chain in _unfinished(service)]
         self.tally.resumed = len(self.live)
         self._tickets = 0

@@ -1,0 +1,123 @@
+"""Fixtures for the end-to-end suite: the real CLI in a subprocess, the database read with raw sqlite3."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+PYRAMID = {0: 1, 1: 2, 2: 4, 3: 8, 4: 16}
+FINAL = ("COMPLETED", "STOPPED", "CANCELLED")
+CLI = [sys.executable, "-m", "profit_booking.cli.app"]
+
+
+def run_cli(*args: str | Path, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``profit-booking ARGS`` as a subprocess and capture its output."""
+    return subprocess.run([*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@contextmanager
+def raw_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only raw sqlite3 connection (it can neither create nor change the file)."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+        conn.row_factory = sqlite3.Row
+        yield conn
+
+
+def cents_text(cents: int) -> str:
+    """Integer cents as the CLI's decimal string, e.g. 4900 -> "49.00"."""
+    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
+
+
+def chain_rows(path: Path) -> list[dict]:
+    """Every chain as raw SQL reads it, oldest first."""
+    with raw_db(path) as conn:
+        rows = conn.execute("SELECT * FROM chains ORDER BY created_at, chain_id").fetchall()
+    return [dict(row) for row in rows]
+
+
+def assert_consistent(path: Path) -> None:
+    """The ledger is the truth: totals, counters, levels, orders and statuses all agree with it."""
+    with raw_db(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        mismatched = conn.execute(
+            "SELECT c.chain_id, c.total_profit_cents, COALESCE(SUM(b.amount_cents), 0) AS ledger"
+            " FROM chains c LEFT JOIN bookings b ON b.chain_id = c.chain_id"
+            " GROUP BY c.chain_id HAVING c.total_profit_cents != ledger"
+        ).fetchall()
+        assert [tuple(r) for r in mismatched] == []
+        twice = conn.execute("SELECT order_id FROM bookings GROUP BY order_id HAVING COUNT(*) > 1").fetchall()
+        assert twice == []
+        profit_rows = set(conn.execute(
+            "SELECT chain_id, order_id, level, slot FROM bookings WHERE kind = 'PROFIT'").fetchall())
+        booked_orders = set(conn.execute(
+            "SELECT chain_id, order_id, level, slot FROM chain_orders WHERE status = 'BOOKED'").fetchall())
+        assert profit_rows == booked_orders
+        for chain in conn.execute("SELECT * FROM chains").fetchall():
+            _assert_chain_matches_ledger(conn, chain)
+
+
+def _assert_chain_matches_ledger(conn: sqlite3.Connection, chain: sqlite3.Row) -> None:
+    cid, level = chain["chain_id"], chain["level"]
+    per_level = dict(conn.execute(
+        "SELECT level, COUNT(*) FROM bookings WHERE chain_id = ? AND kind = 'PROFIT' GROUP BY level", (cid,)
+    ).fetchall())
+    assert chain["orders_in_level"] == PYRAMID[level], cid
+    assert per_level.get(level, 0) == chain["orders_booked"], cid
+    assert all(per_level.get(lower, 0) == PYRAMID[lower] for lower in range(level)), (cid, per_level)
+    assert not any(lvl > level for lvl in per_level), (cid, per_level)
+    if chain["status"] == "COMPLETED":
+        assert (level, chain["orders_booked"]) == (max(PYRAMID), PYRAMID[max(PYRAMID)]), cid
+    if chain["status"] in FINAL:
+        return
+    active = conn.execute(
+        "SELECT status FROM chain_orders WHERE chain_id = ? AND level = ? AND status IN ('PENDING', 'OPEN', 'STOPPED')",
+        (cid, level),
+    ).fetchall()
+    assert len(active) == chain["orders_in_level"] - chain["orders_booked"] - chain["orders_lost"], cid
+    hunting = any(row["status"] == "STOPPED" for row in active)
+    assert (chain["status"] == "SL_HUNT") == hunting, (cid, chain["status"])
+
+
+class RawSql:
+    """The raw-SQL readers and checks, handed to tests as the ``raw_sql`` fixture."""
+
+    connect = staticmethod(raw_db)
+    chains = staticmethod(chain_rows)
+    cents_text = staticmethod(cents_text)
+    assert_consistent = staticmethod(assert_consistent)
+
+
+@pytest.fixture
+def raw_sql() -> RawSql:
+    """Raw sqlite3 access to a database file the CLI wrote."""
+    return RawSql()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One fresh ``demo --events 200`` run shared by the session: its database file and its process."""
+    workdir = tmp_path_factory.mktemp("demo")
+    db = workdir / "fresh.db"
+    return db, run_cli("demo", "--db", db, "--events", "200", cwd=workdir)
+
+
+@pytest.fixture
+def spawn_cli(tmp_path: Path) -> Callable[..., subprocess.Popen[bytes]]:
+    """``spawn_cli(*args)``: the CLI started in the background in this test's directory, output discarded."""
+    return lambda *args: subprocess.Popen(
+        [*CLI, *map(str, args)], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``cli(*args)``: the CLI run in this test's temporary directory."""
+    return lambda *args, **kw: run_cli(*args, cwd=tmp_path, **kw)
