@@ -129,7 +129,7 @@ CREATE TABLE sl_hunts (
 	PRIMARY KEY (id),
 	CONSTRAINT uq_sl_hunts_slot_attempt UNIQUE (chain_id, level, slot, attempt),
 	CONSTRAINT ck_sl_hunts_direction CHECK (direction IN ('BUY', 'SELL')),
-	CONSTRAINT ck_sl_hunts_status CHECK (status IN ('RUNNING', 'RECOVERED', 'FAILED', 'EXPIRED')),
+	CONSTRAINT ck_sl_hunts_status CHECK (status IN ('RUNNING', 'RECOVERED', 'FAILED', 'EXPIRED', 'CANCELLED')),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id)
 );
 

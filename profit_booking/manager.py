@@ -161,6 +161,8 @@ class ProfitBookingManager:
             await uow.chains.save(change)
             if change.hunts:
                 await uow.hunts.add_many(change.hunts)
+            if change.ended_hunts:
+                await uow.hunts.end_many(cid, change.ended_hunts, now)
             if change.events:
                 await uow.events.append_many(cid, change.events, now)
             await uow.commit()

@@ -61,6 +61,9 @@ class ChainRegistry:
             else:
                 self.order_chain.pop(update.order_id, None)
         self.hunts.extend(change.hunts)
+        ended = {(change.chain_id, o.level, o.slot, o.attempt) for o in change.ended_hunts}
+        if ended:
+            self.hunts = [h for h in self.hunts if (h.chain_id, h.level, h.slot, h.attempt) not in ended]
 
     def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         """The chain this Order B opened, while the Order B is still open in level 0.

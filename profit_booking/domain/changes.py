@@ -49,6 +49,16 @@ class ChainEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class HuntOutcome:
+    """How a running SL hunt ended."""
+
+    level: int
+    slot: int
+    attempt: int
+    status: str  # RECOVERED, FAILED, EXPIRED or CANCELLED
+
+
+@dataclass(frozen=True, slots=True)
 class ChainFields:
     """The chain row's mutable columns after the change."""
 
@@ -76,6 +86,7 @@ class ChainChange:
     new_orders: list[SlotOrder] = field(default_factory=list)
     events: list[ChainEvent] = field(default_factory=list)
     hunts: list[RunningHunt] = field(default_factory=list)
+    ended_hunts: list[HuntOutcome] = field(default_factory=list)
     advanced: bool = False
 
     @property

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..errors import ChainFinalError, ProfitBookingError
-from .changes import ChainChange, ChainEvent, ChainFields, LedgerEntry, LedgerKind, OrderUpdate
+from .changes import ChainChange, ChainEvent, ChainFields, HuntOutcome, LedgerEntry, LedgerKind, OrderUpdate
 from .hunts import RunningHunt
 from .chain import ChainStatus
 from .orders import OrderKind, OrderStatus, SlotOrder, client_order_id
@@ -46,6 +46,7 @@ class ChainDraft:
         self.new_orders: list[SlotOrder] = []
         self.events: list[ChainEvent] = []
         self.hunts: list[RunningHunt] = []
+        self.ended_hunts: list[HuntOutcome] = []
         self.advanced = False
 
     # -- use cases -------------------------------------------------------------------------
@@ -121,12 +122,18 @@ class ChainDraft:
         self._resolve_level()
 
     def cancel(self, reason: str) -> None:
-        """End the chain by the user's or the bot's decision; unplaced intents are dropped."""
+        """End the chain by the user's or the bot's decision.
+
+        Unplaced intents are dropped and running SL hunts end; open orders stay on record.
+        """
         self._refuse_if_final()
         for order in self._ordered_slots():
             if order.status is OrderStatus.PENDING:
                 self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.CANCELLED))
                 del self.slots[order.slot]
+            elif order.status is OrderStatus.STOPPED:
+                self.ended_hunts.append(HuntOutcome(self.level, order.slot, order.attempt, "CANCELLED"))
+                self._close(order, order.order_id, OrderStatus.LOST)
         self.status, self.stop_reason = ChainStatus.CANCELLED, reason
         self._event("cancelled", reason=reason)
 
@@ -138,7 +145,7 @@ class ChainDraft:
         )
         return ChainChange(
             self.chain_id, self.version, after, self.slots, self.ledger, self.order_updates,
-            self.new_orders, self.events, self.hunts, self.advanced,
+            self.new_orders, self.events, self.hunts, self.ended_hunts, self.advanced,
         )
 
     # -- rules -----------------------------------------------------------------------------

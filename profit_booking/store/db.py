@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
-from ..errors import DatabaseMissingError, NotADatabaseError, ProfitBookingError, SchemaVersionError, StoreError
+from ..errors import DatabaseMissingError, NotADatabaseError, SchemaVersionError, StoreError
 from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -27,16 +27,23 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> AsyncEngine:
+def make_engine(
+    url: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000, wal: bool = True
+) -> AsyncEngine:
     """An async engine; on SQLite every connection gets foreign keys, WAL, a busy timeout and
-    the given ``synchronous`` level (FULL by default: a committed booking survives power loss)."""
+    the given ``synchronous`` level (FULL by default: a committed booking survives power loss).
+
+    ``wal=False`` leaves the journal mode alone: WAL is written into the file itself, so a
+    file is only switched to it once it is known to be ours. Units of work always end their
+    transaction themselves, so the pool does not roll back again on return.
+    """
     if synchronous not in SYNCHRONOUS_LEVELS:
         raise StoreError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
     engine = create_async_engine(url, pool_reset_on_return=None)
     if engine.dialect.name == "sqlite":
         pragmas = (
             "PRAGMA foreign_keys=ON",
-            "PRAGMA journal_mode=WAL",
+            *(("PRAGMA journal_mode=WAL",) if wal else ()),
             f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             f"PRAGMA synchronous={synchronous}",
         )
@@ -77,34 +84,33 @@ async def open_database(
     created. A file that is not a database, or one from another schema version, is an error.
     """
     path = sqlite_path(url)
+    label = str(path or make_url(url).render_as_string(hide_password=True))
     if path is not None and not create and not path.is_file():
         raise DatabaseMissingError(f"database file {path} does not exist")
-    engine = make_engine(url, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
+    probe = make_engine(url, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, wal=False)
     try:
-        async with engine.begin() as conn:
-            await _ensure_schema(conn, url, create)
-    except ProfitBookingError:
-        await engine.dispose()
-        raise
+        async with probe.begin() as conn:
+            await _ensure_schema(conn, label, create)
     except (DBAPIError, OSError) as exc:
-        await engine.dispose()
         reason = getattr(exc, "orig", None) or exc
-        raise NotADatabaseError(f"cannot open {path or url} as a profit_booking database: {reason}") from None
-    return Database(engine, url)
+        raise NotADatabaseError(f"cannot open {label} as a profit_booking database: {reason}") from None
+    finally:
+        await probe.dispose()
+    return Database(make_engine(url, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms), url)
 
 
-async def _ensure_schema(conn: AsyncConnection, url: str, create: bool) -> None:
+async def _ensure_schema(conn: AsyncConnection, label: str, create: bool) -> None:
     names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
     if not names:
         if not create:
-            raise NotADatabaseError(f"{url} holds no profit_booking tables")
+            raise NotADatabaseError(f"{label} holds no profit_booking tables")
         await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=TABLES))
         await conn.execute(insert(SchemaVersionRow).values(version=SCHEMA_VERSION, applied_at=datetime.now(UTC)))
         return
     if SchemaVersionRow.__tablename__ not in names:
-        raise NotADatabaseError(f"{url} is not a profit_booking database (tables: {', '.join(sorted(names))})")
+        raise NotADatabaseError(f"{label} is not a profit_booking database (tables: {', '.join(sorted(names))})")
     version = (await conn.execute(select(func.max(SchemaVersionRow.version)))).scalar()
     if version != SCHEMA_VERSION:
         raise SchemaVersionError(
-            f"{url} has schema version {version}; this profit_booking reads version {SCHEMA_VERSION}"
+            f"{label} has schema version {version}; this profit_booking reads version {SCHEMA_VERSION}"
         )

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..domain.changes import ChainChange, ChainEvent, LedgerEntry, OrderUpdate
+from ..domain.changes import ChainChange, ChainEvent, HuntOutcome, LedgerEntry, OrderUpdate
 from ..domain.hunts import RunningHunt
 from ..domain.money import to_cents
 from ..domain.orders import SlotOrder
@@ -47,6 +47,14 @@ _UPDATE_ORDER = (
 )
 _INSERT_CHAIN, _INSERT_ORDER, _INSERT_BOOKING = insert(chains), insert(orders), insert(bookings)
 _INSERT_EVENT, _INSERT_HUNT = insert(events), insert(hunts)
+_END_HUNT = (
+    update(hunts)
+    .where(
+        hunts.c.chain_id == bindparam("b_chain_id"), hunts.c.level == bindparam("b_level"),
+        hunts.c.slot == bindparam("b_slot"), hunts.c.attempt == bindparam("b_attempt"), hunts.c.status == "RUNNING",
+    )
+    .values(status=bindparam("status"), closed_at=bindparam("closed_at"))
+)
 _NOT_FINAL = chains.c.status.not_in(FINAL_CHAIN_STATUSES)
 
 
@@ -204,6 +212,22 @@ class HuntRepository:
             ],
         )
 
+    async def end_many(self, chain_id: str, outcomes: Sequence[HuntOutcome], now: datetime) -> None:
+        """Close running hunts with their outcome."""
+        await self._run.run_many(
+            _END_HUNT,
+            [
+                {"b_chain_id": chain_id, "b_level": o.level, "b_slot": o.slot, "b_attempt": o.attempt,
+                 "status": o.status, "closed_at": now}
+                for o in outcomes
+            ],
+        )
+
     async def running(self) -> Sequence[Row]:
-        """Hunts still waiting for a recovery, with their deadlines."""
-        return (await self._conn.execute(select(hunts).where(hunts.c.status == "RUNNING"))).all()
+        """Hunts of unfinished chains still waiting for a recovery, with their deadlines."""
+        query = (
+            select(hunts)
+            .join(chains, chains.c.chain_id == hunts.c.chain_id)
+            .where(hunts.c.status == "RUNNING", _NOT_FINAL)
+        )
+        return (await self._conn.execute(query)).all()

@@ -148,7 +148,9 @@ class SlHuntRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_sl_hunts_slot_attempt"),
         CheckConstraint(_in("direction", ("BUY", "SELL")), name="ck_sl_hunts_direction"),
-        CheckConstraint(_in("status", ("RUNNING", "RECOVERED", "FAILED", "EXPIRED")), name="ck_sl_hunts_status"),
+        CheckConstraint(
+            _in("status", ("RUNNING", "RECOVERED", "FAILED", "EXPIRED", "CANCELLED")), name="ck_sl_hunts_status"
+        ),
         Index("ix_sl_hunts_running", "chain_id", sqlite_where=RUNNING_HUNT_WHERE, postgresql_where=RUNNING_HUNT_WHERE),
     )
 

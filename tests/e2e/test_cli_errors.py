@@ -63,8 +63,6 @@ def test_a_foreign_sqlite_database_is_refused_and_keeps_its_tables(tmp_path: Pat
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["trades"]
 
 
-@pytest.mark.xfail(strict=True, reason="store.db.make_engine sets PRAGMA journal_mode=WAL on connect, "
-                   "before the schema check refuses the file: a foreign database is switched to WAL")
 def test_a_refused_foreign_sqlite_database_keeps_its_bytes(tmp_path: Path, cli):
     other = tmp_path / "other.db"
     before = _foreign_database(other)
