@@ -8,6 +8,23 @@ from .service import ProfitBookingService
 from .store.db import open_database
 
 
+async def open_manager(
+    settings: ProfitBookingSettings | None = None, *, clock: Clock = utc_now, create: bool = True
+) -> ProfitBookingManager:
+    """The store alone, without rehydrating: for reports that read the database.
+
+    Close it with ``await manager.close()``.
+    """
+    settings = settings or load_settings()
+    database = await open_database(
+        settings.database_url,
+        create=create,
+        synchronous=settings.sqlite_synchronous,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    return ProfitBookingManager(database, settings, clock=clock)
+
+
 async def open_service(
     settings: ProfitBookingSettings | None = None, *, clock: Clock = utc_now, create: bool = True
 ) -> ProfitBookingService:
@@ -17,13 +34,8 @@ async def open_service(
     ``await service.aclose()``.
     """
     settings = settings or load_settings()
-    database = await open_database(
-        settings.database_url,
-        create=create,
-        synchronous=settings.sqlite_synchronous,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-    )
-    service = ProfitBookingService(ProfitBookingManager(database, settings, clock=clock), settings, clock=clock)
+    manager = await open_manager(settings, clock=clock, create=create)
+    service = ProfitBookingService(manager, settings, clock=clock)
     try:
         await service.rehydrate()
     except BaseException:

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from .. import (
     ChainStatus, InvalidInputError, ProfitBookingError, ProfitBookingService, ProfitBookingSettings, ProfitChain,
-    load_settings, open_service,
+    load_settings, open_manager, open_service,
 )
 from .demo import DemoTally, run_demo
 from .render import chains_table, stats_table
@@ -93,7 +93,7 @@ def chains(
 ) -> None:
     """List every stored chain, oldest first (read-only)."""
     statuses = (_parse_status(status),) if status else ()
-    found = asyncio.run(_read(db, lambda svc: svc.manager.list_chains(plugin, statuses)))
+    found = asyncio.run(_list_chains(db, plugin, statuses))
     if as_json:
         print(dumps([chain_record(chain) for chain in found]))
     else:
@@ -117,6 +117,14 @@ async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list[Profi
         return tally, await service.manager.list_chains(), await _stats_by_plugin(service)
     finally:
         await service.aclose()
+
+
+async def _list_chains(db: Path, plugin: str | None, statuses: tuple[ChainStatus, ...]) -> list[ProfitChain]:
+    manager = await open_manager(_settings(db), create=False)
+    try:
+        return await manager.list_chains(plugin, statuses)
+    finally:
+        await manager.close()
 
 
 async def _read(db: Path, query: Callable[[ProfitBookingService], Any]) -> Any:

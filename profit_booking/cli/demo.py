@@ -13,8 +13,7 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .. import ChainStatus, ProfitBookingService, ProfitChain
-from ..domain.orders import OrderStatus, SlotOrder
+from .. import ChainStatus, OrderStatus, ProfitBookingService, ProfitChain, SlotOrder
 
 PLUGINS = ("combined_v3", "trend_pulse", "scalper")
 SYMBOLS = ("EURUSD", "GBPUSD", "AUDUSD", "USDJPY", "EURJPY", "XAUUSD")
