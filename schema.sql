@@ -37,6 +37,9 @@ CREATE TABLE chains (
 	UNIQUE (order_b_id)
 );
 
+-- index ix_chains_unfinished
+CREATE INDEX ix_chains_unfinished ON chains (level) WHERE status IN ('ACTIVE', 'SL_HUNT');
+
 -- index ix_chains_plugin_status
 CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
 

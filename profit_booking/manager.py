@@ -17,13 +17,14 @@ from typing import Any
 from .config import ProfitBookingSettings
 from .domain.chain import ChainStatus, ProfitChain, normalize_direction
 from .domain.changes import ChainChange, ChainEvent
+from .domain.hunts import RunningHunt
 from .domain.money import positive_money, to_cents
 from .domain.opening import open_chain
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft
 from .errors import ChainNotFoundError
 from .store.db import Database
-from .store.snapshot import Snapshot, load_snapshot, slot_from_row, tracked_from_row
+from .store.snapshot import Snapshot, hunt_from_row, load_snapshot, slot_from_row, tracked_from_row
 from .store.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,9 @@ class ProfitBookingManager:
         self.rules = self.settings.pyramid_rules()
         self._clock = clock
 
-    def unit_of_work(self) -> UnitOfWork:
-        """A fresh unit of work on this manager's database."""
-        return UnitOfWork(self.database.engine)
+    def unit_of_work(self, *, read_snapshot: bool = False) -> UnitOfWork:
+        """A fresh unit of work on this manager's database (see :class:`UnitOfWork`)."""
+        return UnitOfWork(self.database.engine, read_snapshot=read_snapshot)
 
     async def close(self) -> None:
         """Release the database's connections."""
@@ -152,13 +153,13 @@ class ProfitBookingManager:
         """Write one chain change in one transaction: all of it or none of it."""
         cid, now = change.chain_id, change.after.updated_at
         async with self.unit_of_work() as uow:
+            await uow.chains.save(change)
             if change.ledger:
                 await uow.ledger.append_many(cid, change.ledger, now)
             if change.new_orders:
                 await uow.orders.add_many(cid, change.new_orders, now)
             if change.order_updates:
                 await uow.orders.update_many(change.order_updates, now)
-            await uow.chains.save(change)
             if change.hunts:
                 await uow.hunts.add_many(change.hunts)
             if change.ended_hunts:
@@ -169,12 +170,17 @@ class ProfitBookingManager:
 
     async def load_chain(self, chain_id: str) -> TrackedChain:
         """One chain with its active orders, read from the database."""
-        async with self.unit_of_work() as uow:
+        async with self.unit_of_work(read_snapshot=True) as uow:
             row = await uow.chains.get(chain_id)
             if row is None:
                 raise ChainNotFoundError(f"chain {chain_id} not found")
-            slots = {r.slot: slot_from_row(r) for r in await uow.orders.active(chain_id)}
-        return tracked_from_row(row, slots)
+            slots = {r[3]: slot_from_row(r) for r in await uow.orders.active_of(chain_id)}
+        return tracked_from_row(tuple(row), slots)
+
+    async def load_hunts(self, chain_id: str) -> list[RunningHunt]:
+        """One chain's running SL hunts, read from the database."""
+        async with self.unit_of_work() as uow:
+            return [hunt_from_row(row) for row in await uow.hunts.running_of(chain_id)]
 
     async def list_chains(
         self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
@@ -182,11 +188,11 @@ class ProfitBookingManager:
         """Chains read from the database (final ones included), oldest first."""
         async with self.unit_of_work() as uow:
             rows = await uow.chains.listing(plugin_id, [status.name for status in statuses])
-        return [tracked_from_row(row, {}).chain for row in rows]
+        return [tracked_from_row(tuple(row), {}).chain for row in rows]
 
     async def load_snapshot(self) -> Snapshot:
         """Everything the service rehydrates at startup."""
-        async with self.unit_of_work() as uow:
+        async with self.unit_of_work(read_snapshot=True) as uow:
             return await load_snapshot(uow)
 
     async def _draft_and(
@@ -213,5 +219,3 @@ def _chain_row(tracked: TrackedChain, order_b_id: str) -> dict[str, Any]:
         "version": tracked.version, "created_at": chain.created_at, "updated_at": chain.updated_at,
     }
 
-
-__all__: Sequence[str] = ("ProfitBookingManager", "new_chain_id", "utc_now")

@@ -43,12 +43,14 @@ class ChainRegistry:
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
 
-    def refresh(self, tracked: TrackedChain, fresh: TrackedChain) -> None:
-        """Take a chain's state as read back from the store, keeping the caller's objects."""
+    def refresh(self, tracked: TrackedChain, fresh: TrackedChain, hunts: list[RunningHunt]) -> None:
+        """Take a chain's state and hunts as read back from the store, keeping the caller's objects."""
+        chain_id = tracked.chain.chain_id
         for order in tracked.slots.values():
             self.order_chain.pop(order.order_id, None)
         tracked.refresh(fresh)
         self.track(tracked)
+        self.hunts = [h for h in self.hunts if h.chain_id != chain_id] + hunts
 
     def apply(self, tracked: TrackedChain, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 from .config import ProfitBookingSettings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
 from .domain.hunts import RunningHunt
-from .domain.inputs import positive_decimal, require_id
+from .domain.changes import ChainChange
+from .domain.inputs import aware_datetime, json_metadata, positive_decimal, require_id
 from .domain.money import positive_money
 from .domain.opening import open_chain
 from .domain.orders import SlotOrder
@@ -61,6 +63,7 @@ class ProfitBookingService:
         self._memory = ChainRegistry()
         self._plugin_chains = self._memory.by_plugin
         self._locks: dict[str, asyncio.Lock] = {}
+        self._stale: set[str] = set()
         self._persistent = isinstance(profit_booking_manager, ProfitBookingManager)
         self._rehydrated = not self._persistent
 
@@ -72,7 +75,9 @@ class ProfitBookingService:
         Returns the number of chains now tracked.
         """
         memory = self._memory
-        memory.load(await self.manager.load_snapshot())
+        snapshot = await self.manager.load_snapshot()
+        self.rules.check_stored(c.chain for c in snapshot.chains)
+        memory.load(snapshot)
         self._rehydrated = True
         logger.info(
             "rehydrated %d chains, %d order ids, %d running SL hunts",
@@ -107,20 +112,23 @@ class ProfitBookingService:
         self.settings.symbol(symbol)
         direction = normalize_direction(direction)
         lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
-        existing = self._memory.chain_opened_by(order_b_id)
-        if existing is not None:
-            return existing
-        args = (plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock())
-        tracked = open_chain(new_chain_id(), *args)
-        chain_id = await self.manager.create_profit_chain(
-            order_b_id, symbol, plugin_id=plugin_id, direction=direction, lot=lot, metadata=metadata, tracked=tracked
-        )
-        if not chain_id:
-            logger.error("failed to create profit chain for %s", order_b_id)
-            return None
-        if chain_id != tracked.chain.chain_id:
-            tracked = open_chain(chain_id, *args)
-        self._memory.track(tracked)
+        metadata = json_metadata(metadata)
+        async with self._locks.setdefault(f"order-b:{order_b_id}", asyncio.Lock()):
+            existing = self._memory.chain_opened_by(order_b_id)
+            if existing is not None:
+                return existing
+            args = (plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock())
+            tracked = open_chain(new_chain_id(), *args)
+            chain_id = await self.manager.create_profit_chain(
+                order_b_id, symbol, plugin_id=plugin_id, direction=direction, lot=lot, metadata=metadata,
+                tracked=tracked,
+            )
+            if not chain_id:
+                logger.error("failed to create profit chain for %s", order_b_id)
+                return None
+            if chain_id != tracked.chain.chain_id:
+                tracked = open_chain(chain_id, *args)
+            self._memory.track(tracked)
         logger.info("profit chain created: %s for plugin %s", chain_id, plugin_id)
         return tracked.chain
 
@@ -142,16 +150,20 @@ class ProfitBookingService:
             parsed = [(require_id(oid, "order_id"), self._booking_amount(amount)) for oid, amount in closes]
         except InvalidInputError as exc:
             return [self._refused(str(oid), chain_id, str(exc)) for oid, _ in closes]
-        tracked = self._memory.tracked.get(chain_id)
-        if tracked is None:
+        if chain_id not in self._memory.tracked:
             error = await self._missing_chain_reason(chain_id)
             return [self._refused(oid, chain_id, error) for oid, _ in parsed]
-        async with self._lock(chain_id):
-            try:
-                return await self._book_locked(tracked, parsed)
-            except AlreadyBookedError:
-                if len(parsed) == 1:
-                    return [self._refused(parsed[0][0], chain_id, f"order {parsed[0][0]} is already booked")]
+        async with self._chain_locked(chain_id) as tracked:
+            for attempt in (1, 2):
+                try:
+                    return await self._book_locked(tracked, parsed)
+                except ConcurrentUpdateError as exc:
+                    if attempt == 2:
+                        return [self._refused(oid, chain_id, str(exc)) for oid, _ in parsed]
+                except AlreadyBookedError:
+                    if len(parsed) == 1:
+                        return [self._refused(parsed[0][0], chain_id, f"order {parsed[0][0]} is already booked")]
+                    break
         return [result for close in parsed for result in await self.book_profits(chain_id, [close])]
 
     async def start_sl_hunt(
@@ -171,27 +183,25 @@ class ProfitBookingService:
         self._require_ready()
         loss_amount = None if loss is None else positive_money(loss, "loss")
         stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
-        tracked = self._memory.tracked.get(chain_id)
-        if tracked is None:
+        now = self._clock() if at is None else aware_datetime(at, "at")
+        if chain_id not in self._memory.tracked:
             logger.warning("SL hunt refused: %s", await self._missing_chain_reason(chain_id))
             return False
-        async with self._lock(chain_id):
-            now = at or self._clock()
+        async with self._chain_locked(chain_id) as tracked:
             try:
                 draft = ChainDraft(tracked, self.rules, now)
                 expires = now + self.settings.recovery_window(tracked.chain.symbol)
                 draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
                 change = draft.change()
-                ok = await self.manager.start_profit_sl_hunt(
+                write = self.manager.start_profit_sl_hunt(
                     chain_id, order_id, loss=loss_amount, stop_price=stop, change=change
                 )
+                ok = await self._commit(tracked, change, write)
             except ProfitBookingError as exc:
-                await self._resync_if_stale(exc, chain_id)
                 logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
                 return False
-            if ok:
-                self._memory.apply(tracked, change)
-                logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
+        if ok:
+            logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
         return bool(ok)
 
     def get_plugin_chains(self, plugin_id: str) -> list[ProfitChain]:
@@ -244,6 +254,9 @@ class ProfitBookingService:
     # -- internals --------------------------------------------------------------------------
 
     async def _book_locked(self, tracked: TrackedChain, closes: list[tuple[str, Decimal]]) -> list[BookingResult]:
+        """Book under the chain's lock. A write that lost a race to another writer raises
+        ``ConcurrentUpdateError`` (memory has re-read the chain, so the caller may retry once);
+        a duplicate raises ``AlreadyBookedError``; anything else is a refused result."""
         chain_id = tracked.chain.chain_id
         try:
             for order_id, _ in closes:
@@ -258,37 +271,61 @@ class ProfitBookingService:
                 steps.append((order_id, amount, draft.level != level_before, draft.level))
             change = draft.change()
             if len(closes) == 1:
-                ok = await self.manager.book_profit(chain_id, closes[0][0], closes[0][1], change=change)
+                write = self.manager.book_profit(chain_id, closes[0][0], closes[0][1], change=change)
             else:
-                ok = await self.manager.book_profits(chain_id, closes, change=change)
-        except AlreadyBookedError as exc:
-            await self._resync_if_stale(exc, chain_id)
+                write = self.manager.book_profits(chain_id, closes, change=change)
+            ok = await self._commit(tracked, change, write)
+        except (AlreadyBookedError, ConcurrentUpdateError):
             raise
         except ProfitBookingError as exc:
-            await self._resync_if_stale(exc, chain_id)
             return [self._refused(order_id, chain_id, str(exc)) for order_id, _ in closes]
         if not ok:
             return [self._refused(order_id, chain_id, "Booking failed") for order_id, _ in closes]
-        self._memory.apply(tracked, change)
         chain = tracked.chain
         logger.info("profit booked: %d order(s) in chain %s, total: %s", len(closes), chain_id, chain.total_profit)
         return [BookingResult(True, oid, amount, adv, level, status=chain.status) for oid, amount, adv, level in steps]
 
     async def _change(self, chain_id: str, edit: Callable[[ChainDraft], T]) -> T:
-        tracked = self._memory.tracked.get(chain_id)
-        if tracked is None:
+        if chain_id not in self._memory.tracked:
             raise ChainNotFoundError(await self._missing_chain_reason(chain_id))
-        async with self._lock(chain_id):
+        async with self._chain_locked(chain_id) as tracked:
             draft = ChainDraft(tracked, self.rules, self._clock())
             outcome = edit(draft)
             change = draft.change()
-            try:
-                await self.manager.commit_change(change)
-            except ProfitBookingError as exc:
-                await self._resync_if_stale(exc, chain_id)
-                raise
-            self._memory.apply(tracked, change)
+            await self._commit(tracked, change, self._commit_change(change))
         return outcome
+
+    async def _commit_change(self, change: ChainChange) -> bool:
+        await self.manager.commit_change(change)
+        return True
+
+    @asynccontextmanager
+    async def _chain_locked(self, chain_id: str) -> AsyncIterator[TrackedChain]:
+        """Hold the chain's lock; a chain whose last write has an unknown outcome is re-read first."""
+        async with self._locks.setdefault(chain_id, asyncio.Lock()):
+            if chain_id in self._stale:
+                await self._reload(chain_id)
+            yield self._memory.tracked[chain_id]
+
+    async def _commit(self, tracked: TrackedChain, change: ChainChange, write: Awaitable[Any]) -> Any:
+        """Await the manager's write of ``change`` and apply it to memory once it committed.
+
+        A write the store refused may have lost a race with another writer, so memory re-reads
+        the chain; a write interrupted mid-way (cancelled) leaves the chain marked for a re-read.
+        """
+        chain_id = change.chain_id
+        try:
+            ok = await write
+        except ProfitBookingError:
+            self._stale.add(chain_id)
+            await self._reload(chain_id)
+            raise
+        except BaseException:
+            self._stale.add(chain_id)
+            raise
+        if ok:
+            self._memory.apply(tracked, change)
+        return ok
 
     async def _missing_chain_reason(self, chain_id: str) -> str:
         if self._persistent:
@@ -301,13 +338,20 @@ class ProfitBookingService:
             return f"chain {chain_id} is not tracked by this process (was it created after startup elsewhere?)"
         return "Chain not found"
 
-    async def _resync_if_stale(self, exc: Exception, chain_id: str) -> None:
-        """After another writer changed the chain, memory takes the database's version."""
-        if not self._persistent or not isinstance(exc, (ConcurrentUpdateError, AlreadyBookedError)):
+    async def _reload(self, chain_id: str) -> None:
+        """Memory takes the chain as the store has it; on failure it stays marked for a re-read."""
+        if not self._persistent:
+            self._stale.discard(chain_id)
             return
-        tracked = self._memory.tracked[chain_id]
-        self._memory.refresh(tracked, await self.manager.load_chain(chain_id))
-        logger.warning("chain %s reloaded from the store after %s", chain_id, exc)
+        try:
+            fresh = await self.manager.load_chain(chain_id)
+            hunts = await self.manager.load_hunts(chain_id)
+        except ProfitBookingError as exc:
+            logger.error("chain %s could not be re-read from the store: %s", chain_id, exc)
+            return
+        self._memory.refresh(self._memory.tracked[chain_id], fresh, hunts)
+        self._stale.discard(chain_id)
+        logger.warning("chain %s re-read from the store", chain_id)
 
     def _booking_amount(self, amount: object) -> Decimal:
         booked = positive_money(amount, "profit_amount")
@@ -320,9 +364,6 @@ class ProfitBookingService:
         level = tracked.chain.level if tracked else 0
         logger.warning("booking of %s in chain %s refused: %s", order_id, chain_id, error)
         return BookingResult.failed(order_id, level, error, tracked.chain.status if tracked else None)
-
-    def _lock(self, chain_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(chain_id, asyncio.Lock())
 
     def _require_ready(self) -> None:
         if not self._rehydrated:

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from ..errors import InvalidInputError
 
 CENT = Decimal("0.01")
+LIMIT = Decimal(10) ** 12
 ZERO = Decimal("0.00")
 
 
@@ -25,6 +26,8 @@ def to_decimal(value: object, what: str = "amount") -> Decimal:
         raise InvalidInputError(f"{what} must be a number, got {value!r}") from None
     if not number.is_finite():
         raise InvalidInputError(f"{what} must be finite, got {value!r}")
+    if abs(number) >= LIMIT:
+        raise InvalidInputError(f"{what} must be below {LIMIT:,}, got {value!r}")
     return number
 
 

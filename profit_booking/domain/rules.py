@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from types import MappingProxyType
+
+from ..errors import ConfigError
+from .chain import ProfitChain
 
 DEFAULT_PYRAMID: Mapping[int, int] = MappingProxyType({0: 1, 1: 2, 2: 4, 3: 8, 4: 16})
 DEFAULT_PROFIT_TARGET = Decimal("7.00")
@@ -43,6 +46,19 @@ class PyramidRules:
     def is_enabled(self, level: int) -> bool:
         """A level missing from ``enabled_levels`` is enabled."""
         return self.enabled_levels.get(level, True)
+
+    def check_stored(self, chains: Iterable[ProfitChain]) -> None:
+        """Refuse stored chains that this pyramid cannot continue (a level it lacks or resizes)."""
+        misfits = [
+            f"{c.chain_id} (level {c.level} of {c.orders_in_level})"
+            for c in chains
+            if c.level not in self.levels or self.levels[c.level] != c.orders_in_level
+        ]
+        if misfits:
+            raise ConfigError(
+                f"the configured pyramid {dict(self.levels)} cannot continue {len(misfits)} stored chain(s): "
+                + ", ".join(misfits[:5])
+            )
 
     def resolve(self, level: int, booked: int, lost: int) -> tuple[LevelOutcome, str | None]:
         """Decide the level's fate from its booked and lost slot counts.

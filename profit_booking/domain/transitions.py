@@ -57,6 +57,8 @@ class ChainDraft:
         if any(entry.order_id == order_id for entry in self.ledger):
             raise ProfitBookingError(f"order {order_id} appears twice in one batch")
         order = self._slot_of(order_id) or self._claim_slot(order_id)
+        if order.status is OrderStatus.STOPPED:
+            raise ProfitBookingError(f"order {order_id} hit its stop loss; its SL hunt decides slot {order.slot}")
         self.ledger.append(LedgerEntry(order_id, self.level, order.slot, amount, LedgerKind.PROFIT))
         self._close(order, order_id, OrderStatus.BOOKED)
         self.orders_booked += 1
@@ -88,15 +90,21 @@ class ChainDraft:
         hunt_enabled: bool,
         expires_at: datetime,
     ) -> None:
-        """Record a stop loss; open an SL hunt for the slot, or lose the slot at once."""
+        """Record an open order's stop loss; open an SL hunt for its slot, or lose the slot at once.
+
+        Without ``order_id`` the lowest open order of the level is the one stopped.
+        """
         self._refuse_if_final()
-        order = self._slot_of(order_id) if order_id else self._first_live_slot()
+        order = self._slot_of(order_id) if order_id else self._first_open_slot()
         if order is None:
-            order = self._claim_slot(order_id)
+            what = f"open order {order_id}" if order_id else "open order"
+            raise ProfitBookingError(f"chain {self.chain_id} has no {what} at level {self.level}")
         if order.status is OrderStatus.STOPPED:
             raise ProfitBookingError(f"slot {order.slot} of chain {self.chain_id} is already in an SL hunt")
-        ticket = order_id or order.order_id
-        if loss is not None and ticket is not None:
+        if order.status is not OrderStatus.OPEN or order.order_id is None:
+            raise ProfitBookingError(f"order in slot {order.slot} of chain {self.chain_id} was never placed")
+        ticket = order.order_id
+        if loss is not None:
             self.ledger.append(LedgerEntry(ticket, self.level, order.slot, -loss, LedgerKind.LOSS))
             self.total -= loss
         if hunt_enabled:
@@ -178,18 +186,19 @@ class ChainDraft:
             self.new_orders.append(intent)
         self._event("advanced", from_level=old, to_level=self.level, orders=self.orders_in_level)
 
-    def _claim_slot(self, order_id: str | None) -> SlotOrder:
-        """The slot an unknown order fills: a pending intent first, else an open order's slot."""
+    def _claim_slot(self, order_id: str) -> SlotOrder:
+        """The slot an order the chain does not know fills: the lowest pending intent, else the
+        Order B's slot (the Order B is detached). A placed level order is never displaced."""
         ordered = self._ordered_slots()
-        for wanted in (OrderStatus.PENDING, OrderStatus.OPEN):
-            for order in ordered:
-                if order.status is wanted:
-                    if wanted is OrderStatus.OPEN and order.order_id not in (None, order_id):
-                        self._detach(order, order_id)
-                    return order
-        raise ProfitBookingError(f"chain {self.chain_id} has no free slot at level {self.level}")
+        slot = next((o for o in ordered if o.status is OrderStatus.PENDING), None)
+        if slot is None:
+            slot = next((o for o in ordered if o.status is OrderStatus.OPEN and o.kind is OrderKind.ORDER_B), None)
+            if slot is None:
+                raise ProfitBookingError(f"chain {self.chain_id} has no free slot at level {self.level} for {order_id}")
+            self._detach(slot, order_id)
+        return slot
 
-    def _detach(self, order: SlotOrder, by_order_id: str | None) -> None:
+    def _detach(self, order: SlotOrder, by_order_id: str) -> None:
         displaced = order.order_id
         self.order_updates.append(OrderUpdate(order.client_order_id, displaced, OrderStatus.DETACHED))
         self._event("order_detached", order_id=displaced, slot=order.slot, by_order_id=by_order_id)
@@ -206,8 +215,8 @@ class ChainDraft:
     def _slot_of(self, order_id: str | None) -> SlotOrder | None:
         return next((o for o in self.slots.values() if order_id and o.order_id == order_id), None)
 
-    def _first_live_slot(self) -> SlotOrder | None:
-        return next((o for o in self._ordered_slots() if o.status is not OrderStatus.STOPPED), None)
+    def _first_open_slot(self) -> SlotOrder | None:
+        return next((o for o in self._ordered_slots() if o.status is OrderStatus.OPEN), None)
 
     def _ordered_slots(self) -> list[SlotOrder]:
         return [self.slots[slot] for slot in sorted(self.slots)]

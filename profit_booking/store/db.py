@@ -93,6 +93,8 @@ async def open_database(
             await _ensure_schema(conn, label, create)
     except (DBAPIError, OSError) as exc:
         reason = getattr(exc, "orig", None) or exc
+        if path is None:
+            raise StoreError(f"cannot open {label}: {reason}") from None
         raise NotADatabaseError(f"cannot open {label} as a profit_booking database: {reason}") from None
     finally:
         await probe.dispose()

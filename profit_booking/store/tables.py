@@ -17,13 +17,19 @@ from .append_only import make_append_only
 from .types import DecimalText, UTCDateTime
 
 SCHEMA_VERSION = 1
+UNFINISHED_CHAIN_STATUSES = ("ACTIVE", "SL_HUNT")
 FINAL_CHAIN_STATUSES = ("COMPLETED", "STOPPED", "CANCELLED")
-ACTIVE_ORDER_WHERE = text("status IN ('PENDING', 'OPEN', 'STOPPED')")
-RUNNING_HUNT_WHERE = text("status = 'RUNNING'")
+ACTIVE_ORDER_STATUSES = ("PENDING", "OPEN", "STOPPED")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def sql_in(column: str, values: tuple[str, ...]) -> str:
+    """``column IN ('A', 'B')`` with the values as literals (they are the package's own constants)."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+UNFINISHED_CHAIN_WHERE = text(sql_in("status", UNFINISHED_CHAIN_STATUSES))
+ACTIVE_ORDER_WHERE = text(sql_in("status", ACTIVE_ORDER_STATUSES))
+RUNNING_HUNT_WHERE = text("status = 'RUNNING'")
 
 
 def _time(nullable: bool = False) -> Any:
@@ -48,12 +54,16 @@ class ChainRow(SQLModel, table=True):
 
     __tablename__ = "chains"
     __table_args__ = (
-        CheckConstraint(_in("direction", ("BUY", "SELL")), name="ck_chains_direction"),
+        CheckConstraint(sql_in("direction", ("BUY", "SELL")), name="ck_chains_direction"),
         CheckConstraint(
-            _in("status", ("ACTIVE", "SL_HUNT", *FINAL_CHAIN_STATUSES)), name="ck_chains_status"
+            sql_in("status", (*UNFINISHED_CHAIN_STATUSES, *FINAL_CHAIN_STATUSES)), name="ck_chains_status"
         ),
         CheckConstraint("level >= 0 AND orders_booked >= 0 AND orders_lost >= 0", name="ck_chains_counters"),
         Index("ix_chains_plugin_status", "plugin_id", "status"),
+        Index(
+            "ix_chains_unfinished", "level",
+            sqlite_where=UNFINISHED_CHAIN_WHERE, postgresql_where=UNFINISHED_CHAIN_WHERE,
+        ),
     )
 
     chain_id: str = Field(primary_key=True)
@@ -81,9 +91,9 @@ class ChainOrderRow(SQLModel, table=True):
     __tablename__ = "chain_orders"
     __table_args__ = (
         UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_chain_orders_slot_attempt"),
-        CheckConstraint(_in("kind", ("ORDER_B", "LEVEL", "RECOVERY")), name="ck_chain_orders_kind"),
+        CheckConstraint(sql_in("kind", ("ORDER_B", "LEVEL", "RECOVERY")), name="ck_chain_orders_kind"),
         CheckConstraint(
-            _in("status", ("PENDING", "OPEN", "STOPPED", "BOOKED", "LOST", "DETACHED", "CANCELLED")),
+            sql_in("status", ("PENDING", "OPEN", "STOPPED", "BOOKED", "LOST", "DETACHED", "CANCELLED")),
             name="ck_chain_orders_status",
         ),
         Index(
@@ -147,9 +157,9 @@ class SlHuntRow(SQLModel, table=True):
     __tablename__ = "sl_hunts"
     __table_args__ = (
         UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_sl_hunts_slot_attempt"),
-        CheckConstraint(_in("direction", ("BUY", "SELL")), name="ck_sl_hunts_direction"),
+        CheckConstraint(sql_in("direction", ("BUY", "SELL")), name="ck_sl_hunts_direction"),
         CheckConstraint(
-            _in("status", ("RUNNING", "RECOVERED", "FAILED", "EXPIRED", "CANCELLED")), name="ck_sl_hunts_status"
+            sql_in("status", ("RUNNING", "RECOVERED", "FAILED", "EXPIRED", "CANCELLED")), name="ck_sl_hunts_status"
         ),
         Index("ix_sl_hunts_running", "chain_id", sqlite_where=RUNNING_HUNT_WHERE, postgresql_where=RUNNING_HUNT_WHERE),
     )

@@ -151,3 +151,52 @@ def test_inconsistent_settings_are_a_config_error(overrides):
     with pytest.raises(ConfigError) as raised:
         load_settings(**overrides)
     assert isinstance(raised.value, ProfitBookingError) and str(raised.value).startswith("invalid settings")
+
+
+async def test_metadata_is_stored_as_json_and_odd_values_are_refused(service, db_path, sql):
+    from datetime import UTC, datetime
+
+    signal = {"logic": "LOGIC1", "original_signal": {"price": Decimal("1.10250"), "at": datetime(2026, 1, 15, tzinfo=UTC)}}
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY", signal)
+    assert chain.metadata == {"logic": "LOGIC1", "original_signal": {"price": "1.10250", "at": "2026-01-15T00:00:00+00:00"}}
+    before = dump_database(db_path)
+    for bad in ({"callback": object()}, ["not", "a", "dict"]):
+        with pytest.raises(InvalidInputError, match="metadata"):
+            await service.create_chain("combined_v3", "b2", "EURUSD", "BUY", bad)
+    assert dump_database(db_path) == before
+
+
+@pytest.mark.parametrize("at", ["2026-01-15 10:00", 1700000000, "naive"])
+async def test_stop_loss_time_must_be_an_aware_datetime(service, chain, db_path, at):
+    from datetime import datetime
+
+    before = dump_database(db_path)
+    with pytest.raises(InvalidInputError, match="timezone-aware"):
+        await service.start_sl_hunt(chain.chain_id, "order_b_001", at=datetime(2026, 1, 15) if at == "naive" else at)
+    assert dump_database(db_path) == before
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1e20", 10**13])
+async def test_absurd_amounts_are_refused_not_crashed_on(service, chain, db_path, amount):
+    before = dump_database(db_path)
+    result = await service.book_profit(chain.chain_id, "order_b_001", amount)
+    assert not result.success and "below" in result.error
+    assert dump_database(db_path) == before
+
+
+async def test_one_order_b_reported_twice_at_once_opens_one_chain(service, sql):
+    import asyncio
+
+    chains = await asyncio.gather(*(service.create_chain("combined_v3", "b1", "EURUSD", "BUY") for _ in range(3)))
+    assert len({id(chain) for chain in chains}) == 1
+    assert sql("SELECT COUNT(*) FROM chains") == [(1,)]
+
+
+async def test_a_pyramid_that_cannot_continue_the_stored_chains_is_refused_at_startup(settings, db_path):
+    service = await open_service(settings)
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    await service.book_profits(chain.chain_id, [("b1", 7), ("a", 7), ("b", 7)])
+    await service.aclose()
+    smaller = load_settings(database_url=settings.database_url, pyramid_levels={0: 1, 1: 2})
+    with pytest.raises(ConfigError, match="cannot continue 1 stored chain"):
+        await open_service(smaller)

@@ -95,3 +95,26 @@ async def test_constraints_refuse_rows_the_domain_would_never_write(service, db_
                 conn.execute(statement)
     finally:
         conn.close()
+
+
+async def test_every_timestamp_is_written_in_one_utc_text_format(service, db_path: Path):
+    chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
+    await service.book_profit(chain.chain_id, "order_b_001", 7)
+    await service.register_order(chain.chain_id, "T1")
+    assert await service.start_sl_hunt(chain.chain_id, "T1")
+    conn = sqlite3.connect(db_path)
+    try:
+        stamps = [
+            value
+            for table, columns in {
+                "schema_version": "applied_at", "chains": "created_at, updated_at",
+                "chain_orders": "created_at, updated_at", "bookings": "booked_at", "chain_events": "at",
+                "sl_hunts": "started_at, expires_at",
+            }.items()
+            for row in conn.execute(f"SELECT {columns} FROM {table}")
+            for value in row
+        ]
+    finally:
+        conn.close()
+    assert len(stamps) > 10
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stamp) for stamp in stamps), stamps

@@ -59,6 +59,7 @@ def test_advancing_writes_the_next_levels_intents():
 def test_strict_mode_stops_the_chain_once_a_level_with_a_lost_slot_resolves():
     rules, tracked = PyramidRules(), new_chain()
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    step(tracked, rules, lambda d: d.register("t0"))
     lose_slot(tracked, rules, None)
     assert tracked.chain.status is ChainStatus.ACTIVE and tracked.orders_lost == 1
     change = step(tracked, rules, lambda d: d.book("t1", SEVEN))
@@ -104,6 +105,26 @@ def test_an_unknown_order_prefers_a_pending_intent_over_detaching_an_open_order(
     change = step(tracked, rules, lambda d: d.book("stranger", SEVEN))
     assert [u.status for u in change.order_updates] == [OrderStatus.BOOKED]
     assert tracked.slots[0].order_id == "ticket-1"
+
+
+def test_only_placed_orders_can_hit_a_stop_and_stopped_orders_cannot_be_booked():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    with pytest.raises(ProfitBookingError, match="no open order"):
+        ChainDraft(tracked, rules, NOW).stop_loss(None, Decimal("10.00"), None, True, NOW)
+    step(tracked, rules, lambda d: d.register("t0"))
+    step(tracked, rules, lambda d: d.stop_loss("t0", Decimal("10.00"), None, True, NOW))
+    with pytest.raises(ProfitBookingError, match="SL hunt decides"):
+        ChainDraft(tracked, rules, NOW).book("t0", SEVEN)
+
+
+def test_a_placed_level_order_is_never_displaced_by_a_stranger():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    step(tracked, rules, lambda d: [d.register("t0"), d.register("t1")])
+    with pytest.raises(ProfitBookingError, match="no free slot"):
+        ChainDraft(tracked, rules, NOW).book("stranger", SEVEN)
+    assert [o.order_id for o in tracked.slots.values()] == ["t0", "t1"]
 
 
 def test_one_batch_cannot_book_the_same_order_twice():
