@@ -7,18 +7,16 @@ or failed write leaves the tracked ``ProfitChain`` objects exactly as they were.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from .config import ProfitBookingSettings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
-from .domain.hunts import RunningHunt
 from .domain.changes import ChainChange
+from .domain.hunts import RunningHunt
 from .domain.inputs import aware_datetime, json_metadata, positive_decimal, require_id
 from .domain.money import positive_money
 from .domain.opening import open_chain
@@ -27,11 +25,12 @@ from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft
 from .errors import (
-    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError,
-    InvalidInputError, NotRehydratedError, ProfitBookingError,
+    AlreadyBookedError, ChainNotFoundError, ConcurrentUpdateError, InvalidInputError, NotRehydratedError,
+    ProfitBookingError,
 )
 from .manager import Clock, ProfitBookingManager, new_chain_id, utc_now
 from .registry import ChainRegistry
+from .writer import ChainWriter
 
 logger = logging.getLogger(__name__)
 Close = tuple[str, Decimal | float | int | str]
@@ -62,9 +61,8 @@ class ProfitBookingService:
         self._clock = clock
         self._memory = ChainRegistry()
         self._plugin_chains = self._memory.by_plugin
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._stale: set[str] = set()
         self._persistent = isinstance(profit_booking_manager, ProfitBookingManager)
+        self._writer = ChainWriter(profit_booking_manager, self._memory, persistent=self._persistent)
         self._rehydrated = not self._persistent
 
     # -- startup ----------------------------------------------------------------------------
@@ -113,7 +111,7 @@ class ProfitBookingService:
         direction = normalize_direction(direction)
         lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
         metadata = json_metadata(metadata)
-        async with self._locks.setdefault(f"order-b:{order_b_id}", asyncio.Lock()):
+        async with self._writer.lock(f"order-b:{order_b_id}"):
             existing = self._memory.chain_opened_by(order_b_id)
             if existing is not None:
                 return existing
@@ -151,9 +149,9 @@ class ProfitBookingService:
         except InvalidInputError as exc:
             return [self._refused(str(oid), chain_id, str(exc)) for oid, _ in closes]
         if chain_id not in self._memory.tracked:
-            error = await self._missing_chain_reason(chain_id)
+            error = await self._writer.missing_reason(chain_id)
             return [self._refused(oid, chain_id, error) for oid, _ in parsed]
-        async with self._chain_locked(chain_id) as tracked:
+        async with self._writer.locked(chain_id) as tracked:
             for attempt in (1, 2):
                 try:
                     return await self._book_locked(tracked, parsed)
@@ -185,9 +183,9 @@ class ProfitBookingService:
         stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
         now = self._clock() if at is None else aware_datetime(at, "at")
         if chain_id not in self._memory.tracked:
-            logger.warning("SL hunt refused: %s", await self._missing_chain_reason(chain_id))
+            logger.warning("SL hunt refused: %s", await self._writer.missing_reason(chain_id))
             return False
-        async with self._chain_locked(chain_id) as tracked:
+        async with self._writer.locked(chain_id) as tracked:
             try:
                 draft = ChainDraft(tracked, self.rules, now)
                 expires = now + self.settings.recovery_window(tracked.chain.symbol)
@@ -196,7 +194,7 @@ class ProfitBookingService:
                 write = self.manager.start_profit_sl_hunt(
                     chain_id, order_id, loss=loss_amount, stop_price=stop, change=change
                 )
-                ok = await self._commit(tracked, change, write)
+                ok = await self._writer.commit(tracked, change, write)
             except ProfitBookingError as exc:
                 logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
                 return False
@@ -274,7 +272,7 @@ class ProfitBookingService:
                 write = self.manager.book_profit(chain_id, closes[0][0], closes[0][1], change=change)
             else:
                 write = self.manager.book_profits(chain_id, closes, change=change)
-            ok = await self._commit(tracked, change, write)
+            ok = await self._writer.commit(tracked, change, write)
         except (AlreadyBookedError, ConcurrentUpdateError):
             raise
         except ProfitBookingError as exc:
@@ -287,71 +285,17 @@ class ProfitBookingService:
 
     async def _change(self, chain_id: str, edit: Callable[[ChainDraft], T]) -> T:
         if chain_id not in self._memory.tracked:
-            raise ChainNotFoundError(await self._missing_chain_reason(chain_id))
-        async with self._chain_locked(chain_id) as tracked:
+            raise ChainNotFoundError(await self._writer.missing_reason(chain_id))
+        async with self._writer.locked(chain_id) as tracked:
             draft = ChainDraft(tracked, self.rules, self._clock())
             outcome = edit(draft)
             change = draft.change()
-            await self._commit(tracked, change, self._commit_change(change))
+            await self._writer.commit(tracked, change, self._commit_change(change))
         return outcome
 
     async def _commit_change(self, change: ChainChange) -> bool:
         await self.manager.commit_change(change)
         return True
-
-    @asynccontextmanager
-    async def _chain_locked(self, chain_id: str) -> AsyncIterator[TrackedChain]:
-        """Hold the chain's lock; a chain whose last write has an unknown outcome is re-read first."""
-        async with self._locks.setdefault(chain_id, asyncio.Lock()):
-            if chain_id in self._stale:
-                await self._reload(chain_id)
-            yield self._memory.tracked[chain_id]
-
-    async def _commit(self, tracked: TrackedChain, change: ChainChange, write: Awaitable[Any]) -> Any:
-        """Await the manager's write of ``change`` and apply it to memory once it committed.
-
-        A write the store refused may have lost a race with another writer, so memory re-reads
-        the chain; a write interrupted mid-way (cancelled) leaves the chain marked for a re-read.
-        """
-        chain_id = change.chain_id
-        try:
-            ok = await write
-        except ProfitBookingError:
-            self._stale.add(chain_id)
-            await self._reload(chain_id)
-            raise
-        except BaseException:
-            self._stale.add(chain_id)
-            raise
-        if ok:
-            self._memory.apply(tracked, change)
-        return ok
-
-    async def _missing_chain_reason(self, chain_id: str) -> str:
-        if self._persistent:
-            try:
-                row = await self.manager.get_chain_status(chain_id)
-            except ChainNotFoundError:
-                return "Chain not found"
-            if ChainStatus[row["status"]].is_final:
-                return str(ChainFinalError(f"chain {chain_id} is {row['status']}; it accepts no events"))
-            return f"chain {chain_id} is not tracked by this process (was it created after startup elsewhere?)"
-        return "Chain not found"
-
-    async def _reload(self, chain_id: str) -> None:
-        """Memory takes the chain as the store has it; on failure it stays marked for a re-read."""
-        if not self._persistent:
-            self._stale.discard(chain_id)
-            return
-        try:
-            fresh = await self.manager.load_chain(chain_id)
-            hunts = await self.manager.load_hunts(chain_id)
-        except ProfitBookingError as exc:
-            logger.error("chain %s could not be re-read from the store: %s", chain_id, exc)
-            return
-        self._memory.refresh(self._memory.tracked[chain_id], fresh, hunts)
-        self._stale.discard(chain_id)
-        logger.warning("chain %s re-read from the store", chain_id)
 
     def _booking_amount(self, amount: object) -> Decimal:
         booked = positive_money(amount, "profit_amount")

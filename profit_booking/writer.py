@@ -1,0 +1,92 @@
+"""How the service changes a chain: one change at a time per chain, committed by the manager
+first and applied to memory after, with memory re-reading a chain whose write went wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .domain.chain import ChainStatus
+from .domain.changes import ChainChange
+from .domain.tracked import TrackedChain
+from .errors import ChainFinalError, ChainNotFoundError, ProfitBookingError
+from .registry import ChainRegistry
+
+logger = logging.getLogger(__name__)
+
+
+class ChainWriter:
+    """Per-chain locks, commits through the manager, and re-reads after failed writes.
+
+    ``persistent`` is false for a manager that keeps nothing (the plan's mocks): then there
+    is nothing to re-read.
+    """
+
+    def __init__(self, manager: Any, memory: ChainRegistry, *, persistent: bool) -> None:
+        self._manager = manager
+        self._memory = memory
+        self._persistent = persistent
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._stale: set[str] = set()
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """The lock that serialises everything done under ``key`` (a chain id or an Order B)."""
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    @asynccontextmanager
+    async def locked(self, chain_id: str) -> AsyncIterator[TrackedChain]:
+        """Hold the chain's lock; a chain whose last write has an unknown outcome is re-read first."""
+        async with self.lock(chain_id):
+            if chain_id in self._stale:
+                await self.reload(chain_id)
+            yield self._memory.tracked[chain_id]
+
+    async def commit(self, tracked: TrackedChain, change: ChainChange, write: Awaitable[Any]) -> Any:
+        """Await the manager's write of ``change`` and apply it to memory once it committed.
+
+        A write the store refused may have lost a race with another writer, so memory re-reads
+        the chain; a write interrupted mid-way (cancelled) leaves the chain marked for a re-read.
+        """
+        chain_id = change.chain_id
+        try:
+            ok = await write
+        except ProfitBookingError:
+            self._stale.add(chain_id)
+            await self.reload(chain_id)
+            raise
+        except BaseException:
+            self._stale.add(chain_id)
+            raise
+        if ok:
+            self._memory.apply(tracked, change)
+        return ok
+
+    async def reload(self, chain_id: str) -> None:
+        """Memory takes the chain as the store has it; on failure it stays marked for a re-read."""
+        if not self._persistent:
+            self._stale.discard(chain_id)
+            return
+        try:
+            fresh = await self._manager.load_chain(chain_id)
+            hunts = await self._manager.load_hunts(chain_id)
+        except ProfitBookingError as exc:
+            logger.error("chain %s could not be re-read from the store: %s", chain_id, exc)
+            return
+        self._memory.refresh(self._memory.tracked[chain_id], fresh, hunts)
+        self._stale.discard(chain_id)
+        logger.warning("chain %s re-read from the store", chain_id)
+
+    async def missing_reason(self, chain_id: str) -> str:
+        """Why a chain this process does not track cannot take an event."""
+        if not self._persistent:
+            return "Chain not found"
+        try:
+            row = await self._manager.get_chain_status(chain_id)
+        except ChainNotFoundError:
+            return "Chain not found"
+        if ChainStatus[row["status"]].is_final:
+            return str(ChainFinalError(f"chain {chain_id} is {row['status']}; it accepts no events"))
+        return f"chain {chain_id} is not tracked by this process (was it created after startup elsewhere?)"
