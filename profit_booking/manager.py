@@ -170,17 +170,23 @@ class ProfitBookingManager:
 
     async def load_chain(self, chain_id: str) -> TrackedChain:
         """One chain with its active orders, read from the database."""
+        return (await self.load_chain_state(chain_id))[0]
+
+    async def load_chain_state(self, chain_id: str) -> tuple[TrackedChain, list[RunningHunt]]:
+        """One chain with its active orders and running hunts, read at one instant."""
         async with self.unit_of_work(read_snapshot=True) as uow:
             row = await uow.chains.get(chain_id)
             if row is None:
                 raise ChainNotFoundError(f"chain {chain_id} not found")
             slots = {r[3]: slot_from_row(r) for r in await uow.orders.active_of(chain_id)}
-        return tracked_from_row(tuple(row), slots)
+            hunts = [hunt_from_row(r) for r in await uow.hunts.running_of(chain_id)]
+        return tracked_from_row(tuple(row), slots), hunts
 
-    async def load_hunts(self, chain_id: str) -> list[RunningHunt]:
-        """One chain's running SL hunts, read from the database."""
+    async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
+        """The stored chain that ``order_b_id`` opened, if any."""
         async with self.unit_of_work() as uow:
-            return [hunt_from_row(row) for row in await uow.hunts.running_of(chain_id)]
+            row = await uow.chains.opened_by(order_b_id)
+        return None if row is None else tracked_from_row(tuple(row), {}).chain
 
     async def list_chains(
         self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()

@@ -43,6 +43,11 @@ class ChainRegistry:
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
 
+    def adopt(self, tracked: TrackedChain, hunts: list[RunningHunt]) -> None:
+        """Start tracking a chain found in the store, with its running hunts."""
+        self.track(tracked)
+        self.hunts.extend(hunts)
+
     def refresh(self, tracked: TrackedChain, fresh: TrackedChain, hunts: list[RunningHunt]) -> None:
         """Take a chain's state and hunts as read back from the store, keeping the caller's objects."""
         chain_id = tracked.chain.chain_id

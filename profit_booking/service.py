@@ -25,7 +25,7 @@ from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft
 from .errors import (
-    AlreadyBookedError, ChainNotFoundError, ConcurrentUpdateError, InvalidInputError, NotRehydratedError,
+    AlreadyBookedError, ConcurrentUpdateError, DuplicateChainError, InvalidInputError, NotRehydratedError,
     ProfitBookingError,
 )
 from .manager import Clock, ProfitBookingManager, new_chain_id, utc_now
@@ -100,11 +100,16 @@ class ProfitBookingService:
         *,
         lot: Decimal | float | str | None = None,
     ) -> ProfitChain | None:
-        """Open a chain for a new Order B; the same Order B again returns its existing chain.
+        """Open a chain for a new Order B; the same Order B reported again returns its chain.
 
-        Bad input raises :class:`InvalidInputError` (unknown symbol, bad direction or lot).
+        Returns ``None`` while ``use_profit_booking`` is off. Bad input raises
+        :class:`InvalidInputError` (unknown symbol, bad direction, lot or metadata); an Order B
+        that already opened a different or finished chain raises :class:`DuplicateChainError`.
         """
         self._require_ready()
+        if not self.settings.use_profit_booking:
+            logger.info("profit booking is switched off: no chain for Order B %s", order_b_id)
+            return None
         plugin_id, order_b_id = require_id(plugin_id, "plugin_id"), require_id(order_b_id, "order_b_id")
         symbol = symbol.upper() if isinstance(symbol, str) else symbol
         self.settings.symbol(symbol)
@@ -114,13 +119,19 @@ class ProfitBookingService:
         async with self._writer.lock(f"order-b:{order_b_id}"):
             existing = self._memory.chain_opened_by(order_b_id)
             if existing is not None:
-                return existing
+                return _same_opening(existing, order_b_id, plugin_id, symbol, direction)
             args = (plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock())
             tracked = open_chain(new_chain_id(), *args)
-            chain_id = await self.manager.create_profit_chain(
-                order_b_id, symbol, plugin_id=plugin_id, direction=direction, lot=lot, metadata=metadata,
-                tracked=tracked,
-            )
+            try:
+                chain_id = await self.manager.create_profit_chain(
+                    order_b_id, symbol, plugin_id=plugin_id, direction=direction, lot=lot, metadata=metadata,
+                    tracked=tracked,
+                )
+            except DuplicateChainError:
+                stored = await self._writer.adopt_opened_by(order_b_id)
+                if stored is None:
+                    raise
+                return _same_opening(stored, order_b_id, plugin_id, symbol, direction)
             if not chain_id:
                 logger.error("failed to create profit chain for %s", order_b_id)
                 return None
@@ -133,8 +144,8 @@ class ProfitBookingService:
     async def book_profit(self, chain_id: str, order_id: str, profit_amount: Decimal | float | str) -> BookingResult:
         """Book one order that hit its target; advance, complete or stop the chain as the rules say.
 
-        Mutates and returns nothing but the tracked ``ProfitChain``; a refused booking is a
-        result with ``error`` set and changes nothing.
+        The tracked ``ProfitChain`` (the object ``create_chain`` returned) is updated in place;
+        a refused booking is a result with ``error`` set and changes nothing.
         """
         return (await self.book_profits(chain_id, [(order_id, profit_amount)]))[0]
 
@@ -148,9 +159,11 @@ class ProfitBookingService:
             parsed = [(require_id(oid, "order_id"), self._booking_amount(amount)) for oid, amount in closes]
         except InvalidInputError as exc:
             return [self._refused(str(oid), chain_id, str(exc)) for oid, _ in closes]
-        if chain_id not in self._memory.tracked:
-            error = await self._writer.missing_reason(chain_id)
-            return [self._refused(oid, chain_id, error) for oid, _ in parsed]
+        if not parsed:
+            return []
+        missing = await self._writer.adopt(chain_id)
+        if missing is not None:
+            return [self._refused(oid, chain_id, str(missing)) for oid, _ in parsed]
         async with self._writer.locked(chain_id) as tracked:
             for attempt in (1, 2):
                 try:
@@ -182,22 +195,30 @@ class ProfitBookingService:
         loss_amount = None if loss is None else positive_money(loss, "loss")
         stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
         now = self._clock() if at is None else aware_datetime(at, "at")
-        if chain_id not in self._memory.tracked:
-            logger.warning("SL hunt refused: %s", await self._writer.missing_reason(chain_id))
+        order_id = None if order_id is None else require_id(order_id, "order_id")
+        missing = await self._writer.adopt(chain_id)
+        if missing is not None:
+            logger.warning("SL hunt refused: %s", missing)
             return False
         async with self._writer.locked(chain_id) as tracked:
-            try:
-                draft = ChainDraft(tracked, self.rules, now)
-                expires = now + self.settings.recovery_window(tracked.chain.symbol)
-                draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
-                change = draft.change()
-                write = self.manager.start_profit_sl_hunt(
-                    chain_id, order_id, loss=loss_amount, stop_price=stop, change=change
-                )
-                ok = await self._writer.commit(tracked, change, write)
-            except ProfitBookingError as exc:
-                logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
-                return False
+            for attempt in (1, 2):
+                try:
+                    draft = ChainDraft(tracked, self.rules, now)
+                    expires = now + self.settings.recovery_window(tracked.chain.symbol)
+                    draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
+                    change = draft.change()
+                    write = self.manager.start_profit_sl_hunt(
+                        chain_id, order_id, loss=loss_amount, stop_price=stop, change=change
+                    )
+                    ok = await self._writer.commit(tracked, change, write)
+                    break
+                except ConcurrentUpdateError as exc:
+                    if attempt == 2:
+                        logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
+                        return False
+                except ProfitBookingError as exc:
+                    logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
+                    return False
         if ok:
             logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
         return bool(ok)
@@ -284,13 +305,20 @@ class ProfitBookingService:
         return [BookingResult(True, oid, amount, adv, level, status=chain.status) for oid, amount, adv, level in steps]
 
     async def _change(self, chain_id: str, edit: Callable[[ChainDraft], T]) -> T:
-        if chain_id not in self._memory.tracked:
-            raise ChainNotFoundError(await self._writer.missing_reason(chain_id))
+        missing = await self._writer.adopt(chain_id)
+        if missing is not None:
+            raise missing
         async with self._writer.locked(chain_id) as tracked:
-            draft = ChainDraft(tracked, self.rules, self._clock())
-            outcome = edit(draft)
-            change = draft.change()
-            await self._writer.commit(tracked, change, self._commit_change(change))
+            try:
+                return await self._edit_and_commit(tracked, edit)
+            except ConcurrentUpdateError:
+                return await self._edit_and_commit(tracked, edit)
+
+    async def _edit_and_commit(self, tracked: TrackedChain, edit: Callable[[ChainDraft], T]) -> T:
+        draft = ChainDraft(tracked, self.rules, self._clock())
+        outcome = edit(draft)
+        change = draft.change()
+        await self._writer.commit(tracked, change, self._commit_change(change))
         return outcome
 
     async def _commit_change(self, change: ChainChange) -> bool:
@@ -312,3 +340,13 @@ class ProfitBookingService:
     def _require_ready(self) -> None:
         if not self._rehydrated:
             raise NotRehydratedError("call rehydrate() (or use bootstrap.open_service) before using the service")
+
+
+def _same_opening(chain: ProfitChain, order_b_id: str, plugin_id: str, symbol: str, direction: str) -> ProfitChain:
+    """The chain an Order B opened, if this report describes the same opening."""
+    if chain.status.is_final or (chain.plugin_id, chain.symbol, chain.direction) != (plugin_id, symbol, direction):
+        raise DuplicateChainError(
+            f"Order B {order_b_id} already opened chain {chain.chain_id} "
+            f"({chain.plugin_id} {chain.symbol} {chain.direction}, {chain.status.name})"
+        )
+    return chain

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from .domain.chain import ChainStatus
+from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
 from .domain.tracked import TrackedChain
 from .errors import ChainFinalError, ChainNotFoundError, ProfitBookingError
@@ -70,8 +70,7 @@ class ChainWriter:
             self._stale.discard(chain_id)
             return
         try:
-            fresh = await self._manager.load_chain(chain_id)
-            hunts = await self._manager.load_hunts(chain_id)
+            fresh, hunts = await self._manager.load_chain_state(chain_id)
         except ProfitBookingError as exc:
             logger.error("chain %s could not be re-read from the store: %s", chain_id, exc)
             return
@@ -79,14 +78,36 @@ class ChainWriter:
         self._stale.discard(chain_id)
         logger.warning("chain %s re-read from the store", chain_id)
 
-    async def missing_reason(self, chain_id: str) -> str:
-        """Why a chain this process does not track cannot take an event."""
+    async def adopt(self, chain_id: str) -> ProfitBookingError | None:
+        """Make sure memory tracks an unfinished chain the store has; else say why it can't.
+
+        A chain can be stored but untracked when another process created it, or when a call
+        was interrupted after its commit; its live orders must not go unmanaged until a restart.
+        """
+        if chain_id in self._memory.tracked:
+            return None
         if not self._persistent:
-            return "Chain not found"
-        try:
-            row = await self._manager.get_chain_status(chain_id)
-        except ChainNotFoundError:
-            return "Chain not found"
-        if ChainStatus[row["status"]].is_final:
-            return str(ChainFinalError(f"chain {chain_id} is {row['status']}; it accepts no events"))
-        return f"chain {chain_id} is not tracked by this process (was it created after startup elsewhere?)"
+            return ChainNotFoundError("Chain not found")
+        async with self.lock(chain_id):
+            if chain_id in self._memory.tracked:
+                return None
+            try:
+                fresh, hunts = await self._manager.load_chain_state(chain_id)
+            except ChainNotFoundError:
+                return ChainNotFoundError("Chain not found")
+            status = fresh.chain.status
+            if status.is_final:
+                return ChainFinalError(f"chain {chain_id} is {status.name}; it accepts no events")
+            self._memory.adopt(fresh, hunts)
+            logger.warning("chain %s adopted from the store", chain_id)
+        return None
+
+    async def adopt_opened_by(self, order_b_id: str) -> ProfitChain | None:
+        """The stored chain an Order B opened, tracked now if it is unfinished."""
+        if not self._persistent:
+            return None
+        chain = await self._manager.chain_opened_by(order_b_id)
+        if chain is not None and not chain.status.is_final:
+            await self.adopt(chain.chain_id)
+            return self._memory.tracked[chain.chain_id].chain
+        return chain

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy.engine import URL
+from typer.exceptions import TyperException
 from rich.console import Console
 
 from .. import (
@@ -140,7 +142,8 @@ async def _stats_by_plugin(service: ProfitBookingService) -> StatsByPlugin:
 
 
 def _settings(db: Path) -> ProfitBookingSettings:
-    return load_settings(database_url=f"sqlite+aiosqlite:///{db}")
+    url = URL.create("sqlite+aiosqlite", database=str(db)).render_as_string(hide_password=False)
+    return load_settings(database_url=url)
 
 
 def _parse_status(name: str) -> ChainStatus:
@@ -152,8 +155,21 @@ def _parse_status(name: str) -> ChainStatus:
 
 
 def main() -> None:
-    """Entry point of the ``profit-booking`` console script."""
-    app()
+    """Entry point of the ``profit-booking`` console script.
+
+    Usage errors (an unknown flag, a value out of range) end like every other error: one
+    ``error:`` line on stderr and exit code 2.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except TyperException as exc:
+        message = " ".join(exc.format_message().split())
+        if message:
+            print(f"error: {message}", file=sys.stderr)
+        code = ERROR_EXIT
+    except typer.Abort:
+        code = 1
+    sys.exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,7 @@ class DemoBroker:
             self.tally.stop_losses += 1
         else:
             self.tally.refused += 1
+        self._forget_if_final(chain_id)
 
     async def _cancel(self, chain_id: str) -> None:
         await self.service.cancel_chain(chain_id, "demo: closed by hand")

@@ -88,8 +88,3 @@ class ChainChange:
     hunts: list[RunningHunt] = field(default_factory=list)
     ended_hunts: list[HuntOutcome] = field(default_factory=list)
     advanced: bool = False
-
-    @property
-    def profit_booked(self) -> Decimal:
-        """Sum of the PROFIT rows this change adds to the ledger."""
-        return sum((e.amount for e in self.ledger if e.kind == LedgerKind.PROFIT), Decimal("0.00"))

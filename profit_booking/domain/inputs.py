@@ -41,7 +41,7 @@ def json_metadata(value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInputError(f"metadata must be a dict, got {type(value).__name__}")
     try:
-        return json.loads(json.dumps(value, default=_json_scalar))
+        return json.loads(json.dumps(value, default=_json_scalar, allow_nan=False))
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"metadata must be JSON-serializable: {exc}") from None
 

@@ -65,11 +65,6 @@ class Database:
     engine: AsyncEngine
     url: str
 
-    @property
-    def backend(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.engine.dialect.name
-
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()

@@ -57,6 +57,11 @@ class ChainRepository(_Repository):
         query = select(*q.CHAIN_COLUMNS).where(q.chains.c.chain_id == chain_id)
         return (await self._conn.execute(query)).first()
 
+    async def opened_by(self, order_b_id: str) -> Row | None:
+        """The chain an Order B opened (``statements.CHAIN_COLUMNS``), or ``None``."""
+        query = select(*q.CHAIN_COLUMNS).where(q.chains.c.order_b_id == order_b_id)
+        return (await self._conn.execute(query)).first()
+
     async def listing(self, plugin_id: str | None = None, statuses: Sequence[str] = ()) -> Sequence[Row]:
         """Chains in creation order, optionally of one plugin and some statuses."""
         query = select(*q.CHAIN_COLUMNS).order_by(q.chains.c.created_at, q.chains.c.chain_id)

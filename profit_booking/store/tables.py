@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from .append_only import make_append_only
@@ -76,7 +76,7 @@ class ChainRow(SQLModel, table=True):
     orders_in_level: int
     orders_booked: int
     orders_lost: int
-    total_profit_cents: int
+    total_profit_cents: int = Field(sa_type=BigInteger)
     status: str
     stop_reason: str | None = None
     metadata_json: dict[str, Any] = Field(sa_type=JSON)
@@ -133,7 +133,7 @@ class BookingRow(SQLModel, table=True):
     level: int
     slot: int
     kind: str
-    amount_cents: int
+    amount_cents: int = Field(sa_type=BigInteger)
     booked_at: datetime = _time()
 
 

@@ -28,6 +28,19 @@ async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
     assert await raw("SELECT COUNT(*) FROM chain_orders WHERE status = 'BOOKED'") == [(31,)]
 
 
+async def test_large_amounts_stay_exact_on_every_backend(backend):
+    settings, raw = backend
+    service = await open_service(settings)
+    try:
+        chain = await service.create_chain("combined_v3", "order_b_001", "XAUUSD", "BUY", lot="100.00")
+        result = await service.book_profit(chain.chain_id, "order_b_001", "30000000.07")
+    finally:
+        await service.aclose()
+    assert result.success, result.error
+    assert await raw("SELECT total_profit_cents FROM chains") == [(3_000_000_007,)]
+    assert await raw("SELECT amount_cents FROM bookings") == [(3_000_000_007,)]
+
+
 async def test_a_duplicate_close_is_one_booking(backend):
     settings, raw = backend
     service = await open_service(settings)

@@ -68,3 +68,23 @@ def test_a_refused_foreign_sqlite_database_keeps_its_bytes(tmp_path: Path, cli):
     before = _foreign_database(other)
     assert cli("stats", "--db", other).returncode == 2
     assert other.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("demo", "--events", "-1"), "--events"),
+        (("chains", "--db", "."), "is a directory"),
+        (("chains", "--nope"), "No such option"),
+        (("rebalance",), "No such command"),
+    ],
+)
+def test_usage_errors_are_one_line_too(tmp_path: Path, cli, args, fragment):
+    assert_one_error_line(cli(*args), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_database_path_is_a_path_not_a_url(tmp_path: Path, cli):
+    result = cli("demo", "--db", "odd?mode=ro%20name.db", "--events", "5")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["odd?mode=ro%20name.db"]

@@ -51,10 +51,13 @@ async def test_book_profit_refuses_bad_amounts(service, chain, db_path, amount):
 
 
 @pytest.mark.parametrize("order_id", ["", "   ", None, 17])
-async def test_book_profit_refuses_bad_order_ids(service, chain, db_path, order_id):
+async def test_bad_order_ids_are_refused(service, chain, db_path, order_id):
     before = dump_database(db_path)
     result = await service.book_profit(chain.chain_id, order_id, 7)
     assert not result.success and "order_id" in result.error
+    if order_id is not None:
+        with pytest.raises(InvalidInputError, match="order_id"):
+            await service.start_sl_hunt(chain.chain_id, order_id, loss=10)
     assert dump_database(db_path) == before
 
 
@@ -160,7 +163,7 @@ async def test_metadata_is_stored_as_json_and_odd_values_are_refused(service, db
     chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY", signal)
     assert chain.metadata == {"logic": "LOGIC1", "original_signal": {"price": "1.10250", "at": "2026-01-15T00:00:00+00:00"}}
     before = dump_database(db_path)
-    for bad in ({"callback": object()}, ["not", "a", "dict"]):
+    for bad in ({"callback": object()}, ["not", "a", "dict"], {"atr": float("nan")}):
         with pytest.raises(InvalidInputError, match="metadata"):
             await service.create_chain("combined_v3", "b2", "EURUSD", "BUY", bad)
     assert dump_database(db_path) == before

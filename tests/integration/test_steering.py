@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from profit_booking import ChainStatus, ProfitBookingError, open_service
+from profit_booking import ChainStatus, DuplicateChainError, ProfitBookingError, open_service
 
 
 async def test_registered_tickets_are_recorded_and_found_again_after_a_restart(settings, sql):
@@ -49,3 +51,58 @@ async def test_cancelling_a_hunted_chain_ends_its_hunt_for_good(settings, sql):
         assert restarted.running_hunts() == [] and restarted.get_chain_stats("scalper")["cancelled_chains"] == 1
     finally:
         await restarted.aclose()
+
+
+async def test_a_chain_created_by_another_process_is_adopted_not_refused(service, settings, sql):
+    other = await open_service(settings)
+    try:
+        chain = await other.create_chain("scalper", "b9", "GBPUSD", "SELL")
+    finally:
+        await other.aclose()
+    assert service.get_chain(chain.chain_id) is None
+
+    result = await service.book_profit(chain.chain_id, "b9", 7)
+
+    assert result.success and result.new_level == 1
+    assert service.get_chain(chain.chain_id).level == 1
+    assert sql("SELECT level FROM chains WHERE chain_id = ?", (chain.chain_id,)) == [(1,)]
+
+
+async def test_a_create_interrupted_after_its_commit_is_found_on_retry(service, monkeypatch, sql):
+    from profit_booking.manager import ProfitBookingManager
+
+    real_create = ProfitBookingManager.create_profit_chain
+
+    async def commit_then_cancelled(self, *args, **kwargs):
+        await real_create(self, *args, **kwargs)
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(ProfitBookingManager, "create_profit_chain", commit_then_cancelled)
+    with pytest.raises(asyncio.CancelledError):
+        await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    monkeypatch.setattr(ProfitBookingManager, "create_profit_chain", real_create)
+
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+
+    assert sql("SELECT chain_id FROM chains") == [(chain.chain_id,)]
+    assert service.chain_for_order("b1") == chain.chain_id
+    assert (await service.book_profit(chain.chain_id, "b1", 7)).success
+
+
+async def test_an_order_b_cannot_open_a_different_or_finished_chain(service):
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    assert await service.create_chain("combined_v3", "b1", "eurusd", "buy") is chain
+    with pytest.raises(DuplicateChainError, match="already opened chain"):
+        await service.create_chain("scalper", "b1", "XAUUSD", "SELL")
+    await service.cancel_chain(chain.chain_id)
+    with pytest.raises(DuplicateChainError, match="CANCELLED"):
+        await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+
+
+async def test_switching_profit_booking_off_opens_no_chain(settings, sql):
+    service = await open_service(settings.model_copy(update={"use_profit_booking": False}))
+    try:
+        assert await service.create_chain("combined_v3", "b1", "EURUSD", "BUY") is None
+    finally:
+        await service.aclose()
+    assert sql("SELECT COUNT(*) FROM chains") == [(0,)]
