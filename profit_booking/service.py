@@ -164,17 +164,13 @@ class ProfitBookingService:
         missing = await self._writer.adopt(chain_id)
         if missing is not None:
             return [self._refused(oid, chain_id, str(missing)) for oid, _ in parsed]
-        async with self._writer.locked(chain_id) as tracked:
-            for attempt in (1, 2):
-                try:
-                    return await self._book_locked(tracked, parsed)
-                except ConcurrentUpdateError as exc:
-                    if attempt == 2:
-                        return [self._refused(oid, chain_id, str(exc)) for oid, _ in parsed]
-                except AlreadyBookedError:
-                    if len(parsed) == 1:
-                        return [self._refused(parsed[0][0], chain_id, f"order {parsed[0][0]} is already booked")]
-                    break
+        try:
+            return await self._writer.change(chain_id, lambda tracked: self._book_locked(tracked, parsed))
+        except ConcurrentUpdateError as exc:
+            return [self._refused(oid, chain_id, str(exc)) for oid, _ in parsed]
+        except AlreadyBookedError:
+            if len(parsed) == 1:
+                return [self._refused(parsed[0][0], chain_id, f"order {parsed[0][0]} is already booked")]
         return [result for close in parsed for result in await self.book_profits(chain_id, [close])]
 
     async def start_sl_hunt(
@@ -200,25 +196,20 @@ class ProfitBookingService:
         if missing is not None:
             logger.warning("SL hunt refused: %s", missing)
             return False
-        async with self._writer.locked(chain_id) as tracked:
-            for attempt in (1, 2):
-                try:
-                    draft = ChainDraft(tracked, self.rules, now)
-                    expires = now + self.settings.recovery_window(tracked.chain.symbol)
-                    draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
-                    change = draft.change()
-                    write = self.manager.start_profit_sl_hunt(
-                        chain_id, order_id, loss=loss_amount, stop_price=stop, change=change
-                    )
-                    ok = await self._writer.commit(tracked, change, write)
-                    break
-                except ConcurrentUpdateError as exc:
-                    if attempt == 2:
-                        logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
-                        return False
-                except ProfitBookingError as exc:
-                    logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
-                    return False
+
+        async def record_stop(tracked: TrackedChain) -> Any:
+            draft = ChainDraft(tracked, self.rules, now)
+            expires = now + self.settings.recovery_window(tracked.chain.symbol)
+            draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
+            change = draft.change()
+            write = self.manager.start_profit_sl_hunt(chain_id, order_id, loss=loss_amount, stop_price=stop, change=change)
+            return await self._writer.commit(tracked, change, write)
+
+        try:
+            ok = await self._writer.change(chain_id, record_stop)
+        except ProfitBookingError as exc:
+            logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
+            return False
         if ok:
             logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
         return bool(ok)
@@ -308,11 +299,7 @@ class ProfitBookingService:
         missing = await self._writer.adopt(chain_id)
         if missing is not None:
             raise missing
-        async with self._writer.locked(chain_id) as tracked:
-            try:
-                return await self._edit_and_commit(tracked, edit)
-            except ConcurrentUpdateError:
-                return await self._edit_and_commit(tracked, edit)
+        return await self._writer.change(chain_id, lambda tracked: self._edit_and_commit(tracked, edit))
 
     async def _edit_and_commit(self, tracked: TrackedChain, edit: Callable[[ChainDraft], T]) -> T:
         draft = ChainDraft(tracked, self.rules, self._clock())

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
 from .domain.tracked import TrackedChain
-from .errors import ChainFinalError, ChainNotFoundError, ProfitBookingError
+from .errors import ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ProfitBookingError
 from .registry import ChainRegistry
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ChainWriter:
@@ -43,6 +44,15 @@ class ChainWriter:
             if chain_id in self._stale:
                 await self.reload(chain_id)
             yield self._memory.tracked[chain_id]
+
+    async def change(self, chain_id: str, attempt: Callable[[TrackedChain], Awaitable[T]]) -> T:
+        """Run ``attempt`` on the chain under its lock; if its write lost a race with another
+        writer (memory has re-read the chain by then), run it once more on the fresh state."""
+        async with self.locked(chain_id) as tracked:
+            try:
+                return await attempt(tracked)
+            except ConcurrentUpdateError:
+                return await attempt(tracked)
 
     async def commit(self, tracked: TrackedChain, change: ChainChange, write: Awaitable[Any]) -> Any:
         """Await the manager's write of ``change`` and apply it to memory once it committed.
