@@ -25,8 +25,6 @@ class ChainDraft:
 
     def __init__(self, tracked: TrackedChain, rules: PyramidRules, now: datetime) -> None:
         chain = tracked.chain
-        if chain.status.is_final:
-            raise ChainFinalError(f"chain {chain.chain_id} is {chain.status.name}; it accepts no events")
         self.rules = rules
         self.now = now
         self.chain_id = chain.chain_id
@@ -48,6 +46,7 @@ class ChainDraft:
         self.hunts: list[RunningHunt] = []
         self.ended_hunts: list[HuntOutcome] = []
         self.advanced = False
+        self._refuse_if_final()
 
     # -- use cases -------------------------------------------------------------------------
 
