@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from .bootstrap import open_manager, open_service
+from .bootstrap import open_service
 from .config import ProfitBookingSettings, load_settings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain
 from .domain.orders import OrderKind, OrderStatus, SlotOrder
 from .errors import (
     AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ConfigError,
-    DatabaseMissingError, DuplicateChainError, InvalidInputError, NotADatabaseError, NotRehydratedError,
-    ProfitBookingError, SchemaVersionError, StoreError, UnknownSymbolError,
+    DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, DuplicateChainError, InvalidInputError,
+    NotADatabaseError, ProfitBookingError, SchemaVersionError, StoreError, UnknownSymbolError,
 )
 from .interface import IProfitBookingCapable
 from .manager import ProfitBookingManager
@@ -25,9 +25,9 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "AlreadyBookedError", "BookingResult", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
-    "ConcurrentUpdateError", "ConfigError", "DatabaseMissingError", "DuplicateChainError",
-    "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "NotRehydratedError", "OrderKind", "OrderStatus",
-    "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",
+    "ConcurrentUpdateError", "ConfigError", "DatabaseBusyError", "DatabaseDamagedError", "DatabaseMissingError",
+    "DuplicateChainError", "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "OrderKind",
+    "OrderStatus", "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",
     "ProfitChain", "SchemaVersionError", "SlotOrder", "StoreError", "UnknownSymbolError", "load_settings",
-    "open_manager", "open_service",
+    "open_service",
 ]

@@ -8,9 +8,12 @@ from typing import Literal
 
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, PyramidRules
+from .domain.money import short_repr
 from .errors import ConfigError, UnknownSymbolError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
@@ -76,17 +79,37 @@ class ProfitBookingSettings(BaseSettings):
             enabled_levels=dict(self.enabled_levels),
         )
 
-    def symbol(self, name: str) -> SymbolSpec:
+    def __repr_args__(self):  # noqa: ANN204 - pydantic's hook: the URL's password never shows
+        for name, value in super().__repr_args__():
+            yield name, (masked_url(value) if name == "database_url" else value)
+
+    def symbol_name(self, name: object) -> str:
+        """The canonical (upper-case) name of a configured symbol; unknown symbols are errors."""
+        self.symbol(name)
+        return name.strip().upper()  # type: ignore[union-attr]
+
+    def symbol(self, name: object) -> SymbolSpec:
         """The symbol's pip size and pip value; an unknown symbol is an error, never a zero."""
-        spec = self.symbols.get(name.upper()) if isinstance(name, str) else None
+        spec = self.symbols.get(name.strip().upper()) if isinstance(name, str) else None
         if spec is None:
-            raise UnknownSymbolError(f"unknown symbol {name!r}; known: {', '.join(sorted(self.symbols))}")
+            shown = short_repr(name)
+            raise UnknownSymbolError(f"unknown symbol {shown}; known: {', '.join(sorted(self.symbols))}")
         return spec
 
     def recovery_window(self, symbol: str) -> timedelta:
         """How long an SL hunt on ``symbol`` waits for the price to come back."""
         minutes = self.recovery_window_overrides.get(symbol.upper(), self.recovery_window_minutes)
         return timedelta(minutes=minutes)
+
+
+def masked_url(url: object) -> object:
+    """A database URL with its password replaced by ``***`` (anything unparsable is hidden whole)."""
+    if not isinstance(url, str):
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparsable database URL>"
 
 
 def load_settings(**overrides: object) -> ProfitBookingSettings:

@@ -30,6 +30,10 @@ class DuplicateChainError(ProfitBookingError):
 class ChainFinalError(ProfitBookingError):
     """The chain is COMPLETED, STOPPED or CANCELLED and accepts no further events."""
 
+    def __init__(self, message: str, status: object = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class AlreadyBookedError(ProfitBookingError):
     """The order already has a row in the bookings ledger."""
@@ -37,10 +41,6 @@ class AlreadyBookedError(ProfitBookingError):
 
 class ConcurrentUpdateError(ProfitBookingError):
     """The chain changed in the database since it was read (another process wrote it)."""
-
-
-class NotRehydratedError(ProfitBookingError):
-    """The service was used before it loaded its state from the store."""
 
 
 class StoreError(ProfitBookingError):
@@ -61,3 +61,11 @@ class SchemaVersionError(StoreError):
 
 class ConfigError(InvalidInputError):
     """The settings are inconsistent or malformed."""
+
+
+class DatabaseBusyError(StoreError):
+    """Another live process holds the SQLite file's writer lease."""
+
+
+class DatabaseDamagedError(StoreError):
+    """The database file failed its integrity check."""

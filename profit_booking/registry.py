@@ -1,8 +1,16 @@
-"""The service's memory: tracked chains by id and by plugin, the order→chain map, running
-SL hunts and the tallies of chains that were already final at startup."""
+"""The service's memory: unfinished chains by id and by plugin, the order→chain map, running
+SL hunts, the tallies of final chains, and the per-chain locks that order changes.
+
+A chain that becomes final leaves memory into its plugin's tally, exactly as a chain that was
+already final at startup never enters it: memory holds the working set, not the history.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from .domain.chain import ProfitChain
@@ -12,7 +20,31 @@ from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, SlotOrder
 from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
-from .store.snapshot import Snapshot
+from .store.port import LoadedChain, Snapshot
+
+
+class KeyedLocks:
+    """One ``asyncio.Lock`` per key while anyone holds or waits for it; none kept after."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Serialise everything done under ``key``."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 class ChainRegistry:
@@ -22,58 +54,64 @@ class ChainRegistry:
         self.by_plugin: dict[str, dict[str, ProfitChain]] = {}
         self.tracked: dict[str, TrackedChain] = {}
         self.order_chain: dict[str, str] = {}
-        self.hunts: list[RunningHunt] = []
+        self.hunts: dict[str, list[RunningHunt]] = {}
         self.archive: dict[str, ChainTally] = {}
+        self.stale: set[str] = set()
+        self.locks = KeyedLocks()
 
     def load(self, snapshot: Snapshot) -> None:
         """Replace memory with a snapshot read from the store."""
-        for mapping in (self.by_plugin, self.tracked, self.order_chain):
+        for mapping in (self.by_plugin, self.tracked, self.order_chain, self.hunts):
             mapping.clear()
         for tracked in snapshot.chains:
             self.track(tracked)
-        self.hunts = list(snapshot.hunts)
+        for hunt in snapshot.hunts:
+            self.hunts.setdefault(hunt.chain_id, []).append(hunt)
         self.archive = dict(snapshot.archive)
 
-    def track(self, tracked: TrackedChain) -> None:
-        """Start (or keep) tracking a chain and its active orders."""
+    def track(self, tracked: TrackedChain, hunts: list[RunningHunt] | None = None) -> None:
+        """Start (or keep) tracking a chain, its active orders and its running hunts."""
         chain = tracked.chain
         self.tracked[chain.chain_id] = tracked
         self.by_plugin.setdefault(chain.plugin_id, {})[chain.chain_id] = chain
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
+        if hunts:
+            self.hunts[chain.chain_id] = list(hunts)
 
-    def adopt(self, tracked: TrackedChain, hunts: list[RunningHunt]) -> None:
-        """Start tracking a chain found in the store, with its running hunts."""
-        self.track(tracked)
-        self.hunts.extend(hunts)
-
-    def refresh(self, tracked: TrackedChain, fresh: TrackedChain, hunts: list[RunningHunt]) -> None:
+    def refresh(self, tracked: TrackedChain, loaded: LoadedChain) -> None:
         """Take a chain's state and hunts as read back from the store, keeping the caller's objects."""
-        chain_id = tracked.chain.chain_id
-        for order in tracked.slots.values():
-            self.order_chain.pop(order.order_id, None)
-        tracked.refresh(fresh)
-        self.track(tracked)
-        self.hunts = [h for h in self.hunts if h.chain_id != chain_id] + hunts
+        self._unmap_orders(tracked)
+        tracked.refresh(loaded.tracked)
+        self.hunts.pop(tracked.chain.chain_id, None)
+        self.track(tracked, loaded.hunts)
+        self.stale.discard(tracked.chain.chain_id)
+        self._retire_if_final(tracked)
 
     def apply(self, tracked: TrackedChain, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""
+        chain_id = change.chain_id
         tracked.apply(change)
+        if change.creates:
+            self.track(tracked)
         for update in change.order_updates:
             if update.order_id is None:
                 continue
             if update.status in ACTIVE_ORDER_STATUSES:
-                self.order_chain[update.order_id] = change.chain_id
+                self.order_chain[update.order_id] = chain_id
             else:
                 self.order_chain.pop(update.order_id, None)
-        self.hunts.extend(change.hunts)
-        ended = {(change.chain_id, o.level, o.slot, o.attempt) for o in change.ended_hunts}
+        if change.hunts:
+            self.hunts.setdefault(chain_id, []).extend(change.hunts)
+        ended = {(o.level, o.slot, o.attempt) for o in change.ended_hunts}
         if ended:
-            self.hunts = [h for h in self.hunts if (h.chain_id, h.level, h.slot, h.attempt) not in ended]
+            left = [h for h in self.hunts.get(chain_id, []) if (h.level, h.slot, h.attempt) not in ended]
+            self.hunts[chain_id] = left
+        self._retire_if_final(tracked)
 
     def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
-        """The chain this Order B opened, while the Order B is still open in level 0.
+        """The tracked chain this Order B opened, while the Order B is still open in level 0.
 
         An order id active in any other role is a :class:`DuplicateChainError`.
         """
@@ -91,7 +129,7 @@ class ChainRegistry:
         return list(self.by_plugin.get(plugin_id, {}).values())
 
     def stats_tally(self, plugin_id: str) -> ChainTally:
-        """Final chains from before startup plus every tracked chain of the plugin."""
+        """Final chains (retired or final at startup) plus every tracked chain of the plugin."""
         return self.archive.get(plugin_id, ChainTally()).plus(self.chains_of(plugin_id))
 
     def plugin_ids(self) -> list[str]:
@@ -102,3 +140,25 @@ class ChainRegistry:
         """Copies of a chain's active orders, by slot."""
         tracked = self.tracked.get(chain_id)
         return [replace(tracked.slots[slot]) for slot in sorted(tracked.slots)] if tracked else []
+
+    def running_hunts(self) -> list[RunningHunt]:
+        """Every running hunt, chain by chain."""
+        return [hunt for hunts in self.hunts.values() for hunt in hunts]
+
+    def _retire_if_final(self, tracked: TrackedChain) -> None:
+        chain = tracked.chain
+        if not chain.status.is_final:
+            return
+        self._unmap_orders(tracked)
+        self.tracked.pop(chain.chain_id, None)
+        self.hunts.pop(chain.chain_id, None)
+        plugin_chains = self.by_plugin.get(chain.plugin_id, {})
+        plugin_chains.pop(chain.chain_id, None)
+        if not plugin_chains:
+            self.by_plugin.pop(chain.plugin_id, None)
+        self.archive.setdefault(chain.plugin_id, ChainTally()).add(chain.status, chain.level, chain.total_profit)
+
+    def _unmap_orders(self, tracked: TrackedChain) -> None:
+        for order in tracked.slots.values():
+            if order.order_id is not None:
+                self.order_chain.pop(order.order_id, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -28,6 +28,7 @@ class ChainStatus(Enum):
 
 
 FINAL_STATUSES = frozenset({ChainStatus.COMPLETED, ChainStatus.STOPPED, ChainStatus.CANCELLED})
+UNFINISHED_STATUSES = frozenset(ChainStatus) - FINAL_STATUSES
 DIRECTIONS = ("BUY", "SELL")
 
 
@@ -35,16 +36,18 @@ def normalize_direction(direction: object) -> str:
     """Return ``BUY`` or ``SELL`` for any casing of them; anything else is invalid input."""
     canonical = direction.strip().upper() if isinstance(direction, str) else None
     if canonical not in DIRECTIONS:
-        raise InvalidInputError(f"direction must be BUY or SELL, got {direction!r}")
+        raise InvalidInputError(f"direction must be BUY or SELL, got {str(direction)[:40]!r}")
     return canonical
 
 
 @dataclass(eq=False)
 class ProfitChain:
-    """One pyramid of orders opened by an Order B.
+    """One pyramid of orders opened by an Order B: the plan's fields, then the engine's own.
 
-    ``orders_booked`` counts the bookings of the current ``level``; ``total_profit`` is the
-    chain's whole ledger (bookings and losses) as an exact ``Decimal``.
+    ``orders_booked`` and ``orders_lost`` count the current ``level``'s resolved slots;
+    ``total_profit`` is the chain's whole ledger (bookings and losses) as an exact ``Decimal``.
+    ``version`` moves on by one with every committed change. These are the chain's fields,
+    listed once: the store maps them to columns by name.
     """
 
     chain_id: str
@@ -59,9 +62,37 @@ class ProfitChain:
     metadata: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    order_b_id: str | None = None
+    lot: Decimal | None = None
+    orders_lost: int = 0
+    stop_reason: str | None = None
+    version: int = 0
 
     def __post_init__(self) -> None:
-        self.total_profit = to_money(self.total_profit, "total_profit")
+        if type(self.total_profit) is not Decimal:
+            self.total_profit = to_money(self.total_profit, "total_profit")
+
+    def to_record(self) -> dict[str, Any]:
+        """The chain's fields as JSON-ready values: amounts as exact text, status by name, ISO times."""
+        return {name: _plain(getattr(self, name)) for name in CHAIN_FIELDS}
+
+    def take(self, other: ProfitChain) -> None:
+        """Become ``other`` field by field, keeping this object (callers hold on to it)."""
+        for name in CHAIN_FIELDS:
+            setattr(self, name, getattr(other, name))
+
+
+CHAIN_FIELDS = tuple(f.name for f in fields(ProfitChain))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.name
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 @dataclass

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from .chain import ChainStatus
-from .hunts import RunningHunt
+from .chain import ProfitChain
+from .hunts import HuntStatus, RunningHunt
 from .orders import OrderStatus, SlotOrder
 
 
-class LedgerKind:
+class LedgerKind(str, Enum):
     """Kinds of ledger rows."""
 
     PROFIT = "PROFIT"
@@ -27,7 +27,7 @@ class LedgerEntry:
     level: int
     slot: int
     amount: Decimal
-    kind: str
+    kind: LedgerKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,31 +55,19 @@ class HuntOutcome:
     level: int
     slot: int
     attempt: int
-    status: str  # RECOVERED, FAILED, EXPIRED or CANCELLED
-
-
-@dataclass(frozen=True, slots=True)
-class ChainFields:
-    """The chain row's mutable columns after the change."""
-
-    level: int
-    orders_in_level: int
-    orders_booked: int
-    orders_lost: int
-    total_profit: Decimal
-    status: ChainStatus
-    stop_reason: str | None
-    version: int
-    updated_at: datetime
+    status: HuntStatus
 
 
 @dataclass(slots=True)
 class ChainChange:
-    """Everything one use case did to one chain, persisted in one transaction."""
+    """Everything one use case did to one chain, persisted in one transaction.
 
-    chain_id: str
+    ``after`` is the chain as it stands once the change is committed; ``expected_version`` is
+    the version the change was drafted from (0 when the change creates the chain).
+    """
+
+    after: ProfitChain
     expected_version: int
-    after: ChainFields
     slots_after: dict[int, SlotOrder]
     ledger: list[LedgerEntry] = field(default_factory=list)
     order_updates: list[OrderUpdate] = field(default_factory=list)
@@ -88,3 +76,13 @@ class ChainChange:
     hunts: list[RunningHunt] = field(default_factory=list)
     ended_hunts: list[HuntOutcome] = field(default_factory=list)
     advanced: bool = False
+
+    @property
+    def chain_id(self) -> str:
+        """The chain this change belongs to."""
+        return self.after.chain_id
+
+    @property
+    def creates(self) -> bool:
+        """Whether this change opens the chain (inserts it) rather than updating it."""
+        return self.expected_version == 0

@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
+
+
+class HuntStatus(str, Enum):
+    """Where an SL hunt is in its life; only RUNNING hunts are kept in memory."""
+
+    RUNNING = "RUNNING"
+    RECOVERED = "RECOVERED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
 
 
 @dataclass(slots=True)

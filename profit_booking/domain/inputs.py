@@ -1,29 +1,47 @@
-"""Checks for untrusted identifiers and numbers at the API's edge."""
+"""Checks for untrusted identifiers, numbers and metadata at the API's edge.
+
+Every check is bounded (long text, deep or large metadata are refused without being walked in
+full) and raises :class:`InvalidInputError` naming the field, never echoing a huge value back.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from ..errors import InvalidInputError
-from .money import to_decimal
+from .money import short_repr, to_decimal
+
+MAX_ID_LENGTH = 128
+MAX_METADATA_DEPTH = 16
+MAX_METADATA_BYTES = 16384
 
 
 def require_id(value: object, what: str) -> str:
-    """A non-empty identifier, stripped of surrounding blanks."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
-    return value.strip()
+    """An identifier: a ``str`` that, stripped of surrounding blanks, is 1 to
+    :data:`MAX_ID_LENGTH` (128) characters, all printable (no NUL, tab or other control
+    character).  ``what`` names the field in the error."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
+    ident = value.strip()
+    if not ident:
+        raise InvalidInputError(f"{what} must be a non-empty string, got {short_repr(value)}")
+    if len(ident) > MAX_ID_LENGTH:
+        raise InvalidInputError(f"{what} must be at most {MAX_ID_LENGTH} characters, got {len(ident)}")
+    if not ident.isprintable():
+        raise InvalidInputError(f"{what} must contain only printable characters, got {short_repr(ident)}")
+    return ident
 
 
 def positive_decimal(value: object, what: str) -> Decimal:
-    """A finite, strictly positive number (prices, lots)."""
+    """A finite, strictly positive number (prices, lots); see :func:`~.money.to_decimal`."""
     number = to_decimal(value, what)
     if number <= 0:
-        raise InvalidInputError(f"{what} must be positive, got {value!r}")
+        raise InvalidInputError(f"{what} must be positive, got {short_repr(value)}")
     return number
 
 
@@ -35,15 +53,66 @@ def aware_datetime(value: object, what: str) -> datetime:
 
 
 def json_metadata(value: object) -> dict[str, Any]:
-    """Chain metadata as stored: a JSON object; decimals, dates and enums become strings."""
+    """Chain metadata as stored: a fresh JSON object; decimals, dates and enums become strings.
+
+    ``None`` is ``{}``.  Otherwise ``value`` must be a dict with ``str`` keys, nested at most
+    :data:`MAX_METADATA_DEPTH` containers deep, encoding to at most :data:`MAX_METADATA_BYTES`
+    bytes of JSON, with no NaN or infinity and no NUL character in any key or string.
+    """
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise InvalidInputError(f"metadata must be a dict, got {type(value).__name__}")
+    _check_tree(value)
     try:
-        return json.loads(json.dumps(value, default=_json_scalar, allow_nan=False))
+        encoded = json.dumps(value, default=_json_scalar, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"metadata must be JSON-serializable: {exc}") from None
+        raise InvalidInputError(f"metadata must be JSON-serializable: {short_repr(str(exc), 80)}") from None
+    if len(encoded) > MAX_METADATA_BYTES:  # ensure_ascii: one character is one byte
+        raise _too_large()
+    return json.loads(encoded)
+
+
+def _check_tree(root: dict) -> None:
+    """Refuse what JSON would not hold faithfully, with a loop (no RecursionError) whose work
+    is bounded by :data:`MAX_METADATA_BYTES`: every key, element and character costs at least
+    one byte of the encoding, so the walk stops once it has seen more than that."""
+    stack: list[tuple[object, int]] = [(root, 1)]
+    budget = MAX_METADATA_BYTES
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str | dict | list | tuple):
+            budget -= len(node)
+            if budget < 0:
+                raise _too_large()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise InvalidInputError(f"metadata strings must not contain NUL, got {short_repr(node)}")
+        elif isinstance(node, dict | list | tuple):
+            if depth > MAX_METADATA_DEPTH:
+                raise InvalidInputError(f"metadata must nest at most {MAX_METADATA_DEPTH} levels deep")
+            if isinstance(node, dict):
+                for key in node:
+                    if not isinstance(key, str):
+                        raise InvalidInputError(f"metadata keys must be strings, got {type(key).__name__}")
+                stack.extend((key, depth) for key in node)  # keys get the NUL and size checks too
+                stack.extend((child, depth + 1) for child in node.values())
+            else:
+                stack.extend((child, depth + 1) for child in node)
+        elif isinstance(node, Enum):
+            stack.append((node.value, depth))
+        elif isinstance(node, float | Decimal) and not _finite(node):
+            raise InvalidInputError(f"metadata numbers must be finite, got {short_repr(node)}")
+        elif not isinstance(node, int | float | Decimal | date | None):
+            raise InvalidInputError(f"metadata values must be JSON-serializable, got {type(node).__name__}")
+
+
+def _finite(number: float | Decimal) -> bool:
+    return number.is_finite() if isinstance(number, Decimal) else math.isfinite(number)
+
+
+def _too_large() -> InvalidInputError:
+    return InvalidInputError(f"metadata must encode to at most {MAX_METADATA_BYTES} bytes of JSON")
 
 
 def _json_scalar(value: object) -> object:

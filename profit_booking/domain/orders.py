@@ -38,10 +38,15 @@ def client_order_id(chain_id: str, level: int, slot: int, attempt: int = 1) -> s
 class SlotOrder:
     """An active order (pending, open or stopped) in a slot of its chain's current level."""
 
-    client_order_id: str
+    chain_id: str
     level: int
     slot: int
     attempt: int
     kind: OrderKind
     status: OrderStatus
     order_id: str | None = None
+
+    @property
+    def client_order_id(self) -> str:
+        """The order's deterministic client id (derived, so memory does not hold it twice)."""
+        return client_order_id(self.chain_id, self.level, self.slot, self.attempt)

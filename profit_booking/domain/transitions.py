@@ -10,34 +10,49 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from ..errors import ChainFinalError, ProfitBookingError
-from .changes import ChainChange, ChainEvent, ChainFields, HuntOutcome, LedgerEntry, LedgerKind, OrderUpdate
-from .hunts import RunningHunt
-from .chain import ChainStatus
-from .orders import OrderKind, OrderStatus, SlotOrder, client_order_id
+from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError
+from .chain import ChainStatus, ProfitChain
+from .changes import ChainChange, ChainEvent, HuntOutcome, LedgerEntry, LedgerKind, OrderUpdate
+from .hunts import HuntStatus, RunningHunt
+from .money import ZERO
+from .orders import OrderKind, OrderStatus, SlotOrder
 from .rules import LevelOutcome, PyramidRules
 from .tracked import TrackedChain
+
+
+def open_chain(
+    chain_id: str,
+    plugin_id: str,
+    order_b_id: str,
+    symbol: str,
+    direction: str,
+    lot: Decimal,
+    metadata: dict[str, Any],
+    rules: PyramidRules,
+    now: datetime,
+) -> ChainChange:
+    """The change that opens a chain for ``order_b_id``: level 0, its Order B live in slot 0."""
+    chain = ProfitChain(
+        chain_id, plugin_id, symbol, direction, 0, rules.orders_in(0), 0, ZERO, ChainStatus.ACTIVE,
+        metadata, now, now, order_b_id, lot,
+    )
+    draft = ChainDraft(TrackedChain(chain), rules, now)
+    for slot in range(chain.orders_in_level):
+        kind, status = (OrderKind.ORDER_B, OrderStatus.OPEN) if slot == 0 else (OrderKind.LEVEL, OrderStatus.PENDING)
+        draft.add_order(SlotOrder(chain_id, 0, slot, 1, kind, status, order_b_id if slot == 0 else None))
+    draft.event("created", order_b_id=order_b_id, symbol=symbol, direction=direction, lot=str(lot))
+    return draft.change()
 
 
 class ChainDraft:
     """A mutable copy of one chain that records every change made to it."""
 
     def __init__(self, tracked: TrackedChain, rules: PyramidRules, now: datetime) -> None:
-        chain = tracked.chain
         self.rules = rules
         self.now = now
-        self.chain_id = chain.chain_id
-        self.symbol = chain.symbol
-        self.direction = chain.direction
-        self.level = chain.level
-        self.orders_in_level = chain.orders_in_level
-        self.orders_booked = chain.orders_booked
-        self.orders_lost = tracked.orders_lost
-        self.total = chain.total_profit
-        self.status = chain.status
-        self.stop_reason = tracked.stop_reason
-        self.version = tracked.version
+        self.chain = replace(tracked.chain)
         self.slots = {slot: replace(order) for slot, order in tracked.slots.items()}
         self.ledger: list[LedgerEntry] = []
         self.order_updates: list[OrderUpdate] = []
@@ -51,34 +66,38 @@ class ChainDraft:
     # -- use cases -------------------------------------------------------------------------
 
     def book(self, order_id: str, amount: Decimal) -> None:
-        """Book ``order_id`` at ``amount``; an order the chain does not know takes a free slot."""
+        """Book ``order_id`` at ``amount`` (at or above the target); an order the chain does not
+        know takes a free slot."""
         self._refuse_if_final()
+        if amount < self.rules.profit_target:
+            raise ProfitBookingError(f"profit_amount {amount} is below the profit target {self.rules.profit_target}")
         if any(entry.order_id == order_id for entry in self.ledger):
-            raise ProfitBookingError(f"order {order_id} appears twice in one batch")
+            raise AlreadyBookedError(f"order {order_id} appears twice in one batch")
         order = self._slot_of(order_id) or self._claim_slot(order_id)
         if order.status is OrderStatus.STOPPED:
             raise ProfitBookingError(f"order {order_id} hit its stop loss; its SL hunt decides slot {order.slot}")
-        self.ledger.append(LedgerEntry(order_id, self.level, order.slot, amount, LedgerKind.PROFIT))
+        chain = self.chain
+        self.ledger.append(LedgerEntry(order_id, chain.level, order.slot, amount, LedgerKind.PROFIT))
         self._close(order, order_id, OrderStatus.BOOKED)
-        self.orders_booked += 1
-        self.total += amount
-        self._event("booked", order_id=order_id, slot=order.slot, amount=str(amount), total=str(self.total))
+        chain.orders_booked += 1
+        chain.total_profit += amount
+        self.event("booked", order_id=order_id, slot=order.slot, amount=str(amount), total=str(chain.total_profit))
         self._resolve_level()
 
     def register(self, order_id: str, client_id: str | None = None) -> SlotOrder:
         """Attach a broker ticket to a pending order intent (by client id, else the lowest slot)."""
         self._refuse_if_final()
         if self._slot_of(order_id):
-            raise ProfitBookingError(f"order {order_id} is already registered in chain {self.chain_id}")
+            raise ProfitBookingError(f"order {order_id} is already registered in chain {self.chain.chain_id}")
         pending = [o for o in self._ordered_slots() if o.status is OrderStatus.PENDING]
         if client_id is not None:
             pending = [o for o in pending if o.client_order_id == client_id]
         if not pending:
-            raise ProfitBookingError(f"chain {self.chain_id} has no pending order to register {order_id} in")
+            raise ProfitBookingError(f"chain {self.chain.chain_id} has no pending order to register {order_id} in")
         order = pending[0]
         order.order_id, order.status = order_id, OrderStatus.OPEN
         self.order_updates.append(OrderUpdate(order.client_order_id, order_id, OrderStatus.OPEN))
-        self._event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
+        self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
         return order
 
     def stop_loss(
@@ -94,38 +113,34 @@ class ChainDraft:
         Without ``order_id`` the lowest open order of the level is the one stopped.
         """
         self._refuse_if_final()
+        chain = self.chain
         order = self._slot_of(order_id) if order_id else self._first_open_slot()
         if order is None:
             what = f"open order {order_id}" if order_id else "open order"
-            raise ProfitBookingError(f"chain {self.chain_id} has no {what} at level {self.level}")
+            raise ProfitBookingError(f"chain {chain.chain_id} has no {what} at level {chain.level}")
         if order.status is OrderStatus.STOPPED:
-            raise ProfitBookingError(f"slot {order.slot} of chain {self.chain_id} is already in an SL hunt")
+            raise ProfitBookingError(f"slot {order.slot} of chain {chain.chain_id} is already in an SL hunt")
         if order.status is not OrderStatus.OPEN or order.order_id is None:
-            raise ProfitBookingError(f"order in slot {order.slot} of chain {self.chain_id} was never placed")
+            raise ProfitBookingError(f"order in slot {order.slot} of chain {chain.chain_id} was never placed")
         ticket = order.order_id
         if loss is not None:
-            self.ledger.append(LedgerEntry(ticket, self.level, order.slot, -loss, LedgerKind.LOSS))
-            self.total -= loss
+            self.ledger.append(LedgerEntry(ticket, chain.level, order.slot, -loss, LedgerKind.LOSS))
+            chain.total_profit -= loss
         if hunt_enabled:
-            order.order_id, order.status = ticket, OrderStatus.STOPPED
+            order.status = OrderStatus.STOPPED
             self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
             self.hunts.append(
                 RunningHunt(
-                    self.chain_id, self.level, order.slot, order.attempt, ticket, self.direction, stop_price,
+                    chain.chain_id, chain.level, order.slot, order.attempt, ticket, chain.direction, stop_price,
                     self.now, expires_at,
                 )
             )
-            self.status = ChainStatus.SL_HUNT
-            self._event("sl_hunt_started", order_id=ticket, slot=order.slot, expires_at=expires_at.isoformat())
+            chain.status = ChainStatus.SL_HUNT
+            self.event("sl_hunt_started", order_id=ticket, slot=order.slot, expires_at=expires_at.isoformat())
             return
         self._close(order, ticket, OrderStatus.LOST)
-        self.orders_lost += 1
-        self._event("slot_lost", order_id=ticket, slot=order.slot, reason="stop loss with SL hunt disabled")
-        self._resolve_level()
-
-    def settle(self) -> None:
-        """Apply the level's outcome if every slot is already resolved (a repair step)."""
-        self._refuse_if_final()
+        chain.orders_lost += 1
+        self.event("slot_lost", order_id=ticket, slot=order.slot, reason="stop loss with SL hunt disabled")
         self._resolve_level()
 
     def cancel(self, reason: str) -> None:
@@ -139,51 +154,56 @@ class ChainDraft:
                 self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.CANCELLED))
                 del self.slots[order.slot]
             elif order.status is OrderStatus.STOPPED:
-                self.ended_hunts.append(HuntOutcome(self.level, order.slot, order.attempt, "CANCELLED"))
+                self.ended_hunts.append(HuntOutcome(self.chain.level, order.slot, order.attempt, HuntStatus.CANCELLED))
                 self._close(order, order.order_id, OrderStatus.LOST)
-        self.status, self.stop_reason = ChainStatus.CANCELLED, reason
-        self._event("cancelled", reason=reason)
+        self.chain.status, self.chain.stop_reason = ChainStatus.CANCELLED, reason
+        self.event("cancelled", reason=reason)
+
+    def add_order(self, order: SlotOrder) -> None:
+        """Put a new order (or order intent) in its slot; it is written with the change."""
+        self.slots[order.slot] = order
+        self.new_orders.append(order)
+
+    def event(self, kind: str, **data: object) -> None:
+        """Record one event of the chain's story."""
+        self.events.append(ChainEvent(kind, self.chain.level, data))
 
     def change(self) -> ChainChange:
         """The recorded change, with the chain's version moved on by one."""
-        after = ChainFields(
-            self.level, self.orders_in_level, self.orders_booked, self.orders_lost, self.total,
-            self.status, self.stop_reason, self.version + 1, self.now,
-        )
+        after = self.chain
+        expected = after.version
+        after.version, after.updated_at = expected + 1, self.now
         return ChainChange(
-            self.chain_id, self.version, after, self.slots, self.ledger, self.order_updates,
-            self.new_orders, self.events, self.hunts, self.ended_hunts, self.advanced,
+            after, expected, self.slots, self.ledger, self.order_updates, self.new_orders, self.events,
+            self.hunts, self.ended_hunts, self.advanced,
         )
 
     # -- rules -----------------------------------------------------------------------------
 
     def _resolve_level(self) -> None:
-        outcome, reason = self.rules.resolve(self.level, self.orders_booked, self.orders_lost)
+        chain = self.chain
+        outcome, reason = self.rules.resolve(chain.level, chain.orders_booked, chain.orders_lost)
         if outcome is LevelOutcome.ADVANCE:
             self._advance()
         elif outcome is LevelOutcome.COMPLETE:
-            self.status = ChainStatus.COMPLETED
-            self._event("completed", total=str(self.total))
+            chain.status = ChainStatus.COMPLETED
+            self.event("completed", total=str(chain.total_profit))
         elif outcome is LevelOutcome.STOP:
-            self.status, self.stop_reason = ChainStatus.STOPPED, reason
-            self._event("stopped", reason=reason)
+            chain.status, chain.stop_reason = ChainStatus.STOPPED, reason
+            self.event("stopped", reason=reason)
 
     def _advance(self) -> None:
-        old = self.level
-        self.level += 1
-        self.orders_in_level = self.rules.orders_in(self.level)
-        self.orders_booked = self.orders_lost = 0
+        chain = self.chain
+        old = chain.level
+        chain.level += 1
+        chain.orders_in_level = self.rules.orders_in(chain.level)
+        chain.orders_booked = chain.orders_lost = 0
         self.advanced = True
-        if self.status is ChainStatus.SL_HUNT:
-            self.status = ChainStatus.ACTIVE
-        for slot in range(self.orders_in_level):
-            intent = SlotOrder(
-                client_order_id(self.chain_id, self.level, slot), self.level, slot, 1,
-                OrderKind.LEVEL, OrderStatus.PENDING,
-            )
-            self.slots[slot] = intent
-            self.new_orders.append(intent)
-        self._event("advanced", from_level=old, to_level=self.level, orders=self.orders_in_level)
+        if chain.status is ChainStatus.SL_HUNT:
+            chain.status = ChainStatus.ACTIVE
+        for slot in range(chain.orders_in_level):
+            self.add_order(SlotOrder(chain.chain_id, chain.level, slot, 1, OrderKind.LEVEL, OrderStatus.PENDING))
+        self.event("advanced", from_level=old, to_level=chain.level, orders=chain.orders_in_level)
 
     def _claim_slot(self, order_id: str) -> SlotOrder:
         """The slot an order the chain does not know fills: the lowest pending intent, else the
@@ -193,15 +213,16 @@ class ChainDraft:
         if slot is None:
             slot = next((o for o in ordered if o.status is OrderStatus.OPEN and o.kind is OrderKind.ORDER_B), None)
             if slot is None:
-                raise ProfitBookingError(f"chain {self.chain_id} has no free slot at level {self.level} for {order_id}")
+                raise ProfitBookingError(
+                    f"chain {self.chain.chain_id} has no free slot at level {self.chain.level} for {order_id}"
+                )
             self._detach(slot, order_id)
         return slot
 
     def _detach(self, order: SlotOrder, by_order_id: str) -> None:
         displaced = order.order_id
         self.order_updates.append(OrderUpdate(order.client_order_id, displaced, OrderStatus.DETACHED))
-        self._event("order_detached", order_id=displaced, slot=order.slot, by_order_id=by_order_id)
-        order.client_order_id = client_order_id(self.chain_id, self.level, order.slot, order.attempt + 1)
+        self.event("order_detached", order_id=displaced, slot=order.slot, by_order_id=by_order_id)
         order.attempt += 1
         order.order_id = None
         order.kind = OrderKind.LEVEL
@@ -221,8 +242,6 @@ class ChainDraft:
         return [self.slots[slot] for slot in sorted(self.slots)]
 
     def _refuse_if_final(self) -> None:
-        if self.status.is_final:
-            raise ChainFinalError(f"chain {self.chain_id} is {self.status.name}; it accepts no events")
-
-    def _event(self, kind: str, **data: object) -> None:
-        self.events.append(ChainEvent(kind, self.level, data))
+        if self.chain.status.is_final:
+            status = self.chain.status
+            raise ChainFinalError(f"chain {self.chain.chain_id} is {status.name}; it accepts no events", status)

@@ -1,28 +1,35 @@
-"""Running the repositories' prepared statements.
+"""Running the store's statements inside one transaction, on either backend.
 
-On SQLite the statements run on the aiosqlite connection itself. SQLAlchemy's async adapter
-spends three thread round trips on every statement (open a cursor, execute, close it); the
-driver's ``execute`` spends one. A booking is four statements and a commit, so this is the
-difference between five round trips and thirteen. Bulk reads come back as plain tuples,
-which rehydration turns into domain objects three times faster than it reads ``Row``s.
-SQLAlchemy still writes the SQL and converts the values: each statement is compiled once for
-the dialect, and every parameter and result column goes through its type's own processor.
-Other backends use SQLAlchemy as is.
+On SQLite the statements run on the held aiosqlite connection itself. SQLAlchemy's async
+adapter spends three thread round trips on every statement (open a cursor, execute, close
+it); the driver's ``execute`` spends one. SQLAlchemy still writes the SQL and converts the
+values: each statement is compiled once for the dialect, and every parameter and result
+column goes through its type's own processor. What that path cannot do faithfully (Python-
+side column defaults, ``onupdate``, expanding ``IN`` parameters) is refused when the
+statement is prepared. PostgreSQL runs the same statements through SQLAlchemy as they are.
+Every database error leaves a runner translated into the package's own (``store.errors``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Executable, Select, Update
+from sqlalchemy.sql import Executable, Insert, Select, Update
+
+from ..errors import StoreError
+from .errors import driver_errors, translate
+
+Row = tuple[Any, ...]
+Processor = Callable[[Any], Any] | None
+CHUNK = 5000
 
 
 class StatementRunner(Protocol):
-    """Executes write statements inside the unit of work's transaction."""
+    """Executes statements inside the current transaction."""
 
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> int:
         """Execute once; return the number of rows affected."""
@@ -30,101 +37,143 @@ class StatementRunner(Protocol):
     async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> int:
         """Execute once per parameter set, in one call; return the rows affected in all."""
 
-    async def fetch(self, query: Select) -> list[tuple[Any, ...]]:
+    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Every row of a select, as tuples of converted values."""
+
+    def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+        """The rows of a select in chunks, so a large read never sits in memory twice."""
 
 
 class SqlAlchemyRunner:
-    """Statements through SQLAlchemy's own async execution (PostgreSQL and any other backend)."""
+    """Statements through SQLAlchemy's own async execution (PostgreSQL)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> int:
-        return (await self._conn.execute(statement, dict(params))).rowcount
+        try:
+            return (await self._conn.execute(statement, dict(params))).rowcount
+        except driver_errors() as exc:
+            raise translate(exc) from exc
 
     async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
             return 0
-        if self._conn.dialect.supports_sane_multi_rowcount or not isinstance(statement, Update):
+        if isinstance(statement, Update):  # executemany reports no reliable per-row count here
+            return sum([await self.run(statement, row) for row in rows])
+        try:
             return (await self._conn.execute(statement, [dict(row) for row in rows])).rowcount
-        return sum([await self.run(statement, row) for row in rows])
+        except driver_errors() as exc:
+            raise translate(exc) from exc
 
-    async def fetch(self, query: Select) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self._conn.execute(query)]
+    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+        try:
+            return [tuple(row) for row in await self._conn.execute(query, dict(params or {}))]
+        except driver_errors() as exc:
+            raise translate(exc) from exc
+
+    async def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+        try:
+            result = await self._conn.stream(query.execution_options(yield_per=CHUNK))
+            async for chunk in result.partitions(CHUNK):
+                yield [tuple(row) for row in chunk]
+        except driver_errors() as exc:
+            raise translate(exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
+class Prepared:
+    """A statement compiled once: positional SQL, its parameters' and result columns' processors."""
+
     sql: str
     names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-    construct: Callable[[Mapping[str, Any]], dict[str, Any]]
+    binds: tuple[Processor, ...]
+    construct: Callable[..., dict[str, Any]]
+    results: tuple[Processor, ...]
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = self.construct(params)
+        values = self.construct(params=params)
         return tuple(
             value if process is None else process(value)
-            for value, process in zip((values[name] for name in self.names), self.processors)
+            for value, process in zip((values[name] for name in self.names), self.binds)
         )
+
+    def convert(self, rows: Sequence[Row]) -> list[Row]:
+        if not any(self.results):
+            return list(rows)
+        results = self.results
+        return [tuple(v if p is None else p(v) for v, p in zip(row, results)) for row in rows]
+
+
+def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> Prepared:
+    """Compile ``statement`` for ``dialect``, refusing what the driver path cannot run as
+    SQLAlchemy would."""
+    table = getattr(statement, "table", None)
+    if isinstance(statement, (Insert, Update)) and table is not None:
+        for column in table.columns:
+            if column.onupdate is not None or (column.default is not None and not column.primary_key):
+                raise StoreError(f"{table.name}.{column.name} has a Python-side default the driver path cannot apply")
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if any(bind.expanding for bind in compiled.binds.values()):
+        raise StoreError("statements with expanding IN parameters cannot run on the driver path")
+    names = tuple(compiled.positiontup or ())
+    binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    results: tuple[Processor, ...] = ()
+    if isinstance(statement, Select):
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
+        )
+    return Prepared(str(compiled), names, binds, compiled.construct_params, results)
 
 
 class SqliteDriverRunner:
     """Statements on the aiosqlite connection: one thread round trip each."""
 
-    _prepared: dict[tuple[Executable, tuple[str, ...]], _Prepared] = {}
-    _selects: dict[Select, tuple[str, tuple[Callable[[Any], Any] | None, ...]]] = {}
+    _cache: dict[tuple[Executable, tuple[str, ...]], Prepared] = {}
 
     def __init__(self, driver_connection: Any, dialect: Dialect) -> None:
         self._driver = driver_connection
         self._dialect = dialect
 
-    async def begin(self) -> None:
-        """Open the transaction now, so that the reads that follow share one snapshot."""
-        await self._driver.execute("BEGIN")
-
     async def run(self, statement: Executable, params: Mapping[str, Any]) -> int:
         prepared = self._prepare(statement, params)
-        cursor = await self._driver.execute(prepared.sql, prepared.bind(params))
+        try:
+            cursor = await self._driver.execute(prepared.sql, prepared.bind(params))
+        except driver_errors() as exc:
+            raise translate(exc) from exc
         return cursor.rowcount
 
     async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> int:
         if not rows:
             return 0
         prepared = self._prepare(statement, rows[0])
-        cursor = await self._driver.executemany(prepared.sql, [prepared.bind(row) for row in rows])
+        try:
+            cursor = await self._driver.executemany(prepared.sql, [prepared.bind(row) for row in rows])
+        except driver_errors() as exc:
+            raise translate(exc) from exc
         return cursor.rowcount
 
-    async def fetch(self, query: Select) -> list[tuple[Any, ...]]:
-        sql, processors = self._prepare_select(query)
-        rows = await self._driver.execute_fetchall(sql)
-        if not any(processors):
-            return list(rows)
-        return [
-            tuple(value if process is None else process(value) for value, process in zip(row, processors))
-            for row in rows
-        ]
+    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+        params = params or {}
+        prepared = self._prepare(query, params)
+        try:
+            rows = await self._driver.execute_fetchall(prepared.sql, prepared.bind(params))
+        except driver_errors() as exc:
+            raise translate(exc) from exc
+        return prepared.convert(rows)
 
-    def _prepare(self, statement: Executable, params: Iterable[str]) -> _Prepared:
-        keys = tuple(sorted(params))
-        prepared = self._prepared.get((statement, keys))
-        if prepared is None:
-            compiled = statement.compile(dialect=self._dialect, column_keys=list(keys))
-            names = tuple(compiled.positiontup or ())
-            processors = tuple(
-                compiled.binds[name].type.dialect_impl(self._dialect).bind_processor(self._dialect) for name in names
-            )
-            prepared = _Prepared(str(compiled), names, processors, compiled.construct_params)
-            self._prepared[(statement, keys)] = prepared
-        return prepared
+    async def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+        prepared = self._prepare(query, {})
+        try:
+            async with self._driver.execute(prepared.sql, prepared.bind({})) as cursor:
+                while rows := await cursor.fetchmany(CHUNK):
+                    yield prepared.convert(rows)
+        except driver_errors() as exc:
+            raise translate(exc) from exc
 
-    def _prepare_select(self, query: Select) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]]:
-        prepared = self._selects.get(query)
+    def _prepare(self, statement: Executable, params: Mapping[str, Any]) -> Prepared:
+        key = (statement, tuple(sorted(params)))
+        prepared = self._cache.get(key)
         if prepared is None:
-            compiled = query.compile(dialect=self._dialect, compile_kwargs={"literal_binds": True})
-            processors = tuple(
-                column.type.dialect_impl(self._dialect).result_processor(self._dialect, None)
-                for column in query.selected_columns
-            )
-            prepared = self._selects[query] = (str(compiled), processors)
+            prepared = self._cache[key] = prepare(statement, key[1], self._dialect)
         return prepared

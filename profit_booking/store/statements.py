@@ -1,27 +1,23 @@
-"""Every statement the repositories run, built once.
+"""Every statement the store runs, built once from the tables.
 
 Writes take named parameters; the ``b_`` prefix marks those that only select the row. The
-rehydration selects are constants without parameters: their status lists are rendered as
-literals so that SQLite can use the partial indexes on active orders and unfinished chains.
+rehydration selects render their status lists as literals so that both backends can use the
+partial indexes on active orders, unfinished chains and running hunts.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from .tables import (
-    ACTIVE_ORDER_STATUSES, FINAL_CHAIN_STATUSES, UNFINISHED_CHAIN_STATUSES, BookingRow, ChainEventRow,
-    ChainOrderRow, ChainRow, SlHuntRow, sql_in,
-)
+from ..domain.chain import FINAL_STATUSES
+from .mapping import CHAIN_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
+from .tables import ACTIVE_ORDER_WHERE, RUNNING_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, ChainEventRow, sql_in
 
-chains = ChainRow.__table__
-orders = ChainOrderRow.__table__
-bookings = BookingRow.__table__
 events = ChainEventRow.__table__
-hunts = SlHuntRow.__table__
 
-UNFINISHED = text(sql_in("chains.status", UNFINISHED_CHAIN_STATUSES))
-ACTIVE_ORDER = text(sql_in("chain_orders.status", ACTIVE_ORDER_STATUSES))
+UNFINISHED = text(f"chains.{UNFINISHED_CHAIN_WHERE.text}")
+ACTIVE_ORDER = text(f"chain_orders.{ACTIVE_ORDER_WHERE.text}")
+RUNNING_HUNT = text(f"sl_hunts.{RUNNING_HUNT_WHERE.text}")
 
 INSERT_CHAIN, INSERT_ORDER, INSERT_BOOKING = insert(chains), insert(orders), insert(bookings)
 INSERT_EVENT, INSERT_HUNT = insert(events), insert(hunts)
@@ -40,7 +36,7 @@ UPDATE_ORDER = (
     update(orders)
     .where(orders.c.client_order_id == bindparam("b_client_order_id"), ACTIVE_ORDER)
     .values(
-        order_id=func.coalesce(bindparam("order_id"), orders.c.order_id),
+        order_id=func.coalesce(bindparam("order_id", type_=orders.c.order_id.type), orders.c.order_id),
         status=bindparam("status"), updated_at=bindparam("updated_at"),
     )
 )
@@ -48,24 +44,9 @@ END_HUNT = (
     update(hunts)
     .where(
         hunts.c.chain_id == bindparam("b_chain_id"), hunts.c.level == bindparam("b_level"),
-        hunts.c.slot == bindparam("b_slot"), hunts.c.attempt == bindparam("b_attempt"), hunts.c.status == "RUNNING",
+        hunts.c.slot == bindparam("b_slot"), hunts.c.attempt == bindparam("b_attempt"), RUNNING_HUNT,
     )
     .values(status=bindparam("status"), closed_at=bindparam("closed_at"))
-)
-
-CHAIN_COLUMNS = (
-    chains.c.chain_id, chains.c.plugin_id, chains.c.symbol, chains.c.direction, chains.c.level,
-    chains.c.orders_in_level, chains.c.orders_booked, chains.c.total_profit_cents, chains.c.status,
-    chains.c.metadata_json, chains.c.created_at, chains.c.updated_at, chains.c.lot, chains.c.orders_lost,
-    chains.c.version, chains.c.stop_reason,
-)
-ORDER_COLUMNS = (
-    orders.c.chain_id, orders.c.client_order_id, orders.c.level, orders.c.slot,
-    orders.c.attempt, orders.c.kind, orders.c.status, orders.c.order_id,
-)
-HUNT_COLUMNS = (
-    hunts.c.chain_id, hunts.c.level, hunts.c.slot, hunts.c.attempt, hunts.c.order_id, hunts.c.direction,
-    hunts.c.stop_price, hunts.c.started_at, hunts.c.expires_at, hunts.c.recovery_orders,
 )
 
 UNFINISHED_CHAINS = select(*CHAIN_COLUMNS).where(UNFINISHED)
@@ -74,11 +55,15 @@ ACTIVE_ORDERS = (
     .join(chains, chains.c.chain_id == orders.c.chain_id)
     .where(ACTIVE_ORDER, UNFINISHED, orders.c.level == chains.c.level)
 )
-RUNNING_HUNTS = (
-    select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(hunts.c.status == "RUNNING", UNFINISHED)
-)
+RUNNING_HUNTS = select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(RUNNING_HUNT, UNFINISHED)
 FINAL_SUMMARY = (
     select(chains.c.plugin_id, chains.c.status, chains.c.level, func.count(), func.sum(chains.c.total_profit_cents))
-    .where(text(sql_in("chains.status", FINAL_CHAIN_STATUSES)))
+    .where(text(sql_in("chains.status", FINAL_STATUSES)))
     .group_by(chains.c.plugin_id, chains.c.status, chains.c.level)
 )
+
+CHAIN_BY_ID = select(*CHAIN_COLUMNS).where(chains.c.chain_id == bindparam("chain_id"))
+CHAIN_BY_ORDER_B = select(*CHAIN_COLUMNS).where(chains.c.order_b_id == bindparam("order_b_id"))
+ACTIVE_ORDERS_OF = ACTIVE_ORDERS.where(orders.c.chain_id == bindparam("chain_id"))
+RUNNING_HUNTS_OF = RUNNING_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
+ALL_CHAINS = select(*CHAIN_COLUMNS).order_by(chains.c.created_at, chains.c.chain_id)

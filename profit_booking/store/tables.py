@@ -1,7 +1,8 @@
 """SQLModel tables: the single source of the schema (``schema.sql`` is its readable copy).
 
 Money is integer cents (exact, and SQL sums stay exact); lots and prices are decimal text;
-timestamps are UTC; enums are stored as their upper-case names.
+timestamps are UTC; enums are stored as their member names, and each enum column's CHECK
+lists exactly the domain enum's members.
 """
 
 from __future__ import annotations
@@ -10,30 +11,36 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from ..domain.chain import UNFINISHED_STATUSES, ChainStatus
+from ..domain.changes import LedgerKind
+from ..domain.hunts import HuntStatus
+from ..domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus
 from .append_only import make_append_only
-from .types import DecimalText, UTCDateTime
+from .types import Cents, DecimalText, UTCDateTime, enum_names
 
-SCHEMA_VERSION = 1
-UNFINISHED_CHAIN_STATUSES = ("ACTIVE", "SL_HUNT")
-FINAL_CHAIN_STATUSES = ("COMPLETED", "STOPPED", "CANCELLED")
-ACTIVE_ORDER_STATUSES = ("PENDING", "OPEN", "STOPPED")
+SCHEMA_VERSION = 2
 
 
-def sql_in(column: str, values: tuple[str, ...]) -> str:
-    """``column IN ('A', 'B')`` with the values as literals (they are the package's own constants)."""
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def sql_in(column: str, members: object) -> str:
+    """``column IN ('A', 'B')`` with enum member names as literals (the package's own constants)."""
+    names = sorted(member.name for member in members)  # type: ignore[attr-defined]
+    return f"{column} IN ({', '.join(repr(n) for n in names)})"
 
 
-UNFINISHED_CHAIN_WHERE = text(sql_in("status", UNFINISHED_CHAIN_STATUSES))
+UNFINISHED_CHAIN_WHERE = text(sql_in("status", UNFINISHED_STATUSES))
 ACTIVE_ORDER_WHERE = text(sql_in("status", ACTIVE_ORDER_STATUSES))
-RUNNING_HUNT_WHERE = text("status = 'RUNNING'")
+RUNNING_HUNT_WHERE = text(sql_in("status", {HuntStatus.RUNNING}))
 
 
 def _time(nullable: bool = False) -> Any:
     return Field(sa_type=UTCDateTime, nullable=nullable)
+
+
+def _enum(enum: type, name: str) -> Any:
+    return Field(sa_type=enum_names(enum, name))
 
 
 def _chain_fk() -> Any:
@@ -49,15 +56,26 @@ class SchemaVersionRow(SQLModel, table=True):
     applied_at: datetime = _time()
 
 
+class WriterLeaseRow(SQLModel, table=True):
+    """The one process allowed to write a SQLite file: who holds it, since when, last renewed."""
+
+    __tablename__ = "writer_lease"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_writer_lease_single"),)
+
+    id: int = Field(primary_key=True)
+    token: str
+    pid: int
+    host: str
+    since: datetime = _time()
+    renewed_at: datetime = _time()
+
+
 class ChainRow(SQLModel, table=True):
     """One profit chain: its pyramid position, counters and exact running total."""
 
     __tablename__ = "chains"
     __table_args__ = (
-        CheckConstraint(sql_in("direction", ("BUY", "SELL")), name="ck_chains_direction"),
-        CheckConstraint(
-            sql_in("status", (*UNFINISHED_CHAIN_STATUSES, *FINAL_CHAIN_STATUSES)), name="ck_chains_status"
-        ),
+        CheckConstraint("direction IN ('BUY', 'SELL')", name="ck_chains_direction"),
         CheckConstraint("level >= 0 AND orders_booked >= 0 AND orders_lost >= 0", name="ck_chains_counters"),
         Index("ix_chains_plugin_status", "plugin_id", "status"),
         Index(
@@ -76,8 +94,8 @@ class ChainRow(SQLModel, table=True):
     orders_in_level: int
     orders_booked: int
     orders_lost: int
-    total_profit_cents: int = Field(sa_type=BigInteger)
-    status: str
+    total_profit_cents: Decimal = Field(sa_type=Cents)
+    status: ChainStatus = _enum(ChainStatus, "ck_chains_status")
     stop_reason: str | None = None
     metadata_json: dict[str, Any] = Field(sa_type=JSON)
     version: int
@@ -91,11 +109,6 @@ class ChainOrderRow(SQLModel, table=True):
     __tablename__ = "chain_orders"
     __table_args__ = (
         UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_chain_orders_slot_attempt"),
-        CheckConstraint(sql_in("kind", ("ORDER_B", "LEVEL", "RECOVERY")), name="ck_chain_orders_kind"),
-        CheckConstraint(
-            sql_in("status", ("PENDING", "OPEN", "STOPPED", "BOOKED", "LOST", "DETACHED", "CANCELLED")),
-            name="ck_chain_orders_status",
-        ),
         Index(
             "ix_chain_orders_active", "chain_id",
             sqlite_where=ACTIVE_ORDER_WHERE, postgresql_where=ACTIVE_ORDER_WHERE,
@@ -107,8 +120,8 @@ class ChainOrderRow(SQLModel, table=True):
     level: int
     slot: int
     attempt: int
-    kind: str
-    status: str
+    kind: OrderKind = _enum(OrderKind, "ck_chain_orders_kind")
+    status: OrderStatus = _enum(OrderStatus, "ck_chain_orders_status")
     client_order_id: str = Field(unique=True)
     order_id: str | None = Field(default=None, unique=True)
     created_at: datetime = _time()
@@ -132,8 +145,8 @@ class BookingRow(SQLModel, table=True):
     order_id: str = Field(unique=True)
     level: int
     slot: int
-    kind: str
-    amount_cents: int = Field(sa_type=BigInteger)
+    kind: LedgerKind = _enum(LedgerKind, "ck_bookings_kind")
+    amount_cents: Decimal = Field(sa_type=Cents)
     booked_at: datetime = _time()
 
 
@@ -157,10 +170,7 @@ class SlHuntRow(SQLModel, table=True):
     __tablename__ = "sl_hunts"
     __table_args__ = (
         UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_sl_hunts_slot_attempt"),
-        CheckConstraint(sql_in("direction", ("BUY", "SELL")), name="ck_sl_hunts_direction"),
-        CheckConstraint(
-            sql_in("status", ("RUNNING", "RECOVERED", "FAILED", "EXPIRED", "CANCELLED")), name="ck_sl_hunts_status"
-        ),
+        CheckConstraint("direction IN ('BUY', 'SELL')", name="ck_sl_hunts_direction"),
         Index("ix_sl_hunts_running", "chain_id", sqlite_where=RUNNING_HUNT_WHERE, postgresql_where=RUNNING_HUNT_WHERE),
     )
 
@@ -172,14 +182,17 @@ class SlHuntRow(SQLModel, table=True):
     order_id: str | None = None
     direction: str
     stop_price: Decimal | None = Field(default=None, sa_type=DecimalText)
-    status: str
-    recovery_orders: int = 0
+    status: HuntStatus = _enum(HuntStatus, "ck_sl_hunts_status")
+    recovery_orders: int
     started_at: datetime = _time()
     expires_at: datetime = _time()
     closed_at: datetime | None = _time(nullable=True)
 
 
-TABLES = [t.__table__ for t in (SchemaVersionRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow)]
+TABLES = [
+    t.__table__
+    for t in (SchemaVersionRow, WriterLeaseRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow)
+]
 
 make_append_only(BookingRow.__table__)
 make_append_only(ChainEventRow.__table__)

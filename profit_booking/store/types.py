@@ -1,13 +1,17 @@
-"""Column types that keep money exact and time in UTC on every backend."""
+"""Column types that keep money exact, enums by name and time in UTC on every backend."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import Enum
 
-from sqlalchemy import DateTime, String
+from sqlalchemy import BigInteger, DateTime, String
+from sqlalchemy import Enum as EnumType
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from ..domain.money import from_cents, to_cents
 
 
 class DecimalText(TypeDecorator[Decimal]):
@@ -21,6 +25,24 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+class Cents(TypeDecorator[Decimal]):
+    """A dollar ``Decimal`` stored as integer cents: exact, and SQL sums stay exact."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_cents(value)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else from_cents(value)
+
+
+def enum_names(enum: type[Enum], name: str) -> EnumType:
+    """An enum column holding member names, with a CHECK that lists exactly the enum's members."""
+    return EnumType(enum, name=name, native_enum=False, create_constraint=True, length=16, validate_strings=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

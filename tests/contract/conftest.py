@@ -34,6 +34,16 @@ async def _drop_postgres_database(name: str) -> None:
         await conn.close()
 
 
+@pytest.fixture
+async def postgres_settings() -> AsyncIterator[ProfitBookingSettings]:
+    """Settings for a fresh PostgreSQL database: the backend several processes may share."""
+    name = await _fresh_postgres_database()
+    try:
+        yield load_settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+    finally:
+        await _drop_postgres_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def backend(request, tmp_path: Path) -> AsyncIterator[tuple[ProfitBookingSettings, RawQuery]]:
     """Settings for a fresh database on the backend, and a raw SQL reader that bypasses the package."""

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from profit_booking import ChainStatus, open_service
+from profit_booking import ChainStatus, DatabaseBusyError, open_service
 
 
 async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
@@ -81,17 +81,24 @@ async def test_restart_rehydrates_chains_orders_hunts_and_stats(backend):
     assert await raw("SELECT kind, amount_cents FROM bookings WHERE order_id = 'b2'") == [("LOSS", -1000)]
 
 
-async def test_a_second_writer_is_detected_and_memory_catches_up(backend):
+async def test_a_second_process_is_refused_on_sqlite_and_caught_up_with_on_postgresql(backend):
+    """SQLite has one writer (the lease); PostgreSQL serves several, each change version-checked."""
     settings, raw = backend
     one = await open_service(settings)
     two = None
     try:
         chain = await one.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-        two = await open_service(settings)
-        assert (await two.book_profit(chain.chain_id, "b1", 7)).success
-        assert not (await one.book_profit(chain.chain_id, "b1", 7)).success
-        assert chain.level == 1
-        assert (await one.book_profit(chain.chain_id, "t1", 7)).success
+        if settings.database_url.startswith("sqlite"):
+            with pytest.raises(DatabaseBusyError):
+                await open_service(settings)
+            assert (await one.book_profit(chain.chain_id, "b1", 7)).success
+            assert (await one.book_profit(chain.chain_id, "t1", 7)).success
+        else:
+            two = await open_service(settings)
+            assert (await two.book_profit(chain.chain_id, "b1", 7)).success
+            assert not (await one.book_profit(chain.chain_id, "b1", 7)).success
+            assert chain.level == 1
+            assert (await one.book_profit(chain.chain_id, "t1", 7)).success
     finally:
         await one.aclose()
         if two is not None:
@@ -110,3 +117,19 @@ async def test_the_ledger_is_append_only(backend):
     with pytest.raises(Exception, match="append-only"):
         await raw("UPDATE bookings SET amount_cents = 1")
     assert await raw("SELECT amount_cents FROM bookings") == [(700,)]
+
+
+async def test_a_chain_another_process_created_is_adopted_on_first_use(postgres_settings):
+    service = await open_service(postgres_settings)
+    other = await open_service(postgres_settings)
+    try:
+        chain = await other.create_chain("scalper", "b9", "GBPUSD", "SELL")
+        assert service.get_chain(chain.chain_id) is None
+
+        result = await service.book_profit(chain.chain_id, "b9", 7)
+
+        assert result.success and result.new_level == 1
+        assert service.get_chain(chain.chain_id).level == 1
+    finally:
+        await other.aclose()
+        await service.aclose()

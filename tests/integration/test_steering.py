@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from profit_booking.store.sqlite import SqliteStore
 from profit_booking import ChainStatus, DuplicateChainError, ProfitBookingError, open_service
 
 
@@ -53,34 +54,17 @@ async def test_cancelling_a_hunted_chain_ends_its_hunt_for_good(settings, sql):
         await restarted.aclose()
 
 
-async def test_a_chain_created_by_another_process_is_adopted_not_refused(service, settings, sql):
-    other = await open_service(settings)
-    try:
-        chain = await other.create_chain("scalper", "b9", "GBPUSD", "SELL")
-    finally:
-        await other.aclose()
-    assert service.get_chain(chain.chain_id) is None
-
-    result = await service.book_profit(chain.chain_id, "b9", 7)
-
-    assert result.success and result.new_level == 1
-    assert service.get_chain(chain.chain_id).level == 1
-    assert sql("SELECT level FROM chains WHERE chain_id = ?", (chain.chain_id,)) == [(1,)]
-
-
 async def test_a_create_interrupted_after_its_commit_is_found_on_retry(service, monkeypatch, sql):
-    from profit_booking.manager import ProfitBookingManager
+    real_commit = SqliteStore.commit
 
-    real_create = ProfitBookingManager.create_profit_chain
-
-    async def commit_then_cancelled(self, *args, **kwargs):
-        await real_create(self, *args, **kwargs)
+    async def commit_then_cancelled(self, change):
+        await real_commit(self, change)
         raise asyncio.CancelledError
 
-    monkeypatch.setattr(ProfitBookingManager, "create_profit_chain", commit_then_cancelled)
+    monkeypatch.setattr(SqliteStore, "commit", commit_then_cancelled)
     with pytest.raises(asyncio.CancelledError):
         await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    monkeypatch.setattr(ProfitBookingManager, "create_profit_chain", real_create)
+    monkeypatch.setattr(SqliteStore, "commit", real_commit)
 
     chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
 

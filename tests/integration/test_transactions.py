@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from decimal import Decimal
 
-from profit_booking import open_service
+import pytest
+
+from profit_booking import DatabaseBusyError, open_service
 
 from ..conftest import dump_database
 
@@ -92,19 +95,12 @@ async def test_a_burst_with_a_duplicate_books_the_others(service, sql):
     assert sql("SELECT order_id FROM bookings ORDER BY id") == [("a",), ("b",), ("c",)]
 
 
-async def test_a_second_writer_on_the_same_file_is_detected(service, settings, sql):
+async def test_a_second_bot_on_the_same_file_is_refused_and_writes_nothing(service, settings, db_path):
     chain = await service.create_chain("combined_v3", "order_b_001", "EURUSD", "BUY")
-    other = await open_service(settings)
-    try:
-        assert (await other.book_profit(chain.chain_id, "order_b_001", 7)).success
+    before = dump_database(db_path)
 
-        stale = await service.book_profit(chain.chain_id, "order_b_001", 7)
-        assert not stale.success
-        assert service.get_chain(chain.chain_id).level == 1
+    with pytest.raises(DatabaseBusyError, match=f"pid {os.getpid()}"):
+        await open_service(settings)
 
-        fresh = await service.book_profit(chain.chain_id, "t1_0", 7)
-        assert fresh.success, fresh.error
-    finally:
-        await other.aclose()
-    assert sql("SELECT level, orders_booked, total_profit_cents FROM chains") == [(1, 1, 1400)]
-    assert sql("SELECT COUNT(*) FROM bookings") == [(2,)]
+    assert dump_database(db_path) == before
+    assert (await service.book_profit(chain.chain_id, "order_b_001", 7)).success

@@ -11,18 +11,20 @@ from hypothesis import strategies as st
 
 from profit_booking import ChainFinalError, ChainStatus, ProfitBookingError
 from profit_booking.domain.changes import LedgerKind
-from profit_booking.domain.opening import open_chain
 from profit_booking.domain.orders import OrderStatus
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.transitions import ChainDraft
+from profit_booking.domain.transitions import ChainDraft, open_chain
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SEVEN = Decimal("7.00")
 
 
 def new_chain(rules: PyramidRules = PyramidRules()) -> TrackedChain:
-    return open_chain("c1", "combined_v3", "ob1", "EURUSD", "BUY", Decimal("0.01"), None, rules, NOW)
+    opening = open_chain("c1", "combined_v3", "ob1", "EURUSD", "BUY", Decimal("0.01"), {}, rules, NOW)
+    tracked = TrackedChain(opening.after)
+    tracked.apply(opening)
+    return tracked
 
 
 def step(tracked: TrackedChain, rules: PyramidRules, edit):
@@ -41,7 +43,7 @@ def test_a_draft_changes_nothing_until_applied():
     rules, tracked = PyramidRules(), new_chain()
     draft = ChainDraft(tracked, rules, NOW)
     draft.book("ob1", SEVEN)
-    assert (tracked.chain.level, tracked.chain.total_profit, tracked.version) == (0, Decimal("0.00"), 1)
+    assert (tracked.chain.level, tracked.chain.total_profit, tracked.chain.version) == (0, Decimal("0.00"), 1)
     assert tracked.slots[0].status is OrderStatus.OPEN
     change = draft.change()
     assert (change.expected_version, change.after.version, change.advanced) == (1, 2, True)
@@ -61,9 +63,9 @@ def test_strict_mode_stops_the_chain_once_a_level_with_a_lost_slot_resolves():
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     step(tracked, rules, lambda d: d.register("t0"))
     lose_slot(tracked, rules, None)
-    assert tracked.chain.status is ChainStatus.ACTIVE and tracked.orders_lost == 1
+    assert tracked.chain.status is ChainStatus.ACTIVE and tracked.chain.orders_lost == 1
     change = step(tracked, rules, lambda d: d.book("t1", SEVEN))
-    assert tracked.chain.status is ChainStatus.STOPPED and "strict" in tracked.stop_reason
+    assert tracked.chain.status is ChainStatus.STOPPED and "strict" in tracked.chain.stop_reason
     assert [e.kind for e in change.events][-1] == "stopped"
     with pytest.raises(ChainFinalError):
         ChainDraft(tracked, rules, NOW)
@@ -83,7 +85,7 @@ def test_a_disabled_level_stops_the_chain_instead_of_advancing():
     tracked = new_chain(rules)
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     change = step(tracked, rules, lambda d: [d.book("a", SEVEN), d.book("b", SEVEN)])
-    assert tracked.chain.status is ChainStatus.STOPPED and tracked.stop_reason == "level 2 is disabled"
+    assert tracked.chain.status is ChainStatus.STOPPED and tracked.chain.stop_reason == "level 2 is disabled"
     assert tracked.chain.level == 1 and not change.new_orders
 
 
@@ -179,4 +181,4 @@ def test_counters_always_agree_with_the_ledger(actions):
     assert len(ledger) == booked_before_level + chain.orders_booked
     assert (chain.status is ChainStatus.COMPLETED) == (len(ledger) == 31)
     if not chain.status.is_final:
-        assert chain.orders_booked + tracked.orders_lost + len(tracked.slots) == chain.orders_in_level
+        assert chain.orders_booked + chain.orders_lost + len(tracked.slots) == chain.orders_in_level

@@ -1,0 +1,70 @@
+"""The plan's five-method manager onto the persistence port, in one place.
+
+The plan builds ``ProfitBookingService(manager)`` with a manager that has
+``create_profit_chain``, ``book_profit``, ``advance_chain_level``, ``get_chain_status`` and
+``start_profit_sl_hunt`` (its tests mock them). :func:`as_store` wraps such a manager once,
+when the service is built; the service then runs the same use cases as on a real store. The
+manager keeps its own state, so there is nothing to load and nothing to adopt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .domain.chain import ChainStatus, ProfitChain
+from .domain.changes import ChainChange, LedgerKind
+from .errors import StoreError
+from .store.port import LoadedChain, Snapshot, Store
+
+
+STORE_METHODS = ("new_chain_id", "commit", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "close")
+
+
+def as_store(manager: Any) -> Store:
+    """``manager`` itself when its class implements the store port; the plan's manager wrapped
+    in the adapter otherwise. (The class is asked, not the object: a mock answers any name.)"""
+    if all(callable(getattr(type(manager), name, None)) for name in STORE_METHODS):
+        return manager
+    return PlanManagerStore(manager)
+
+
+class PlanManagerStore:
+    """Each committed change becomes the plan's manager calls, in the plan's order."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    async def new_chain_id(self, order_b_id: str, symbol: str) -> str | None:
+        """The plan's manager creates the chain and names it."""
+        return await self.manager.create_profit_chain(order_b_id, symbol)
+
+    async def commit(self, change: ChainChange) -> None:
+        """Book each profit, advance a level that filled, start an SL hunt; a ``False`` refuses."""
+        chain_id = change.chain_id
+        if change.creates:
+            return
+        for entry in change.ledger:
+            if entry.kind is LedgerKind.PROFIT and not await self.manager.book_profit(chain_id, entry.order_id):
+                raise StoreError("Booking failed")
+        if change.advanced:
+            await self.manager.advance_chain_level(chain_id)
+        if change.hunts and not await self.manager.start_profit_sl_hunt(chain_id):
+            raise StoreError("SL hunt failed")
+
+    async def load_chain(self, chain_id: str) -> LoadedChain | None:
+        return None
+
+    async def load_snapshot(self) -> Snapshot:
+        return Snapshot()
+
+    async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
+        return None
+
+    async def list_chains(
+        self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
+    ) -> list[ProfitChain]:
+        return []
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,79 @@
+"""One bot per SQLite file: the writer lease recorded in the database itself.
+
+The process that writes a file holds the one row of ``writer_lease`` (a random token, its
+pid, its host, since when, last renewed). Another process that opens the file for writing
+is refused while the holder is alive: on the same host, while its pid exists and it renewed
+within the time to live; on another host, while it renewed within the time to live. A lease
+left by a dead process is taken over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects.sqlite import insert
+
+from ..errors import DatabaseBusyError
+from .runner import StatementRunner
+from .tables import WriterLeaseRow
+
+lease = WriterLeaseRow.__table__
+
+READ = select(lease.c.token, lease.c.pid, lease.c.host, lease.c.since, lease.c.renewed_at)
+_INSERT = insert(lease)
+CLAIM = _INSERT.on_conflict_do_update(
+    index_elements=[lease.c.id],
+    set_={name: _INSERT.excluded[name] for name in ("token", "pid", "host", "since", "renewed_at")},
+)
+RENEW = update(lease).where(lease.c.token == bindparam("b_token")).values(renewed_at=bindparam("renewed_at"))
+RELEASE = delete(lease).where(lease.c.token == bindparam("b_token"))
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+@dataclass(slots=True)
+class WriterLease:
+    """This process's claim on a database file."""
+
+    ttl: timedelta
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    pid: int = field(default_factory=os.getpid)
+    host: str = field(default_factory=socket.gethostname)
+
+    async def claim(self, run: StatementRunner, label: str) -> None:
+        """Take the lease inside the caller's write transaction, or refuse naming the holder."""
+        now = datetime.now(UTC)
+        for token, pid, host, since, renewed_at in await run.fetch(READ):
+            if token != self.token and self._holder_alive(pid, host, renewed_at, now):
+                raise DatabaseBusyError(
+                    f"{label} is in use by another bot (pid {pid} on {host}, since {since:%Y-%m-%d %H:%M:%S} UTC); "
+                    "one process writes a SQLite file: stop that one first, or use PostgreSQL for several"
+                )
+        await run.run(CLAIM, {"id": 1, "token": self.token, "pid": self.pid, "host": self.host,
+                              "since": now, "renewed_at": now})
+
+    async def renew(self, run: StatementRunner) -> bool:
+        """Mark the lease as still held; ``False`` when another process has taken it."""
+        return await run.run(RENEW, {"b_token": self.token, "renewed_at": datetime.now(UTC)}) == 1
+
+    async def release(self, run: StatementRunner) -> None:
+        """Give the lease up (only if it is still ours)."""
+        await run.run(RELEASE, {"b_token": self.token})
+
+    def _holder_alive(self, pid: int, host: str, renewed_at: datetime, now: datetime) -> bool:
+        if now - renewed_at > self.ttl:
+            return False
+        return host != self.host or _pid_exists(pid)

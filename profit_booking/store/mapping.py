@@ -1,0 +1,77 @@
+"""Rows ↔ domain objects, mapped by name in this one module.
+
+A column carries its field's name, except where storage says more (``total_profit`` is kept
+as ``total_profit_cents``, ``metadata`` as ``metadata_json``). Selects list their columns in
+the dataclass's field order, and the column types convert the values (cents to ``Decimal``,
+names to enums), so a row becomes a domain object with no per-field code here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column
+
+from ..domain.chain import CHAIN_FIELDS, ProfitChain
+from ..domain.changes import ChainEvent, LedgerEntry
+from ..domain.hunts import HuntStatus, RunningHunt
+from ..domain.orders import SlotOrder
+from .tables import BookingRow, ChainOrderRow, ChainRow, SlHuntRow
+
+chains = ChainRow.__table__
+orders = ChainOrderRow.__table__
+bookings = BookingRow.__table__
+hunts = SlHuntRow.__table__
+
+_RENAMED = {"total_profit": "total_profit_cents", "metadata": "metadata_json"}
+
+
+def column_name(field_name: str) -> str:
+    """The ``chains`` column that stores a ``ProfitChain`` field."""
+    return _RENAMED.get(field_name, field_name)
+
+
+CHAIN_COLUMNS: tuple[Column, ...] = tuple(chains.c[column_name(name)] for name in CHAIN_FIELDS)
+ORDER_FIELDS = tuple(f.name for f in fields(SlotOrder))
+ORDER_COLUMNS: tuple[Column, ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
+HUNT_FIELDS = tuple(f.name for f in fields(RunningHunt))
+HUNT_COLUMNS: tuple[Column, ...] = tuple(hunts.c[name] for name in HUNT_FIELDS)
+
+
+def chain_from_row(row: tuple[Any, ...]) -> ProfitChain:
+    """A chain from a row of ``CHAIN_COLUMNS``."""
+    return ProfitChain(*row)
+
+
+def chain_values(chain: ProfitChain) -> dict[str, Any]:
+    """Every column of a chain's row."""
+    return {column_name(name): getattr(chain, name) for name in CHAIN_FIELDS}
+
+
+def order_values(order: SlotOrder, now: datetime) -> dict[str, Any]:
+    """Every column of a chain order's row."""
+    values = {name: getattr(order, name) for name in ORDER_FIELDS}
+    values.update(client_order_id=order.client_order_id, created_at=now, updated_at=now)
+    return values
+
+
+def ledger_values(chain_id: str, entry: LedgerEntry, now: datetime) -> dict[str, Any]:
+    """Every column of a ledger row."""
+    return {
+        "chain_id": chain_id, "order_id": entry.order_id, "level": entry.level, "slot": entry.slot,
+        "kind": entry.kind, "amount_cents": entry.amount, "booked_at": now,
+    }
+
+
+def event_values(chain_id: str, event: ChainEvent, now: datetime) -> dict[str, Any]:
+    """Every column of an event row."""
+    return {"chain_id": chain_id, "kind": event.kind, "level": event.level, "data": event.data, "at": now}
+
+
+def hunt_values(hunt: RunningHunt) -> dict[str, Any]:
+    """Every column of a newly opened hunt's row."""
+    values = {name: getattr(hunt, name) for name in HUNT_FIELDS}
+    values["status"] = HuntStatus.RUNNING
+    return values

@@ -1,0 +1,62 @@
+"""The persistence port: everything the service asks of a store, whatever the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from ..domain.chain import ChainStatus, ProfitChain
+from ..domain.changes import ChainChange
+from ..domain.hunts import RunningHunt
+from ..domain.stats import ChainTally
+from ..domain.tracked import TrackedChain
+
+
+@dataclass(slots=True)
+class LoadedChain:
+    """One chain as the store has it: its tracked state and its running SL hunts."""
+
+    tracked: TrackedChain
+    hunts: list[RunningHunt] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Unfinished chains with their active orders, running hunts, and final chains' tallies."""
+
+    chains: list[TrackedChain] = field(default_factory=list)
+    hunts: list[RunningHunt] = field(default_factory=list)
+    archive: dict[str, ChainTally] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where chains live. ``commit`` writes one change in one transaction, all or nothing.
+
+    A refusal (a duplicate booking, a version conflict, a constraint) raises a
+    :class:`~profit_booking.errors.ProfitBookingError` and leaves the store as it was.
+    """
+
+    async def new_chain_id(self, order_b_id: str, symbol: str) -> str | None:
+        """The id for the chain ``order_b_id`` opens (``None``: the store refuses to open one)."""
+
+    async def commit(self, change: ChainChange) -> None:
+        """Persist ``change`` atomically."""
+
+    async def load_chain(self, chain_id: str) -> LoadedChain | None:
+        """One chain with its active orders and running hunts, read at one instant."""
+
+    async def load_snapshot(self) -> Snapshot:
+        """Everything the service rehydrates at startup, read at one instant."""
+
+    async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
+        """The stored chain ``order_b_id`` opened, if any."""
+
+    async def list_chains(
+        self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
+    ) -> list[ProfitChain]:
+        """Stored chains (final ones included), oldest first."""
+
+    async def close(self) -> None:
+        """Release the store's connections (and its writer lease)."""

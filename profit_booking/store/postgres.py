@@ -1,0 +1,118 @@
+"""The PostgreSQL store: the same statements and reads, through SQLAlchemy and asyncpg.
+
+Several processes may share one PostgreSQL database: every change is checked against the
+chain's version, so a process that lost a race re-reads the chain instead of overwriting it.
+The store holds one connection for its writes and reads, one transaction at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+from ..errors import NotADatabaseError, StoreError
+from .errors import driver_errors, translate
+from .runner import SqlAlchemyRunner, StatementRunner
+from .schema import check_version
+from .sql_store import SqlStore
+from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow
+
+logger = logging.getLogger(__name__)
+SCHEMA_LOCK = 0x70625F736368  # pg_advisory_xact_lock key: one schema creation at a time
+
+
+class PostgresStore(SqlStore):
+    """Chains in a PostgreSQL database."""
+
+    def __init__(self, engine: AsyncEngine, conn: AsyncConnection, label: str, *, read_only: bool) -> None:
+        self.label = label
+        self.read_only = read_only
+        self._engine = engine
+        self._conn: AsyncConnection | None = conn
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, url: URL, *, create: bool = True, read_only: bool = False) -> PostgresStore:
+        """Connect, create the schema in an empty database when ``create``, check its version."""
+        label = url.render_as_string(hide_password=True)
+        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None)
+        try:
+            conn = await engine.connect()
+            async with conn.begin():
+                await _ensure_schema(conn, label, create and not read_only)
+        except driver_errors() as exc:
+            await engine.dispose()
+            raise StoreError(f"cannot open {label}: {translate(exc)}") from None
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, conn, label, read_only=read_only)
+
+    async def close(self) -> None:
+        """Close the connection and the engine."""
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
+        if write and self.read_only:
+            raise StoreError(f"{self.label} cannot be written: it was opened read-only")
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                transaction = await conn.begin()
+                if not write:
+                    await conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            except driver_errors() as exc:
+                await self._discard()
+                raise translate(exc) from exc
+            try:
+                yield SqlAlchemyRunner(conn)
+                await transaction.commit()
+            except BaseException as exc:
+                try:
+                    await asyncio.shield(transaction.rollback())
+                except BaseException:
+                    await self._discard()
+                if isinstance(exc, driver_errors()):
+                    raise translate(exc) from exc
+                raise
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+            logger.warning("reconnected to %s", self.label)
+        return self._conn
+
+    async def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(BaseException):
+                await conn.invalidate()
+                await conn.close()
+
+
+async def _ensure_schema(conn: AsyncConnection, label: str, create: bool) -> None:
+    """Create the schema (one transaction, one creator at a time) or check its version."""
+    await conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"))
+    names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    if not names and create:
+        await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=TABLES))
+        await conn.execute(insert(SchemaVersionRow).values(version=SCHEMA_VERSION, applied_at=datetime.now(UTC)))
+        return
+    if not names:
+        raise NotADatabaseError(f"{label} holds no profit_booking tables")
+    version = (await conn.execute(select(func.max(SchemaVersionRow.version)))).scalar() if (
+        SchemaVersionRow.__tablename__ in names) else None
+    check_version(label, names, version)

@@ -1,0 +1,154 @@
+"""What both SQL backends share: one change written as one transaction, and every read.
+
+A backend supplies ``_transaction``: a context that opens a transaction on its connection,
+yields a :class:`~profit_booking.store.runner.StatementRunner`, commits when the block ends
+and rolls back when it raises. Everything else is written once, here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Select, bindparam, text
+
+from ..domain.chain import ChainStatus, ProfitChain
+from ..domain.changes import ChainChange
+from ..domain.hunts import RunningHunt
+from ..domain.orders import SlotOrder
+from ..domain.stats import ChainTally
+from ..domain.tracked import TrackedChain
+from ..errors import ConcurrentUpdateError
+from . import statements as q
+from .mapping import (
+    chain_from_row, chain_values, chains, event_values, hunt_values, ledger_values, order_values,
+)
+from .port import LoadedChain, Snapshot
+from .runner import StatementRunner
+from .tables import sql_in
+
+_UPDATED_COLUMNS = (
+    "level", "orders_in_level", "orders_booked", "orders_lost", "total_profit_cents", "status", "stop_reason",
+    "version", "updated_at",
+)
+
+
+class SqlStore:
+    """The persistence port over SQL statements; subclasses own the connection."""
+
+    label: str
+
+    def _transaction(self, *, write: bool) -> AbstractAsyncContextManager[StatementRunner]:
+        raise NotImplementedError  # abstract: each backend opens its own transactions
+
+    async def new_chain_id(self, order_b_id: str, symbol: str) -> str:
+        """A fresh, unique chain id."""
+        return f"PB-{uuid.uuid4().hex[:16]}"
+
+    async def commit(self, change: ChainChange) -> None:
+        """Write one chain change in one transaction: all of it or none of it."""
+        async with self._transaction(write=True) as run:
+            await write_change(run, change)
+
+    async def load_chain(self, chain_id: str) -> LoadedChain | None:
+        """One chain with its active orders and running hunts, read at one instant."""
+        async with self._transaction(write=False) as run:
+            rows = await run.fetch(q.CHAIN_BY_ID, {"chain_id": chain_id})
+            if not rows:
+                return None
+            tracked = TrackedChain(chain_from_row(rows[0]))
+            for row in await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": chain_id}):
+                tracked.slots[row[2]] = SlotOrder(*row)
+            hunts = [RunningHunt(*row) for row in await run.fetch(q.RUNNING_HUNTS_OF, {"chain_id": chain_id})]
+        return LoadedChain(tracked, hunts)
+
+    async def load_snapshot(self) -> Snapshot:
+        """Every unfinished chain, its active orders, running hunts and final-chain tallies.
+
+        Rows are read in chunks; each order takes its chain's own id string, so a hundred
+        thousand orders do not hold a hundred thousand copies of their chain ids.
+        """
+        snapshot = Snapshot()
+        by_id: dict[str, TrackedChain] = {}
+        async with self._transaction(write=False) as run:
+            async for rows in run.stream(q.UNFINISHED_CHAINS):
+                for row in rows:
+                    tracked = by_id[row[0]] = TrackedChain(ProfitChain(*row))
+                    snapshot.chains.append(tracked)
+            async for rows in run.stream(q.ACTIVE_ORDERS):
+                for row in rows:
+                    tracked = by_id[row[0]]
+                    tracked.slots[row[2]] = SlotOrder(
+                        tracked.chain.chain_id, row[1], row[2], row[3], row[4], row[5], row[6]
+                    )
+            async for rows in run.stream(q.RUNNING_HUNTS):
+                snapshot.hunts.extend(RunningHunt(*row) for row in rows)
+            summary = await run.fetch(q.FINAL_SUMMARY)
+        for plugin_id, status, level, count, total in summary:
+            snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
+        return snapshot
+
+    async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
+        """The stored chain that ``order_b_id`` opened, if any."""
+        async with self._transaction(write=False) as run:
+            rows = await run.fetch(q.CHAIN_BY_ORDER_B, {"order_b_id": order_b_id})
+        return chain_from_row(rows[0]) if rows else None
+
+    async def list_chains(
+        self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
+    ) -> list[ProfitChain]:
+        """Chains read from the database (final ones included), oldest first."""
+        query = _listing(plugin_id is not None, frozenset(statuses))
+        async with self._transaction(write=False) as run:
+            rows = await run.fetch(query, {"plugin_id": plugin_id} if plugin_id is not None else {})
+        return [chain_from_row(row) for row in rows]
+
+
+async def write_change(run: StatementRunner, change: ChainChange) -> None:
+    """The statements of one change, in the order that finds a conflict first."""
+    chain_id, now = change.chain_id, change.after.updated_at
+    values = chain_values(change.after)
+    if change.creates:
+        await run.run(q.INSERT_CHAIN, values)
+    else:
+        params: dict[str, Any] = {name: values[name] for name in _UPDATED_COLUMNS}
+        params.update(b_chain_id=chain_id, b_expected=change.expected_version)
+        if await run.run(q.UPDATE_CHAIN, params) != 1:
+            raise ConcurrentUpdateError(
+                f"chain {chain_id} changed in the database since version {change.expected_version}"
+            )
+    if change.ledger:
+        await run.run_many(q.INSERT_BOOKING, [ledger_values(chain_id, e, now) for e in change.ledger])
+    if change.new_orders:
+        await run.run_many(q.INSERT_ORDER, [order_values(o, now) for o in change.new_orders])
+    if change.order_updates:
+        rows = [
+            {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status, "updated_at": now}
+            for u in change.order_updates
+        ]
+        if await run.run_many(q.UPDATE_ORDER, rows) != len(rows):
+            raise ConcurrentUpdateError(f"an order of chain {chain_id} is no longer active in the database")
+    if change.hunts:
+        await run.run_many(q.INSERT_HUNT, [hunt_values(h) for h in change.hunts])
+    if change.ended_hunts:
+        rows = [
+            {"b_chain_id": chain_id, "b_level": o.level, "b_slot": o.slot, "b_attempt": o.attempt,
+             "status": o.status, "closed_at": now}
+            for o in change.ended_hunts
+        ]
+        await run.run_many(q.END_HUNT, rows)
+    if change.events:
+        await run.run_many(q.INSERT_EVENT, [event_values(chain_id, e, now) for e in change.events])
+
+
+@lru_cache(maxsize=32)
+def _listing(by_plugin: bool, statuses: frozenset[ChainStatus]) -> Select:
+    query = q.ALL_CHAINS
+    if by_plugin:
+        query = query.where(chains.c.plugin_id == bindparam("plugin_id"))
+    if statuses:
+        query = query.where(text(sql_in("chains.status", statuses)))
+    return query

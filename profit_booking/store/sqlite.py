@@ -1,0 +1,241 @@
+"""The SQLite store: one held writer connection, explicit transactions, a writer lease.
+
+The store opens one aiosqlite connection for the service's life and runs every transaction
+on it, one at a time (``BEGIN IMMEDIATE`` … ``COMMIT``, the driver in autocommit mode so it
+never opens one on its own). A refused change is rolled back and the connection kept; only
+when a rollback itself fails is the connection's state unknown, and then it is replaced.
+A read-only store opens the file with ``mode=ro`` and never creates, converts or leaves files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+
+from ..errors import DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
+from .errors import translate
+from .lease import WriterLease
+from .runner import SqliteDriverRunner, StatementRunner
+from .schema import check_version, ddl_statements
+from .sql_store import SqlStore
+from .tables import SCHEMA_VERSION
+
+logger = logging.getLogger(__name__)
+DIALECT = SQLiteDialect_aiosqlite()
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+class SqliteStore(SqlStore):
+    """Chains in one SQLite file, written by this process alone while it holds the lease."""
+
+    def __init__(
+        self, path: Path, conn: aiosqlite.Connection, *, read_only: bool, pragmas: tuple[str, ...],
+        lease: WriterLease | None, renew_every: float,
+    ) -> None:
+        self.path, self.label = path, str(path)
+        self.read_only = read_only
+        self._conn: aiosqlite.Connection | None = conn
+        self._pragmas = pragmas
+        self._lease = lease
+        self._lock = asyncio.Lock()
+        self._lost_lease = False
+        self._renewer = asyncio.create_task(self._keep_lease(renew_every)) if lease else None
+
+    @classmethod
+    async def open(
+        cls, path: Path, *, create: bool = True, read_only: bool = False, synchronous: str = "FULL",
+        busy_timeout_ms: int = 5000, lease_ttl: timedelta = timedelta(seconds=30),
+    ) -> SqliteStore:
+        """Open (or, when ``create``, make) the file: checked, schema in place, lease taken.
+
+        ``read_only`` opens an existing file for reading only, beside a running bot.
+        """
+        if synchronous not in SYNCHRONOUS_LEVELS:
+            raise StoreError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
+        pragmas = (f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA foreign_keys=ON")
+        if not read_only:
+            pragmas += (f"PRAGMA synchronous={synchronous}",)
+        _create_owner_only(path, create and not read_only)
+        lease = None if read_only else WriterLease(lease_ttl)
+        conn = await _connect(path, read_only, pragmas)
+        try:
+            await _check_pages(conn, path)
+            if read_only:
+                await _check_schema(conn, str(path))
+            else:
+                await _prepare_for_writing(conn, str(path), create, lease)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(path, conn, read_only=read_only, pragmas=pragmas, lease=lease, renew_every=lease_ttl.total_seconds() / 3)
+
+    async def close(self) -> None:
+        """Give the lease back and close the connection."""
+        if self._renewer is not None:
+            self._renewer.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._renewer
+        if self._lease is not None and not self._lost_lease:
+            with suppress(StoreError):
+                async with self._transaction(write=True) as run:
+                    await self._lease.release(run)
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
+        if write and (self.read_only or self._lost_lease):
+            why = "it was opened read-only" if self.read_only else "another process took its writer lease"
+            raise StoreError(f"{self.label} cannot be written: {why}")
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                await conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise translate(exc) from exc
+            try:
+                yield SqliteDriverRunner(conn, DIALECT)
+                await conn.execute("COMMIT")
+            except BaseException as exc:
+                await self._roll_back(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise translate(exc) from exc
+                raise
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            self._conn = await _connect(self.path, self.read_only, self._pragmas)
+            logger.warning("reopened the connection to %s", self.label)
+        return self._conn
+
+    async def _roll_back(self, conn: aiosqlite.Connection) -> None:
+        """Roll back; a connection whose rollback fails is in an unknown state and is replaced."""
+        try:
+            await asyncio.shield(conn.execute("ROLLBACK"))
+        except sqlite3.OperationalError as exc:
+            if "no transaction is active" not in str(exc):
+                await self._discard(conn)
+        except BaseException:
+            await self._discard(conn)
+
+    async def _discard(self, conn: aiosqlite.Connection) -> None:
+        self._conn = None
+        with suppress(BaseException):
+            await asyncio.shield(conn.close())
+
+    async def _keep_lease(self, every: float) -> None:
+        assert self._lease is not None
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self._transaction(write=True) as run:
+                    held = await self._lease.renew(run)
+            except StoreError as exc:
+                logger.warning("could not renew the writer lease on %s: %s", self.label, exc)
+                continue
+            if not held:
+                self._lost_lease = True
+                logger.error("another process took the writer lease on %s; this store stops writing", self.label)
+                return
+
+
+def _create_owner_only(path: Path, create: bool) -> None:
+    """A missing file is created empty with mode 0600 (SQLite gives -wal and -shm the same)."""
+    try:
+        if path.is_file():
+            return
+        exists = path.exists()
+        if not exists and create:
+            with suppress(FileExistsError):
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return
+    except OSError as exc:
+        raise StoreError(f"cannot open {str(path)[:200]}: {exc.strerror or exc}") from None
+    if exists:
+        raise NotADatabaseError(f"{path} is not a file")
+    raise DatabaseMissingError(f"database file {path} does not exist")
+
+
+async def _connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
+    target = f"file:{quote(str(path.absolute()))}?mode={'ro' if read_only else 'rw'}"
+    try:
+        conn = await aiosqlite.connect(target, uri=True, isolation_level=None)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    try:
+        for pragma in pragmas:
+            await conn.execute_fetchall(pragma)
+    except sqlite3.Error as exc:
+        await conn.close()
+        raise NotADatabaseError(f"cannot open {path} as a profit_booking database: {exc}") from None
+    return conn
+
+
+async def _check_pages(conn: aiosqlite.Connection, path: Path) -> None:
+    """Refuse a file that is not a database or whose pages are damaged (``PRAGMA quick_check``)."""
+    try:
+        rows = await conn.execute_fetchall("PRAGMA quick_check(1)")
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+            raise NotADatabaseError(f"cannot open {path} as a profit_booking database: {exc}") from None
+        rows = [(str(exc),)]
+    problems = [" ".join(str(row[0]).split()) for row in rows if row[0] != "ok"]
+    if problems:
+        raise DatabaseDamagedError(f"{path} is damaged ({problems[0]}); restore it from a backup")
+
+
+async def _tables_and_version(conn: aiosqlite.Connection) -> tuple[set[str], int | None]:
+    tables = {row[0] for row in await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = None
+    if "schema_version" in tables:
+        [(version,)] = await conn.execute_fetchall("SELECT MAX(version) FROM schema_version")
+    return tables, version
+
+
+async def _check_schema(conn: aiosqlite.Connection, label: str) -> None:
+    tables, version = await _tables_and_version(conn)
+    if not tables:
+        raise NotADatabaseError(f"{label} holds no profit_booking tables")
+    check_version(label, tables, version)
+
+
+async def _prepare_for_writing(
+    conn: aiosqlite.Connection, label: str, create: bool, lease: WriterLease
+) -> None:
+    """In one transaction: create the schema in an empty file (or check it) and take the lease;
+    only then switch the file, now known to be ours, to WAL."""
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        tables, version = await _tables_and_version(conn)
+        if not tables and create:
+            for statement in ddl_statements("sqlite"):
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (SCHEMA_VERSION, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")),
+            )
+        elif not tables:
+            raise NotADatabaseError(f"{label} holds no profit_booking tables")
+        else:
+            check_version(label, tables, version)
+        await lease.claim(SqliteDriverRunner(conn, DIALECT), label)
+        await conn.execute("COMMIT")
+    except BaseException as exc:
+        with suppress(sqlite3.Error):
+            await conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise NotADatabaseError(f"cannot open {label} as a profit_booking database: {exc}") from None
+        raise
+    await conn.execute_fetchall("PRAGMA journal_mode=WAL")
