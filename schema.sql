@@ -1,14 +1,27 @@
--- profit_booking schema, version 1 (SQLite).
+-- profit_booking schema, version 2 (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
--- decimal text, timestamps are UTC, enums are upper-case names. `bookings` (the ledger) and
--- `chain_events` are append-only: triggers refuse UPDATE and DELETE.
+-- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
+-- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
+-- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
 
 -- table schema_version
 CREATE TABLE schema_version (
 	version INTEGER NOT NULL,
 	applied_at DATETIME NOT NULL,
 	PRIMARY KEY (version)
+);
+
+-- table writer_lease
+CREATE TABLE writer_lease (
+	id INTEGER NOT NULL,
+	token VARCHAR NOT NULL,
+	pid INTEGER NOT NULL,
+	host VARCHAR NOT NULL,
+	since DATETIME NOT NULL,
+	renewed_at DATETIME NOT NULL,
+	PRIMARY KEY (id),
+	CONSTRAINT ck_writer_lease_single CHECK (id = 1)
 );
 
 -- table chains
@@ -24,7 +37,7 @@ CREATE TABLE chains (
 	orders_booked INTEGER NOT NULL,
 	orders_lost INTEGER NOT NULL,
 	total_profit_cents BIGINT NOT NULL,
-	status VARCHAR NOT NULL,
+	status VARCHAR(16) NOT NULL,
 	stop_reason VARCHAR,
 	metadata_json JSON NOT NULL,
 	version INTEGER NOT NULL,
@@ -32,9 +45,9 @@ CREATE TABLE chains (
 	updated_at DATETIME NOT NULL,
 	PRIMARY KEY (chain_id),
 	CONSTRAINT ck_chains_direction CHECK (direction IN ('BUY', 'SELL')),
-	CONSTRAINT ck_chains_status CHECK (status IN ('ACTIVE', 'SL_HUNT', 'COMPLETED', 'STOPPED', 'CANCELLED')),
 	CONSTRAINT ck_chains_counters CHECK (level >= 0 AND orders_booked >= 0 AND orders_lost >= 0),
-	UNIQUE (order_b_id)
+	UNIQUE (order_b_id),
+	CONSTRAINT ck_chains_status CHECK (status IN ('ACTIVE', 'COMPLETED', 'SL_HUNT', 'CANCELLED', 'STOPPED'))
 );
 
 -- index ix_chains_unfinished
@@ -50,23 +63,23 @@ CREATE TABLE chain_orders (
 	level INTEGER NOT NULL,
 	slot INTEGER NOT NULL,
 	attempt INTEGER NOT NULL,
-	kind VARCHAR NOT NULL,
-	status VARCHAR NOT NULL,
+	kind VARCHAR(16) NOT NULL,
+	status VARCHAR(16) NOT NULL,
 	client_order_id VARCHAR NOT NULL,
 	order_id VARCHAR,
 	created_at DATETIME NOT NULL,
 	updated_at DATETIME NOT NULL,
 	PRIMARY KEY (id),
 	CONSTRAINT uq_chain_orders_slot_attempt UNIQUE (chain_id, level, slot, attempt),
+	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
 	CONSTRAINT ck_chain_orders_kind CHECK (kind IN ('ORDER_B', 'LEVEL', 'RECOVERY')),
 	CONSTRAINT ck_chain_orders_status CHECK (status IN ('PENDING', 'OPEN', 'STOPPED', 'BOOKED', 'LOST', 'DETACHED', 'CANCELLED')),
-	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
 	UNIQUE (client_order_id),
 	UNIQUE (order_id)
 );
 
 -- index ix_chain_orders_active
-CREATE INDEX ix_chain_orders_active ON chain_orders (chain_id) WHERE status IN ('PENDING', 'OPEN', 'STOPPED');
+CREATE INDEX ix_chain_orders_active ON chain_orders (chain_id) WHERE status IN ('OPEN', 'PENDING', 'STOPPED');
 
 -- table bookings
 CREATE TABLE bookings (
@@ -75,13 +88,14 @@ CREATE TABLE bookings (
 	order_id VARCHAR NOT NULL,
 	level INTEGER NOT NULL,
 	slot INTEGER NOT NULL,
-	kind VARCHAR NOT NULL,
+	kind VARCHAR(16) NOT NULL,
 	amount_cents BIGINT NOT NULL,
 	booked_at DATETIME NOT NULL,
 	PRIMARY KEY (id),
 	CONSTRAINT ck_bookings_amount_sign CHECK ((kind = 'PROFIT' AND amount_cents > 0) OR (kind = 'LOSS' AND amount_cents <= 0)),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
-	UNIQUE (order_id)
+	UNIQUE (order_id),
+	CONSTRAINT ck_bookings_kind CHECK (kind IN ('PROFIT', 'LOSS'))
 );
 
 -- index ix_bookings_chain
@@ -124,7 +138,7 @@ CREATE TABLE sl_hunts (
 	order_id VARCHAR,
 	direction VARCHAR NOT NULL,
 	stop_price VARCHAR(32),
-	status VARCHAR NOT NULL,
+	status VARCHAR(16) NOT NULL,
 	recovery_orders INTEGER NOT NULL,
 	started_at DATETIME NOT NULL,
 	expires_at DATETIME NOT NULL,
@@ -132,10 +146,10 @@ CREATE TABLE sl_hunts (
 	PRIMARY KEY (id),
 	CONSTRAINT uq_sl_hunts_slot_attempt UNIQUE (chain_id, level, slot, attempt),
 	CONSTRAINT ck_sl_hunts_direction CHECK (direction IN ('BUY', 'SELL')),
-	CONSTRAINT ck_sl_hunts_status CHECK (status IN ('RUNNING', 'RECOVERED', 'FAILED', 'EXPIRED', 'CANCELLED')),
-	FOREIGN KEY(chain_id) REFERENCES chains (chain_id)
+	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
+	CONSTRAINT ck_sl_hunts_status CHECK (status IN ('RUNNING', 'RECOVERED', 'FAILED', 'EXPIRED', 'CANCELLED'))
 );
 
 -- index ix_sl_hunts_running
-CREATE INDEX ix_sl_hunts_running ON sl_hunts (chain_id) WHERE status = 'RUNNING';
+CREATE INDEX ix_sl_hunts_running ON sl_hunts (chain_id) WHERE status IN ('RUNNING');
 

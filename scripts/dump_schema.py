@@ -12,14 +12,15 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from profit_booking.store.db import open_database
+from profit_booking.store import open_store
 from profit_booking.store.tables import SCHEMA_VERSION
 
 HEADER = f"""-- profit_booking schema, version {SCHEMA_VERSION} (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
--- decimal text, timestamps are UTC, enums are upper-case names. `bookings` (the ledger) and
--- `chain_events` are append-only: triggers refuse UPDATE and DELETE.
+-- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
+-- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
+-- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
 """
 
 
@@ -29,8 +30,8 @@ def model_schema() -> list[tuple[str, str, str]]:
         path = Path(tmp) / "schema.db"
 
         async def create() -> None:
-            database = await open_database(f"sqlite+aiosqlite:///{path}")
-            await database.dispose()
+            store = await open_store(f"sqlite+aiosqlite:///{path}")
+            await store.close()
 
         asyncio.run(create())
         with sqlite3.connect(path) as conn:

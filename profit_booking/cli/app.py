@@ -17,11 +17,11 @@ from rich.console import Console
 
 from .. import (
     ChainStatus, InvalidInputError, ProfitBookingError, ProfitBookingService, ProfitBookingSettings, ProfitChain,
-    load_settings, open_manager, open_service,
+    load_settings, open_service,
 )
 from .demo import DemoTally, run_demo
 from .render import chains_table, stats_table
-from .serialize import chain_record, dumps, stats_record
+from .serialize import dumps, stats_record
 
 DEFAULT_DB = Path("profit_booking_demo.db")
 DEMO_ROWS = 20
@@ -97,7 +97,7 @@ def chains(
     statuses = (_parse_status(status),) if status else ()
     found = asyncio.run(_list_chains(db, plugin, statuses))
     if as_json:
-        print(dumps([chain_record(chain) for chain in found]))
+        print(dumps([chain.to_record() for chain in found]))
     else:
         Console().print(chains_table(found, title=f"Profit chains in {db}"))
 
@@ -116,21 +116,18 @@ async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list[Profi
     service = await open_service(_settings(db))
     try:
         tally = await run_demo(service, seed, events)
-        return tally, await service.manager.list_chains(), await _stats_by_plugin(service)
+        return tally, await service.store.list_chains(), await _stats_by_plugin(service)
     finally:
         await service.aclose()
 
 
 async def _list_chains(db: Path, plugin: str | None, statuses: tuple[ChainStatus, ...]) -> list[ProfitChain]:
-    manager = await open_manager(_settings(db), create=False)
-    try:
-        return await manager.list_chains(plugin, statuses)
-    finally:
-        await manager.close()
+    return await _read(db, lambda service: service.store.list_chains(plugin, statuses))
 
 
 async def _read(db: Path, query: Callable[[ProfitBookingService], Any]) -> Any:
-    service = await open_service(_settings(db), create=False)
+    """Run ``query`` on a service over the file opened read-only: nothing is created or written."""
+    service = await open_service(_settings(db), read_only=True)
     try:
         return await query(service)
     finally:

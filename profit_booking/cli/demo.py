@@ -50,7 +50,7 @@ class DemoBroker:
         self.rng = random.Random(seed)
         self.prefix = f"s{seed}-r{stored_chains}"
         self.tally = DemoTally(run=stored_chains, tag=self.prefix)
-        self.live = [chain.chain_id for chain in _unfinished(service)]
+        self.live = {chain.chain_id: chain for chain in _unfinished(service)}
         self.tally.resumed = len(self.live)
         self._tickets = 0
 
@@ -67,7 +67,7 @@ class DemoBroker:
         if self.tally.events == 0 or not workable or (len(workable) < MAX_WORKABLE and roll < NEW_CHAIN_CHANCE):
             await self._new_order_b()
         elif roll > 1 - CANCEL_CHANCE:
-            await self._cancel(self.rng.choice(self.live))
+            await self._cancel(self.rng.choice(list(self.live)))
         else:
             await self._work(self.rng.choice(workable))
         self.tally.events += 1
@@ -78,7 +78,7 @@ class DemoBroker:
             self.rng.choice(("BUY", "SELL")), {"source": "demo", "run": self.tally.run},
         )
         if chain is not None:
-            self.live.append(chain.chain_id)
+            self.live[chain.chain_id] = chain
             self.tally.created += 1
 
     async def _work(self, chain_id: str) -> None:
@@ -124,11 +124,11 @@ class DemoBroker:
         self._forget_if_final(chain_id)
 
     def _forget_if_final(self, chain_id: str) -> None:
-        chain = self.service.get_chain(chain_id)
-        if chain is not None and not chain.status.is_final:
+        chain = self.live[chain_id]
+        if not chain.status.is_final:
             return
-        self.live.remove(chain_id)
-        if chain is not None and chain.status is ChainStatus.COMPLETED:
+        del self.live[chain_id]
+        if chain.status is ChainStatus.COMPLETED:
             self.tally.completed += 1
 
     def _has_work(self, chain_id: str) -> bool:
@@ -144,7 +144,7 @@ class DemoBroker:
 
 async def run_demo(service: ProfitBookingService, seed: int, events: int) -> DemoTally:
     """Drive ``events`` seeded events through ``service`` and return what happened."""
-    stored = len(await service.manager.list_chains())
+    stored = len(await service.store.list_chains())
     return await DemoBroker(service, seed, stored).run(events)
 
 

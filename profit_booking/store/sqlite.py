@@ -49,6 +49,7 @@ class SqliteStore(SqlStore):
         self._lease = lease
         self._lock = asyncio.Lock()
         self._lost_lease = False
+        self._stamp = _stamp(path) if read_only and _read_only_mode(path) != "ro" else None
         self._renewer = asyncio.create_task(self._keep_lease(renew_every)) if lease else None
 
     @classmethod
@@ -107,6 +108,8 @@ class SqliteStore(SqlStore):
                 raise translate(exc) from exc
             try:
                 yield SqliteDriverRunner(conn, DIALECT)
+                if self._stamp is not None and _stamp(self.path) != self._stamp:
+                    raise StoreError(f"{self.label} was written while it was being read; run the command again")
                 await conn.execute("COMMIT")
             except BaseException as exc:
                 await self._roll_back(conn)
@@ -168,8 +171,32 @@ def _create_owner_only(path: Path, create: bool) -> None:
     raise DatabaseMissingError(f"database file {path} does not exist")
 
 
+def _read_only_mode(path: Path) -> str:
+    """``ro``, or ``ro&immutable=1`` for a WAL file no process has open.
+
+    A plain read-only open of such a file creates its -wal and -shm files and leaves them
+    behind. With no -wal file there is nothing outside the main file to read, so it is read as
+    immutable (no locks, no side files); :func:`_stamp` catches a writer that starts meanwhile.
+    """
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+        idle_wal = header[:16] == b"SQLite format 3\x00" and header[18:19] == b"\x02"
+        if idle_wal and not Path(f"{path}-wal").exists():
+            return "ro&immutable=1"
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return "ro"
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when any process writes the main file."""
+    status = path.stat()
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
 async def _connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
-    target = f"file:{quote(str(path.absolute()))}?mode={'ro' if read_only else 'rw'}"
+    target = f"file:{quote(str(path.absolute()))}?mode={_read_only_mode(path) if read_only else 'rw'}"
     try:
         conn = await aiosqlite.connect(target, uri=True, isolation_level=None)
     except (sqlite3.Error, OSError) as exc:

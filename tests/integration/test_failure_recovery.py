@@ -1,5 +1,5 @@
-"""Memory and database stay in agreement when a write fails, is interrupted, or races a
-second writer, and a failed transaction never reaches the next unit of work."""
+"""Memory and database stay in agreement when a write fails or is interrupted, and a failed
+transaction never reaches the next one on the held writer connection."""
 
 from __future__ import annotations
 
@@ -10,22 +10,24 @@ from decimal import Decimal
 import aiosqlite
 
 from profit_booking import open_service
-from profit_booking.store import repositories
-from profit_booking.store.unit_of_work import UnitOfWork
+from profit_booking.store.sql_store import SqlStore
 
 
-async def test_a_failed_commit_is_not_committed_by_the_next_unit_of_work(service, monkeypatch, sql):
+async def test_a_failed_commit_is_not_committed_by_the_next_transaction(service, monkeypatch, sql):
     first = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
     second = await service.create_chain("combined_v3", "b2", "EURUSD", "BUY")
-    real_commit, calls = aiosqlite.Connection.commit, []
+    real_execute, calls = aiosqlite.Connection.execute, []
 
-    async def busy_once(self):
-        calls.append(1)
-        if len(calls) == 1:
-            raise sqlite3.OperationalError("database is locked")
-        return await real_commit(self)
+    def busy_on_first_commit(self, sql_text, *args, **kwargs):
+        if sql_text == "COMMIT":
+            calls.append(1)
+            if len(calls) == 1:
+                async def locked():
+                    raise sqlite3.OperationalError("database is locked")
+                return locked()
+        return real_execute(self, sql_text, *args, **kwargs)
 
-    monkeypatch.setattr(aiosqlite.Connection, "commit", busy_once)
+    monkeypatch.setattr(aiosqlite.Connection, "execute", busy_on_first_commit)
     refused = await service.book_profit(first.chain_id, "b1", 7)
     assert not refused.success and "locked" in refused.error
 
@@ -36,63 +38,55 @@ async def test_a_failed_commit_is_not_committed_by_the_next_unit_of_work(service
     assert (await service.book_profit(first.chain_id, "b1", 7)).success and first.level == 1
 
 
+async def test_a_refused_duplicate_keeps_the_writer_connection(service, sql):
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    assert (await service.book_profit(chain.chain_id, "b1", 7)).success
+    writer = service.store._conn
+
+    again = await service.book_profit(chain.chain_id, "b1", 7)
+
+    assert not again.success and "already booked" in again.error
+    assert service.store._conn is writer
+    assert (await service.book_profit(chain.chain_id, "t1", 7)).success
+    assert sql("SELECT order_id FROM bookings ORDER BY id") == [("b1",), ("t1",)]
+
+
 async def test_a_booking_cancelled_during_commit_leaves_memory_ready_to_catch_up(service, monkeypatch, sql):
     chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    real_commit = UnitOfWork.commit
+    real_commit = SqlStore.commit
 
-    async def commit_then_cancelled(self):
-        asyncio.current_task().cancel()
-        await real_commit(self)
+    async def commit_then_cancelled(self, change):
+        await real_commit(self, change)
+        raise asyncio.CancelledError
 
-    monkeypatch.setattr(UnitOfWork, "commit", commit_then_cancelled)
+    monkeypatch.setattr(SqlStore, "commit", commit_then_cancelled)
     task = asyncio.create_task(service.book_profit(chain.chain_id, "b1", 7))
     try:
         await task
     except asyncio.CancelledError:
         pass
-    monkeypatch.setattr(UnitOfWork, "commit", real_commit)
+    monkeypatch.setattr(SqlStore, "commit", real_commit)
+    assert chain.level == 0  # memory did not see the commit ...
 
     result = await service.book_profit(chain.chain_id, "t1", 7)
 
-    assert result.success, result.error
-    assert sql("SELECT level, orders_booked, total_profit_cents FROM chains") == [
-        (chain.level, chain.orders_booked, int(chain.total_profit * 100))
-    ]
-    assert {order for (order,) in sql("SELECT order_id FROM bookings")} <= {"b1", "t1"}
+    assert result.success, result.error  # ... and re-read the chain before the next change
+    assert (chain.level, chain.orders_booked, chain.total_profit) == (1, 1, Decimal("14.00"))
+    assert sql("SELECT level, orders_booked, total_profit_cents FROM chains") == [(1, 1, 1400)]
+    assert sql("SELECT order_id FROM bookings ORDER BY id") == [("b1",), ("t1",)]
 
 
-async def test_a_stale_process_catches_up_and_books_after_another_advanced_the_level(service, settings, sql):
-    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    other = await open_service(settings)
-    try:
-        assert (await other.book_profit(chain.chain_id, "b1", 7)).success
-        for order_id in ("y1", "y2", "y3"):
-            result = await service.book_profit(chain.chain_id, order_id, 7)
-            assert result.success, result.error
-    finally:
-        await other.aclose()
-    assert (chain.level, chain.orders_booked, chain.total_profit) == (2, 1, Decimal("28.00"))
-    assert sql("SELECT level, orders_booked, total_profit_cents FROM chains") == [(2, 1, 2800)]
+async def test_a_restart_sees_exactly_the_committed_state(settings):
+    first = await open_service(settings)
+    chain = await first.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    await first.book_profits(chain.chain_id, [("b1", 7), ("t1", 7)])
+    await first.aclose()
 
-
-async def test_rehydration_reads_one_consistent_instant(service, settings, monkeypatch):
-    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    read_orders = repositories.OrderRepository.active
-
-    async def orders_then_a_write_elsewhere(self):
-        rows = await read_orders(self)
-        assert (await service.book_profit(chain.chain_id, "b1", 7)).success
-        return rows
-
-    monkeypatch.setattr(repositories.OrderRepository, "active", orders_then_a_write_elsewhere)
     restarted = await open_service(settings)
-    monkeypatch.setattr(repositories.OrderRepository, "active", read_orders)
     try:
         seen = restarted.get_chain(chain.chain_id)
-        slots = [(o.level, o.slot, o.order_id) for o in restarted.open_orders(chain.chain_id)]
-        assert (seen.level, slots) == (0, [(0, 0, "b1")])
-        result = await restarted.book_profit(chain.chain_id, "x1", 7)
-        assert result.success, result.error
-        assert (seen.level, seen.orders_booked) == (1, 1)
+        slots = [(o.level, o.slot, o.order_id, o.status.value) for o in restarted.open_orders(chain.chain_id)]
+        assert (seen.level, seen.orders_booked, slots) == (1, 1, [(1, 1, None, "PENDING")])
+        assert restarted.chain_for_order("t1") is None and restarted.chain_for_order("b1") is None
     finally:
         await restarted.aclose()

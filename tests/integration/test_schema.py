@@ -8,9 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
-from profit_booking.store.db import open_database
+from profit_booking.store import open_store
 
 from ..conftest import sqlite_url
 
@@ -28,8 +26,8 @@ def normalized_schema(path: Path) -> set[tuple[str, str, str]]:
 
 async def test_schema_sql_creates_the_same_schema_as_the_models(tmp_path: Path):
     from_models, from_file = tmp_path / "models.db", tmp_path / "file.db"
-    database = await open_database(sqlite_url(from_models))
-    await database.dispose()
+    store = await open_store(sqlite_url(from_models))
+    await store.close()
     conn = sqlite3.connect(from_file)
     conn.executescript((ROOT / "schema.sql").read_text())
     conn.close()
@@ -37,7 +35,7 @@ async def test_schema_sql_creates_the_same_schema_as_the_models(tmp_path: Path):
     models, contract = normalized_schema(from_models), normalized_schema(from_file)
     assert models == contract
     assert {name for kind, name, _ in models if kind == "table"} == {
-        "schema_version", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts"
+        "schema_version", "writer_lease", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts"
     }
 
 
@@ -46,16 +44,15 @@ def test_no_money_column_is_a_binary_float():
     assert not re.search(r"\b(REAL|FLOAT|DOUBLE|NUMERIC)\b", schema)
 
 
-async def test_every_connection_gets_the_durability_pragmas(db_path: Path):
-    database = await open_database(sqlite_url(db_path), busy_timeout_ms=4321)
+async def test_the_writer_connection_has_the_durability_pragmas(db_path: Path):
+    store = await open_store(sqlite_url(db_path), busy_timeout_ms=4321)
     try:
-        async with database.engine.connect() as conn:
-            values = [
-                (await conn.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("foreign_keys", "journal_mode", "busy_timeout", "synchronous")
-            ]
+        values = [
+            (await store._conn.execute_fetchall(f"PRAGMA {name}"))[0][0]
+            for name in ("foreign_keys", "journal_mode", "busy_timeout", "synchronous")
+        ]
     finally:
-        await database.dispose()
+        await store.close()
     assert values == [1, "wal", 4321, 2]
 
 
