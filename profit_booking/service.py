@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -19,18 +18,19 @@ from typing import Any, TypeVar
 from .config import ProfitBookingSettings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
 from .domain.hunts import RunningHunt
-from .domain.inputs import aware_datetime, json_metadata, positive_decimal, require_id
+from .domain.inputs import aware_datetime, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
 from .domain.money import positive_money
 from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.tracked import TrackedChain
-from .domain.transitions import ChainDraft, open_chain
+from .domain.transitions import ChainDraft, open_chain, same_opening
 from .errors import (
     AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, DuplicateChainError,
     InvalidInputError, ProfitBookingError,
 )
 from .plan_adapter import as_store
 from .registry import ChainRegistry
+from .tracking import ChainTracker
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -67,6 +67,7 @@ class ProfitBookingService:
         self.PROFIT_TARGET = self.rules.profit_target
         self._clock = clock
         self._memory = ChainRegistry()
+        self._tracker = ChainTracker(self._memory, self.store)
         self._rehydrated = False
         self._rehydrating = asyncio.Lock()
 
@@ -125,7 +126,7 @@ class ProfitBookingService:
         async with self._memory.locks.hold(f"order-b:{order_b_id}"):
             existing = self._memory.chain_opened_by(order_b_id)
             if existing is not None:
-                return _same_opening(existing, order_b_id, plugin_id, symbol, direction)
+                return same_opening(existing, order_b_id, plugin_id, symbol, direction)
             chain_id = await self.store.new_chain_id(order_b_id, symbol)
             if not chain_id:
                 logger.error("failed to create profit chain for %s", order_b_id)
@@ -134,10 +135,10 @@ class ProfitBookingService:
             try:
                 await self.store.commit(change)
             except DuplicateChainError:
-                stored = await self._adopt_opened_by(order_b_id)
+                stored = await self._tracker.adopt_opened_by(order_b_id)
                 if stored is None:
                     raise
-                return _same_opening(stored, order_b_id, plugin_id, symbol, direction)
+                return same_opening(stored, order_b_id, plugin_id, symbol, direction)
             tracked = TrackedChain(change.after, {})
             self._memory.apply(tracked, change)
         logger.info("profit chain created: %s for plugin %s", chain_id, plugin_id)
@@ -159,9 +160,9 @@ class ProfitBookingService:
         await self._ready()
         try:
             chain_id = require_id(chain_id, "chain_id")
-            parsed = _parse_closes(closes)
+            parsed = closes_of(closes)
         except InvalidInputError as exc:
-            return [self._refused(order_id, chain_id, str(exc)) for order_id in _order_ids(closes)]
+            return [self._refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
         for order_id, _ in parsed:
             owner = self._memory.order_chain.get(order_id)
             if owner not in (None, chain_id):
@@ -304,7 +305,7 @@ class ProfitBookingService:
         re-reads the chain and is drafted once more; a commit with an unknown outcome (the call
         was cancelled) leaves the chain to be re-read before its next change.
         """
-        async with self._locked(chain_id) as tracked:
+        async with self._tracker.locked(chain_id) as tracked:
             for attempt in (1, 2):
                 draft = ChainDraft(tracked, self.rules, now or self._clock())
                 outcome = edit(draft)
@@ -314,7 +315,7 @@ class ProfitBookingService:
                 except ConcurrentUpdateError:
                     if attempt == 2:
                         raise
-                    await self._reread(tracked)
+                    await self._tracker.reread(tracked)
                     continue
                 except ProfitBookingError:
                     raise
@@ -324,45 +325,6 @@ class ProfitBookingService:
                 self._memory.apply(tracked, change)
                 return outcome
         raise AssertionError("unreachable")  # pragma: no cover
-
-    @asynccontextmanager
-    async def _locked(self, chain_id: str) -> AsyncIterator[TrackedChain]:
-        """Hold the chain's lock with its tracked state, adopting a chain the store has but memory
-        lacks (another process made it, or a call was interrupted after its commit)."""
-        async with self._memory.locks.hold(chain_id):
-            tracked = self._memory.tracked.get(chain_id)
-            if tracked is None:
-                tracked = await self._adopt(chain_id)
-            elif chain_id in self._memory.stale:
-                await self._reread(tracked)
-            status = tracked.chain.status
-            if status.is_final:
-                raise ChainFinalError(f"chain {chain_id} is {status.name}; it accepts no events", status)
-            yield tracked
-
-    async def _adopt(self, chain_id: str) -> TrackedChain:
-        loaded = await self.store.load_chain(chain_id)
-        if loaded is None:
-            raise ChainNotFoundError("Chain not found")
-        if not loaded.tracked.chain.status.is_final:
-            self._memory.track(loaded.tracked, loaded.hunts)
-            logger.warning("chain %s adopted from the store", chain_id)
-        return loaded.tracked
-
-    async def _reread(self, tracked: TrackedChain) -> None:
-        loaded = await self.store.load_chain(tracked.chain.chain_id)
-        if loaded is None:
-            raise ChainNotFoundError(f"chain {tracked.chain.chain_id} is gone from the store")
-        self._memory.refresh(tracked, loaded)
-        logger.warning("chain %s re-read from the store", tracked.chain.chain_id)
-
-    async def _adopt_opened_by(self, order_b_id: str) -> ProfitChain | None:
-        stored = await self.store.chain_opened_by(order_b_id)
-        if stored is None or stored.status.is_final:
-            return stored
-        async with self._memory.locks.hold(stored.chain_id):
-            tracked = self._memory.tracked.get(stored.chain_id) or await self._adopt(stored.chain_id)
-        return tracked.chain
 
     async def _ready(self) -> None:
         if not self._rehydrated:
@@ -375,31 +337,3 @@ class ProfitBookingService:
         level = tracked.chain.level if tracked else 0
         logger.warning("booking of %s in chain %s refused: %s", order_id, chain_id, error)
         return BookingResult.failed(str(order_id)[:128], level, error, tracked.chain.status if tracked else status)
-
-
-def _parse_closes(closes: object) -> list[tuple[str, Decimal]]:
-    if isinstance(closes, (str, bytes)) or not isinstance(closes, Sequence):
-        raise InvalidInputError(f"closes must be a list of (order_id, amount) pairs, got {type(closes).__name__}")
-    parsed = []
-    for close in closes:
-        if not isinstance(close, Sequence) or isinstance(close, (str, bytes)) or len(close) != 2:
-            raise InvalidInputError(f"each close must be an (order_id, amount) pair, got {str(close)[:40]!r}")
-        parsed.append((require_id(close[0], "order_id"), positive_money(close[1], "profit_amount")))
-    return parsed
-
-
-def _order_ids(closes: object) -> list[object]:
-    """The order ids of a malformed batch, as far as they can be read, for its refusals."""
-    if isinstance(closes, Sequence) and not isinstance(closes, (str, bytes)):
-        return [c[0] if isinstance(c, Sequence) and not isinstance(c, (str, bytes)) and c else c for c in closes]
-    return [closes]
-
-
-def _same_opening(chain: ProfitChain, order_b_id: str, plugin_id: str, symbol: str, direction: str) -> ProfitChain:
-    """The chain an Order B opened, if this report describes the same opening."""
-    if chain.status.is_final or (chain.plugin_id, chain.symbol, chain.direction) != (plugin_id, symbol, direction):
-        raise DuplicateChainError(
-            f"Order B {order_b_id} already opened chain {chain.chain_id} "
-            f"({chain.plugin_id} {chain.symbol} {chain.direction}, {chain.status.name})"
-        )
-    return chain

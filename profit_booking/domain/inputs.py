@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 from ..errors import InvalidInputError
-from .money import short_repr, to_decimal
+from .money import positive_money, short_repr, to_decimal
 
 MAX_ID_LENGTH = 128
 MAX_METADATA_DEPTH = 16
@@ -121,3 +122,26 @@ def _json_scalar(value: object) -> object:
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+
+
+def closes_of(value: object) -> list[tuple[str, Decimal]]:
+    """Closes reported together: a sequence of ``(order_id, amount)`` pairs, amounts positive money."""
+    if not _is_sequence(value):
+        raise InvalidInputError(f"closes must be a list of (order_id, amount) pairs, got {type(value).__name__}")
+    closes = []
+    for close in value:  # type: ignore[union-attr]
+        if not _is_sequence(close) or len(close) != 2:  # type: ignore[arg-type]
+            raise InvalidInputError(f"each close must be an (order_id, amount) pair, got {short_repr(close)}")
+        closes.append((require_id(close[0], "order_id"), positive_money(close[1], "profit_amount")))  # type: ignore[index]
+    return closes
+
+
+def order_ids_of(value: object) -> list[str]:
+    """The order ids of a malformed batch of closes, as far as they can be read (for its refusals)."""
+    if not _is_sequence(value):
+        return [short_repr(value)]
+    return [short_repr(c[0] if _is_sequence(c) and c else c) for c in value]  # type: ignore[union-attr,index]
+
+
+def _is_sequence(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError
+from ..errors import AlreadyBookedError, ChainFinalError, DuplicateChainError, ProfitBookingError
 from .chain import ChainStatus, ProfitChain
 from .changes import ChainChange, ChainEvent, HuntOutcome, LedgerEntry, LedgerKind, OrderUpdate
 from .hunts import HuntStatus, RunningHunt
@@ -44,6 +44,16 @@ def open_chain(
         draft.add_order(SlotOrder(chain_id, 0, slot, 1, kind, status, order_b_id if slot == 0 else None))
     draft.event("created", order_b_id=order_b_id, symbol=symbol, direction=direction, lot=str(lot))
     return draft.change()
+
+
+def same_opening(chain: ProfitChain, order_b_id: str, plugin_id: str, symbol: str, direction: str) -> ProfitChain:
+    """The chain an Order B opened, when a second report describes the same, unfinished opening."""
+    if chain.status.is_final or (chain.plugin_id, chain.symbol, chain.direction) != (plugin_id, symbol, direction):
+        raise DuplicateChainError(
+            f"Order B {order_b_id} already opened chain {chain.chain_id} "
+            f"({chain.plugin_id} {chain.symbol} {chain.direction}, {chain.status.name})"
+        )
+    return chain
 
 
 class ChainDraft:
@@ -110,11 +120,12 @@ class ChainDraft:
     ) -> None:
         """Record an open order's stop loss; open an SL hunt for its slot, or lose the slot at once.
 
-        Without ``order_id`` the lowest open order of the level is the one stopped.
+        Without ``order_id`` the chain's one live order is the one stopped; with several live
+        orders the stop is refused, since it cannot say which.
         """
         self._refuse_if_final()
         chain = self.chain
-        order = self._slot_of(order_id) if order_id else self._first_open_slot()
+        order = self._slot_of(order_id) if order_id else self._only_open_slot()
         if order is None:
             what = f"open order {order_id}" if order_id else "open order"
             raise ProfitBookingError(f"chain {chain.chain_id} has no {what} at level {chain.level}")
@@ -235,8 +246,14 @@ class ChainDraft:
     def _slot_of(self, order_id: str | None) -> SlotOrder | None:
         return next((o for o in self.slots.values() if order_id and o.order_id == order_id), None)
 
-    def _first_open_slot(self) -> SlotOrder | None:
-        return next((o for o in self._ordered_slots() if o.status is OrderStatus.OPEN), None)
+    def _only_open_slot(self) -> SlotOrder | None:
+        live = [o for o in self._ordered_slots() if o.status is OrderStatus.OPEN]
+        if len(live) > 1:
+            tickets = ", ".join(str(o.order_id) for o in live)
+            raise ProfitBookingError(
+                f"chain {self.chain.chain_id} has {len(live)} live orders ({tickets}); name the one that hit its stop"
+            )
+        return live[0] if live else None
 
     def _ordered_slots(self) -> list[SlotOrder]:
         return [self.slots[slot] for slot in sorted(self.slots)]
