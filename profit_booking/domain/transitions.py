@@ -63,7 +63,7 @@ class ChainDraft:
         self.rules = rules
         self.now = now
         self.chain = replace(tracked.chain)
-        self.slots = {slot: replace(order) for slot, order in tracked.slots.items()}
+        self.slots = dict(tracked.slots)  # orders are copied before they change: see _own
         self.ledger: list[LedgerEntry] = []
         self.order_updates: list[OrderUpdate] = []
         self.new_orders: list[SlotOrder] = []
@@ -104,7 +104,7 @@ class ChainDraft:
             pending = [o for o in pending if o.client_order_id == client_id]
         if not pending:
             raise ProfitBookingError(f"chain {self.chain.chain_id} has no pending order to register {order_id} in")
-        order = pending[0]
+        order = self._own(pending[0])
         order.order_id, order.status = order_id, OrderStatus.OPEN
         self.order_updates.append(OrderUpdate(order.client_order_id, order_id, OrderStatus.OPEN))
         self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
@@ -134,6 +134,7 @@ class ChainDraft:
         if order.status is not OrderStatus.OPEN or order.order_id is None:
             raise ProfitBookingError(f"order in slot {order.slot} of chain {chain.chain_id} was never placed")
         ticket = order.order_id
+        order = self._own(order)
         if loss is not None:
             self.ledger.append(LedgerEntry(ticket, chain.level, order.slot, -loss, LedgerKind.LOSS))
             chain.total_profit -= loss
@@ -227,10 +228,11 @@ class ChainDraft:
                 raise ProfitBookingError(
                     f"chain {self.chain.chain_id} has no free slot at level {self.chain.level} for {order_id}"
                 )
-            self._detach(slot, order_id)
+            slot = self._detach(slot, order_id)
         return slot
 
-    def _detach(self, order: SlotOrder, by_order_id: str) -> None:
+    def _detach(self, order: SlotOrder, by_order_id: str) -> SlotOrder:
+        order = self._own(order)
         displaced = order.order_id
         self.order_updates.append(OrderUpdate(order.client_order_id, displaced, OrderStatus.DETACHED))
         self.event("order_detached", order_id=displaced, slot=order.slot, by_order_id=by_order_id)
@@ -238,6 +240,12 @@ class ChainDraft:
         order.order_id = None
         order.kind = OrderKind.LEVEL
         self.new_orders.append(replace(order))
+        return order
+
+    def _own(self, order: SlotOrder) -> SlotOrder:
+        """A copy of ``order`` in its slot, so that memory's object stays as it was until the commit."""
+        mine = self.slots[order.slot] = replace(order)
+        return mine
 
     def _close(self, order: SlotOrder, order_id: str | None, status: OrderStatus) -> None:
         self.order_updates.append(OrderUpdate(order.client_order_id, order_id, status))

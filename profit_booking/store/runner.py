@@ -88,14 +88,14 @@ class Prepared:
     sql: str
     names: tuple[str, ...]
     binds: tuple[Processor, ...]
-    construct: Callable[..., dict[str, Any]]
+    construct: Callable[..., dict[str, Any]] | None  # None: every parameter is a caller's key
     results: tuple[Processor, ...]
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = self.construct(params=params)
+        values = params if self.construct is None else self.construct(params=params)
         return tuple(
             value if process is None else process(value)
-            for value, process in zip((values[name] for name in self.names), self.binds)
+            for value, process in zip([values[name] for name in self.names], self.binds)
         )
 
     def convert(self, rows: Sequence[Row]) -> list[Row]:
@@ -123,7 +123,8 @@ def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> P
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
         )
-    return Prepared(str(compiled), names, binds, compiled.construct_params, results)
+    construct = None if set(names) <= set(keys) else compiled.construct_params
+    return Prepared(str(compiled), names, binds, construct, results)
 
 
 class SqliteDriverRunner:
