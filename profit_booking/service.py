@@ -203,7 +203,7 @@ class ProfitBookingService:
     ) -> bool:
         """A chain order hit its stop loss: record it and start the Profit Booking SL Hunt.
 
-        ``order_id`` defaults to the lowest live slot's order; ``loss`` (positive dollars) goes on
+        ``order_id`` defaults to the chain's one live order; ``loss`` (positive dollars) goes on
         the ledger; ``at`` is the market time of the stop. Returns whether the stop was recorded;
         malformed arguments raise :class:`InvalidInputError`.
         """
@@ -238,7 +238,12 @@ class ProfitBookingService:
         """End a chain (reversal, manual stop): CANCELLED is final. Returns the chain as it ends."""
         await self._ready()
         chain_id, reason = require_id(chain_id, "chain_id"), require_id(reason, "reason")
-        return await self._change(chain_id, lambda draft: (draft.cancel(reason), draft.chain)[1])
+
+        def cancel(draft: ChainDraft) -> ProfitChain:
+            draft.cancel(reason)
+            return draft.tracked.chain  # the caller's object, which the commit updates in place
+
+        return await self._change(chain_id, cancel)
 
     # -- the plan's API: reads --------------------------------------------------------------
 

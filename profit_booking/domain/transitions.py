@@ -62,6 +62,7 @@ class ChainDraft:
     def __init__(self, tracked: TrackedChain, rules: PyramidRules, now: datetime) -> None:
         self.rules = rules
         self.now = now
+        self.tracked = tracked
         self.chain = replace(tracked.chain)
         self.slots = dict(tracked.slots)  # orders are copied before they change: see _own
         self.ledger: list[LedgerEntry] = []

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
-from ..errors import DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
+from ..errors import DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
 from .errors import translate
 from .lease import WriterLease
 from .runner import SqliteDriverRunner, StatementRunner
@@ -74,7 +74,7 @@ class SqliteStore(SqlStore):
             if read_only:
                 await _check_schema(conn, str(path))
             else:
-                await _prepare_for_writing(conn, str(path), create, lease)
+                await _prepare_for_writing(conn, str(path), create, lease, busy_timeout_ms)
         except BaseException:
             await conn.close()
             raise
@@ -215,8 +215,8 @@ async def _check_pages(conn: aiosqlite.Connection, path: Path) -> None:
     try:
         rows = await conn.execute_fetchall("PRAGMA quick_check(1)")
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
-            raise NotADatabaseError(f"cannot open {path} as a profit_booking database: {exc}") from None
+        if _is_busy(exc) or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
+            raise _open_error(str(path), exc) from None
         rows = [(str(exc),)]
     problems = [" ".join(str(row[0]).split()) for row in rows if row[0] != "ok"]
     if problems:
@@ -239,12 +239,11 @@ async def _check_schema(conn: aiosqlite.Connection, label: str) -> None:
 
 
 async def _prepare_for_writing(
-    conn: aiosqlite.Connection, label: str, create: bool, lease: WriterLease
+    conn: aiosqlite.Connection, label: str, create: bool, lease: WriterLease, busy_timeout_ms: int
 ) -> None:
-    """In one transaction: create the schema in an empty file (or check it) and take the lease;
-    only then switch the file, now known to be ours, to WAL."""
-    try:
-        await conn.execute("BEGIN IMMEDIATE")
+    """Create the schema in an empty file (or check it) in one transaction; switch the file, now
+    known to be ours, to WAL; then take the writer lease."""
+    async with _immediate(conn, label):
         tables, version = await _tables_and_version(conn)
         if not tables and create:
             for statement in ddl_statements("sqlite"):
@@ -257,12 +256,48 @@ async def _prepare_for_writing(
             raise NotADatabaseError(f"{label} holds no profit_booking tables")
         else:
             check_version(label, tables, version)
+    await _switch_to_wal(conn, label, busy_timeout_ms)
+    async with _immediate(conn, label):
         await lease.claim(SqliteDriverRunner(conn, DIALECT), label)
+
+
+@asynccontextmanager
+async def _immediate(conn: aiosqlite.Connection, label: str) -> AsyncIterator[None]:
+    """One write transaction while opening; database errors become the package's."""
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        yield
         await conn.execute("COMMIT")
     except BaseException as exc:
         with suppress(sqlite3.Error):
             await conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.Error):
-            raise NotADatabaseError(f"cannot open {label} as a profit_booking database: {exc}") from None
+            raise _open_error(label, exc) from None
         raise
-    await conn.execute_fetchall("PRAGMA journal_mode=WAL")
+
+
+async def _switch_to_wal(conn: aiosqlite.Connection, label: str, busy_timeout_ms: int) -> None:
+    """WAL, retried while another process holds the file: on a brand-new file SQLite refuses the
+    switch at once, without waiting, when a second process is opening it too."""
+    deadline = asyncio.get_running_loop().time() + busy_timeout_ms / 1000
+    while True:
+        try:
+            [(mode,)] = await conn.execute_fetchall("PRAGMA journal_mode=WAL")
+            if mode == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise _open_error(label, exc) from None
+        if asyncio.get_running_loop().time() > deadline:
+            raise DatabaseBusyError(f"{label} is held by another connection; it could not be switched to WAL")
+        await asyncio.sleep(0.02)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _open_error(label: str, exc: sqlite3.Error) -> StoreError:
+    if _is_busy(exc):
+        return DatabaseBusyError(f"{label} is locked by another connection ({exc}); try again")
+    return NotADatabaseError(f"cannot open {label} as a profit_booking database: {exc}")

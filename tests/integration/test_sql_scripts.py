@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ..ledger_oracle import ledger_mismatches
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,14 +40,27 @@ async def test_chains_sql_lists_every_chain_in_dollars(populated, db_path):
     assert (rows[second.chain_id]["total_profit"], rows[second.chain_id]["status"]) == ("-10.00", "SL_HUNT")
 
 
+def ledger_check(db_path: Path) -> list[dict]:
+    conn = sqlite3.connect(db_path)
+    try:
+        return ledger_mismatches(conn)
+    finally:
+        conn.close()
+
+
 async def test_ledger_check_finds_nothing_on_a_healthy_database_and_finds_tampering(populated, db_path):
-    assert run_script(db_path, "ledger_check.sql") == []
+    assert ledger_check(db_path) == []
     conn = sqlite3.connect(db_path)
     with conn:
         conn.execute("UPDATE chains SET total_profit_cents = total_profit_cents + 1 WHERE chain_id = ?",
                      (populated[0].chain_id,))
     conn.close()
-    assert [row["chain_id"] for row in run_script(db_path, "ledger_check.sql")] == [populated[0].chain_id]
+    assert [row["chain_id"] for row in ledger_check(db_path)] == [populated[0].chain_id]
+    conn = sqlite3.connect(db_path)
+    with conn:  # a current-level counter that disagrees with the ledger is found too
+        conn.execute("UPDATE chains SET orders_booked = 1 WHERE chain_id = ?", (populated[1].chain_id,))
+    conn.close()
+    assert sorted(row["chain_id"] for row in ledger_check(db_path)) == sorted(c.chain_id for c in populated[:2])
 
 
 async def test_open_orders_sql_is_what_a_restart_rehydrates(populated, db_path, service):
