@@ -163,6 +163,8 @@ class ProfitBookingService:
             parsed = closes_of(closes)
         except InvalidInputError as exc:
             return [self._refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
+        if not parsed:
+            return []
         for order_id, _ in parsed:
             owner = self._memory.order_chain.get(order_id)
             if owner not in (None, chain_id):

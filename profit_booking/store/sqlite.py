@@ -157,13 +157,12 @@ class SqliteStore(SqlStore):
 def _create_owner_only(path: Path, create: bool) -> None:
     """A missing file is created empty with mode 0600 (SQLite gives -wal and -shm the same)."""
     try:
+        if create and not path.exists():
+            with suppress(FileExistsError):  # another process created it first: fine
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         if path.is_file():
             return
         exists = path.exists()
-        if not exists and create:
-            with suppress(FileExistsError):
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            return
     except OSError as exc:
         raise StoreError(f"cannot open {str(path)[:200]}: {exc.strerror or exc}") from None
     if exists:

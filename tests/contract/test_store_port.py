@@ -79,7 +79,9 @@ async def create(store: Store, chain_id: str, order_b_id: str, **kw: Any) -> Tra
     return tracked_after(change)
 
 
-async def commit(store: Store, tracked: TrackedChain, edit: Callable[[ChainDraft], object], now: datetime) -> ChainChange:
+async def commit(
+    store: Store, tracked: TrackedChain, edit: Callable[[ChainDraft], object], now: datetime
+) -> ChainChange:
     change = draft_of(tracked, edit, now)
     await store.commit(change)
     tracked.apply(change)
@@ -309,7 +311,8 @@ async def stored(store) -> dict[str, TrackedChain]:
 
 async def test_load_chain_returns_exactly_what_was_committed(store, stored, raw):
     live, hunted = stored["live"], stored["hunted"]
-    assert (live.chain.level, live.chain.status, live.chain.total_profit) == (1, ChainStatus.ACTIVE, Decimal("1234575.24"))
+    chain = live.chain
+    assert (chain.level, chain.status, chain.total_profit) == (1, ChainStatus.ACTIVE, Decimal("1234575.24"))
     assert [(s, o.status) for s, o in sorted(live.slots.items())] == [(0, OrderStatus.OPEN)]
     assert hunted.chain.status is ChainStatus.SL_HUNT
 
@@ -322,7 +325,8 @@ async def test_load_chain_returns_exactly_what_was_committed(store, stored, raw)
         assert str(loaded.tracked.chain.total_profit) == str(tracked.chain.total_profit)  # cents, exactly
 
     loaded = await store.load_chain("PB-d")
-    assert loaded.hunts == [] and loaded.tracked.chain.metadata == {"logic": "LOGIC1", "sig": {"p": "1.10250", "n": [1, 2.5, None]}}
+    assert loaded.hunts == []
+    assert loaded.tracked.chain.metadata == {"logic": "LOGIC1", "sig": {"p": "1.10250", "n": [1, 2.5, None]}}
     assert loaded.tracked.chain.lot == LOT and str(loaded.tracked.chain.lot) == "0.01"
     assert loaded.tracked.slots == {0: SlotOrder("PB-d", 1, 0, 1, OrderKind.LEVEL, OrderStatus.OPEN, "t1")}
     assert (await store.load_chain("PB-c")).hunts == [

@@ -26,8 +26,10 @@ def run_cli(*args: str | Path, cwd: Path, timeout: float = 60) -> subprocess.Com
 
 @contextmanager
 def raw_db(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only raw sqlite3 connection (it can neither create nor change the file)."""
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+    """A read-only raw sqlite3 connection (it neither changes the file nor leaves files beside it)."""
+    # A plain read-only open of a WAL file no process has open leaves -wal and -shm behind.
+    idle = "&immutable=1" if not Path(f"{path}-wal").exists() else ""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro{idle}", uri=True, timeout=5)) as conn:
         conn.row_factory = sqlite3.Row
         yield conn
 

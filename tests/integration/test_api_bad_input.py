@@ -30,7 +30,8 @@ BAD_IDS = {
     "1 MB": HUGE_ID,
     "NUL": "ord\x00er",
 }
-BAD_AMOUNTS = ["7_00", "\u0667", "\uff17", "1e3", "7.005"]  # underscore, Arabic-Indic 7, fullwidth 7, exponent, 3 places
+# an underscore, an Arabic-Indic 7, a fullwidth 7, an exponent, three decimal places
+BAD_AMOUNTS = ["7_00", "\u0667", "\uff17", "1e3", "7.005"]
 
 
 @pytest.fixture

@@ -273,7 +273,8 @@ def test_a_pyramid_booked_in_full_completes_and_then_accepts_nothing(rules, amou
         assert_invariants(model)
     chain = model.tracked.chain
     assert (chain.status, chain.level) == (ChainStatus.COMPLETED, model.rules.max_level)
-    assert chain.total_profit == sum(amounts[: len(model.ledger)]) and len(model.ledger) == sum(model.rules.levels.values())
+    assert len(model.ledger) == sum(model.rules.levels.values())
+    assert chain.total_profit == sum(amounts[: len(model.ledger)])
     frozen = memory_of(model.tracked)
     for operation in extra:
         step(model, operation)
