@@ -1,25 +1,60 @@
--- Chains whose stored total or counters disagree with their ledger. A healthy database returns no rows.
+-- Every way a chain can disagree with its ledger; a healthy database returns no rows.
 -- sqlite3 -header -column profit_booking.db < scripts/ledger_check.sql
+-- The ledger (bookings) is the truth: totals, counters, order states, levels and statuses
+-- must all follow from it. One row per chain and problem: chain_id, problem, stored, expected.
 WITH ledger AS (
-    SELECT chain_id,
-           COALESCE(SUM(amount_cents), 0) AS ledger_cents,
-           SUM(kind = 'PROFIT') AS profits
-    FROM bookings
-    GROUP BY chain_id
+    SELECT chain_id, COALESCE(SUM(amount_cents), 0) AS cents
+    FROM bookings GROUP BY chain_id
 ),
-current_level AS (
-    SELECT c.chain_id, COUNT(b.id) AS booked_at_level
+booked_here AS (
+    SELECT c.chain_id, COUNT(b.id) AS booked
     FROM chains c
     LEFT JOIN bookings b ON b.chain_id = c.chain_id AND b.level = c.level AND b.kind = 'PROFIT'
     GROUP BY c.chain_id
+),
+active_here AS (
+    SELECT c.chain_id, COUNT(o.id) AS active, COALESCE(SUM(o.status = 'STOPPED'), 0) AS stopped
+    FROM chains c
+    LEFT JOIN chain_orders o
+           ON o.chain_id = c.chain_id AND o.level = c.level AND o.status IN ('PENDING', 'OPEN', 'STOPPED')
+    GROUP BY c.chain_id
 )
-SELECT c.chain_id,
-       c.total_profit_cents,
-       COALESCE(l.ledger_cents, 0) AS ledger_cents,
-       c.orders_booked,
-       cl.booked_at_level
+SELECT c.chain_id, 'total differs from the ledger' AS problem,
+       c.total_profit_cents AS stored, COALESCE(l.cents, 0) AS expected
+FROM chains c LEFT JOIN ledger l ON l.chain_id = c.chain_id
+WHERE c.total_profit_cents <> COALESCE(l.cents, 0)
+UNION ALL
+SELECT c.chain_id, 'orders_booked differs from the ledger', c.orders_booked, h.booked
+FROM chains c JOIN booked_here h ON h.chain_id = c.chain_id
+WHERE c.orders_booked <> h.booked
+UNION ALL
+SELECT b.chain_id, 'profit booked above the chain''s level', b.level, c.level
+FROM bookings b JOIN chains c ON c.chain_id = b.chain_id
+WHERE b.level > c.level
+UNION ALL
+SELECT b.chain_id, 'profit row without a BOOKED order: ' || b.order_id, NULL, NULL
+FROM bookings b
+WHERE b.kind = 'PROFIT' AND NOT EXISTS (
+    SELECT 1 FROM chain_orders o
+    WHERE o.chain_id = b.chain_id AND o.order_id = b.order_id AND o.level = b.level AND o.slot = b.slot
+      AND o.status = 'BOOKED')
+UNION ALL
+SELECT o.chain_id, 'BOOKED order without a profit row: ' || o.order_id, NULL, NULL
+FROM chain_orders o
+WHERE o.status = 'BOOKED' AND NOT EXISTS (
+    SELECT 1 FROM bookings b
+    WHERE b.chain_id = o.chain_id AND b.order_id = o.order_id AND b.kind = 'PROFIT')
+UNION ALL
+SELECT c.chain_id, 'COMPLETED with its last level not fully booked', c.orders_booked, c.orders_in_level
 FROM chains c
-LEFT JOIN ledger l ON l.chain_id = c.chain_id
-JOIN current_level cl ON cl.chain_id = c.chain_id
-WHERE c.total_profit_cents <> COALESCE(l.ledger_cents, 0)
-   OR c.orders_booked <> cl.booked_at_level;
+WHERE c.status = 'COMPLETED' AND c.orders_booked <> c.orders_in_level
+UNION ALL
+SELECT c.chain_id, 'active orders differ from the unresolved slots', a.active,
+       c.orders_in_level - c.orders_booked - c.orders_lost
+FROM chains c JOIN active_here a ON a.chain_id = c.chain_id
+WHERE c.status IN ('ACTIVE', 'SL_HUNT') AND a.active <> c.orders_in_level - c.orders_booked - c.orders_lost
+UNION ALL
+SELECT c.chain_id, 'status ' || c.status || ' but ' || a.stopped || ' stopped order(s)', NULL, NULL
+FROM chains c JOIN active_here a ON a.chain_id = c.chain_id
+WHERE (c.status = 'SL_HUNT') <> (c.status IN ('ACTIVE', 'SL_HUNT') AND a.stopped > 0)
+ORDER BY 1, 2;

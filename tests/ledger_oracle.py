@@ -14,8 +14,8 @@ LEDGER_CHECK = Path(__file__).resolve().parents[1] / "scripts" / "ledger_check.s
 
 
 def ledger_mismatches(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Run ``scripts/ledger_check.sql`` on ``conn``: one dict (column -> value) per chain whose
-    stored total or current-level booked count disagrees with the bookings ledger."""
+    """Run ``scripts/ledger_check.sql`` on ``conn``: one dict (chain_id, problem, stored,
+    expected) per way a chain disagrees with the bookings ledger."""
     cursor = conn.execute(LEDGER_CHECK.read_text())
     try:
         columns = [column[0] for column in cursor.description]

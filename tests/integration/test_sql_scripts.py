@@ -55,12 +55,18 @@ async def test_ledger_check_finds_nothing_on_a_healthy_database_and_finds_tamper
         conn.execute("UPDATE chains SET total_profit_cents = total_profit_cents + 1 WHERE chain_id = ?",
                      (populated[0].chain_id,))
     conn.close()
-    assert [row["chain_id"] for row in ledger_check(db_path)] == [populated[0].chain_id]
+    assert [(row["chain_id"], row["problem"]) for row in ledger_check(db_path)] == [
+        (populated[0].chain_id, "total differs from the ledger")
+    ]
     conn = sqlite3.connect(db_path)
     with conn:  # a current-level counter that disagrees with the ledger is found too
         conn.execute("UPDATE chains SET orders_booked = 1 WHERE chain_id = ?", (populated[1].chain_id,))
     conn.close()
-    assert sorted(row["chain_id"] for row in ledger_check(db_path)) == sorted(c.chain_id for c in populated[:2])
+    assert {(row["chain_id"], row["problem"]) for row in ledger_check(db_path)} == {
+        (populated[0].chain_id, "total differs from the ledger"),
+        (populated[1].chain_id, "orders_booked differs from the ledger"),
+        (populated[1].chain_id, "active orders differ from the unresolved slots"),
+    }
 
 
 async def test_open_orders_sql_is_what_a_restart_rehydrates(populated, db_path, service):
