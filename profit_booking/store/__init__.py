@@ -9,6 +9,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigError
 from .port import LoadedChain, Snapshot, Store
+from .sqlite import SqliteStore
 
 __all__ = ["LoadedChain", "Snapshot", "Store", "open_store", "parse_url", "sqlite_path"]
 
@@ -50,8 +51,6 @@ async def open_store(
         from .postgres import PostgresStore  # asyncpg is an optional extra
 
         return await PostgresStore.open(parse_url(url), create=create, read_only=read_only)
-    from .sqlite import SqliteStore
-
     return await SqliteStore.open(
         path, create=create, read_only=read_only, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms
     )
