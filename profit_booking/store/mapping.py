@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Column
 
-from ..domain.chain import CHAIN_FIELDS, ProfitChain
+from ..domain.chain import CHAIN_FIELDS, CHANGING_FIELDS, ProfitChain
 from ..domain.changes import ChainEvent, LedgerEntry
 from ..domain.hunts import HuntStatus, RunningHunt
 from ..domain.orders import SlotOrder
@@ -34,6 +34,7 @@ def column_name(field_name: str) -> str:
 
 
 CHAIN_COLUMNS: tuple[Column, ...] = tuple(chains.c[column_name(name)] for name in CHAIN_FIELDS)
+CHANGING_COLUMNS: tuple[str, ...] = tuple(column_name(name) for name in CHANGING_FIELDS)
 ORDER_FIELDS = tuple(f.name for f in fields(SlotOrder))
 ORDER_COLUMNS: tuple[Column, ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
 HUNT_FIELDS = tuple(f.name for f in fields(RunningHunt))

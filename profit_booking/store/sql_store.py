@@ -24,17 +24,11 @@ from ..domain.tracked import TrackedChain
 from ..errors import ConcurrentUpdateError
 from . import statements as q
 from .mapping import (
-    chain_from_row, chain_values, chains, event_values, hunt_values, ledger_values, order_values,
+    CHANGING_COLUMNS, chain_from_row, chain_values, chains, event_values, hunt_values, ledger_values, order_values,
 )
 from .port import LoadedChain, Snapshot
 from .runner import StatementRunner
 from .tables import sql_in
-
-_UPDATED_COLUMNS = (
-    "level", "orders_in_level", "orders_booked", "orders_lost", "total_profit_cents", "status", "stop_reason",
-    "version", "updated_at",
-)
-
 
 class SqlStore:
     """The persistence port over SQL statements; subclasses own the connection."""
@@ -114,7 +108,7 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
     if change.creates:
         await run.run(q.INSERT_CHAIN, values)
     else:
-        params: dict[str, Any] = {name: values[name] for name in _UPDATED_COLUMNS}
+        params: dict[str, Any] = {name: values[name] for name in CHANGING_COLUMNS}
         params.update(b_chain_id=chain_id, b_expected=change.expected_version)
         if await run.run(q.UPDATE_CHAIN, params) != 1:
             raise ConcurrentUpdateError(

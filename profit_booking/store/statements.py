@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from ..domain.chain import FINAL_STATUSES
-from .mapping import CHAIN_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
+from .mapping import CHAIN_COLUMNS, CHANGING_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
 from .tables import ACTIVE_ORDER_WHERE, RUNNING_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, ChainEventRow, sql_in
 
 events = ChainEventRow.__table__
@@ -25,12 +25,7 @@ INSERT_EVENT, INSERT_HUNT = insert(events), insert(hunts)
 UPDATE_CHAIN = (
     update(chains)
     .where(chains.c.chain_id == bindparam("b_chain_id"), chains.c.version == bindparam("b_expected"))
-    .values(
-        level=bindparam("level"), orders_in_level=bindparam("orders_in_level"),
-        orders_booked=bindparam("orders_booked"), orders_lost=bindparam("orders_lost"),
-        total_profit_cents=bindparam("total_profit_cents"), status=bindparam("status"),
-        stop_reason=bindparam("stop_reason"), version=bindparam("version"), updated_at=bindparam("updated_at"),
-    )
+    .values({name: bindparam(name) for name in CHANGING_COLUMNS})
 )
 UPDATE_ORDER = (
     update(orders)
