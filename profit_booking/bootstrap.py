@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from .config import ProfitBookingSettings, load_settings
 from .service import Clock, ProfitBookingService, utc_now
 from .store import open_store
@@ -14,7 +16,8 @@ async def open_service(
     create: bool = True,
     read_only: bool = False,
 ) -> ProfitBookingService:
-    """A ready service: database opened (created if ``create``), every unfinished chain rehydrated.
+    """A ready service: database opened (created if ``create``), its pages checked, every
+    unfinished chain rehydrated.
 
     Plugins must receive the service from here, never before it returns. ``read_only`` opens
     the database for reports beside a running bot: nothing is created, converted or written,
@@ -30,7 +33,10 @@ async def open_service(
     )
     service = ProfitBookingService(store, settings, clock=clock)
     try:
-        await service.rehydrate()
+        checked, loaded = await asyncio.gather(store.verify(), service.rehydrate(), return_exceptions=True)
+        for outcome in (checked, loaded):  # a damaged file explains a failed rehydration: say that first
+            if isinstance(outcome, BaseException):
+                raise outcome
     except BaseException:
         await service.aclose()
         raise

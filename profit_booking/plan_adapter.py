@@ -18,7 +18,9 @@ from .errors import StoreError
 from .store.port import LoadedChain, Snapshot, Store
 
 
-STORE_METHODS = ("new_chain_id", "commit", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "close")
+STORE_METHODS = (
+    "new_chain_id", "commit", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "verify", "close",
+)
 
 
 def as_store(manager: Any) -> Store:
@@ -65,6 +67,9 @@ class PlanManagerStore:
         self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
     ) -> list[ProfitChain]:
         return []
+
+    async def verify(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None

@@ -8,9 +8,10 @@ already final at startup never enters it: memory holds the working set, not the 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 
 from .domain.chain import ProfitChain
@@ -21,6 +22,19 @@ from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
 from .store.port import LoadedChain, Snapshot
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Building a million objects that all stay alive gives the cyclic garbage collector nothing
+    to free, only passes to run: rehydration pauses it for the build."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class KeyedLocks:

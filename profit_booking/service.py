@@ -29,7 +29,7 @@ from .errors import (
     InvalidInputError, ProfitBookingError,
 )
 from .plan_adapter import as_store
-from .registry import ChainRegistry
+from .registry import ChainRegistry, collector_paused
 from .tracking import ChainTracker
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,10 @@ class ProfitBookingService:
         this has not run yet; ``bootstrap.open_service`` runs it before handing the service out.
         """
         async with self._rehydrating:
-            snapshot = await self.store.load_snapshot()
-            self.rules.check_stored(tracked.chain for tracked in snapshot.chains)
-            self._memory.load(snapshot)
+            with collector_paused():
+                snapshot = await self.store.load_snapshot()
+                self.rules.check_stored(tracked.chain for tracked in snapshot.chains)
+                self._memory.load(snapshot)
             self._rehydrated = True
         memory = self._memory
         logger.info(

@@ -40,7 +40,7 @@ def normalize_direction(direction: object) -> str:
     return canonical
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ProfitChain:
     """One pyramid of orders opened by an Order B: the plan's fields, then the engine's own.
 

@@ -58,5 +58,8 @@ class Store(Protocol):
     ) -> list[ProfitChain]:
         """Stored chains (final ones included), oldest first."""
 
+    async def verify(self) -> None:
+        """Refuse a damaged database (SQLite: ``PRAGMA quick_check``); startup runs it."""
+
     async def close(self) -> None:
         """Release the store's connections (and its writer lease)."""

@@ -56,6 +56,9 @@ class PostgresStore(SqlStore):
             raise
         return cls(engine, conn, label, read_only=read_only)
 
+    async def verify(self) -> None:
+        """PostgreSQL checks its own pages (data checksums, if the cluster has them on)."""
+
     async def close(self) -> None:
         """Close the connection and the engine."""
         async with self._lock:

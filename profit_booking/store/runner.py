@@ -89,7 +89,7 @@ class Prepared:
     names: tuple[str, ...]
     binds: tuple[Processor, ...]
     construct: Callable[..., dict[str, Any]] | None  # None: every parameter is a caller's key
-    results: tuple[Processor, ...]
+    convert_row: Callable[[Row], Row] | None
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         values = params if self.construct is None else self.construct(params=params)
@@ -99,10 +99,24 @@ class Prepared:
         )
 
     def convert(self, rows: Sequence[Row]) -> list[Row]:
-        if not any(self.results):
+        """Rows with each column through its type's result processor."""
+        if self.convert_row is None:
             return list(rows)
-        results = self.results
-        return [tuple(v if p is None else p(v) for v, p in zip(row, results)) for row in rows]
+        return list(map(self.convert_row, rows))
+
+
+def row_converter(processors: Sequence[Processor]) -> Callable[[Row], Row] | None:
+    """One function that converts a whole row, or ``None`` when no column needs converting.
+
+    It is generated for the exact columns that have processors (as ``collections.namedtuple``
+    generates its class), so a row costs one call instead of a loop over its columns: the
+    difference is seconds when half a million orders are rehydrated.
+    """
+    if not any(processors):
+        return None
+    names = {f"p{index}": process for index, process in enumerate(processors) if process is not None}
+    items = ", ".join(f"p{i}(r[{i}])" if f"p{i}" in names else f"r[{i}]" for i in range(len(processors)))
+    return eval(f"lambda r: ({items},)", names)  # noqa: S307 - built from column positions only
 
 
 def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> Prepared:
@@ -118,13 +132,13 @@ def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> P
         raise StoreError("statements with expanding IN parameters cannot run on the driver path")
     names = tuple(compiled.positiontup or ())
     binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-    results: tuple[Processor, ...] = ()
+    convert_row = None
     if isinstance(statement, Select):
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
+        convert_row = row_converter(
+            [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns]
         )
     construct = None if set(names) <= set(keys) else compiled.construct_params
-    return Prepared(str(compiled), names, binds, construct, results)
+    return Prepared(str(compiled), names, binds, construct, convert_row)
 
 
 class SqliteDriverRunner:

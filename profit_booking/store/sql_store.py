@@ -54,8 +54,10 @@ class SqlStore:
             if not rows:
                 return None
             tracked = TrackedChain(chain_from_row(rows[0]))
+            level = tracked.chain.level
             for row in await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": chain_id}):
-                tracked.slots[row[2]] = SlotOrder(*row)
+                if row[1] == level:
+                    tracked.slots[row[2]] = SlotOrder(*row)
             hunts = [RunningHunt(*row) for row in await run.fetch(q.RUNNING_HUNTS_OF, {"chain_id": chain_id})]
         return LoadedChain(tracked, hunts)
 
@@ -63,7 +65,9 @@ class SqlStore:
         """Every unfinished chain, its active orders, running hunts and final-chain tallies.
 
         Rows are read in chunks; each order takes its chain's own id string, so a hundred
-        thousand orders do not hold a hundred thousand copies of their chain ids.
+        thousand orders do not hold a hundred thousand copies of their chain ids. Active orders
+        are read without a join and kept when they belong to an unfinished chain's current
+        level: a dictionary lookup costs less than a join's index probe per row.
         """
         snapshot = Snapshot()
         by_id: dict[str, TrackedChain] = {}
@@ -74,10 +78,11 @@ class SqlStore:
                     snapshot.chains.append(tracked)
             async for rows in run.stream(q.ACTIVE_ORDERS):
                 for row in rows:
-                    tracked = by_id[row[0]]
-                    tracked.slots[row[2]] = SlotOrder(
-                        tracked.chain.chain_id, row[1], row[2], row[3], row[4], row[5], row[6]
-                    )
+                    tracked = by_id.get(row[0])
+                    if tracked is not None and tracked.chain.level == row[1]:
+                        tracked.slots[row[2]] = SlotOrder(
+                            tracked.chain.chain_id, row[1], row[2], row[3], row[4], row[5], row[6]
+                        )
             async for rows in run.stream(q.RUNNING_HUNTS):
                 snapshot.hunts.extend(RunningHunt(*row) for row in rows)
             summary = await run.fetch(q.FINAL_SUMMARY)

@@ -70,15 +70,29 @@ class SqliteStore(SqlStore):
         lease = None if read_only else WriterLease(lease_ttl)
         conn = await _connect(path, read_only, pragmas)
         try:
-            await _check_pages(conn, path)
             if read_only:
                 await _check_schema(conn, str(path))
             else:
                 await _prepare_for_writing(conn, str(path), create, lease, busy_timeout_ms)
-        except BaseException:
+        except BaseException as exc:
             await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _open_error(str(path), exc) from None
             raise
-        return cls(path, conn, read_only=read_only, pragmas=pragmas, lease=lease, renew_every=lease_ttl.total_seconds() / 3)
+        renew_every = lease_ttl.total_seconds() / 3
+        return cls(path, conn, read_only=read_only, pragmas=pragmas, lease=lease, renew_every=renew_every)
+
+    async def verify(self) -> None:
+        """Refuse a file whose pages are damaged (``PRAGMA quick_check``).
+
+        It reads the whole file, so it runs on a connection of its own: beside the service's
+        rehydration, on the other core, it costs startup next to nothing.
+        """
+        conn = await _connect(self.path, True, self._pragmas[:1])
+        try:
+            await _check_pages(conn, self.path)
+        finally:
+            await conn.close()
 
     async def close(self) -> None:
         """Give the lease back and close the connection."""
@@ -171,21 +185,16 @@ def _create_owner_only(path: Path, create: bool) -> None:
 
 
 def _read_only_mode(path: Path) -> str:
-    """``ro``, or ``ro&immutable=1`` for a WAL file no process has open.
+    """``ro``, or ``ro&immutable=1`` when no process has the file open or in a transaction.
 
-    A plain read-only open of such a file creates its -wal and -shm files and leaves them
-    behind. With no -wal file there is nothing outside the main file to read, so it is read as
-    immutable (no locks, no side files); :func:`_stamp` catches a writer that starts meanwhile.
+    A plain read-only open of an idle WAL file creates its -wal and -shm files and leaves them
+    behind. With no -wal, -shm or -journal beside it, everything is in the main file, so it is
+    read as immutable (no locks, no side files); :func:`_stamp` catches a writer that starts
+    meanwhile. Only ``stat`` is used: opening and closing the file from Python would drop
+    every POSIX lock this process's own SQLite connections hold on it.
     """
-    try:
-        with path.open("rb") as file:
-            header = file.read(100)
-        idle_wal = header[:16] == b"SQLite format 3\x00" and header[18:19] == b"\x02"
-        if idle_wal and not Path(f"{path}-wal").exists():
-            return "ro&immutable=1"
-    except OSError as exc:
-        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return "ro"
+    side_files = (Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal"))
+    return "ro" if any(side.exists() for side in side_files) else "ro&immutable=1"
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:

@@ -45,11 +45,7 @@ END_HUNT = (
 )
 
 UNFINISHED_CHAINS = select(*CHAIN_COLUMNS).where(UNFINISHED)
-ACTIVE_ORDERS = (
-    select(*ORDER_COLUMNS)
-    .join(chains, chains.c.chain_id == orders.c.chain_id)
-    .where(ACTIVE_ORDER, UNFINISHED, orders.c.level == chains.c.level)
-)
+ACTIVE_ORDERS = select(*ORDER_COLUMNS).where(ACTIVE_ORDER)  # the reader keeps those of unfinished chains' levels
 RUNNING_HUNTS = select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(RUNNING_HUNT, UNFINISHED)
 FINAL_SUMMARY = (
     select(chains.c.plugin_id, chains.c.status, chains.c.level, func.count(), func.sum(chains.c.total_profit_cents))

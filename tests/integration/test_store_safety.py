@@ -296,3 +296,25 @@ async def test_a_file_with_a_garbage_header_is_not_a_database(tmp_path: Path, de
 
     assert sha256(demo_file) == digest
     assert listing(tmp_path) == names
+
+
+async def test_reports_and_checks_in_the_bots_own_process_keep_its_locks(settings, db_path, sql):
+    """Opening and closing the database file from Python would drop every POSIX lock the bot's
+    SQLite connection holds; another process closing the file would then think it was the last
+    one, checkpoint and delete the -wal under the running bot."""
+    bot = await open_service(settings)
+    try:
+        chain = await bot.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+        report = await open_service(settings, read_only=True)  # the reader and its page check, in-process
+        assert report.get_chain(chain.chain_id).level == 0
+        await report.aclose()
+        await bot.store.verify()
+
+        other = f"import sqlite3; c = sqlite3.connect({str(db_path)!r}); c.execute('SELECT COUNT(*) FROM chains'); c.close()"
+        subprocess.run([sys.executable, "-c", other], check=True)
+
+        assert Path(f"{db_path}-wal").exists()
+        assert (await bot.book_profit(chain.chain_id, "b1", 7)).success
+    finally:
+        await bot.aclose()
+    assert sql("SELECT level, total_profit_cents FROM chains") == [(1, 700)]
