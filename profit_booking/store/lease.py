@@ -65,9 +65,10 @@ class WriterLease:
         await run.run(CLAIM, {"id": 1, "token": self.token, "pid": self.pid, "host": self.host,
                               "since": now, "renewed_at": now})
 
-    async def renew(self, run: StatementRunner) -> bool:
-        """Mark the lease as still held; ``False`` when another process has taken it."""
-        return await run.run(RENEW, {"b_token": self.token, "renewed_at": datetime.now(UTC)}) == 1
+    async def renew(self, run: StatementRunner) -> None:
+        """Mark the lease as still held; :class:`LeaseLostError` when another process has taken it."""
+        lost = "another process has taken the writer lease"
+        await run.run(RENEW, {"b_token": self.token, "renewed_at": datetime.now(UTC)}, expect=1, conflict=lost)
 
     async def release(self, run: StatementRunner) -> None:
         """Give the lease up (only if it is still ours)."""

@@ -35,6 +35,7 @@ def column_name(field_name: str) -> str:
 
 CHAIN_COLUMNS: tuple[Column, ...] = tuple(chains.c[column_name(name)] for name in CHAIN_FIELDS)
 CHANGING_COLUMNS: tuple[str, ...] = tuple(column_name(name) for name in CHANGING_FIELDS)
+_CHANGING = tuple(zip(CHANGING_COLUMNS, CHANGING_FIELDS))
 ORDER_FIELDS = tuple(f.name for f in fields(SlotOrder))
 ORDER_COLUMNS: tuple[Column, ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
 HUNT_FIELDS = tuple(f.name for f in fields(RunningHunt))
@@ -49,6 +50,11 @@ def chain_from_row(row: tuple[Any, ...]) -> ProfitChain:
 def chain_values(chain: ProfitChain) -> dict[str, Any]:
     """Every column of a chain's row."""
     return {column_name(name): getattr(chain, name) for name in CHAIN_FIELDS}
+
+
+def changing_values(chain: ProfitChain) -> dict[str, Any]:
+    """The columns of a chain's row that a change may move."""
+    return {column: getattr(chain, name) for column, name in _CHANGING}
 
 
 def order_values(order: SlotOrder, now: datetime) -> dict[str, Any]:

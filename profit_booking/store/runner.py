@@ -12,6 +12,7 @@ Every database error leaves a runner translated into the package's own (``store.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable, Insert, Select, Update
 
-from ..errors import StoreError
+from ..errors import ConcurrentUpdateError, StoreError
 from .errors import driver_errors, translate
 
 Row = tuple[Any, ...]
@@ -29,13 +30,22 @@ CHUNK = 5000
 
 
 class StatementRunner(Protocol):
-    """Executes statements inside the current transaction."""
+    """Executes statements inside the current transaction.
 
-    async def run(self, statement: Executable, params: Mapping[str, Any]) -> int:
-        """Execute once; return the number of rows affected."""
+    A write that must touch an exact number of rows says so with ``expect``; when it touches
+    another number, the transaction fails with :class:`ConcurrentUpdateError` (``conflict``).
+    """
 
-    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Execute once per parameter set, in one call; return the rows affected in all."""
+    async def run(
+        self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
+    ) -> None:
+        """Execute once."""
+
+    async def run_many(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
+        conflict: str = "",
+    ) -> None:
+        """Execute once per parameter set, in one call."""
 
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Every row of a select, as tuples of converted values."""
@@ -50,19 +60,24 @@ class SqlAlchemyRunner:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def run(self, statement: Executable, params: Mapping[str, Any]) -> int:
-        try:
-            return (await self._conn.execute(statement, dict(params))).rowcount
-        except driver_errors() as exc:
-            raise translate(exc) from exc
+    async def run(
+        self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
+    ) -> None:
+        check_rows(await self._execute(statement, dict(params)), expect, conflict)
 
-    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> int:
-        if not rows:
-            return 0
+    async def run_many(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
+        conflict: str = "",
+    ) -> None:
         if isinstance(statement, Update):  # executemany reports no reliable per-row count here
-            return sum([await self.run(statement, row) for row in rows])
+            counts = [await self._execute(statement, dict(row)) for row in rows]
+            check_rows(sum(counts), expect, conflict)
+        elif rows:
+            check_rows(await self._execute(statement, [dict(row) for row in rows]), expect, conflict)
+
+    async def _execute(self, statement: Executable, params: Any) -> int:
         try:
-            return (await self._conn.execute(statement, [dict(row) for row in rows])).rowcount
+            return (await self._conn.execute(statement, params)).rowcount
         except driver_errors() as exc:
             raise translate(exc) from exc
 
@@ -142,35 +157,38 @@ def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> P
 
 
 class SqliteDriverRunner:
-    """Statements on the aiosqlite connection: one thread round trip each."""
-
-    _cache: dict[tuple[Executable, tuple[str, ...]], Prepared] = {}
+    """Statements on the aiosqlite connection: one thread round trip each (reads, and opening)."""
 
     def __init__(self, driver_connection: Any, dialect: Dialect) -> None:
         self._driver = driver_connection
         self._dialect = dialect
 
-    async def run(self, statement: Executable, params: Mapping[str, Any]) -> int:
-        prepared = self._prepare(statement, params)
+    async def run(
+        self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
+    ) -> None:
+        prepared = prepare_cached(statement, params, self._dialect)
         try:
             cursor = await self._driver.execute(prepared.sql, prepared.bind(params))
         except driver_errors() as exc:
             raise translate(exc) from exc
-        return cursor.rowcount
+        check_rows(cursor.rowcount, expect, conflict)
 
-    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]]) -> int:
+    async def run_many(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
+        conflict: str = "",
+    ) -> None:
         if not rows:
-            return 0
-        prepared = self._prepare(statement, rows[0])
+            return
+        prepared = prepare_cached(statement, rows[0], self._dialect)
         try:
             cursor = await self._driver.executemany(prepared.sql, [prepared.bind(row) for row in rows])
         except driver_errors() as exc:
             raise translate(exc) from exc
-        return cursor.rowcount
+        check_rows(cursor.rowcount, expect, conflict)
 
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         params = params or {}
-        prepared = self._prepare(query, params)
+        prepared = prepare_cached(query, params, self._dialect)
         try:
             rows = await self._driver.execute_fetchall(prepared.sql, prepared.bind(params))
         except driver_errors() as exc:
@@ -178,7 +196,7 @@ class SqliteDriverRunner:
         return prepared.convert(rows)
 
     async def stream(self, query: Select) -> AsyncIterator[list[Row]]:
-        prepared = self._prepare(query, {})
+        prepared = prepare_cached(query, {}, self._dialect)
         try:
             async with self._driver.execute(prepared.sql, prepared.bind({})) as cursor:
                 while rows := await cursor.fetchmany(CHUNK):
@@ -186,9 +204,76 @@ class SqliteDriverRunner:
         except driver_errors() as exc:
             raise translate(exc) from exc
 
-    def _prepare(self, statement: Executable, params: Mapping[str, Any]) -> Prepared:
-        key = (statement, tuple(sorted(params)))
-        prepared = self._cache.get(key)
-        if prepared is None:
-            prepared = self._cache[key] = prepare(statement, key[1], self._dialect)
-        return prepared
+
+_PREPARED: dict[tuple[Executable, tuple[str, ...]], Prepared] = {}
+
+
+def prepare_cached(statement: Executable, params: Mapping[str, Any], dialect: Dialect) -> Prepared:
+    """:func:`prepare`, once per statement and set of parameter names (the package's own, few)."""
+    key = (statement, tuple(params))  # the package builds each statement's keys in one order
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = _PREPARED[key] = prepare(statement, key[1], dialect)
+    return prepared
+
+
+def check_rows(count: int, expect: int | None, conflict: str) -> None:
+    """Refuse a write that touched another number of rows than the change expected."""
+    if expect is not None and count != expect:
+        raise ConcurrentUpdateError(conflict)
+
+
+class UnknownStateError(StoreError):
+    """A transaction could be neither committed nor rolled back: its connection must go."""
+
+
+class SqliteWriteBatch:
+    """A write transaction on SQLite, sent to the connection's thread in one round trip.
+
+    The statements are recorded (compiled and bound as :class:`SqliteDriverRunner` would) and
+    :meth:`apply` runs ``BEGIN IMMEDIATE`` … ``COMMIT`` on the thread that owns the sqlite3
+    connection, checking each expected row count on the way. A booking is five statements:
+    one hop instead of seven, and the Python between them no longer waits on thread wake-ups.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._steps: list[tuple[str, Any, bool, int | None, str]] = []
+
+    async def run(
+        self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
+    ) -> None:
+        prepared = prepare_cached(statement, params, self._dialect)
+        self._steps.append((prepared.sql, prepared.bind(params), False, expect, conflict))
+
+    async def run_many(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
+        conflict: str = "",
+    ) -> None:
+        if rows:
+            prepared = prepare_cached(statement, rows[0], self._dialect)
+            self._steps.append((prepared.sql, [prepared.bind(row) for row in rows], True, expect, conflict))
+
+    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+        raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
+
+    def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+        raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
+
+    def apply(self, db: sqlite3.Connection) -> None:
+        """Run the transaction on ``db`` (in its own thread): all of it, or none of it."""
+        if not self._steps:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params, many, expect, conflict in self._steps:
+                cursor = db.executemany(sql, params) if many else db.execute(sql, params)
+                check_rows(cursor.rowcount, expect, conflict)
+            db.execute("COMMIT")
+        except BaseException:
+            try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise UnknownStateError(f"a failed transaction could not be rolled back: {exc}") from exc
+            raise

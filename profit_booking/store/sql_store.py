@@ -21,10 +21,9 @@ from ..domain.hunts import RunningHunt
 from ..domain.orders import SlotOrder
 from ..domain.stats import ChainTally
 from ..domain.tracked import TrackedChain
-from ..errors import ConcurrentUpdateError
 from . import statements as q
 from .mapping import (
-    CHANGING_COLUMNS, chain_from_row, chain_values, chains, event_values, hunt_values, ledger_values, order_values,
+    chain_from_row, chain_values, changing_values, chains, event_values, hunt_values, ledger_values, order_values,
 )
 from .port import LoadedChain, Snapshot
 from .runner import StatementRunner
@@ -109,16 +108,13 @@ class SqlStore:
 async def write_change(run: StatementRunner, change: ChainChange) -> None:
     """The statements of one change, in the order that finds a conflict first."""
     chain_id, now = change.chain_id, change.after.updated_at
-    values = chain_values(change.after)
     if change.creates:
-        await run.run(q.INSERT_CHAIN, values)
+        await run.run(q.INSERT_CHAIN, chain_values(change.after))
     else:
-        params: dict[str, Any] = {name: values[name] for name in CHANGING_COLUMNS}
+        params: dict[str, Any] = changing_values(change.after)
         params.update(b_chain_id=chain_id, b_expected=change.expected_version)
-        if await run.run(q.UPDATE_CHAIN, params) != 1:
-            raise ConcurrentUpdateError(
-                f"chain {chain_id} changed in the database since version {change.expected_version}"
-            )
+        conflict = f"chain {chain_id} changed in the database since version {change.expected_version}"
+        await run.run(q.UPDATE_CHAIN, params, expect=1, conflict=conflict)
     if change.ledger:
         await run.run_many(q.INSERT_BOOKING, [ledger_values(chain_id, e, now) for e in change.ledger])
     if change.new_orders:
@@ -128,8 +124,8 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
             {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status, "updated_at": now}
             for u in change.order_updates
         ]
-        if await run.run_many(q.UPDATE_ORDER, rows) != len(rows):
-            raise ConcurrentUpdateError(f"an order of chain {chain_id} is no longer active in the database")
+        conflict = f"an order of chain {chain_id} is no longer active in the database"
+        await run.run_many(q.UPDATE_ORDER, rows, expect=len(rows), conflict=conflict)
     if change.hunts:
         await run.run_many(q.INSERT_HUNT, [hunt_values(h) for h in change.hunts])
     if change.ended_hunts:

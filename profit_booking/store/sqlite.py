@@ -22,10 +22,10 @@ from urllib.parse import quote
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
-from ..errors import DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
+from ..errors import ConcurrentUpdateError, DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
 from .errors import translate
 from .lease import WriterLease
-from .runner import SqliteDriverRunner, StatementRunner
+from .runner import SqliteDriverRunner, SqliteWriteBatch, StatementRunner, UnknownStateError
 from .schema import check_version, ddl_statements
 from .sql_store import SqlStore
 from .tables import SCHEMA_VERSION
@@ -111,13 +111,20 @@ class SqliteStore(SqlStore):
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
+        """A write transaction is recorded, then run in one round trip to the connection's
+        thread (:class:`SqliteWriteBatch`); a read transaction runs statement by statement."""
         if write and (self.read_only or self._lost_lease):
             why = "it was opened read-only" if self.read_only else "another process took its writer lease"
             raise StoreError(f"{self.label} cannot be written: {why}")
         async with self._lock:
             conn = await self._connection()
+            if write:
+                batch = SqliteWriteBatch(DIALECT)
+                yield batch
+                await self._apply(conn, batch)
+                return
             try:
-                await conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                await conn.execute("BEGIN")
             except sqlite3.Error as exc:
                 raise translate(exc) from exc
             try:
@@ -130,6 +137,22 @@ class SqliteStore(SqlStore):
                 if isinstance(exc, sqlite3.Error):
                     raise translate(exc) from exc
                 raise
+
+    async def _apply(self, conn: aiosqlite.Connection, batch: SqliteWriteBatch) -> None:
+        """Run a recorded write transaction on the connection's own thread.
+
+        aiosqlite has no public call for running a function on its thread; ``_execute`` is the
+        one its own methods use. The transaction always ends there (committed or rolled back),
+        so even a cancelled caller leaves the connection in a known state, unless the rollback
+        itself failed: then the connection is replaced.
+        """
+        try:
+            await conn._execute(lambda: batch.apply(conn._conn))  # noqa: SLF001 - see the docstring
+        except UnknownStateError:
+            await self._discard(conn)
+            raise
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
 
     async def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
@@ -158,14 +181,13 @@ class SqliteStore(SqlStore):
             await asyncio.sleep(every)
             try:
                 async with self._transaction(write=True) as run:
-                    held = await self._lease.renew(run)
-            except StoreError as exc:
-                logger.warning("could not renew the writer lease on %s: %s", self.label, exc)
-                continue
-            if not held:
+                    await self._lease.renew(run)
+            except ConcurrentUpdateError:
                 self._lost_lease = True
                 logger.error("another process took the writer lease on %s; this store stops writing", self.label)
                 return
+            except StoreError as exc:
+                logger.warning("could not renew the writer lease on %s: %s", self.label, exc)
 
 
 def _create_owner_only(path: Path, create: bool) -> None:

@@ -19,8 +19,9 @@ UNFINISHED = text(f"chains.{UNFINISHED_CHAIN_WHERE.text}")
 ACTIVE_ORDER = text(f"chain_orders.{ACTIVE_ORDER_WHERE.text}")
 RUNNING_HUNT = text(f"sl_hunts.{RUNNING_HUNT_WHERE.text}")
 
-INSERT_CHAIN, INSERT_ORDER, INSERT_BOOKING = insert(chains), insert(orders), insert(bookings)
-INSERT_EVENT, INSERT_HUNT = insert(events), insert(hunts)
+# inline(): nothing reads a new row's id back, so PostgreSQL need not return it
+INSERT_CHAIN, INSERT_ORDER, INSERT_BOOKING = insert(chains).inline(), insert(orders).inline(), insert(bookings).inline()
+INSERT_EVENT, INSERT_HUNT = insert(events).inline(), insert(hunts).inline()
 
 UPDATE_CHAIN = (
     update(chains)

@@ -60,14 +60,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+    _last: tuple[object, object, object] = (None, None, None)  # a change writes one instant in every row
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        last_value, last_dialect, last_converted = self._last
+        if value is last_value and dialect.name == last_dialect:
+            return last_converted  # type: ignore[return-value]
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: timestamps must be timezone-aware")
-        value = value.astimezone(UTC)
-        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+        converted = value.astimezone(UTC)
+        converted = converted if dialect.name == "postgresql" else converted.replace(tzinfo=None)
+        self._last = (value, dialect.name, converted)
+        return converted
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -183,7 +183,8 @@ async def kill_before_commit(db: str, chain_id: str, order_id: str) -> None:
         elif sql.strip().upper() == "COMMIT" and inserted:
             _die("at COMMIT after INSERT INTO bookings")
 
-    _hook_statements(before)
+    # SQLite's own trace runs on the writer's thread, at the start of every statement it executes.
+    await service.store._conn.set_trace_callback(before)
     result = await service.book_profit(chain_id, order_id, 7)
     await service.aclose()
     print(json.dumps({"survived": True, "success": result.success, "error": result.error}))

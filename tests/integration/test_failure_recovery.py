@@ -7,27 +7,40 @@ import asyncio
 import sqlite3
 from decimal import Decimal
 
-import aiosqlite
-
 from profit_booking import open_service
+from profit_booking.store.runner import SqliteWriteBatch
 from profit_booking.store.sql_store import SqlStore
+
+
+class LockedAtFirstCommit:
+    """The writer's sqlite3 connection, except that its first COMMIT fails as a busy disk would."""
+
+    commits_failed = 0
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT" and not LockedAtFirstCommit.commits_failed:
+            LockedAtFirstCommit.commits_failed += 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.db.execute(sql, *args)
+
+    def executemany(self, sql: str, *args):
+        return self.db.executemany(sql, *args)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.in_transaction
 
 
 async def test_a_failed_commit_is_not_committed_by_the_next_transaction(service, monkeypatch, sql):
     first = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
     second = await service.create_chain("combined_v3", "b2", "EURUSD", "BUY")
-    real_execute, calls = aiosqlite.Connection.execute, []
+    real_apply = SqliteWriteBatch.apply
+    monkeypatch.setattr(LockedAtFirstCommit, "commits_failed", 0)
+    monkeypatch.setattr(SqliteWriteBatch, "apply", lambda self, db: real_apply(self, LockedAtFirstCommit(db)))
 
-    def busy_on_first_commit(self, sql_text, *args, **kwargs):
-        if sql_text == "COMMIT":
-            calls.append(1)
-            if len(calls) == 1:
-                async def locked():
-                    raise sqlite3.OperationalError("database is locked")
-                return locked()
-        return real_execute(self, sql_text, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "execute", busy_on_first_commit)
     refused = await service.book_profit(first.chain_id, "b1", 7)
     assert not refused.success and "locked" in refused.error
 
