@@ -1,31 +1,30 @@
 """Benchmarks of profit_booking, each beside a baseline doing the same work in the same process.
 
-booking        one durable ``book_profit`` of a level-4 slot that neither advances nor completes (its ticket
-               registered) vs raw aiosqlite sending the same SQL text and values (compared call by call) in
-               BEGIN IMMEDIATE … COMMIT, on a copy of the same prepared file (schema, chains, WAL,
-               synchronous=FULL); with the round trips to the aiosqlite thread of both.
-duplicate      a refused ``book_profit`` of a ticket already booked ÷ ours booking; ``pending_*``: the same
-               on a chain whose level-4 slots are unregistered intents.
+booking        one durable ``book_profit`` of a level-4 slot that neither advances nor completes (ticket
+               registered) vs raw aiosqlite sending the same SQL and values (compared call by call) in BEGIN
+               IMMEDIATE … COMMIT, on a copy of the same prepared file (schema, chains, WAL, synchronous=FULL);
+               with the round trips to the aiosqlite thread per booking of both.
+duplicate      a refused ``book_profit`` of a ticket already booked ÷ ours booking (``pending_*``: the same on
+               a chain whose level-4 slots are unregistered intents).
 booking_burst  the 16 closes of a level-4 chain in one ``book_profits``, per booking, vs one raw transaction
                writing the same rows (executemany where ours uses it).
-floor_*        the booking transaction on plain sqlite3 in one synchronous call; one os.fdatasync of a small
-               file in the same directory (informational, ÷ the raw booking).
+floor_*        the booking transaction on plain sqlite3 in one synchronous call, and one os.fdatasync of a
+               small file in the same directory (informational, ÷ the raw booking).
 rehydrate      ``rehydrate()`` of a new service over an open store (open_service minus the open): 10,000
                unfinished chains / 100,000 active orders among 40,000 final chains / 200,000 closed orders,
-               vs raw aiosqlite running the same SELECTs in the same chunks and building the same
-               ProfitChain, SlotOrder, TrackedChain, RunningHunt objects and dicts (checked equal); gc on in
-               both and collected before each run. Also the tracemalloc peak of one load of each, and time and
-               VmRSS/VmHWM growth of one load in a fresh subprocess (``child_*``).
-rehydrate_50k  ``open_service`` of 50,000 unfinished chains / 500,000 active orders (+10,000 final) in a fresh
-               subprocess: time and peak RSS (VmHWM), beside the raw load.
+               vs raw aiosqlite running the same SELECTs in the same chunks and building the same domain
+               objects and dicts (checked equal); gc on in both, collected before each run. Also tracemalloc
+               peaks, and time and VmRSS/VmHWM growth of one load in a fresh subprocess (``child_*``).
+rehydrate_50k  ``open_service`` of 50,000 unfinished chains / 500,000 active orders (+10,000 final) in a
+               fresh subprocess: time and peak RSS (VmHWM), beside the raw load.
 quick_check    ``PRAGMA quick_check(1)``, which every open runs, on the 10k file (and the 50k one).
-pg_booking     a durable booking through ``open_service`` on a fresh local PostgreSQL database vs raw asyncpg
-               running the same statements ($n parameters) in a transaction.
+pg_booking     a durable booking through ``open_service`` on a fresh local PostgreSQL database vs raw
+               asyncpg running the same statements ($n parameters) in a transaction.
 pg_rehydrate   the 10k dataset on PostgreSQL vs raw asyncpg reading it in the same chunks (informational).
 decimal_sum    1,000,000 amounts summed as Decimal (ours) and as integer cents (baseline).
 
-Ours and the baselines run interleaved in chunks (the first a warm-up) so machine noise hits all of them;
-figures are medians of wall time, ``cpu`` the process CPU time (both threads) beside it.
+Ours and baselines run interleaved in chunks (the first a warm-up) so machine noise hits all; figures are
+medians of wall time, with ``cpu`` (process CPU time, both threads) beside them.
 Run: python scripts/bench.py [--json] [--quick]   (--quick: ~10x smaller; progress on stderr)
 Missed targets are reported, not fatal: the exit status is non-zero only when something raised.
 """
@@ -69,7 +68,8 @@ from profit_booking.domain.stats import ChainTally
 from profit_booking.domain.tracked import TrackedChain
 from profit_booking.store import open_store
 from profit_booking.store import statements as q
-from profit_booking.store.runner import CHUNK
+from profit_booking.registry import collector_paused
+from profit_booking.store.runner import CHUNK, SqliteWriteBatch
 from profit_booking.store.sqlite import DIALECT
 from profit_booking.store.tables import ChainOrderRow, ChainRow, SlHuntRow
 
@@ -134,20 +134,29 @@ def compare(ours: list, base: list, target: float | None, scale: float = 1000, p
 
 
 async def round_trips(calls) -> tuple[float, str]:
-    """Run ``calls`` recording what they queue to aiosqlite threads: round trips per call, and the SQL and
-    values sent (timestamps masked)."""
-    sent, original = [], aiosqlite.Connection._execute
+    """Run ``calls`` recording what they queue to aiosqlite threads (round trips per call) and the SQL and
+    values SQLite runs (timestamps masked), whether sent one statement per trip or as one write batch."""
+    trips, sent = [], []
+    original_execute, original_apply = aiosqlite.Connection._execute, SqliteWriteBatch.apply
 
     async def recording(self, fn, *args, **kwargs):
-        sent.append((getattr(fn, "__name__", "?"), *args))
-        return await original(self, fn, *args, **kwargs)
+        trips.append(1)
+        if getattr(fn, "__name__", "") in ("execute", "executemany"):
+            sent.append((fn.__name__, *args))
+        return await original_execute(self, fn, *args, **kwargs)
 
-    aiosqlite.Connection._execute = recording
+    def batch(self, db):
+        sent.append(("execute", "BEGIN IMMEDIATE", []))
+        sent.extend(("executemany" if many else "execute", sql, params) for sql, params, many, _, _ in self._steps)
+        sent.append(("execute", "COMMIT", []))
+        return original_apply(self, db)
+
+    aiosqlite.Connection._execute, SqliteWriteBatch.apply = recording, batch
     try:
         await timed(calls)
     finally:
-        aiosqlite.Connection._execute = original
-    return len(sent) / len(calls), TS_RE.sub("<now>", repr(sent))
+        aiosqlite.Connection._execute, SqliteWriteBatch.apply = original_execute, original_apply
+    return len(trips) / len(calls), TS_RE.sub("<now>", repr(sent))
 
 
 async def probe(ours, raw) -> tuple[float, float]:
@@ -169,7 +178,8 @@ def ticket(chain_id: str, slot: int) -> str:
 
 
 async def book(svc, chain_id: str, order_ids: list[str], expect: bool = True) -> None:
-    """``book_profit`` of one order, ``book_profits`` of several; raise unless each succeeds (or, not)."""
+    """``book_profit`` of one order, ``book_profits`` of several; raise unless each succeeds (``expect``)
+    or each is refused (not ``expect``)."""
     if len(order_ids) == 1:
         results = [await svc.book_profit(chain_id, order_ids[0], "7.00")]
     else:
@@ -242,6 +252,7 @@ def fdatasync_once(fd: int) -> None:
 
 
 async def bench_bookings(tmp: Path, size: dict) -> dict:
+    """booking, duplicate, booking_burst and the floors, on three copies of one prepared file."""
     n, chunk, bursts = size["bookings"] + size["chunk"], size["chunk"], size["bursts"] + size["burst_chunk"]
     groups = {"book": -(-(n + PROBE) // 15), "burst": bursts + 1, "dup": 3, "pending": 3}
     log.info("bookings: preparing level-4 chains %s", groups)
@@ -327,7 +338,13 @@ async def sqlite_dataset(path: Path, active: int, final: int) -> None:
 
 
 async def build_memory(chunks, when) -> SimpleNamespace:
-    """The service's memory built straight from the four SELECTs' tuples: the baseline."""
+    """The service's memory built straight from the four SELECTs' tuples, the collector paused as in
+    ours: the baseline."""
+    with collector_paused():
+        return await _build_memory(chunks, when)
+
+
+async def _build_memory(chunks, when) -> SimpleNamespace:
     tracked, by_plugin, order_chain, hunts, archive = {}, {}, {}, {}, {}
     async for rows in chunks(SELECTS[0]):
         for (chain_id, plugin, symbol, direction, level, in_level, booked, cents, status, meta, created, updated,
@@ -339,7 +356,9 @@ async def build_memory(chunks, when) -> SimpleNamespace:
             by_plugin.setdefault(plugin, {})[chain_id] = chain
     async for rows in chunks(SELECTS[1]):
         for chain_id, level, slot, attempt, kind, status, order_id in rows:
-            one = tracked[chain_id]
+            one = tracked.get(chain_id)
+            if one is None or one.chain.level != level:  # an order of a final chain, or of a past level
+                continue
             chain_id = one.chain.chain_id  # one string per chain, as ours
             one.slots[slot] = SlotOrder(chain_id, level, slot, attempt, OrderKind[kind], OrderStatus[status], order_id)
             if order_id is not None:
@@ -423,8 +442,9 @@ def child(mode: str, path: str) -> dict:
 
 
 def in_child(mode: str, path: Path) -> dict:
+    """:func:`child` run by a fresh interpreter."""
     command = [sys.executable, __file__, "--child", mode, str(path)]
-    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    return json.loads(subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout)
 
 
 async def quick_check_s(path: Path) -> float:
@@ -436,6 +456,7 @@ async def quick_check_s(path: Path) -> float:
 
 
 async def bench_rehydrate(tmp: Path, size: dict) -> dict:
+    """rehydrate, rehydrate_50k and quick_check on datasets written with plain sqlite3."""
     active, path, big = size["active"], tmp / "rehydrate.db", tmp / "big.db"
     log.info("rehydrate: %d unfinished + %d final chains", active, size["final"])
     await sqlite_dataset(path, active, size["final"])
@@ -489,11 +510,13 @@ async def pg_chunks(conn: asyncpg.Connection, sql: str):
 
 
 async def pg_memory(conn: asyncpg.Connection) -> SimpleNamespace:
+    """The raw rehydration on asyncpg, in one read-only repeatable-read transaction as ours."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         return await build_memory(partial(pg_chunks, conn), lambda value: value.astimezone(UTC))
 
 
 async def pg_bench(dsn: str, size: dict) -> dict:
+    """pg_booking, then pg_rehydrate on the emptied tables filled by COPY."""
     svc = await open_service(load_settings(database_url=dsn.replace("postgresql://", "postgresql+asyncpg://")))
     conn = await asyncpg.connect(dsn)
     try:
@@ -551,6 +574,7 @@ async def bench_decimal_sum(n: int) -> dict:
 
 
 def table(results: dict) -> str:
+    """One line per benchmark (ours, baseline, ratio, target, result), then each one's details."""
     benches = {name: r for name, r in results.items() if isinstance(r, dict)}
     verdict, core = {True: "PASS", False: "FAIL", None: "-"}, ("ours", "baseline", "unit", "ratio", "target", "ok")
     lines = [f"{'name':<16}{'ours':>10}{'baseline':>10}  {'unit':<5}{'ratio':>7}  {'target':<26}result"]
