@@ -15,18 +15,20 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
 from ..errors import NotADatabaseError, StoreError
 from .errors import driver_errors, translate
-from .runner import SqlAlchemyRunner, StatementRunner
+from .runner import AsyncpgDriverRunner, SqlAlchemyRunner, StatementRunner
 from .schema import check_version
 from .sql_store import SqlStore
 from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow
 
 logger = logging.getLogger(__name__)
 SCHEMA_LOCK = 0x70625F736368  # pg_advisory_xact_lock key: one schema creation at a time
+DIALECT = PGDialect_asyncpg()
 
 
 class PostgresStore(SqlStore):
@@ -69,19 +71,25 @@ class PostgresStore(SqlStore):
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
+        """A write runs its statements on the asyncpg connection itself, in an asyncpg
+        transaction; a read runs through SQLAlchemy in a repeatable-read, read-only one."""
         if write and self.read_only:
             raise StoreError(f"{self.label} cannot be written: it was opened read-only")
         async with self._lock:
             try:
                 conn = await self._connection()
-                transaction = await conn.begin()
-                if not write:
+                if write:
+                    driver = (await conn.get_raw_connection()).driver_connection
+                    transaction = driver.transaction()
+                    await transaction.start()
+                else:
+                    transaction = await conn.begin()
                     await conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             except driver_errors() as exc:
                 await self._discard()
                 raise translate(exc) from exc
             try:
-                yield SqlAlchemyRunner(conn)
+                yield AsyncpgDriverRunner(driver, DIALECT) if write else SqlAlchemyRunner(conn)
                 await transaction.commit()
             except BaseException as exc:
                 try:
