@@ -1,13 +1,17 @@
 """Running the store's statements inside one transaction, on either backend.
 
-On SQLite the statements run on the held aiosqlite connection itself. SQLAlchemy's async
-adapter spends three thread round trips on every statement (open a cursor, execute, close
-it); the driver's ``execute`` spends one. SQLAlchemy still writes the SQL and converts the
-values: each statement is compiled once for the dialect, and every parameter and result
-column goes through its type's own processor. What that path cannot do faithfully (Python-
-side column defaults, ``onupdate``, expanding ``IN`` parameters) is refused when the
-statement is prepared. PostgreSQL runs the same statements through SQLAlchemy as they are.
-Every database error leaves a runner translated into the package's own (``store.errors``).
+SQLAlchemy compiles every statement once for its dialect, and every parameter and result
+column goes through its type's own processor; what runs the compiled SQL is the driver:
+
+- SQLite writes are recorded and sent to the aiosqlite thread in one round trip
+  (:class:`SqliteWriteBatch`); SQLite reads run statement by statement on the same connection
+  (:class:`SqliteDriverRunner`), rows converted by one generated function each.
+- PostgreSQL writes run on the asyncpg connection itself (:class:`AsyncpgDriverRunner`);
+  PostgreSQL reads go through SQLAlchemy (:class:`SqlAlchemyRunner`).
+
+What the driver path cannot do faithfully (Python-side column defaults, ``onupdate``,
+expanding ``IN`` parameters) is refused when a statement is prepared, and every database error
+leaves a runner translated into the package's own (``store.errors``), the same on both backends.
 """
 
 from __future__ import annotations
@@ -55,31 +59,16 @@ class StatementRunner(Protocol):
 
 
 class SqlAlchemyRunner:
-    """Statements through SQLAlchemy's own async execution (PostgreSQL)."""
+    """Reads through SQLAlchemy's own async execution (PostgreSQL)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def run(
-        self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
-    ) -> None:
-        check_rows(await self._execute(statement, dict(params)), expect, conflict)
+    async def run(self, statement: Executable, params: Mapping[str, Any], **expect: Any) -> None:
+        raise StoreError("a read transaction writes nothing")
 
-    async def run_many(
-        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
-        conflict: str = "",
-    ) -> None:
-        if isinstance(statement, Update):  # executemany reports no reliable per-row count here
-            counts = [await self._execute(statement, dict(row)) for row in rows]
-            check_rows(sum(counts), expect, conflict)
-        elif rows:
-            check_rows(await self._execute(statement, [dict(row) for row in rows]), expect, conflict)
-
-    async def _execute(self, statement: Executable, params: Any) -> int:
-        try:
-            return (await self._conn.execute(statement, params)).rowcount
-        except driver_errors() as exc:
-            raise translate(exc) from exc
+    async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]], **expect: Any) -> None:
+        raise StoreError("a read transaction writes nothing")
 
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:
