@@ -21,7 +21,8 @@ from sqlmodel import SQLModel
 
 from ..errors import NotADatabaseError, StoreError
 from .errors import driver_errors, translate
-from .runner import AsyncpgDriverRunner, SqlAlchemyRunner, StatementRunner
+from .drivers import AsyncpgDriverRunner, SqlAlchemyRunner
+from .runner import StatementRunner
 from .schema import check_version
 from .sql_store import SqlStore
 from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow

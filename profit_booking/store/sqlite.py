@@ -25,7 +25,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from ..errors import ConcurrentUpdateError, DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
 from .errors import translate
 from .lease import WriterLease
-from .runner import SqliteDriverRunner, SqliteWriteBatch, StatementRunner, UnknownStateError
+from .drivers import SqliteDriverRunner, SqliteWriteBatch, UnknownStateError
+from .runner import StatementRunner
 from .schema import check_version, ddl_statements
 from .sql_store import SqlStore
 from .tables import SCHEMA_VERSION
