@@ -31,7 +31,11 @@ async def open_service(
         synchronous=settings.sqlite_synchronous,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
-    service = ProfitBookingService(store, settings, clock=clock)
+    try:
+        service = ProfitBookingService(store, settings, clock=clock)
+    except BaseException:
+        await store.close()
+        raise
     try:
         checked, loaded = await asyncio.gather(store.verify(), service.rehydrate(), return_exceptions=True)
         for outcome in (checked, loaded):  # a damaged file explains a failed rehydration: say that first

@@ -26,7 +26,7 @@ from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft, open_chain, same_opening
 from .errors import (
     AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, DuplicateChainError,
-    InvalidInputError, ProfitBookingError,
+    InvalidInputError, ProfitBookingError, StoreError,
 )
 from .plan_adapter import as_store
 from .registry import ChainRegistry, collector_paused
@@ -76,10 +76,13 @@ class ProfitBookingService:
     async def rehydrate(self) -> int:
         """Load every unfinished chain, its active orders, running hunts and final-chain tallies.
 
-        Returns the number of chains now tracked. Every other async call rehydrates first if
-        this has not run yet; ``bootstrap.open_service`` runs it before handing the service out.
+        Returns the number of chains now tracked. It runs once: every other async call
+        rehydrates first if it has not run yet, and ``bootstrap.open_service`` runs it before
+        handing the service out.
         """
         async with self._rehydrating:
+            if self._rehydrated:  # memory holds the callers' objects now: never swap them
+                return len(self._memory.tracked)
             with collector_paused():
                 snapshot = await self.store.load_snapshot()
                 self.rules.check_stored(tracked.chain for tracked in snapshot.chains)
@@ -325,6 +328,9 @@ class ProfitBookingService:
                         raise
                     await self._tracker.reread(tracked)
                     continue
+                except StoreError:  # the database failed, maybe after committing: re-read before trusting memory
+                    self._memory.stale.add(chain_id)
+                    raise
                 except ProfitBookingError:
                     raise
                 except BaseException:

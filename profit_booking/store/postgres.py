@@ -41,6 +41,7 @@ class PostgresStore(SqlStore):
         self._engine = engine
         self._conn: AsyncConnection | None = conn
         self._lock = asyncio.Lock()
+        self._closed = False
 
     @classmethod
     async def open(cls, url: URL, *, create: bool = True, read_only: bool = False) -> PostgresStore:
@@ -63,8 +64,9 @@ class PostgresStore(SqlStore):
         """PostgreSQL checks its own pages (data checksums, if the cluster has them on)."""
 
     async def close(self) -> None:
-        """Close the connection and the engine."""
+        """Close the connection and the engine; the store accepts nothing after."""
         async with self._lock:
+            self._closed = True
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
@@ -102,6 +104,8 @@ class PostgresStore(SqlStore):
                 raise
 
     async def _connection(self) -> AsyncConnection:
+        if self._closed:
+            raise StoreError(f"{self.label} is closed")
         if self._conn is None:
             self._conn = await self._engine.connect()
             logger.warning("reconnected to %s", self.label)

@@ -50,6 +50,7 @@ class SqliteStore(SqlStore):
         self._lease = lease
         self._lock = asyncio.Lock()
         self._lost_lease = False
+        self._closed = False
         self._stamp = _stamp(path) if read_only and _read_only_mode(path) != "ro" else None
         self._renewer = asyncio.create_task(self._keep_lease(renew_every)) if lease else None
 
@@ -96,7 +97,9 @@ class SqliteStore(SqlStore):
             await conn.close()
 
     async def close(self) -> None:
-        """Give the lease back and close the connection."""
+        """Give the lease back and close the connection; the store accepts nothing after."""
+        if self._closed:
+            return
         if self._renewer is not None:
             self._renewer.cancel()
             with suppress(asyncio.CancelledError):
@@ -106,6 +109,7 @@ class SqliteStore(SqlStore):
                 async with self._transaction(write=True) as run:
                     await self._lease.release(run)
         async with self._lock:
+            self._closed = True
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
@@ -156,6 +160,8 @@ class SqliteStore(SqlStore):
             raise translate(exc) from exc
 
     async def _connection(self) -> aiosqlite.Connection:
+        if self._closed:
+            raise StoreError(f"{self.label} is closed")
         if self._conn is None:
             self._conn = await _connect(self.path, self.read_only, self._pragmas)
             logger.warning("reopened the connection to %s", self.label)

@@ -10,6 +10,8 @@ import pytest
 
 from profit_booking import ChainStatus, ProfitBookingManager, UnknownSymbolError, open_service
 
+from ..conftest import dump_database
+
 
 async def complete(service, chain) -> None:
     for level, size in service.PYRAMID_LEVELS.items():
@@ -65,3 +67,27 @@ async def test_the_plans_manager_api_books_through_the_service(service, sql):
     await service.register_order(chain_id, "T2")
     assert await manager.start_profit_sl_hunt(chain_id) is False  # two live orders: which one?
     assert sql("SELECT COUNT(*) FROM sl_hunts") == [(0,)]
+
+
+async def test_a_closed_service_writes_nothing_and_its_file_is_free(settings, db_path):
+    service = await open_service(settings)
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    await service.aclose()
+    before = dump_database(db_path)
+
+    late = await service.book_profit(chain.chain_id, "b1", 7)
+
+    assert not late.success and "closed" in late.error
+    assert dump_database(db_path) == before
+    successor = await open_service(settings)  # the lease was given back, and nobody took it again
+    try:
+        assert (await successor.book_profit(chain.chain_id, "b1", 7)).success
+    finally:
+        await successor.aclose()
+
+
+async def test_rehydrating_again_keeps_the_objects_callers_hold(service):
+    chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    assert await service.rehydrate() == 1
+    await service.book_profit(chain.chain_id, "b1", 7)
+    assert service.get_chain(chain.chain_id) is chain and chain.level == 1
