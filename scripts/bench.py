@@ -71,7 +71,7 @@ from profit_booking.store import statements as q
 from profit_booking.registry import collector_paused
 from profit_booking.store.drivers import SqliteWriteBatch
 from profit_booking.store.runner import CHUNK
-from profit_booking.store.sqlite import DIALECT
+from profit_booking.store.sqlite_file import DIALECT
 from profit_booking.store.tables import ChainOrderRow, ChainRow, SlHuntRow
 
 log = logging.getLogger("bench")
