@@ -32,6 +32,21 @@ def dump_database(path: Path) -> dict[str, list[tuple]]:
     return {table: read_sql(path, f"SELECT * FROM {table} ORDER BY rowid") for table in TABLES}
 
 
+def quick_check(path: Path) -> object:
+    """SQLite's own page check of a file (run it on a copy: it may leave -wal and -shm behind)."""
+    try:
+        return read_sql(path, "PRAGMA quick_check")
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+
+
+def overwrite(path: Path, offset: int, data: bytes) -> None:
+    """Damage a file in place: ``data`` written at ``offset``."""
+    with path.open("r+b") as file:
+        file.seek(offset)
+        file.write(data)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "profit_booking.db"

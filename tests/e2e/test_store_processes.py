@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from profit_booking import DatabaseBusyError, load_settings, open_service
-from tests.conftest import TABLES, sqlite_url
+from tests.conftest import TABLES, overwrite, quick_check, sqlite_url
 from tests.e2e.conftest import raw_db
 from tests.e2e.crash_hooks import BUSY_EXIT, Holder, last_json, run_child, start_child
 
@@ -263,25 +263,11 @@ def test_a_read_only_command_on_a_missing_file_errors_and_creates_nothing(tmp_pa
 # -- 7. damaged files ---------------------------------------------------------------------------
 
 
-def quick_check(path: Path) -> object:
-    try:
-        with raw_db(path) as conn:
-            return [tuple(row) for row in conn.execute("PRAGMA quick_check")]
-    except sqlite3.DatabaseError as exc:
-        return str(exc)
-
-
-def _overwrite(path: Path, offset: int, data: bytes) -> None:
-    with path.open("r+b") as file:
-        file.seek(offset)
-        file.write(data)
-
-
 @pytest.mark.parametrize("command", [("demo", "--events", "20"), ("chains", "--json")])
 def test_a_damaged_database_is_refused_with_one_clear_error_and_left_unchanged(demo_copy: Path, cli, command):
     pages = demo_copy.stat().st_size // PAGE
     assert pages >= 20
-    _overwrite(demo_copy, pages // 2 * PAGE, random.Random(1234).randbytes(PAGE))
+    overwrite(demo_copy, pages // 2 * PAGE, random.Random(1234).randbytes(PAGE))
     probe = demo_copy.parent / "probe" / demo_copy.name
     probe.parent.mkdir()
     shutil.copyfile(demo_copy, probe)
@@ -298,7 +284,7 @@ def test_a_damaged_database_is_refused_with_one_clear_error_and_left_unchanged(d
 
 @pytest.mark.parametrize("command", [("demo", "--events", "20"), ("stats",)])
 def test_a_database_with_a_garbage_header_is_refused_as_not_a_database(demo_copy: Path, cli, command):
-    _overwrite(demo_copy, 0, random.Random(5).randbytes(100))
+    overwrite(demo_copy, 0, random.Random(5).randbytes(100))
     before = snapshot(demo_copy)
 
     result = cli(*command, "--db", demo_copy)

@@ -27,7 +27,7 @@ from profit_booking import (
 )
 from profit_booking.cli.demo import run_demo
 from profit_booking.store.tables import SCHEMA_VERSION
-from tests.conftest import dump_database, read_sql
+from tests.conftest import dump_database, overwrite, quick_check, read_sql
 from tests.e2e.crash_hooks import run_child
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,19 +247,6 @@ async def demo_file(db_path: Path, settings) -> Path:
     assert read_sql(db_path, "PRAGMA page_count")[0][0] >= 20
     assert not Path(f"{db_path}-wal").exists()
     return db_path
-
-
-def quick_check(path: Path) -> object:
-    try:
-        return read_sql(path, "PRAGMA quick_check")
-    except sqlite3.DatabaseError as exc:
-        return str(exc)
-
-
-def overwrite(path: Path, offset: int, data: bytes) -> None:
-    with path.open("r+b") as file:
-        file.seek(offset)
-        file.write(data)
 
 
 @pytest.mark.parametrize("read_only", [False, True], ids=["writer", "reader"])
