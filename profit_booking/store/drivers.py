@@ -52,8 +52,8 @@ class SqlAlchemyRunner:
             raise translate(exc) from exc
 
 
-class SqliteDriverRunner:
-    """Statements on the aiosqlite connection: one thread round trip each (reads, and opening)."""
+class _OnDriver:
+    """A runner that sends prepared statements to a driver connection, one execute each."""
 
     def __init__(self, driver_connection: Any, dialect: Dialect) -> None:
         self._driver = driver_connection
@@ -63,11 +63,21 @@ class SqliteDriverRunner:
         self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
     ) -> None:
         prepared = prepare_cached(statement, params, self._dialect)
+        check_rows(await self._execute(prepared.sql, prepared.bind(params)), expect, conflict)
+
+    async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
+        raise NotImplementedError  # abstract: each driver executes and counts rows its own way
+
+
+class SqliteDriverRunner(_OnDriver):
+    """Statements on the aiosqlite connection: one thread round trip each (reads, and opening)."""
+
+    async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
         try:
-            cursor = await self._driver.execute(prepared.sql, prepared.bind(params))
+            cursor = await self._driver.execute(sql, values)
         except driver_errors() as exc:
             raise translate(exc) from exc
-        check_rows(cursor.rowcount, expect, conflict)
+        return cursor.rowcount
 
     async def run_many(
         self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
@@ -105,20 +115,10 @@ class UnknownStateError(StoreError):
     """A transaction could be neither committed nor rolled back: its connection must go."""
 
 
-class AsyncpgDriverRunner:
+class AsyncpgDriverRunner(_OnDriver):
     """Writes on the asyncpg connection itself (PostgreSQL), compiled once by SQLAlchemy: the
     same statements without the adapter's per-statement work, which cost more than the round
     trip. Row counts come from the command status (``UPDATE 1``)."""
-
-    def __init__(self, driver_connection: Any, dialect: Dialect) -> None:
-        self._driver = driver_connection
-        self._dialect = dialect
-
-    async def run(
-        self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
-    ) -> None:
-        prepared = prepare_cached(statement, params, self._dialect)
-        check_rows(await self._execute(prepared.sql, prepared.bind(params)), expect, conflict)
 
     async def run_many(
         self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
