@@ -1,4 +1,4 @@
--- profit_booking schema, version 2 (SQLite).
+-- profit_booking schema, version 3 (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
 -- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
@@ -37,7 +37,7 @@ CREATE TABLE chains (
 	orders_booked INTEGER NOT NULL,
 	orders_lost INTEGER NOT NULL,
 	total_profit_cents BIGINT NOT NULL,
-	status VARCHAR(16) NOT NULL,
+	status VARCHAR(24) NOT NULL,
 	stop_reason VARCHAR,
 	metadata_json JSON NOT NULL,
 	version INTEGER NOT NULL,
@@ -50,11 +50,33 @@ CREATE TABLE chains (
 	CONSTRAINT ck_chains_status CHECK (status IN ('ACTIVE', 'COMPLETED', 'SL_HUNT', 'CANCELLED', 'STOPPED'))
 );
 
+-- index ix_chains_plugin_status
+CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
+
 -- index ix_chains_unfinished
 CREATE INDEX ix_chains_unfinished ON chains (level) WHERE status IN ('ACTIVE', 'SL_HUNT');
 
--- index ix_chains_plugin_status
-CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
+-- table broker_findings
+CREATE TABLE broker_findings (
+	id INTEGER NOT NULL,
+	at DATETIME NOT NULL,
+	kind VARCHAR(24) NOT NULL,
+	chain_id VARCHAR,
+	ticket VARCHAR,
+	client_order_id VARCHAR,
+	detail JSON NOT NULL,
+	PRIMARY KEY (id),
+	CONSTRAINT ck_broker_findings_kind CHECK (kind IN ('LINKED', 'PLACED', 'SETTLED', 'UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED'))
+);
+
+-- index ix_broker_findings_at
+CREATE INDEX ix_broker_findings_at ON broker_findings (at);
+
+-- trigger broker_findings_no_update
+CREATE TRIGGER broker_findings_no_update BEFORE UPDATE ON broker_findings BEGIN SELECT RAISE(ABORT, 'broker_findings is append-only'); END;
+
+-- trigger broker_findings_no_delete
+CREATE TRIGGER broker_findings_no_delete BEFORE DELETE ON broker_findings BEGIN SELECT RAISE(ABORT, 'broker_findings is append-only'); END;
 
 -- table chain_orders
 CREATE TABLE chain_orders (
@@ -63,10 +85,12 @@ CREATE TABLE chain_orders (
 	level INTEGER NOT NULL,
 	slot INTEGER NOT NULL,
 	attempt INTEGER NOT NULL,
-	kind VARCHAR(16) NOT NULL,
-	status VARCHAR(16) NOT NULL,
+	kind VARCHAR(24) NOT NULL,
+	status VARCHAR(24) NOT NULL,
 	client_order_id VARCHAR NOT NULL,
 	order_id VARCHAR,
+	target_price VARCHAR(32),
+	stop_price VARCHAR(32),
 	created_at DATETIME NOT NULL,
 	updated_at DATETIME NOT NULL,
 	PRIMARY KEY (id),
@@ -88,11 +112,11 @@ CREATE TABLE bookings (
 	order_id VARCHAR NOT NULL,
 	level INTEGER NOT NULL,
 	slot INTEGER NOT NULL,
-	kind VARCHAR(16) NOT NULL,
+	kind VARCHAR(24) NOT NULL,
 	amount_cents BIGINT NOT NULL,
 	booked_at DATETIME NOT NULL,
 	PRIMARY KEY (id),
-	CONSTRAINT ck_bookings_amount_sign CHECK ((kind = 'PROFIT' AND amount_cents > 0) OR (kind = 'LOSS' AND amount_cents <= 0)),
+	CONSTRAINT ck_bookings_profit_positive CHECK (kind = 'LOSS' OR amount_cents > 0),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
 	UNIQUE (order_id),
 	CONSTRAINT ck_bookings_kind CHECK (kind IN ('PROFIT', 'LOSS'))
@@ -138,7 +162,7 @@ CREATE TABLE sl_hunts (
 	order_id VARCHAR,
 	direction VARCHAR NOT NULL,
 	stop_price VARCHAR(32),
-	status VARCHAR(16) NOT NULL,
+	status VARCHAR(24) NOT NULL,
 	recovery_orders INTEGER NOT NULL,
 	started_at DATETIME NOT NULL,
 	expires_at DATETIME NOT NULL,

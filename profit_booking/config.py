@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
-from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, PyramidRules
+from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, DEFAULT_STOP_LOSS, PyramidRules
 from .domain.money import short_repr
 from .errors import ConfigError, UnknownSymbolError
 
@@ -35,11 +35,12 @@ class ProfitBookingSettings(BaseSettings):
     use_profit_booking: bool = True
     pyramid_levels: dict[int, int] = dict(DEFAULT_PYRAMID)
     profit_target: Decimal = DEFAULT_PROFIT_TARGET
-    stop_loss: Decimal = Decimal("10.00")
+    stop_loss: Decimal = DEFAULT_STOP_LOSS
     default_lot: Decimal = Decimal("0.01")
     strict_mode: bool = True
     allow_partial_progression: bool = False
     enabled_levels: dict[int, bool] = {}
+    engine_places_orders: bool = True
     sl_hunt_enabled: bool = True
     min_recovery_pips: Decimal = Decimal("2")
     max_attempts_per_order: int = 1
@@ -77,6 +78,8 @@ class ProfitBookingSettings(BaseSettings):
             strict_mode=self.strict_mode,
             allow_partial_progression=self.allow_partial_progression,
             enabled_levels=dict(self.enabled_levels),
+            stop_loss=self.stop_loss,
+            symbols=dict(self.symbols),
         )
 
     def __repr_args__(self):  # noqa: ANN204 - pydantic's hook: the URL's password never shows

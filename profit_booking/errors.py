@@ -23,6 +23,10 @@ class ChainNotFoundError(ProfitBookingError, LookupError):
     """No chain has the given id."""
 
 
+class UnknownOrderError(ProfitBookingError, LookupError):
+    """A close or stop names an order id the chain does not know."""
+
+
 class DuplicateChainError(ProfitBookingError):
     """A chain already exists for this Order B (or with this chain id)."""
 
@@ -69,3 +73,7 @@ class DatabaseBusyError(StoreError):
 
 class DatabaseDamagedError(StoreError):
     """The database file failed its integrity check."""
+
+
+class BrokerError(ProfitBookingError):
+    """The broker refused or failed an order, or reported something the package cannot use."""

@@ -14,12 +14,12 @@ from typing import Any
 
 from .domain.chain import ChainStatus, ProfitChain
 from .domain.changes import ChainChange, LedgerKind
-from .errors import StoreError
+from .errors import ProfitBookingError, StoreError
 from .store.port import LoadedChain, Snapshot, Store
 
 
 STORE_METHODS = (
-    "new_chain_id", "commit", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "verify", "close",
+    "new_chain_id", "commit", "commit_many", "is_booked", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "verify", "close",
 )
 
 
@@ -32,7 +32,13 @@ def as_store(manager: Any) -> Store:
 
 
 class PlanManagerStore:
-    """Each committed change becomes the plan's manager calls, in the plan's order."""
+    """Each committed change becomes the plan's manager calls, in the plan's order.
+
+    The plan's tests book ids they never placed (``order_1_0``): with this adapter, and only
+    here, a close under an order id the chain does not know takes a free slot.
+    """
+
+    adopts_unknown_orders = True
 
     def __init__(self, manager: Any) -> None:
         self.manager = manager
@@ -53,6 +59,21 @@ class PlanManagerStore:
             await self.manager.advance_chain_level(chain_id)
         if change.hunts and not await self.manager.start_profit_sl_hunt(chain_id):
             raise StoreError("SL hunt failed")
+
+    async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
+        """The plan's manager has no transactions: each change is its own commit."""
+        errors: list[ProfitBookingError | None] = []
+        for change in changes:
+            try:
+                await self.commit(change)
+            except ProfitBookingError as exc:
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
+
+    async def is_booked(self, order_id: str) -> bool:
+        return False
 
     async def load_chain(self, chain_id: str) -> LoadedChain | None:
         return None

@@ -17,7 +17,7 @@ from dataclasses import replace
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
 from .domain.hunts import RunningHunt
-from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, SlotOrder
+from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, SlotOrder, parse_client_order_id
 from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
@@ -137,6 +137,21 @@ class ChainRegistry:
         if tracked.chain.level == 0 and order and order.kind is OrderKind.ORDER_B and order.order_id == order_b_id:
             return tracked.chain
         raise DuplicateChainError(f"order {order_b_id} already belongs to chain {chain_id}")
+
+    def chain_of_close(self, order_id: str, client_order_id: str | None) -> str | None:
+        """The chain whose active order a broker close names, by ticket, else by the client id
+        of an intent whose ticket was never recorded; ``None`` when no active order matches."""
+        chain_id = self.order_chain.get(order_id)
+        if chain_id is not None or client_order_id is None:
+            return chain_id
+        parsed = parse_client_order_id(client_order_id)
+        tracked = self.tracked.get(parsed[0]) if parsed else None
+        if tracked is None:
+            return None
+        order = tracked.slots.get(parsed[2])
+        if order is None or order.client_order_id != client_order_id or order.order_id is not None:
+            return None
+        return tracked.chain.chain_id
 
     def chains_of(self, plugin_id: str) -> list[ProfitChain]:
         """Every tracked chain of a plugin."""

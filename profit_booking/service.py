@@ -15,18 +15,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from .broker.ports import Broker, OrderRequest
 from .config import ProfitBookingSettings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
+from .domain.changes import LedgerKind
+from .domain.closes import Close
 from .domain.hunts import RunningHunt
 from .domain.inputs import aware_datetime, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
-from .domain.money import positive_money
-from .domain.orders import SlotOrder
+from .domain.money import ZERO, positive_money
+from .domain.orders import OrderStatus, SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft, open_chain, same_opening
 from .errors import (
-    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, DuplicateChainError,
-    InvalidInputError, ProfitBookingError, StoreError,
+    AlreadyBookedError, BrokerError, ChainFinalError, ChainNotFoundError, DuplicateChainError, InvalidInputError,
+    ProfitBookingError, UnknownOrderError,
 )
 from .plan_adapter import as_store
 from .registry import ChainRegistry, collector_paused
@@ -48,7 +51,9 @@ class ProfitBookingService:
 
     ``profit_booking_manager`` is a store (``bootstrap.open_service`` builds one and rehydrates
     before handing the service out) or the plan's five-method manager, which is wrapped once,
-    here, in :class:`~profit_booking.plan_adapter.PlanManagerStore`.
+    here, in :class:`~profit_booking.plan_adapter.PlanManagerStore`. With a ``broker`` the
+    service owns its chains' orders: it places the intents a level opens and prices them from
+    the broker's market price.
     """
 
     PYRAMID_LEVELS: dict[int, int] = dict(DEFAULT_PYRAMID)
@@ -56,9 +61,15 @@ class ProfitBookingService:
     PROFIT_TARGET = DEFAULT_PROFIT_TARGET
 
     def __init__(
-        self, profit_booking_manager: Any, settings: ProfitBookingSettings | None = None, *, clock: Clock = utc_now
+        self,
+        profit_booking_manager: Any,
+        settings: ProfitBookingSettings | None = None,
+        *,
+        clock: Clock = utc_now,
+        broker: Broker | None = None,
     ) -> None:
         self.manager = profit_booking_manager
+        self.broker = broker
         self.store = as_store(profit_booking_manager)
         self.settings = settings or ProfitBookingSettings()
         self.rules = self.settings.pyramid_rules()
@@ -67,7 +78,7 @@ class ProfitBookingService:
         self.PROFIT_TARGET = self.rules.profit_target
         self._clock = clock
         self._memory = ChainRegistry()
-        self._tracker = ChainTracker(self._memory, self.store)
+        self._tracker = ChainTracker(self._memory, self.store, self.rules, clock)
         self._rehydrated = False
         self._rehydrating = asyncio.Lock()
 
@@ -159,7 +170,8 @@ class ProfitBookingService:
     async def book_profits(self, chain_id: str, closes: Sequence[tuple[str, Amount]]) -> list[BookingResult]:
         """Book closes that arrived together (one tick) in one transaction, in the given order.
 
-        If one of them is already booked, the others are booked one by one.
+        If one of them is already booked, the others are booked one by one. A level that fills
+        writes the next level's order intents, which the engine then places (with a broker).
         """
         await self._ready()
         try:
@@ -176,27 +188,86 @@ class ProfitBookingService:
                 return [self._refused(oid, chain_id, error) for oid, _ in parsed]
 
         def book_all(draft: ChainDraft) -> list[BookingResult]:
-            booked = []
-            for order_id, amount in parsed:
-                level = draft.chain.level
-                draft.book(order_id, amount)
-                chain = draft.chain
-                advanced = chain.level != level
-                booked.append(BookingResult(True, order_id, amount, advanced, chain.level, status=chain.status))
-            return booked
+            return [self._booked(draft, order_id, lambda: draft.book(order_id, amount)) for order_id, amount in parsed]
 
         try:
-            results = await self._change(chain_id, book_all)
-        except AlreadyBookedError:
-            if len(parsed) == 1:
-                return [self._refused(parsed[0][0], chain_id, f"order {parsed[0][0]} is already booked")]
-            return [result for close in parsed for result in await self.book_profits(chain_id, [close])]
+            results = await self._tracker.change(chain_id, book_all, entry_price=await self._market_price(chain_id))
         except ProfitBookingError as exc:
-            status = exc.status if isinstance(exc, ChainFinalError) else None
-            return [self._refused(order_id, chain_id, str(exc), status) for order_id, _ in parsed]
-        for result in results:
-            logger.info("profit booked: %s in chain %s, level %d", result.order_id, chain_id, result.new_level)
+            if len(parsed) > 1 and isinstance(exc, (AlreadyBookedError, UnknownOrderError)):
+                return [result for close in parsed for result in await self.book_profits(chain_id, [close])]
+            return [await self._refusal(order_id, chain_id, exc) for order_id, _ in parsed]
+        await self._after_booking(chain_id, results)
         return results
+
+    async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:
+        """Broker closes of chain orders (one tick's, across chains) in one transaction.
+
+        Each close is booked when it made the target and stopped otherwise, with the realised
+        figure; each chain's part is isolated, so one refused close refuses only its chain's
+        part, whose closes are then tried one by one. Closes of orders that are not active here
+        (already settled, or not chain orders) are skipped: a close reported twice, or by two
+        paths, is settled once. Returns a result per settled or refused close.
+        """
+        await self._ready()
+        by_chain: dict[str, list[Close]] = {}
+        for close in closes:
+            chain_id = self._memory.chain_of_close(close.order_id, close.client_order_id)
+            if chain_id is not None:
+                by_chain.setdefault(chain_id, []).append(close)
+        if not by_chain:
+            return []
+        hunting = self.settings.sl_hunt_enabled
+
+        def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
+            def settle(draft: ChainDraft) -> list[BookingResult]:
+                window = self.settings.recovery_window(draft.chain.symbol)
+                return [
+                    self._booked(draft, c.order_id, lambda c=c: draft.settle(c, hunting, (c.at or draft.now) + window))
+                    for c in group
+                ]
+            return settle
+
+        now = max((c.at for c in closes if c.at is not None), default=None)
+        outcomes = await self._tracker.change_many({cid: settle_all(group) for cid, group in by_chain.items()}, now)
+        results: list[BookingResult] = []
+        for chain_id, outcome in outcomes.items():
+            group = by_chain[chain_id]
+            if not isinstance(outcome, ProfitBookingError):
+                results.extend(outcome)
+                await self._after_booking(chain_id, outcome)
+            elif len(group) > 1:  # one refused close refused its chain's part: the others alone
+                for close in group:
+                    results.extend(await self.settle_closes([close]))
+            else:
+                results.append(await self._refusal(group[0].order_id, chain_id, outcome))
+        return results
+
+    async def place_orders(self, chain_id: str) -> list[SlotOrder]:
+        """The engine's side effect: send the chain's unplaced order intents to the broker and
+        record each ticket. The intents were committed first; the tickets are committed in one
+        change after the broker answered (also when a later placement failed), under the chain's
+        lock, so nothing places an intent twice. Returns the orders placed."""
+        if self.broker is None or not self.settings.engine_places_orders:
+            return []
+        async with self._tracker.locked(chain_id) as tracked:
+            chain = tracked.chain
+            placed: list[tuple[str, str]] = []
+            try:
+                for order in [o for _, o in sorted(tracked.slots.items()) if o.status is OrderStatus.PENDING]:
+                    if order.target_price is None or order.stop_price is None:
+                        raise BrokerError(f"intent {order.client_order_id} has no prices: no market price was known")
+                    request = OrderRequest(
+                        chain.symbol, chain.direction, chain.lot, order.target_price, order.stop_price,
+                        order.client_order_id,
+                    )
+                    placed.append((order.client_order_id, await self.broker.place(request)))
+            finally:
+                if placed:
+                    await self._tracker.commit_locked(
+                        tracked, lambda draft: [draft.register(ticket, client_id) for client_id, ticket in placed]
+                    )
+        logger.info("placed %d orders of chain %s", len(placed), chain_id)
+        return [o for o in self.open_orders(chain_id) if o.client_order_id in dict(placed)]
 
     async def start_sl_hunt(
         self,
@@ -220,12 +291,14 @@ class ProfitBookingService:
         stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
         now = self._clock() if at is None else aware_datetime(at, "at")
 
+        realised = None if loss_amount is None else -loss_amount
+
         def stop_loss(draft: ChainDraft) -> None:
             expires = now + self.settings.recovery_window(draft.chain.symbol)
-            draft.stop_loss(order_id, loss_amount, stop, self.settings.sl_hunt_enabled, expires)
+            draft.stop_loss(order_id, realised, stop, self.settings.sl_hunt_enabled, expires)
 
         try:
-            await self._change(chain_id, stop_loss, now)
+            await self._tracker.change(chain_id, stop_loss, now, await self._market_price(chain_id))
         except ProfitBookingError as exc:
             logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
             return False
@@ -237,7 +310,7 @@ class ProfitBookingService:
         await self._ready()
         chain_id, order_id = require_id(chain_id, "chain_id"), require_id(order_id, "order_id")
         client_id = None if client_order_id is None else require_id(client_order_id, "client_order_id")
-        order = await self._change(chain_id, lambda draft: draft.register(order_id, client_id))
+        order = await self._tracker.change(chain_id, lambda draft: draft.register(order_id, client_id))
         return order.client_order_id
 
     async def cancel_chain(self, chain_id: str, reason: str = "cancelled by the user") -> ProfitChain:
@@ -249,7 +322,7 @@ class ProfitBookingService:
             draft.cancel(reason)
             return draft.tracked.chain  # the caller's object, which the commit updates in place
 
-        return await self._change(chain_id, cancel)
+        return await self._tracker.change(chain_id, cancel)
 
     # -- the plan's API: reads --------------------------------------------------------------
 
@@ -307,38 +380,45 @@ class ProfitBookingService:
         """SL hunts still waiting for a recovery."""
         return self._memory.running_hunts()
 
-    # -- the one change path -------------------------------------------------------------------
+    # -- helpers of the use cases ----------------------------------------------------------
 
-    async def _change(self, chain_id: str, edit: Callable[[ChainDraft], T], now: datetime | None = None) -> T:
-        """Lock the chain → draft the change from memory → commit it → apply it to memory.
+    @staticmethod
+    def _booked(draft: ChainDraft, order_id: str, settle: Callable[[], None]) -> BookingResult:
+        """Run one close on the draft and say what it did to the chain."""
+        level, booked = draft.chain.level, len(draft.ledger)
+        settle()
+        entry = draft.ledger[booked] if len(draft.ledger) > booked else None
+        amount = entry.amount if entry is not None else ZERO
+        chain = draft.chain
+        success = entry is None or entry.kind is LedgerKind.PROFIT
+        return BookingResult(success, order_id, amount, chain.level != level, chain.level, None if success else
+                             "closed short of the target: recorded as a loss", status=chain.status)
 
-        A change that lost a race with another writer (PostgreSQL shared by several processes)
-        re-reads the chain and is drafted once more; a commit with an unknown outcome (the call
-        was cancelled) leaves the chain to be re-read before its next change.
-        """
-        async with self._tracker.locked(chain_id) as tracked:
-            for attempt in (1, 2):
-                draft = ChainDraft(tracked, self.rules, now or self._clock())
-                outcome = edit(draft)
-                change = draft.change()
-                try:
-                    await self.store.commit(change)
-                except ConcurrentUpdateError:
-                    if attempt == 2:
-                        raise
-                    await self._tracker.reread(tracked)
-                    continue
-                except StoreError:  # the database failed, maybe after committing: re-read before trusting memory
-                    self._memory.stale.add(chain_id)
-                    raise
-                except ProfitBookingError:
-                    raise
-                except BaseException:
-                    self._memory.stale.add(chain_id)
-                    raise
-                self._memory.apply(tracked, change)
-                return outcome
-        raise AssertionError("unreachable")  # pragma: no cover
+    async def _after_booking(self, chain_id: str, results: list[BookingResult]) -> None:
+        """Log the bookings and place the orders of a level they opened (a broker refusal
+        leaves the intents pending: reconciliation places them)."""
+        for result in results:
+            logger.info("settled %s in chain %s: %s, level %d", result.order_id, chain_id, result.profit_amount,
+                        result.new_level)
+        if any(result.chain_advanced for result in results):
+            try:
+                await self.place_orders(chain_id)
+            except BrokerError as exc:
+                logger.error("orders of chain %s stay pending: %s", chain_id, exc)
+
+    async def _market_price(self, chain_id: str) -> Decimal | None:
+        """The broker's price of the chain's symbol: what a level opened now is priced from."""
+        tracked = self._memory.tracked.get(chain_id)
+        if self.broker is None or tracked is None:
+            return None
+        return await self.broker.price(tracked.chain.symbol)
+
+    async def _refusal(self, order_id: str, chain_id: str, exc: ProfitBookingError) -> BookingResult:
+        """A refused booking's result; an order id the chain no longer holds may be one it booked."""
+        if isinstance(exc, UnknownOrderError) and await self.store.is_booked(order_id):
+            exc = AlreadyBookedError(f"order {order_id} is already booked")
+        status = exc.status if isinstance(exc, ChainFinalError) else None
+        return self._refused(order_id, chain_id, str(exc), status)
 
     async def _ready(self) -> None:
         if not self._rehydrated:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 
 
@@ -34,9 +36,24 @@ def client_order_id(chain_id: str, level: int, slot: int, attempt: int = 1) -> s
     return f"{chain_id}-L{level}-S{slot}-A{attempt}"
 
 
+_CLIENT_ID = re.compile(r"(?P<chain>.+)-L(?P<level>\d+)-S(?P<slot>\d+)-A(?P<attempt>\d+)")
+
+
+def parse_client_order_id(client_id: object) -> tuple[str, int, int, int] | None:
+    """``(chain_id, level, slot, attempt)`` of a client id this package wrote; ``None`` for others."""
+    match = _CLIENT_ID.fullmatch(client_id) if isinstance(client_id, str) else None
+    if match is None:
+        return None
+    return match["chain"], int(match["level"]), int(match["slot"]), int(match["attempt"])
+
+
 @dataclass(slots=True)
 class SlotOrder:
-    """An active order (pending, open or stopped) in a slot of its chain's current level."""
+    """An active order (pending, open or stopped) in a slot of its chain's current level.
+
+    ``target_price`` and ``stop_price`` are the take-profit and stop loss it is (or was) sent
+    with; an Order B placed by the bot itself may have neither on record.
+    """
 
     chain_id: str
     level: int
@@ -45,6 +62,8 @@ class SlotOrder:
     kind: OrderKind
     status: OrderStatus
     order_id: str | None = None
+    target_price: Decimal | None = None
+    stop_price: Decimal | None = None
 
     @property
     def client_order_id(self) -> str:

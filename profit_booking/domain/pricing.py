@@ -9,7 +9,7 @@ Directions are the canonical strings ``"BUY"`` and ``"SELL"``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 from typing import Mapping
 
@@ -62,8 +62,8 @@ def _price_offset(spec: SymbolSpec, lot: Decimal, dollars: Decimal) -> Decimal:
     return dollars / (spec.pip_value_per_std_lot * lot) * spec.pip_size
 
 
-def _quantize_price(spec: SymbolSpec, price: Decimal) -> Decimal:
-    return price.quantize(spec.pip_size / 10, rounding=ROUND_HALF_EVEN)
+def _quantize_offset(spec: SymbolSpec, offset: Decimal, rounding: str) -> Decimal:
+    return offset.quantize(spec.pip_size / 10, rounding=rounding)
 
 
 def profit_of(
@@ -83,10 +83,10 @@ def profit_of(
 def target_price(
     spec: SymbolSpec, direction: str, entry: Decimal, lot: Decimal, target: Decimal
 ) -> Decimal:
-    """Price at which ``lot`` opened at ``entry`` has gained ``target`` dollars.
+    """The nearest price, to a tenth of a pip, at which ``lot`` opened at ``entry`` has gained at
+    least ``target`` dollars (the distance is rounded up, so a take-profit there books the target).
 
-    Rounded to a tenth of a pip with ROUND_HALF_EVEN. Raises ValueError for a
-    bad direction or a non-positive lot or target.
+    Raises ValueError for a bad direction or a non-positive lot or target.
     """
     return _price_after(spec, direction, entry, lot, target, "target", gained=True)
 
@@ -108,7 +108,8 @@ def _price_after(
     sign = _sign(direction) * (1 if gained else -1)
     _require_positive("lot", lot)
     _require_positive(what, dollars)
-    return _quantize_price(spec, entry + sign * _price_offset(spec, lot, dollars))
+    offset = _quantize_offset(spec, _price_offset(spec, lot, dollars), ROUND_CEILING if gained else ROUND_HALF_EVEN)
+    return entry + sign * offset
 
 
 def recovery_triggered(

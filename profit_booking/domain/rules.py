@@ -10,9 +10,11 @@ from types import MappingProxyType
 
 from ..errors import ConfigError
 from .chain import ProfitChain
+from .pricing import SymbolSpec, stop_price, target_price
 
 DEFAULT_PYRAMID: Mapping[int, int] = MappingProxyType({0: 1, 1: 2, 2: 4, 3: 8, 4: 16})
 DEFAULT_PROFIT_TARGET = Decimal("7.00")
+DEFAULT_STOP_LOSS = Decimal("10.00")
 
 
 class LevelOutcome(Enum):
@@ -33,6 +35,8 @@ class PyramidRules:
     strict_mode: bool = True
     allow_partial_progression: bool = False
     enabled_levels: Mapping[int, bool] = field(default_factory=dict)
+    stop_loss: Decimal = DEFAULT_STOP_LOSS
+    symbols: Mapping[str, SymbolSpec] = field(default_factory=dict)
 
     @property
     def max_level(self) -> int:
@@ -46,6 +50,17 @@ class PyramidRules:
     def is_enabled(self, level: int) -> bool:
         """A level missing from ``enabled_levels`` is enabled."""
         return self.enabled_levels.get(level, True)
+
+    def order_prices(self, chain: ProfitChain, entry: Decimal) -> tuple[Decimal, Decimal] | tuple[None, None]:
+        """Take-profit and stop prices of a chain order entered at ``entry`` (none for a symbol
+        without a spec): the target and the stop in dollars at the chain's lot."""
+        spec = self.symbols.get(chain.symbol)
+        if spec is None or chain.lot is None:
+            return None, None
+        return (
+            target_price(spec, chain.direction, entry, chain.lot, self.profit_target),
+            stop_price(spec, chain.direction, entry, chain.lot, self.stop_loss),
+        )
 
     def check_stored(self, chains: Iterable[ProfitChain]) -> None:
         """Refuse stored chains that this pyramid cannot continue (a level it lacks or resizes)."""

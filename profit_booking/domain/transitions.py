@@ -12,9 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ..errors import AlreadyBookedError, ChainFinalError, DuplicateChainError, ProfitBookingError
+from ..errors import AlreadyBookedError, ChainFinalError, DuplicateChainError, ProfitBookingError, UnknownOrderError
 from .chain import ChainStatus, ProfitChain
 from .changes import ChainChange, ChainEvent, HuntOutcome, LedgerEntry, LedgerKind, OrderUpdate
+from .closes import Close
 from .hunts import HuntStatus, RunningHunt
 from .money import ZERO
 from .orders import OrderKind, OrderStatus, SlotOrder
@@ -57,11 +58,27 @@ def same_opening(chain: ProfitChain, order_b_id: str, plugin_id: str, symbol: st
 
 
 class ChainDraft:
-    """A mutable copy of one chain that records every change made to it."""
+    """A mutable copy of one chain that records every change made to it.
 
-    def __init__(self, tracked: TrackedChain, rules: PyramidRules, now: datetime) -> None:
+    ``entry_price`` is the market price the next level's order intents are priced from (their
+    take-profit and stop); without one they are written unpriced. ``adopt_unknown`` lets a
+    close under an order id the chain does not know take a free slot: the plan's in-memory
+    semantics, which only its five-method manager asks for.
+    """
+
+    def __init__(
+        self,
+        tracked: TrackedChain,
+        rules: PyramidRules,
+        now: datetime,
+        *,
+        entry_price: Decimal | None = None,
+        adopt_unknown: bool = False,
+    ) -> None:
         self.rules = rules
         self.now = now
+        self.entry_price = entry_price
+        self.adopt_unknown = adopt_unknown
         self.tracked = tracked
         self.chain = replace(tracked.chain)
         self.slots = dict(tracked.slots)  # orders are copied before they change: see _own
@@ -77,14 +94,12 @@ class ChainDraft:
     # -- use cases -------------------------------------------------------------------------
 
     def book(self, order_id: str, amount: Decimal) -> None:
-        """Book ``order_id`` at ``amount`` (at or above the target); an order the chain does not
-        know takes a free slot."""
+        """Book ``order_id`` at ``amount`` (at or above the target)."""
         self._refuse_if_final()
         if amount < self.rules.profit_target:
             raise ProfitBookingError(f"profit_amount {amount} is below the profit target {self.rules.profit_target}")
-        if any(entry.order_id == order_id for entry in self.ledger):
-            raise AlreadyBookedError(f"order {order_id} appears twice in one batch")
-        order = self._slot_of(order_id) or self._claim_slot(order_id)
+        self._refuse_twice(order_id)
+        order = self._slot_of(order_id) or self._unknown(order_id)
         if order.status is OrderStatus.STOPPED:
             raise ProfitBookingError(f"order {order_id} hit its stop loss; its SL hunt decides slot {order.slot}")
         chain = self.chain
@@ -94,6 +109,25 @@ class ChainDraft:
         chain.total_profit += amount
         self.event("booked", order_id=order_id, slot=order.slot, amount=str(amount), total=str(chain.total_profit))
         self._resolve_level()
+
+    def settle(self, close: Close, hunt_enabled: bool, expires_at: datetime) -> None:
+        """A broker close of one of the chain's orders: booked when it made the target, otherwise
+        a stop (the realised figure goes on the ledger either way)."""
+        self._refuse_if_final()
+        self._refuse_twice(close.order_id)
+        order = self._slot_of(close.order_id)
+        if order is None and close.client_order_id is not None:
+            order = self._slot_of_client(close.client_order_id)
+            if order is not None and order.order_id is None:
+                order = self.register(close.order_id, close.client_order_id)
+        if order is None and not self.adopt_unknown:
+            self._unknown(close.order_id)
+        if close.price is not None:
+            self.entry_price = close.price
+        if close.profit >= self.rules.profit_target:
+            self.book(close.order_id, close.profit)
+        else:
+            self.stop_loss(close.order_id, close.profit, None, hunt_enabled, expires_at)
 
     def register(self, order_id: str, client_id: str | None = None) -> SlotOrder:
         """Attach a broker ticket to a pending order intent (by client id, else the lowest slot)."""
@@ -114,12 +148,13 @@ class ChainDraft:
     def stop_loss(
         self,
         order_id: str | None,
-        loss: Decimal | None,
+        realised: Decimal | None,
         stop_price: Decimal | None,
         hunt_enabled: bool,
         expires_at: datetime,
     ) -> None:
-        """Record an open order's stop loss; open an SL hunt for its slot, or lose the slot at once.
+        """Record an open order's stop loss (``realised``: its closing figure, usually negative);
+        open an SL hunt for its slot, or lose the slot at once.
 
         Without ``order_id`` the chain's one live order is the one stopped; with several live
         orders the stop is refused, since it cannot say which.
@@ -136,16 +171,16 @@ class ChainDraft:
             raise ProfitBookingError(f"order in slot {order.slot} of chain {chain.chain_id} was never placed")
         ticket = order.order_id
         order = self._own(order)
-        if loss is not None:
-            self.ledger.append(LedgerEntry(ticket, chain.level, order.slot, -loss, LedgerKind.LOSS))
-            chain.total_profit -= loss
+        if realised is not None:
+            self.ledger.append(LedgerEntry(ticket, chain.level, order.slot, realised, LedgerKind.LOSS))
+            chain.total_profit += realised
         if hunt_enabled:
             order.status = OrderStatus.STOPPED
             self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
             self.hunts.append(
                 RunningHunt(
-                    chain.chain_id, chain.level, order.slot, order.attempt, ticket, chain.direction, stop_price,
-                    self.now, expires_at,
+                    chain.chain_id, chain.level, order.slot, order.attempt, ticket, chain.direction,
+                    stop_price if stop_price is not None else order.stop_price, self.now, expires_at,
                 )
             )
             chain.status = ChainStatus.SL_HUNT
@@ -214,9 +249,30 @@ class ChainDraft:
         self.advanced = True
         if chain.status is ChainStatus.SL_HUNT:
             chain.status = ChainStatus.ACTIVE
+        target, stop = (None, None) if self.entry_price is None else self.rules.order_prices(chain, self.entry_price)
         for slot in range(chain.orders_in_level):
-            self.add_order(SlotOrder(chain.chain_id, chain.level, slot, 1, OrderKind.LEVEL, OrderStatus.PENDING))
-        self.event("advanced", from_level=old, to_level=chain.level, orders=chain.orders_in_level)
+            self.add_order(
+                SlotOrder(chain.chain_id, chain.level, slot, 1, OrderKind.LEVEL, OrderStatus.PENDING, None, target, stop)
+            )
+        self.event(
+            "advanced", from_level=old, to_level=chain.level, orders=chain.orders_in_level,
+            entry_price=None if self.entry_price is None else str(self.entry_price),
+        )
+
+    def _unknown(self, order_id: str) -> SlotOrder:
+        """An order id the chain does not know: refused, unless the plan's semantics are asked for."""
+        if self.adopt_unknown:
+            return self._claim_slot(order_id)
+        chain = self.chain
+        raise UnknownOrderError(
+            f"order {order_id} is not an order of chain {chain.chain_id} (level {chain.level}); "
+            f"if it is one of its placed intents, register its ticket first: "
+            f"register_order({chain.chain_id!r}, {order_id!r}, client_order_id)"
+        )
+
+    def _refuse_twice(self, order_id: str) -> None:
+        if any(entry.order_id == order_id for entry in self.ledger):
+            raise AlreadyBookedError(f"order {order_id} appears twice in one batch")
 
     def _claim_slot(self, order_id: str) -> SlotOrder:
         """The slot an order the chain does not know fills: the lowest pending intent, else the
@@ -254,6 +310,9 @@ class ChainDraft:
 
     def _slot_of(self, order_id: str | None) -> SlotOrder | None:
         return next((o for o in self.slots.values() if order_id and o.order_id == order_id), None)
+
+    def _slot_of_client(self, client_id: str) -> SlotOrder | None:
+        return next((o for o in self.slots.values() if o.client_order_id == client_id), None)
 
     def _only_open_slot(self) -> SlotOrder | None:
         live = [o for o in self._ordered_slots() if o.status is OrderStatus.OPEN]

@@ -13,16 +13,18 @@ the same on both backends.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable, Select
 
-from ..errors import StoreError
-from .errors import driver_errors, translate
-from .runner import CHUNK, Row, check_rows, prepare_cached
+from ..errors import ProfitBookingError, StoreError
+from .errors import driver_errors, is_integrity, translate
+from .runner import CHUNK, Part, Row, check_rows, prepare_cached
+
+Write = Callable[[], Awaitable[None]]
 
 
 class SqlAlchemyRunner:
@@ -35,6 +37,9 @@ class SqlAlchemyRunner:
         raise StoreError("a read transaction writes nothing")
 
     async def run_many(self, statement: Executable, rows: Sequence[Mapping[str, Any]], **expect: Any) -> None:
+        raise StoreError("a read transaction writes nothing")
+
+    async def isolated(self, write: Write) -> Part:
         raise StoreError("a read transaction writes nothing")
 
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
@@ -101,6 +106,9 @@ class SqliteDriverRunner(_OnDriver):
             raise translate(exc) from exc
         return prepared.convert(rows)
 
+    async def isolated(self, write: Write) -> Part:
+        raise StoreError("savepoints run in a recorded write transaction (SqliteWriteBatch)")
+
     async def stream(self, query: Select) -> AsyncIterator[list[Row]]:
         prepared = prepare_cached(query, {}, self._dialect)
         try:
@@ -136,6 +144,22 @@ class AsyncpgDriverRunner(_OnDriver):
         counts = [await self._execute(prepared.sql, prepared.bind(row)) for row in rows]
         check_rows(sum(counts), expect, conflict)
 
+    async def isolated(self, write: Write) -> Part:
+        part = Part()
+        savepoint = self._driver.transaction()  # nested in the open transaction: a SAVEPOINT
+        await savepoint.start()
+        try:
+            await write()
+        except ProfitBookingError as exc:
+            await savepoint.rollback()
+            part.error = exc
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        else:
+            await savepoint.commit()
+        return part
+
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         raise StoreError("a write transaction on PostgreSQL reads through SQLAlchemy, not here")
 
@@ -162,6 +186,7 @@ class SqliteWriteBatch:
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
         self._steps: list[tuple[str, Any, bool, int | None, str]] = []
+        self._parts: list[tuple[int, int, Part]] = []  # (first step, end step, outcome)
 
     async def run(
         self, statement: Executable, params: Mapping[str, Any], *, expect: int | None = None, conflict: str = ""
@@ -177,6 +202,12 @@ class SqliteWriteBatch:
             prepared = prepare_cached(statement, rows[0], self._dialect)
             self._steps.append((prepared.sql, [prepared.bind(row) for row in rows], True, expect, conflict))
 
+    async def isolated(self, write: Write) -> Part:
+        part, first = Part(), len(self._steps)
+        await write()
+        self._parts.append((first, len(self._steps), part))
+        return part
+
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
 
@@ -189,9 +220,18 @@ class SqliteWriteBatch:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
-            for sql, params, many, expect, conflict in self._steps:
-                cursor = db.executemany(sql, params) if many else db.execute(sql, params)
-                check_rows(cursor.rowcount, expect, conflict)
+            done = 0
+            for first, end, part in self._parts:
+                self._run(db, done, first)
+                db.execute("SAVEPOINT part")
+                try:
+                    self._run(db, first, end)
+                except (ProfitBookingError, sqlite3.IntegrityError) as exc:
+                    db.execute("ROLLBACK TO part")
+                    part.error = translate(exc) if is_integrity(exc) else exc
+                db.execute("RELEASE part")
+                done = end
+            self._run(db, done, len(self._steps))
             db.execute("COMMIT")
         except BaseException:
             try:
@@ -200,3 +240,8 @@ class SqliteWriteBatch:
             except sqlite3.Error as exc:
                 raise UnknownStateError(f"a failed transaction could not be rolled back: {exc}") from exc
             raise
+
+    def _run(self, db: sqlite3.Connection, first: int, end: int) -> None:
+        for sql, params, many, expect, conflict in self._steps[first:end]:
+            cursor = db.executemany(sql, params) if many else db.execute(sql, params)
+            check_rows(cursor.rowcount, expect, conflict)

@@ -11,6 +11,7 @@ from ..domain.changes import ChainChange
 from ..domain.hunts import RunningHunt
 from ..domain.stats import ChainTally
 from ..domain.tracked import TrackedChain
+from ..errors import ProfitBookingError
 
 
 @dataclass(slots=True)
@@ -43,6 +44,13 @@ class Store(Protocol):
 
     async def commit(self, change: ChainChange) -> None:
         """Persist ``change`` atomically."""
+
+    async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
+        """Persist several chains' changes in one transaction, each isolated: a refused change
+        is rolled back alone and its error returned in its place (``None``: committed)."""
+
+    async def is_booked(self, order_id: str) -> bool:
+        """Whether ``order_id`` has a row in the ledger."""
 
     async def load_chain(self, chain_id: str) -> LoadedChain | None:
         """One chain with its active orders and running hunts, read at one instant."""

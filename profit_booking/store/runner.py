@@ -8,14 +8,14 @@ prepared. The runners that execute prepared statements live in :mod:`.drivers`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable, Insert, Select, Update
 
-from ..errors import ConcurrentUpdateError, StoreError
+from ..errors import ConcurrentUpdateError, ProfitBookingError, StoreError
 
 Row = tuple[Any, ...]
 Processor = Callable[[Any], Any] | None
@@ -45,6 +45,19 @@ class StatementRunner(Protocol):
 
     def stream(self, query: Select) -> AsyncIterator[list[Row]]:
         """The rows of a select in chunks, so a large read never sits in memory twice."""
+
+    async def isolated(self, write: Callable[[], Awaitable[None]]) -> Part:
+        """Run ``write``'s statements in a savepoint: a refusal among them rolls back only
+        them, is kept in the returned part, and lets the transaction go on."""
+
+
+class Part:
+    """The outcome of an isolated part of a transaction, known once the transaction has run."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: ProfitBookingError | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,10 @@ and rolls back when it raises. Everything else is written once, here.
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Select, bindparam, text
@@ -21,6 +21,7 @@ from ..domain.hunts import RunningHunt
 from ..domain.orders import SlotOrder
 from ..domain.stats import ChainTally
 from ..domain.tracked import TrackedChain
+from ..errors import ProfitBookingError
 from . import statements as q
 from .mapping import (
     chain_from_row, chain_values, changing_values, chains, event_values, hunt_values, ledger_values, order_values,
@@ -38,13 +39,22 @@ class SqlStore:
         raise NotImplementedError  # abstract: each backend opens its own transactions
 
     async def new_chain_id(self, order_b_id: str, symbol: str) -> str:
-        """A fresh, unique chain id."""
-        return f"PB-{uuid.uuid4().hex[:16]}"
+        """The chain id of the chain ``order_b_id`` opens, derived from it: an Order B reported
+        again after a crash names the same chain, and a replay names every chain alike. (Its
+        orders' client ids stay within MetaTrader's 31-character comment.)"""
+        return f"PB-{hashlib.blake2b(order_b_id.encode(), digest_size=8).hexdigest()}"
 
     async def commit(self, change: ChainChange) -> None:
         """Write one chain change in one transaction: all of it or none of it."""
         async with self._transaction(write=True) as run:
             await write_change(run, change)
+
+    async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
+        """Write several chains' changes in one transaction, each in a savepoint of its own: a
+        refused change is rolled back alone and reported in its place; the others commit."""
+        async with self._transaction(write=True) as run:
+            parts = [await run.isolated(partial(write_change, run, change)) for change in changes]
+        return [part.error for part in parts]
 
     async def load_chain(self, chain_id: str) -> LoadedChain | None:
         """One chain with its active orders and running hunts, read at one instant."""
@@ -88,6 +98,11 @@ class SqlStore:
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
         return snapshot
+
+    async def is_booked(self, order_id: str) -> bool:
+        """Whether ``order_id`` has a row in the ledger."""
+        async with self._transaction(write=False) as run:
+            return bool(await run.fetch(q.LEDGER_ROW_OF, {"order_id": order_id}))
 
     async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         """The stored chain that ``order_b_id`` opened, if any."""

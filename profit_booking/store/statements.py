@@ -59,3 +59,4 @@ CHAIN_BY_ORDER_B = select(*CHAIN_COLUMNS).where(chains.c.order_b_id == bindparam
 ACTIVE_ORDERS_OF = ACTIVE_ORDERS.where(orders.c.chain_id == bindparam("chain_id"))
 RUNNING_HUNTS_OF = RUNNING_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
 ALL_CHAINS = select(*CHAIN_COLUMNS).order_by(chains.c.created_at, chains.c.chain_id)
+LEDGER_ROW_OF = select(bookings.c.id).where(bookings.c.order_id == bindparam("order_id"))

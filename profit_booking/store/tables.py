@@ -16,12 +16,13 @@ from sqlmodel import Field, SQLModel
 
 from ..domain.chain import UNFINISHED_STATUSES, ChainStatus
 from ..domain.changes import LedgerKind
+from ..domain.findings import FindingKind
 from ..domain.hunts import HuntStatus
 from ..domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus
 from .append_only import make_append_only
 from .types import Cents, DecimalText, UTCDateTime, enum_names
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def sql_in(column: str, members: object) -> str:
@@ -124,19 +125,22 @@ class ChainOrderRow(SQLModel, table=True):
     status: OrderStatus = _enum(OrderStatus, "ck_chain_orders_status")
     client_order_id: str = Field(unique=True)
     order_id: str | None = Field(default=None, unique=True)
+    target_price: Decimal | None = Field(default=None, sa_type=DecimalText)
+    stop_price: Decimal | None = Field(default=None, sa_type=DecimalText)
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
 
 class BookingRow(SQLModel, table=True):
-    """The append-only ledger: one row per closed order, profit or loss, never updated."""
+    """The append-only ledger: one row per closed order, never updated.
+
+    PROFIT: booked at or above the target. LOSS: the realised figure of an order whose slot
+    was stopped or lost (negative, or a small profit when it was closed by hand short of it).
+    """
 
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint(
-            "(kind = 'PROFIT' AND amount_cents > 0) OR (kind = 'LOSS' AND amount_cents <= 0)",
-            name="ck_bookings_amount_sign",
-        ),
+        CheckConstraint("kind = 'LOSS' OR amount_cents > 0", name="ck_bookings_profit_positive"),
         Index("ix_bookings_chain", "chain_id"),
     )
 
@@ -189,10 +193,29 @@ class SlHuntRow(SQLModel, table=True):
     closed_at: datetime | None = _time(nullable=True)
 
 
+class BrokerFindingRow(SQLModel, table=True):
+    """What reconciling with the broker found and did: linked, placed, booked, or only reported."""
+
+    __tablename__ = "broker_findings"
+    __table_args__ = (Index("ix_broker_findings_at", "at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    at: datetime = _time()
+    kind: FindingKind = _enum(FindingKind, "ck_broker_findings_kind")
+    chain_id: str | None = None
+    ticket: str | None = None
+    client_order_id: str | None = None
+    detail: dict[str, Any] = Field(sa_type=JSON)
+
+
 TABLES = [
     t.__table__
-    for t in (SchemaVersionRow, WriterLeaseRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow)
+    for t in (
+        SchemaVersionRow, WriterLeaseRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow,
+        BrokerFindingRow,
+    )
 ]
 
 make_append_only(BookingRow.__table__)
 make_append_only(ChainEventRow.__table__)
+make_append_only(BrokerFindingRow.__table__)

@@ -52,7 +52,7 @@ class EnumByName(EnumType):
 
 def enum_names(enum: type[Enum], name: str) -> EnumType:
     """An enum column holding member names, with a CHECK that lists exactly the enum's members."""
-    return EnumByName(enum, name=name, native_enum=False, create_constraint=True, length=16, validate_strings=True)
+    return EnumByName(enum, name=name, native_enum=False, create_constraint=True, length=24, validate_strings=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,0 +1,211 @@
+"""A paper broker: fills at the last quote, closes at TP/SL, and keeps its state in its own SQLite file.
+
+It implements every port of :mod:`.ports`. The methods are ``async`` like the bot's ports, but run
+their sqlite3 work synchronously on the caller's thread: a paper broker's statements are few and
+small, and one plain connection keeps a batch of ticks (quotes, clock and closes) one transaction.
+
+The file (``paper_file.py``) holds ``positions``, ``deals``, ``quotes`` and ``markers`` (a replay
+driver's progress). Open positions, quotes and a :class:`PriceIndex` of their TP/SL live in
+memory, rebuilt from the file on :meth:`PaperBroker.open` and after a failed write. Paper-broker
+niceties that a real broker does not promise:
+
+* a ticket is derived from the client order id (15 digits of its BLAKE2b hash), and placing a client
+  order id the broker already knows, open or closed, returns its ticket and opens nothing;
+* a tick not later than its symbol's last quote is ignored, so replaying ticks changes nothing;
+* the market clock is the latest tick time, :data:`EPOCH` (1970-01-01 UTC) before the first tick.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from ..domain.money import from_cents, to_cents
+from ..domain.price_index import PriceIndex
+from ..domain.pricing import DEFAULT_SYMBOLS, SymbolSpec, profit_of
+from ..errors import BrokerError
+from .paper_file import DEAL, EPOCH, POSITION, connect, positive, row_position, text, ticket_of, utc
+from .ports import CloseReason, Deal, OrderRequest, Position, Tick
+
+__all__ = ["EPOCH", "PaperBroker", "ticket_of"]
+
+
+class PaperBroker:
+    """A simulated broker over its own SQLite file; open it with :meth:`open`."""
+
+    def __init__(self, conn: sqlite3.Connection, symbols: Mapping[str, SymbolSpec]) -> None:
+        self._conn, self._symbols = conn, dict(symbols)
+        self._load()
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike, symbols: Mapping[str, SymbolSpec] = DEFAULT_SYMBOLS) -> PaperBroker:
+        """Open (or create, owner-only) the broker's file, create missing tables and load its state."""
+        conn = connect(Path(path))
+        try:
+            return cls(conn, symbols)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise BrokerError(f"cannot read {path} as a paper broker file: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    async def aclose(self) -> None:
+        """Close the file; the broker must not be used afterwards."""
+        self._conn.close()
+
+    def _load(self) -> None:
+        """Memory from the file: open positions, quotes, the clock and the index of TP/SL prices."""
+        rows = self._conn.execute(f"SELECT {POSITION} FROM positions").fetchall()
+        self._positions = {row[0]: row_position(row) for row in rows}
+        if unknown := {p.symbol for p in self._positions.values()} - self._symbols.keys():
+            raise BrokerError(f"open positions on symbols without a spec: {sorted(unknown)}")
+        self._quotes = {symbol: (Decimal(price), datetime.fromisoformat(at))
+                        for symbol, price, at in self._conn.execute("SELECT symbol, price, at FROM quotes")}
+        self._clock = max((at for _, at in self._quotes.values()), default=EPOCH)
+        self._index = PriceIndex()
+        for p in self._positions.values():
+            self._index.add(p.ticket, p.symbol, p.direction, p.take_profit, p.stop_loss)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; memory changed inside it is reloaded from the file when it fails."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException as exc:
+            with suppress(sqlite3.Error):
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                self._load()
+            if isinstance(exc, sqlite3.Error):
+                raise BrokerError(f"the paper broker could not write its file: {exc}") from exc
+            raise
+
+    async def place(self, request: OrderRequest) -> str:
+        """Open a market position at the symbol's last quote and return its ticket.
+
+        Refused with :class:`BrokerError`, writing nothing: an unknown symbol, a direction other than
+        BUY/SELL, a lot that is not a positive Decimal, no quote yet, or a TP/SL the fill price
+        already reaches (MT5's "invalid stops"). A client order id seen before returns its ticket.
+        """
+        client_id = request.client_order_id
+        if not isinstance(client_id, str) or not client_id:
+            raise BrokerError(f"client_order_id must be non-empty text, got {client_id!r}")
+        ticket = ticket_of(client_id)
+        if (known := self._client_of(ticket)) is not None:
+            if known != client_id:
+                raise BrokerError(f"ticket {ticket} of {client_id!r} is already {known!r}'s")
+            return ticket
+        if request.symbol not in self._symbols:
+            raise BrokerError(f"unknown symbol {request.symbol!r}")
+        if request.direction not in ("BUY", "SELL"):
+            raise BrokerError(f"direction must be 'BUY' or 'SELL', got {request.direction!r}")
+        lot = positive(request.lot, "lot")
+        if (quote := self._quotes.get(request.symbol)) is None:
+            raise BrokerError(f"no quote for {request.symbol} yet: cannot fill {client_id!r}")
+        fill, sign = quote[0], 1 if request.direction == "BUY" else -1
+        tp, sl = request.take_profit, request.stop_loss
+        if tp is not None and sign * (positive(tp, "take_profit") - fill) <= 0:
+            raise BrokerError(f"invalid stops: a {request.direction} take profit {tp} is reached at the fill {fill}")
+        if sl is not None and sign * (fill - positive(sl, "stop_loss")) <= 0:
+            raise BrokerError(f"invalid stops: a {request.direction} stop loss {sl} is reached at the fill {fill}")
+        position = Position(ticket, client_id, request.symbol, request.direction, lot, fill, tp, sl, self._clock)
+        with self._write() as db:
+            db.execute(f"INSERT INTO positions ({POSITION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (ticket, client_id, request.symbol, request.direction, str(lot), str(fill), text(tp),
+                        text(sl), text(position.opened_at)))
+            self._positions[ticket] = position
+            self._index.add(ticket, position.symbol, position.direction, tp, sl)
+        return ticket
+
+    def _client_of(self, ticket: str) -> str | None:
+        if (position := self._positions.get(ticket)) is not None:
+            return position.client_order_id
+        row = self._conn.execute("SELECT client_order_id FROM deals WHERE ticket = ?", (ticket,)).fetchone()
+        return None if row is None else row[0]
+
+    async def tick(self, ticks: Sequence[Tick]) -> list[Deal]:
+        """Apply prices in one transaction: quotes, the clock, and a close of every position whose TP or
+        SL a price reaches, at that price. A tick not later than its symbol's last quote is ignored.
+        Returns the deals made, by (closed_at, ticket). Bad ticks raise BrokerError, writing nothing."""
+        for tick in ticks:
+            if tick.symbol not in self._symbols:
+                raise BrokerError(f"tick of unknown symbol {tick.symbol!r}")
+            positive(tick.price, "tick price")
+            utc(tick.at, "tick time")
+        deals = []
+        with self._write() as db:
+            for tick in ticks:
+                at, last = utc(tick.at, "tick time"), self._quotes.get(tick.symbol)
+                if last is not None and at <= last[1]:
+                    continue
+                self._quotes[tick.symbol], self._clock = (tick.price, at), max(self._clock, at)
+                db.execute("INSERT INTO quotes (symbol, price, at) VALUES (?, ?, ?) ON CONFLICT (symbol)"
+                           " DO UPDATE SET price = excluded.price, at = excluded.at",
+                           (tick.symbol, str(tick.price), text(at)))
+                for ticket, kind in self._index.crossed(tick.symbol, tick.price):
+                    if ticket in self._positions:  # TP and SL at one price (stops inverted by hand): once
+                        deals.append(self._close(db, ticket, tick.price, CloseReason(kind), at))
+        return sorted(deals, key=lambda deal: (deal.closed_at, deal.ticket))
+
+    async def close_position(self, ticket: str, reason: CloseReason = CloseReason.MANUAL) -> Deal:
+        """Close an open position at its symbol's last quote, now; BrokerError when it is not open."""
+        if (position := self._positions.get(ticket)) is None:
+            raise BrokerError(f"no open position has ticket {ticket!r}")
+        if reason not in set(CloseReason):
+            raise BrokerError(f"reason must be one of {[r.value for r in CloseReason]}, got {reason!r}")
+        with self._write() as db:
+            return self._close(db, ticket, self._quotes[position.symbol][0], CloseReason(reason), self._clock)
+
+    def _close(self, db: sqlite3.Connection, ticket: str, price: Decimal, reason: CloseReason, at: datetime) -> Deal:
+        p = self._positions.pop(ticket)
+        self._index.remove(ticket)
+        profit = profit_of(self._symbols[p.symbol], p.direction, p.entry_price, price, p.lot)
+        if db.execute("DELETE FROM positions WHERE ticket = ?", (ticket,)).rowcount != 1:
+            raise BrokerError(f"position {ticket} is missing from the paper broker file")
+        db.execute("INSERT INTO deals (ticket, client_order_id, symbol, direction, lot, entry_price, close_price,"
+                   " profit_cents, reason, opened_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (ticket, p.client_order_id, p.symbol, p.direction, str(p.lot), str(p.entry_price), str(price),
+                    to_cents(profit), reason.value, text(p.opened_at), text(at)))
+        return Deal(ticket, p.client_order_id, p.symbol, price, profit, reason, at)
+
+    async def open_positions(self) -> list[Position]:
+        """Every open position, oldest first."""
+        return sorted(self._positions.values(), key=lambda p: (p.opened_at, p.ticket))
+
+    async def closed_deals(self, since: datetime | None = None) -> list[Deal]:
+        """Deals closed at or after ``since`` (all when ``None``), by (closed_at, ticket)."""
+        bound = "" if since is None else text(utc(since, "since"))
+        rows = self._conn.execute(f"SELECT {DEAL} FROM deals WHERE closed_at >= ? ORDER BY closed_at, ticket", (bound,))
+        return [Deal(ticket, client_id, symbol, Decimal(price), from_cents(cents), CloseReason(reason),
+                     datetime.fromisoformat(at)) for ticket, client_id, symbol, price, cents, reason, at in rows]
+
+    async def price(self, symbol: str) -> Decimal | None:
+        """The last quoted price of ``symbol``, or ``None`` before its first tick."""
+        quote = self._quotes.get(symbol)
+        return None if quote is None else quote[0]
+
+    def now(self) -> datetime:
+        """The latest tick time seen (UTC); :data:`EPOCH` before any tick."""
+        return self._clock
+
+    async def get_marker(self, name: str) -> str | None:
+        """The value a replay driver stored under ``name``, or ``None``."""
+        row = self._conn.execute("SELECT value FROM markers WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    async def set_marker(self, name: str, value: str) -> None:
+        """Store ``value`` under ``name`` in the broker's file (replacing any previous value)."""
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise BrokerError("a marker's name and value must be text")
+        with self._write() as db:
+            db.execute("INSERT INTO markers (name, value) VALUES (?, ?)"
+                       " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, value))
+

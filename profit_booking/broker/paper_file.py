@@ -1,0 +1,97 @@
+"""The paper broker's SQLite file: created owner-only, its tables, and values to and from its text.
+
+Prices and lots are decimal text, money integer cents, times ISO-8601 UTC text; never REAL (the
+tables are STRICT).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from contextlib import suppress
+from datetime import UTC, datetime
+from decimal import Decimal
+from hashlib import blake2b
+from pathlib import Path
+
+from ..errors import BrokerError
+from .ports import Position
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""What :meth:`PaperBroker.now` answers before the first tick."""
+
+PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS positions (ticket TEXT PRIMARY KEY, client_order_id TEXT NOT NULL UNIQUE,"
+    " symbol TEXT NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('BUY', 'SELL')), lot TEXT NOT NULL,"
+    " entry_price TEXT NOT NULL, take_profit TEXT, stop_loss TEXT, opened_at TEXT NOT NULL) STRICT",
+    "CREATE TABLE IF NOT EXISTS deals (ticket TEXT PRIMARY KEY, client_order_id TEXT NOT NULL, symbol TEXT NOT NULL,"
+    " direction TEXT NOT NULL CHECK (direction IN ('BUY', 'SELL')), lot TEXT NOT NULL, entry_price TEXT NOT NULL,"
+    " close_price TEXT NOT NULL, profit_cents INTEGER NOT NULL,"
+    " reason TEXT NOT NULL CHECK (reason IN ('TP', 'SL', 'MANUAL')), opened_at TEXT NOT NULL,"
+    " closed_at TEXT NOT NULL) STRICT",
+    "CREATE INDEX IF NOT EXISTS deals_by_close ON deals (closed_at, ticket)",
+    "CREATE TABLE IF NOT EXISTS quotes (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, at TEXT NOT NULL) STRICT",
+    "CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+)
+POSITION = "ticket, client_order_id, symbol, direction, lot, entry_price, take_profit, stop_loss, opened_at"
+DEAL = "ticket, client_order_id, symbol, close_price, profit_cents, reason, closed_at"
+
+
+def ticket_of(client_order_id: str) -> str:
+    """The 15-digit ticket of a client order id: the same on every run."""
+    digest = blake2b(client_order_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return str(10**14 + int.from_bytes(digest, "big") % (9 * 10**14))
+
+
+def text(value: Decimal | datetime | None) -> str | None:
+    """Stored text: a Decimal as written, a time as ISO-8601 UTC with microseconds (text order is time order)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return None if value is None else str(value)
+
+
+def decimal_or_none(stored: str | None) -> Decimal | None:
+    return None if stored is None else Decimal(stored)
+
+
+def utc(at: object, what: str) -> datetime:
+    """``at`` in UTC; BrokerError unless it is a timezone-aware datetime."""
+    if not isinstance(at, datetime) or at.utcoffset() is None:
+        raise BrokerError(f"{what} must be a timezone-aware datetime, got {at!r}")
+    return at.astimezone(UTC)
+
+
+def positive(value: object, what: str) -> Decimal:
+    """``value`` itself; BrokerError unless it is a positive finite Decimal."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise BrokerError(f"{what} must be a positive finite Decimal, got {value!r}")
+    return value
+
+
+def row_position(row: tuple) -> Position:
+    """A ``positions`` row (columns :data:`POSITION`) as a Position."""
+    ticket, client_id, symbol, direction, lot, entry, tp, sl, opened_at = row
+    return Position(ticket, client_id, symbol, direction, Decimal(lot), Decimal(entry), decimal_or_none(tp),
+                    decimal_or_none(sl), datetime.fromisoformat(opened_at))
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection (autocommit; WAL, synchronous=FULL) to the file, created 0600 with its tables if missing."""
+    try:
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise BrokerError(f"cannot open the paper broker file {path}: {exc}") from None
+    try:
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        conn.execute("BEGIN IMMEDIATE")
+        for ddl in SCHEMA:
+            conn.execute(ddl)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise BrokerError(f"cannot use {path} as a paper broker file: {exc}") from None
+    return conn

@@ -1,0 +1,24 @@
+"""A position the broker closed, as the chain rules see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """One chain order closed at the broker with its realised profit (negative for a loss).
+
+    The order is found by its broker ticket, or by the client id it was sent with when the
+    ticket was never linked (the process died between placing it and recording the ticket).
+    ``price`` is the close price: the reference a level that advances prices its orders from.
+    """
+
+    order_id: str
+    profit: Decimal
+    client_order_id: str | None = None
+    price: Decimal | None = None
+    at: datetime | None = None
+    at_stop: bool = False

@@ -1,0 +1,120 @@
+"""Which trigger prices one tick reaches, found by bisection instead of a scan of every order.
+
+Per symbol, two sorted lists of ``(level, key, kind)``: triggers that fire when the price is at
+or above their level and triggers that fire when it is at or below. A tick at ``price`` takes the
+prefix of the first list up to ``price`` and the suffix of the second from ``price``: the cost is
+a bisection plus the triggers it returns, not the number of orders. Pure domain: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from enum import Enum
+from heapq import merge
+
+from sortedcontainers import SortedList
+
+Entry = tuple[Decimal, str, str]
+
+
+class TriggerKind(str, Enum):
+    """What a trigger stands for; ``TP`` and ``SL`` equal the broker's close reasons of that name."""
+
+    TP = "TP"  # take profit
+    SL = "SL"  # stop loss
+    RECOVERY = "RECOVERY"  # an SL hunt's recovery price
+
+
+class _Top:
+    """Sorts after every key, so ``(level, _TOP)`` bounds every entry at ``level`` from above."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+_TOP = _Top()
+
+
+def _check_level(level: object) -> None:
+    if not isinstance(level, Decimal) or not level.is_finite():
+        raise ValueError(f"trigger level must be a finite Decimal, got {level!r}")
+
+
+class PriceIndex:
+    """Trigger prices of string keys (orders), per symbol, in sorted lists."""
+
+    def __init__(self) -> None:
+        self._books: dict[str, tuple[SortedList, SortedList]] = {}  # symbol -> (above, below)
+        self._keys: dict[str, list[tuple[SortedList, Entry]]] = {}  # key -> where its entries are
+
+    def add(
+        self, key: str, symbol: str, direction: str, take_profit: Decimal | None, stop_loss: Decimal | None
+    ) -> None:
+        """Register an order's take profit and stop loss, replacing every trigger ``key`` had.
+
+        A BUY's TP fires at ``price >= take_profit`` and its SL at ``price <= stop_loss``; a SELL's
+        TP at ``price <= take_profit`` and its SL at ``price >= stop_loss``. ``None`` registers no
+        trigger (the key is still known). Raises ValueError, changing nothing, for a bad direction
+        or a level that is not a finite Decimal.
+        """
+        if direction not in ("BUY", "SELL"):
+            raise ValueError(f"direction must be 'BUY' or 'SELL', got {direction!r}")
+        for level in (take_profit, stop_loss):
+            if level is not None:
+                _check_level(level)  # before anything changes
+        self.remove(key)
+        self._keys[key] = []
+        buy = direction == "BUY"
+        if take_profit is not None:
+            self.add_trigger(key, symbol, take_profit, above=buy, kind=TriggerKind.TP)
+        if stop_loss is not None:
+            self.add_trigger(key, symbol, stop_loss, above=not buy, kind=TriggerKind.SL)
+
+    def add_trigger(
+        self, key: str, symbol: str, level: Decimal, *, above: bool, kind: str = TriggerKind.RECOVERY
+    ) -> None:
+        """Add one trigger to ``key`` (its others stay): it fires at ``price >= level`` when ``above``,
+        else at ``price <= level``, and :meth:`crossed` reports it as ``(key, kind)``.
+
+        Adding the same trigger twice keeps one. Raises ValueError unless ``level`` is a finite Decimal.
+        """
+        _check_level(level)
+        lists = self._books.setdefault(symbol, (SortedList(), SortedList()))
+        target, entry = lists[0 if above else 1], (level, key, kind)
+        held = self._keys.setdefault(key, [])
+        if not any(where is target and held_entry == entry for where, held_entry in held):
+            target.add(entry)
+            held.append((target, entry))
+
+    def remove(self, key: str) -> None:
+        """Drop every trigger of ``key`` and forget it; nothing happens when it is unknown."""
+        for target, entry in self._keys.pop(key, ()):
+            target.remove(entry)
+
+    def crossed(self, symbol: str, price: Decimal) -> list[tuple[str, str]]:
+        """Every ``(key, kind)`` whose trigger ``price`` reaches on ``symbol``, by level then key.
+
+        Nothing is removed: the caller removes what it acts on.
+        """
+        lists = self._books.get(symbol)
+        if lists is None:
+            return []
+        above, below = lists
+        fired: Iterable[Entry] = merge(
+            above.islice(0, above.bisect_right((price, _TOP))), below.islice(below.bisect_left((price,)))
+        )
+        return [(key, kind) for _, key, kind in fired]
+
+    def __len__(self) -> int:
+        """The number of keys registered."""
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        """Whether ``key`` is registered (with or without triggers)."""
+        return key in self._keys

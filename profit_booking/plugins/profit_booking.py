@@ -1,0 +1,189 @@
+"""ProfitBookingMixin: what makes any logic plugin profit-booking capable."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from ..domain.chain import BookingResult, ProfitChain
+from ..domain.inputs import json_metadata
+from ..domain.orders import OrderStatus, SlotOrder
+from ..domain.rules import DEFAULT_PYRAMID
+from ..errors import ProfitBookingError
+from ..interface import IProfitBookingCapable
+from .base import ORDER_TO_CHAIN, BaseLogicPlugin
+from .dual_orders import DualOrderResult
+
+logger = logging.getLogger(__name__)
+OFF_WORDS = ("false", "0", "no", "off")
+
+
+class ProfitBookingMixin(IProfitBookingCapable):
+    """The plan's ``IProfitBookingCapable`` over an injected ``ProfitBookingService``.
+
+    List it before :class:`BaseLogicPlugin` (``class P(ProfitBookingMixin, BaseLogicPlugin)``):
+    its ``create_dual_orders`` checks the signal, sends through the base, then opens the Order
+    B's chain. ``{"use_profit_booking": False}`` in the plugin's config (or the service's
+    settings) switches chains and bookings off; the dual orders are still sent.
+    """
+
+    _order_to_chain = ORDER_TO_CHAIN
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        if BaseLogicPlugin in mro and mro.index(BaseLogicPlugin) < mro.index(ProfitBookingMixin):
+            raise TypeError(
+                f"{cls.__name__}: list ProfitBookingMixin before BaseLogicPlugin, or the base's "
+                "create_dual_orders hides the mixin's (no signal check, no profit chain)"
+            )
+
+    def set_profit_booking_service(self, service: Any) -> None:
+        """Inject the profit booking service (after ``open_service`` has rehydrated it)."""
+        self._profit_booking_service = service
+
+    @property
+    def profit_booking_enabled(self) -> bool:
+        """False when the plugin's config or the service's settings switch profit booking off."""
+        flag = getattr(self, "config", {}).get("use_profit_booking", True)
+        if isinstance(flag, str):
+            flag = flag.strip().lower() not in OFF_WORDS
+        service = self._service()
+        return bool(flag) and (service is None or service.settings.use_profit_booking)
+
+    # -- IProfitBookingCapable ----------------------------------------------------------------
+
+    async def create_profit_chain(self, order_b_id: str, signal: dict[str, Any]) -> ProfitChain | None:
+        """Open the chain of an Order B; ``None`` when profit booking is off or there is no service."""
+        service = self._service()
+        if not self.profit_booking_enabled or service is None:
+            logger.info("no profit chain for Order B %s: %s", order_b_id, self._why_off())
+            return None
+        chain = await service.create_chain(
+            plugin_id=self.plugin_id,
+            order_b_id=order_b_id,
+            symbol=signal["symbol"],
+            direction=signal["signal_type"],
+            metadata=self._chain_metadata(signal),
+        )
+        if chain:
+            self._order_to_chain[order_b_id] = chain.chain_id
+            logger.info("profit chain %s created for Order B %s", chain.chain_id, order_b_id)
+        return chain
+
+    async def on_profit_target_hit(
+        self, chain_id: str, order_id: str, profit_amount: Decimal | str | int | float | None = None
+    ) -> BookingResult:
+        """Book an order that hit its target (``profit_amount`` defaults to the service's target);
+        an advanced chain's next-level intents go to :meth:`_create_level_orders`."""
+        service = self._service()
+        refusal = self._refusal(chain_id)
+        if refusal:
+            return BookingResult.failed(str(order_id), self._level(chain_id), refusal)
+        amount = service.PROFIT_TARGET if profit_amount is None else profit_amount
+        result = await service.book_profit(chain_id=chain_id, order_id=order_id, profit_amount=amount)
+        if result.chain_advanced:
+            logger.info("chain %s advanced to level %d", chain_id, result.new_level)
+            await self._create_level_orders(chain_id, result.new_level)
+        return result
+
+    async def on_chain_sl_hit(self, chain_id: str, order_id: str | None = None) -> bool:
+        """Record a chain order's stop loss and start the Profit Booking SL Hunt."""
+        refusal = self._refusal(chain_id)
+        if refusal:
+            logger.warning("SL hit of chain %s not recorded: %s", chain_id, refusal)
+            return False
+        return await self._service().start_sl_hunt(chain_id, order_id)
+
+    async def get_active_chains(self) -> list[ProfitChain]:
+        """This plugin's ACTIVE chains."""
+        service = self._service()
+        return service.get_active_chains(self.plugin_id) if service is not None else []
+
+    def get_pyramid_config(self) -> dict[int, int]:
+        """Orders per level: the service's pyramid, or the plan's defaults without a service."""
+        service = self._service()
+        return dict(service.PYRAMID_LEVELS if service is not None else DEFAULT_PYRAMID)
+
+    # -- the Order B lifecycle ----------------------------------------------------------------
+
+    async def on_order_b_closed(
+        self, order_id: str, reason: str, profit_amount: Decimal | str | int | float | None = None
+    ) -> BookingResult | bool | None:
+        """A chain order closed: ``PROFIT_TARGET`` books it, ``SL_HIT`` starts its SL hunt.
+
+        Returns the booking result, whether the stop was recorded, or ``None`` when the order
+        belongs to no chain of this plugin (or the reason is unknown).
+        """
+        chain_id = self._order_to_chain.get(order_id)
+        if not chain_id:
+            logger.warning("No chain found for Order B: %s", order_id)
+            return None
+        kind = reason.strip().upper() if isinstance(reason, str) else reason
+        if kind == "PROFIT_TARGET":
+            return await self.on_profit_target_hit(chain_id, order_id, profit_amount)
+        if kind == "SL_HIT":
+            return await self.on_chain_sl_hit(chain_id, order_id)
+        logger.warning("order %s closed for an unknown reason %r: ignored", order_id, reason)
+        return None
+
+    def validate_signal(self, signal: object) -> dict[str, Any]:
+        """The base's check, plus (when a chain will open) that the chain metadata is storable."""
+        checked = super().validate_signal(signal)  # type: ignore[misc]
+        if self.profit_booking_enabled and not checked.get("is_profit_chain_order"):
+            json_metadata(self._chain_metadata(checked))
+        return checked
+
+    async def create_dual_orders(self, signal: dict[str, Any]) -> DualOrderResult:
+        """Check the signal (nothing is sent if it is bad), send the dual orders, then open the
+        Order B's chain unless the signal is itself a profit chain order."""
+        checked = self.validate_signal(signal)
+        result = await super().create_dual_orders(checked)  # type: ignore[misc]
+        if not result.order_b_id or checked.get("is_profit_chain_order"):
+            return result
+        try:
+            chain = await self.create_profit_chain(result.order_b_id, checked)
+        except ProfitBookingError as exc:  # the orders are live: report, never lose their ids
+            logger.error("Order B %s sent but its chain failed: %s", result.order_b_id, exc)
+            result.chain_error = str(exc)
+            return result
+        if chain is not None:
+            result.chain_id = chain.chain_id
+        return result
+
+    async def _create_level_orders(self, chain_id: str, level: int) -> list[SlotOrder]:
+        """The level's order intents the engine wrote; the bot places them and registers tickets."""
+        intents = [
+            order for order in self._service().open_orders(chain_id)
+            if order.level == level and order.status is OrderStatus.PENDING
+        ]
+        for intent in intents:
+            logger.info("chain %s level %d: order intent %s to place", chain_id, level, intent.client_order_id)
+        return intents
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _service(self) -> Any:
+        return getattr(self, "_profit_booking_service", None)
+
+    def _chain_metadata(self, signal: dict[str, Any]) -> dict[str, Any]:
+        return {"logic": signal.get("logic", "LOGIC1"), "original_signal": dict(signal)}
+
+    def _why_off(self) -> str:
+        if self._service() is None:
+            return "no profit booking service injected"
+        return "profit booking is switched off (use_profit_booking)"
+
+    def _refusal(self, chain_id: str) -> str | None:
+        """Why this plugin may not act on the chain, or ``None``."""
+        if self._service() is None or not self.profit_booking_enabled:
+            return self._why_off()
+        chain = self._service().get_chain(chain_id)
+        if chain is not None and chain.plugin_id != self.plugin_id:
+            return f"chain {chain_id} belongs to plugin {chain.plugin_id}, not {self.plugin_id}"
+        return None
+
+    def _level(self, chain_id: str) -> int:
+        chain = self._service().get_chain(chain_id) if self._service() is not None else None
+        return chain.level if chain is not None else 0
