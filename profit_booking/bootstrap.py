@@ -1,9 +1,13 @@
-"""The composition root: open the store, rehydrate, and only then hand out the service."""
+"""The composition root: open the store → rehydrate → reconcile with the broker → build the
+service → inject it into every plugin → only then resume them."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import Any
 
+from .broker.ports import Broker
 from .config import ProfitBookingSettings, load_settings
 from .service import Clock, ProfitBookingService, utc_now
 from .store import open_store
@@ -15,6 +19,7 @@ async def open_service(
     clock: Clock = utc_now,
     create: bool = True,
     read_only: bool = False,
+    broker: Broker | None = None,
 ) -> ProfitBookingService:
     """A ready service: database opened (created if ``create``), its pages checked, every
     unfinished chain rehydrated.
@@ -32,7 +37,7 @@ async def open_service(
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     try:
-        service = ProfitBookingService(store, settings, clock=clock)
+        service = ProfitBookingService(store, settings, clock=clock, broker=broker)
     except BaseException:
         await store.close()
         raise
@@ -41,6 +46,34 @@ async def open_service(
         for outcome in (checked, loaded):  # a damaged file explains a failed rehydration: say that first
             if isinstance(outcome, BaseException):
                 raise outcome
+    except BaseException:
+        await service.aclose()
+        raise
+    return service
+
+
+async def start_engine(
+    settings: ProfitBookingSettings | None,
+    broker: Broker,
+    plugins: Sequence[Any] = (),
+    *,
+    create: bool = True,
+) -> ProfitBookingService:
+    """Start profit booking for a bot: open the store and rehydrate, reconcile with ``broker``
+    (closes settled, intents linked or placed, strangers reported), and only then inject the
+    service into every plugin and resume them (``await plugin.resume()`` where a plugin has it).
+
+    Time is the broker's market clock. A plugin never sees a service that has not reconciled.
+    """
+    service = await open_service(settings, clock=broker.now, create=create, broker=broker)
+    try:
+        await service.reconcile()
+        for plugin in plugins:
+            plugin.set_profit_booking_service(service)
+        for plugin in plugins:
+            resume = getattr(plugin, "resume", None)
+            if resume is not None:
+                await resume()
     except BaseException:
         await service.aclose()
         raise

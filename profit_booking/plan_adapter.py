@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from datetime import datetime
+
 from .domain.chain import ChainStatus, ProfitChain
+from .domain.findings import Finding
 from .domain.changes import ChainChange, LedgerKind
 from .errors import ProfitBookingError, StoreError
 from .store.port import LoadedChain, Snapshot, Store
 
 
 STORE_METHODS = (
-    "new_chain_id", "commit", "commit_many", "is_booked", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "verify", "close",
+    "new_chain_id", "commit", "commit_many", "record_findings", "is_booked", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "verify", "close",
 )
 
 
@@ -71,6 +74,9 @@ class PlanManagerStore:
             else:
                 errors.append(None)
         return errors
+
+    async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
+        return None  # the plan's manager keeps no broker findings
 
     async def is_booked(self, order_id: str) -> bool:
         return False

@@ -1,5 +1,6 @@
-"""The service's memory: unfinished chains by id and by plugin, the order→chain map, running
-SL hunts, the tallies of final chains, and the per-chain locks that order changes.
+"""The service's memory: unfinished chains by id and by plugin, the order→chain map, the price
+index of open orders' take-profits and stops, running SL hunts, the tallies of final chains,
+and the per-chain locks that order changes.
 
 A chain that becomes final leaves memory into its plugin's tally, exactly as a chain that was
 already final at startup never enters it: memory holds the working set, not the history.
@@ -17,7 +18,8 @@ from dataclasses import replace
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
 from .domain.hunts import RunningHunt
-from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, SlotOrder, parse_client_order_id
+from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder, parse_client_order_id
+from .domain.price_index import PriceIndex
 from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
@@ -68,6 +70,7 @@ class ChainRegistry:
         self.by_plugin: dict[str, dict[str, ProfitChain]] = {}
         self.tracked: dict[str, TrackedChain] = {}
         self.order_chain: dict[str, str] = {}
+        self.prices = PriceIndex()  # open orders' take-profits and stops, by client order id
         self.hunts: dict[str, list[RunningHunt]] = {}
         self.archive: dict[str, ChainTally] = {}
         self.stale: set[str] = set()
@@ -77,6 +80,7 @@ class ChainRegistry:
         """Replace memory with a snapshot read from the store."""
         for mapping in (self.by_plugin, self.tracked, self.order_chain, self.hunts):
             mapping.clear()
+        self.prices = PriceIndex()
         for tracked in snapshot.chains:
             self.track(tracked)
         for hunt in snapshot.hunts:
@@ -91,6 +95,7 @@ class ChainRegistry:
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
+            self._index(chain, order)
         if hunts:
             self.hunts[chain.chain_id] = list(hunts)
 
@@ -109,7 +114,13 @@ class ChainRegistry:
         tracked.apply(change)
         if change.creates:
             self.track(tracked)
+        by_client = {order.client_order_id: order for order in change.slots_after.values()}
         for update in change.order_updates:
+            order = by_client.get(update.client_order_id)
+            if order is not None:
+                self._index(tracked.chain, order)
+            else:
+                self.prices.remove(update.client_order_id)
             if update.order_id is None:
                 continue
             if update.status in ACTIVE_ORDER_STATUSES:
@@ -189,5 +200,13 @@ class ChainRegistry:
 
     def _unmap_orders(self, tracked: TrackedChain) -> None:
         for order in tracked.slots.values():
+            self.prices.remove(order.client_order_id)
             if order.order_id is not None:
                 self.order_chain.pop(order.order_id, None)
+
+    def _index(self, chain: ProfitChain, order: SlotOrder) -> None:
+        """An open order with a take-profit or a stop is in the price index; no other is."""
+        if order.status is OrderStatus.OPEN and (order.target_price is not None or order.stop_price is not None):
+            self.prices.add(order.client_order_id, chain.symbol, chain.direction, order.target_price, order.stop_price)
+        else:
+            self.prices.remove(order.client_order_id)

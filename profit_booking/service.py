@@ -10,35 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from .broker.ports import Broker, OrderRequest
+from .broker.ports import Broker, Tick
 from .config import ProfitBookingSettings
+from .core import Clock, Core
 from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
-from .domain.changes import LedgerKind
 from .domain.closes import Close
+from .domain.findings import Finding
 from .domain.hunts import RunningHunt
 from .domain.inputs import aware_datetime, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
-from .domain.money import ZERO, positive_money
-from .domain.orders import OrderStatus, SlotOrder
+from .domain.money import positive_money
+from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft, open_chain, same_opening
-from .errors import (
-    AlreadyBookedError, BrokerError, ChainFinalError, ChainNotFoundError, DuplicateChainError, InvalidInputError,
-    ProfitBookingError, UnknownOrderError,
-)
+from .errors import ChainNotFoundError, DuplicateChainError, InvalidInputError, ProfitBookingError
 from .plan_adapter import as_store
 from .registry import ChainRegistry, collector_paused
 from .tracking import ChainTracker
+from .usecases import closing, placing, reconciling
+from .usecases.following import DealFollower
 
 logger = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 Amount = Decimal | float | int | str
-T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -79,6 +77,8 @@ class ProfitBookingService:
         self._clock = clock
         self._memory = ChainRegistry()
         self._tracker = ChainTracker(self._memory, self.store, self.rules, clock)
+        self.core = Core(self.settings, self.rules, self.store, self._memory, self._tracker, clock, broker)
+        self._deals = DealFollower(self.core)
         self._rehydrated = False
         self._rehydrating = asyncio.Lock()
 
@@ -121,13 +121,16 @@ class ProfitBookingService:
         metadata: dict[str, Any] | None = None,
         *,
         lot: Amount | None = None,
+        take_profit: Amount | None = None,
+        stop_loss: Amount | None = None,
     ) -> ProfitChain | None:
         """Open a chain for a new Order B; the same Order B reported again returns its chain.
 
         Returns ``None`` while ``use_profit_booking`` is off. Bad input raises
         :class:`InvalidInputError` (unknown symbol, bad direction, lot, id or metadata); an
         Order B that already opened a different or finished chain raises
-        :class:`DuplicateChainError`.
+        :class:`DuplicateChainError`. ``take_profit`` and ``stop_loss`` are the Order B's own
+        prices, when the bot knows them: its close is then noticed on the tick that reaches one.
         """
         await self._ready()
         if not self.settings.use_profit_booking:
@@ -137,6 +140,8 @@ class ProfitBookingService:
         symbol = self.settings.symbol_name(symbol)
         direction = normalize_direction(direction)
         lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
+        prices = tuple(None if p is None else positive_decimal(p, name) for p, name in (
+            (take_profit, "take_profit"), (stop_loss, "stop_loss")))
         metadata = json_metadata(metadata)
         async with self._memory.locks.hold(f"order-b:{order_b_id}"):
             existing = self._memory.chain_opened_by(order_b_id)
@@ -146,7 +151,9 @@ class ProfitBookingService:
             if not chain_id:
                 logger.error("failed to create profit chain for %s", order_b_id)
                 return None
-            change = open_chain(chain_id, plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock())
+            change = open_chain(
+                chain_id, plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock(), prices
+            )
             try:
                 await self.store.commit(change)
             except DuplicateChainError:
@@ -178,96 +185,40 @@ class ProfitBookingService:
             chain_id = require_id(chain_id, "chain_id")
             parsed = closes_of(closes)
         except InvalidInputError as exc:
-            return [self._refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
-        if not parsed:
-            return []
-        for order_id, _ in parsed:
-            owner = self._memory.order_chain.get(order_id)
-            if owner not in (None, chain_id):
-                error = f"order {order_id} belongs to chain {owner}, not {chain_id}"
-                return [self._refused(oid, chain_id, error) for oid, _ in parsed]
-
-        def book_all(draft: ChainDraft) -> list[BookingResult]:
-            return [self._booked(draft, order_id, lambda: draft.book(order_id, amount)) for order_id, amount in parsed]
-
-        try:
-            results = await self._tracker.change(chain_id, book_all, entry_price=await self._market_price(chain_id))
-        except ProfitBookingError as exc:
-            if len(parsed) > 1 and isinstance(exc, (AlreadyBookedError, UnknownOrderError)):
-                return [result for close in parsed for result in await self.book_profits(chain_id, [close])]
-            return [await self._refusal(order_id, chain_id, exc) for order_id, _ in parsed]
-        await self._after_booking(chain_id, results)
-        return results
+            return [self.core.refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
+        return await closing.book_profits(self.core, chain_id, parsed) if parsed else []
 
     async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:
-        """Broker closes of chain orders (one tick's, across chains) in one transaction.
+        """Settle broker closes of chain orders, across chains, in one transaction.
 
-        Each close is booked when it made the target and stopped otherwise, with the realised
-        figure; each chain's part is isolated, so one refused close refuses only its chain's
-        part, whose closes are then tried one by one. Closes of orders that are not active here
-        (already settled, or not chain orders) are skipped: a close reported twice, or by two
-        paths, is settled once. Returns a result per settled or refused close.
+        A close at or above the target is booked with its realised profit; any other is a stop
+        (its realised figure on the ledger). Closes of orders that are not active here are
+        skipped, so the same close reported twice, or by two paths, is settled once.
         """
         await self._ready()
-        by_chain: dict[str, list[Close]] = {}
-        for close in closes:
-            chain_id = self._memory.chain_of_close(close.order_id, close.client_order_id)
-            if chain_id is not None:
-                by_chain.setdefault(chain_id, []).append(close)
-        if not by_chain:
-            return []
-        hunting = self.settings.sl_hunt_enabled
-
-        def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
-            def settle(draft: ChainDraft) -> list[BookingResult]:
-                window = self.settings.recovery_window(draft.chain.symbol)
-                return [
-                    self._booked(draft, c.order_id, lambda c=c: draft.settle(c, hunting, (c.at or draft.now) + window))
-                    for c in group
-                ]
-            return settle
-
-        now = max((c.at for c in closes if c.at is not None), default=None)
-        outcomes = await self._tracker.change_many({cid: settle_all(group) for cid, group in by_chain.items()}, now)
-        results: list[BookingResult] = []
-        for chain_id, outcome in outcomes.items():
-            group = by_chain[chain_id]
-            if not isinstance(outcome, ProfitBookingError):
-                results.extend(outcome)
-                await self._after_booking(chain_id, outcome)
-            elif len(group) > 1:  # one refused close refused its chain's part: the others alone
-                for close in group:
-                    results.extend(await self.settle_closes([close]))
-            else:
-                results.append(await self._refusal(group[0].order_id, chain_id, outcome))
-        return results
+        return await closing.settle_closes(self.core, closes)
 
     async def place_orders(self, chain_id: str) -> list[SlotOrder]:
-        """The engine's side effect: send the chain's unplaced order intents to the broker and
-        record each ticket. The intents were committed first; the tickets are committed in one
-        change after the broker answered (also when a later placement failed), under the chain's
-        lock, so nothing places an intent twice. Returns the orders placed."""
-        if self.broker is None or not self.settings.engine_places_orders:
-            return []
-        async with self._tracker.locked(chain_id) as tracked:
-            chain = tracked.chain
-            placed: list[tuple[str, str]] = []
-            try:
-                for order in [o for _, o in sorted(tracked.slots.items()) if o.status is OrderStatus.PENDING]:
-                    if order.target_price is None or order.stop_price is None:
-                        raise BrokerError(f"intent {order.client_order_id} has no prices: no market price was known")
-                    request = OrderRequest(
-                        chain.symbol, chain.direction, chain.lot, order.target_price, order.stop_price,
-                        order.client_order_id,
-                    )
-                    placed.append((order.client_order_id, await self.broker.place(request)))
-            finally:
-                if placed:
-                    await self._tracker.commit_locked(
-                        tracked, lambda draft: [draft.register(ticket, client_id) for client_id, ticket in placed]
-                    )
-        logger.info("placed %d orders of chain %s", len(placed), chain_id)
-        return [o for o in self.open_orders(chain_id) if o.client_order_id in dict(placed)]
+        """Place the chain's unplaced order intents through the broker and record their tickets."""
+        await self._ready()
+        return await placing.place_orders(self.core, require_id(chain_id, "chain_id"))
+
+    async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
+        """Settle what a batch of ticks closed at the broker; the broker's deals are read only
+        when a tick reached an open chain order's take-profit or stop."""
+        await self._ready()
+        return await self._deals.on_ticks(ticks)
+
+    async def poll_deals(self) -> list[BookingResult]:
+        """Settle every chain order the broker closed since the last poll."""
+        await self._ready()
+        return await self._deals.poll()
+
+    async def reconcile(self) -> list[Finding]:
+        """Startup's reconciliation with the broker (``bootstrap`` runs it before plugins get the
+        service): closes settled, intents linked or placed, strangers reported."""
+        await self._ready()
+        return await reconciling.reconcile(self.core, self._deals)
 
     async def start_sl_hunt(
         self,
@@ -298,7 +249,7 @@ class ProfitBookingService:
             draft.stop_loss(order_id, realised, stop, self.settings.sl_hunt_enabled, expires)
 
         try:
-            await self._tracker.change(chain_id, stop_loss, now, await self._market_price(chain_id))
+            await self._tracker.change(chain_id, stop_loss, now, await closing.market_price(self.core, chain_id))
         except ProfitBookingError as exc:
             logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
             return False
@@ -380,54 +331,6 @@ class ProfitBookingService:
         """SL hunts still waiting for a recovery."""
         return self._memory.running_hunts()
 
-    # -- helpers of the use cases ----------------------------------------------------------
-
-    @staticmethod
-    def _booked(draft: ChainDraft, order_id: str, settle: Callable[[], None]) -> BookingResult:
-        """Run one close on the draft and say what it did to the chain."""
-        level, booked = draft.chain.level, len(draft.ledger)
-        settle()
-        entry = draft.ledger[booked] if len(draft.ledger) > booked else None
-        amount = entry.amount if entry is not None else ZERO
-        chain = draft.chain
-        success = entry is None or entry.kind is LedgerKind.PROFIT
-        return BookingResult(success, order_id, amount, chain.level != level, chain.level, None if success else
-                             "closed short of the target: recorded as a loss", status=chain.status)
-
-    async def _after_booking(self, chain_id: str, results: list[BookingResult]) -> None:
-        """Log the bookings and place the orders of a level they opened (a broker refusal
-        leaves the intents pending: reconciliation places them)."""
-        for result in results:
-            logger.info("settled %s in chain %s: %s, level %d", result.order_id, chain_id, result.profit_amount,
-                        result.new_level)
-        if any(result.chain_advanced for result in results):
-            try:
-                await self.place_orders(chain_id)
-            except BrokerError as exc:
-                logger.error("orders of chain %s stay pending: %s", chain_id, exc)
-
-    async def _market_price(self, chain_id: str) -> Decimal | None:
-        """The broker's price of the chain's symbol: what a level opened now is priced from."""
-        tracked = self._memory.tracked.get(chain_id)
-        if self.broker is None or tracked is None:
-            return None
-        return await self.broker.price(tracked.chain.symbol)
-
-    async def _refusal(self, order_id: str, chain_id: str, exc: ProfitBookingError) -> BookingResult:
-        """A refused booking's result; an order id the chain no longer holds may be one it booked."""
-        if isinstance(exc, UnknownOrderError) and await self.store.is_booked(order_id):
-            exc = AlreadyBookedError(f"order {order_id} is already booked")
-        status = exc.status if isinstance(exc, ChainFinalError) else None
-        return self._refused(order_id, chain_id, str(exc), status)
-
     async def _ready(self) -> None:
         if not self._rehydrated:
             await self.rehydrate()
-
-    def _refused(
-        self, order_id: object, chain_id: object, error: str, status: ChainStatus | None = None
-    ) -> BookingResult:
-        tracked = self._memory.tracked.get(chain_id) if isinstance(chain_id, str) else None
-        level = tracked.chain.level if tracked else 0
-        logger.warning("booking of %s in chain %s refused: %s", order_id, chain_id, error)
-        return BookingResult.failed(str(order_id)[:128], level, error, tracked.chain.status if tracked else status)

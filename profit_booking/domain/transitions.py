@@ -33,8 +33,10 @@ def open_chain(
     metadata: dict[str, Any],
     rules: PyramidRules,
     now: datetime,
+    order_b_prices: tuple[Decimal | None, Decimal | None] = (None, None),
 ) -> ChainChange:
-    """The change that opens a chain for ``order_b_id``: level 0, its Order B live in slot 0."""
+    """The change that opens a chain for ``order_b_id``: level 0, its Order B live in slot 0
+    (with its take-profit and stop, when the bot says them)."""
     chain = ProfitChain(
         chain_id, plugin_id, symbol, direction, 0, rules.orders_in(0), 0, ZERO, ChainStatus.ACTIVE,
         metadata, now, now, order_b_id, lot,
@@ -42,7 +44,8 @@ def open_chain(
     draft = ChainDraft(TrackedChain(chain), rules, now)
     for slot in range(chain.orders_in_level):
         kind, status = (OrderKind.ORDER_B, OrderStatus.OPEN) if slot == 0 else (OrderKind.LEVEL, OrderStatus.PENDING)
-        draft.add_order(SlotOrder(chain_id, 0, slot, 1, kind, status, order_b_id if slot == 0 else None))
+        ticket, (target, stop) = (order_b_id, order_b_prices) if slot == 0 else (None, (None, None))
+        draft.add_order(SlotOrder(chain_id, 0, slot, 1, kind, status, ticket, target, stop))
     draft.event("created", order_b_id=order_b_id, symbol=symbol, direction=direction, lot=str(lot))
     return draft.change()
 

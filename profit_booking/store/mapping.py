@@ -16,6 +16,7 @@ from sqlalchemy import Column
 
 from ..domain.chain import CHAIN_FIELDS, CHANGING_FIELDS, ProfitChain
 from ..domain.changes import ChainEvent, LedgerEntry
+from ..domain.findings import Finding
 from ..domain.hunts import HuntStatus, RunningHunt
 from ..domain.orders import SlotOrder
 from .tables import BookingRow, ChainOrderRow, ChainRow, SlHuntRow
@@ -82,3 +83,11 @@ def hunt_values(hunt: RunningHunt) -> dict[str, Any]:
     values = {name: getattr(hunt, name) for name in HUNT_FIELDS}
     values["status"] = HuntStatus.RUNNING
     return values
+
+
+def finding_values(finding: Finding, at: datetime) -> dict[str, Any]:
+    """Every column of a reconciliation finding's row."""
+    return {
+        "at": at, "kind": finding.kind, "chain_id": finding.chain_id, "ticket": finding.ticket,
+        "client_order_id": finding.client_order_id, "detail": finding.detail,
+    }

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from datetime import datetime
+
 from ..domain.chain import ChainStatus, ProfitChain
+from ..domain.findings import Finding
 from ..domain.changes import ChainChange
 from ..domain.hunts import RunningHunt
 from ..domain.stats import ChainTally
@@ -48,6 +51,9 @@ class Store(Protocol):
     async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
         """Persist several chains' changes in one transaction, each isolated: a refused change
         is rolled back alone and its error returned in its place (``None``: committed)."""
+
+    async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
+        """Append what reconciling with the broker found and did."""
 
     async def is_booked(self, order_id: str) -> bool:
         """Whether ``order_id`` has a row in the ledger."""

@@ -15,7 +15,10 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, text
 
+from datetime import datetime
+
 from ..domain.chain import ChainStatus, ProfitChain
+from ..domain.findings import Finding
 from ..domain.changes import ChainChange
 from ..domain.hunts import RunningHunt
 from ..domain.orders import SlotOrder
@@ -24,7 +27,8 @@ from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError
 from . import statements as q
 from .mapping import (
-    chain_from_row, chain_values, changing_values, chains, event_values, hunt_values, ledger_values, order_values,
+    chain_from_row, chain_values, changing_values, chains, event_values, finding_values, hunt_values, ledger_values,
+    order_values,
 )
 from .port import LoadedChain, Snapshot
 from .runner import StatementRunner
@@ -98,6 +102,11 @@ class SqlStore:
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
         return snapshot
+
+    async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
+        """Append what a reconciliation found and did to ``broker_findings``."""
+        async with self._transaction(write=True) as run:
+            await run.run_many(q.INSERT_FINDING, [finding_values(f, at) for f in findings])
 
     async def is_booked(self, order_id: str) -> bool:
         """Whether ``order_id`` has a row in the ledger."""

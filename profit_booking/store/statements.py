@@ -11,9 +11,12 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 
 from ..domain.chain import FINAL_STATUSES
 from .mapping import CHAIN_COLUMNS, CHANGING_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
-from .tables import ACTIVE_ORDER_WHERE, RUNNING_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, ChainEventRow, sql_in
+from .tables import (
+    ACTIVE_ORDER_WHERE, RUNNING_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, BrokerFindingRow, ChainEventRow, sql_in,
+)
 
 events = ChainEventRow.__table__
+findings = BrokerFindingRow.__table__
 
 UNFINISHED = text(f"chains.{UNFINISHED_CHAIN_WHERE.text}")
 ACTIVE_ORDER = text(f"chain_orders.{ACTIVE_ORDER_WHERE.text}")
@@ -22,6 +25,7 @@ RUNNING_HUNT = text(f"sl_hunts.{RUNNING_HUNT_WHERE.text}")
 # inline(): nothing reads a new row's id back, so PostgreSQL need not return it
 INSERT_CHAIN, INSERT_ORDER, INSERT_BOOKING = insert(chains).inline(), insert(orders).inline(), insert(bookings).inline()
 INSERT_EVENT, INSERT_HUNT = insert(events).inline(), insert(hunts).inline()
+INSERT_FINDING = insert(findings).inline()
 
 UPDATE_CHAIN = (
     update(chains)

@@ -1,0 +1,2 @@
+"""The service's use cases beyond the plan's own: settling broker closes, placing orders,
+following ticks and reconciling with the broker. Each takes the service's :class:`Core`."""

@@ -1,0 +1,129 @@
+"""Closing chain orders: the plan's bookings, and the broker's closes settled across chains."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+
+from ..core import Core
+from ..domain.chain import BookingResult
+from ..domain.changes import LedgerKind
+from ..domain.closes import Close
+from ..domain.money import ZERO
+from ..domain.transitions import ChainDraft
+from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
+from .placing import place_opened_levels
+
+logger = logging.getLogger(__name__)
+
+
+async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, Decimal]]) -> list[BookingResult]:
+    """Book checked ``(order_id, amount)`` closes of one chain in one change, in order.
+
+    If one of several is refused as unknown or already booked, the others are booked one by
+    one. A level that fills writes the next level's intents, priced from the broker's price,
+    and the engine places them.
+    """
+    for order_id, _ in closes:
+        owner = core.memory.order_chain.get(order_id)
+        if owner not in (None, chain_id):
+            error = f"order {order_id} belongs to chain {owner}, not {chain_id}"
+            return [core.refused(oid, chain_id, error) for oid, _ in closes]
+
+    def book_all(draft: ChainDraft) -> list[BookingResult]:
+        return [settled(draft, order_id, lambda: draft.book(order_id, amount)) for order_id, amount in closes]
+
+    try:
+        results = await core.tracker.change(chain_id, book_all, entry_price=await market_price(core, chain_id))
+    except ProfitBookingError as exc:
+        if len(closes) > 1 and isinstance(exc, (AlreadyBookedError, UnknownOrderError)):
+            return [result for close in closes for result in await book_profits(core, chain_id, [close])]
+        return [await refusal(core, order_id, chain_id, exc) for order_id, _ in closes]
+    await after_closing(core, {chain_id: results})
+    return results
+
+
+async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResult]:
+    """Broker closes of chain orders (one tick's, across chains) in one transaction.
+
+    Each close is booked when it made the target and stopped otherwise, with its realised
+    figure. Each chain's part is isolated: a refused close refuses only its chain's part, whose
+    closes are then tried one by one. Closes of orders not active here (already settled, or
+    not chain orders) are skipped, so a close reported twice, or by two paths, settles once.
+    """
+    by_chain: dict[str, list[Close]] = {}
+    for close in closes:
+        chain_id = core.memory.chain_of_close(close.order_id, close.client_order_id)
+        if chain_id is not None:
+            by_chain.setdefault(chain_id, []).append(close)
+    if not by_chain:
+        return []
+    hunting = core.settings.sl_hunt_enabled
+
+    def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
+        def settle(draft: ChainDraft) -> list[BookingResult]:
+            window = core.settings.recovery_window(draft.chain.symbol)
+            return [
+                settled(draft, c.order_id, lambda c=c: draft.settle(c, hunting, (c.at or draft.now) + window))
+                for c in group
+            ]
+        return settle
+
+    now = max((c.at for c in closes if c.at is not None), default=None)
+    outcomes = await core.tracker.change_many({cid: settle_all(group) for cid, group in by_chain.items()}, now)
+    results: list[BookingResult] = []
+    done: dict[str, list[BookingResult]] = {}
+    for chain_id, outcome in outcomes.items():
+        group = by_chain[chain_id]
+        if not isinstance(outcome, ProfitBookingError):
+            done[chain_id] = outcome
+            results.extend(outcome)
+        elif len(group) > 1:  # one refused close refused its chain's part: the others alone
+            for close in group:
+                results.extend(await settle_closes(core, [close]))
+        else:
+            results.append(await refusal(core, group[0].order_id, chain_id, outcome))
+    await after_closing(core, done)
+    return results
+
+
+def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> BookingResult:
+    """Run one close on the draft and say what it did: booked (success) or recorded as a loss."""
+    level, rows = draft.chain.level, len(draft.ledger)
+    close()
+    entry = draft.ledger[rows] if len(draft.ledger) > rows else None
+    chain = draft.chain
+    booked = entry is None or entry.kind is LedgerKind.PROFIT
+    return BookingResult(
+        booked, order_id, entry.amount if entry is not None else ZERO, chain.level != level, chain.level,
+        None if booked else "closed short of the target: recorded as a loss", status=chain.status,
+    )
+
+
+async def after_closing(core: Core, results: dict[str, list[BookingResult]]) -> None:
+    """Log what was settled, then place the orders of every level it opened."""
+    for chain_id, chain_results in results.items():
+        for result in chain_results:
+            logger.info(
+                "settled %s in chain %s: %s, level %d", result.order_id, chain_id, result.profit_amount,
+                result.new_level,
+            )
+    await place_opened_levels(core, [cid for cid, rs in results.items() if any(r.chain_advanced for r in rs)])
+
+
+async def market_price(core: Core, chain_id: str) -> Decimal | None:
+    """The broker's price of the chain's symbol: what a level opened now is priced from."""
+    tracked = core.memory.tracked.get(chain_id)
+    if core.broker is None or tracked is None:
+        return None
+    return await core.broker.price(tracked.chain.symbol)
+
+
+async def refusal(core: Core, order_id: str, chain_id: str, exc: ProfitBookingError) -> BookingResult:
+    """A refused close's result; an order id the chain no longer holds may be one it booked."""
+    if isinstance(exc, UnknownOrderError) and await core.store.is_booked(order_id):
+        exc = AlreadyBookedError(f"order {order_id} is already booked")
+    status = exc.status if isinstance(exc, ChainFinalError) else None
+    logger.warning("close of %s in chain %s refused: %s", order_id, chain_id, exc)
+    return core.refused(order_id, chain_id, str(exc), status)

@@ -1,0 +1,50 @@
+"""Following the broker: its closed deals become settled closes, looked up when a tick reaches
+an open chain order's take-profit or stop in the price index (never a scan of every order)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..broker.ports import CloseReason, Deal, Tick
+from ..core import Core
+from ..domain.chain import BookingResult
+from ..domain.closes import Close
+from .closing import settle_closes
+
+
+def close_of(deal: Deal) -> Close:
+    """A broker deal as the chain rules read it."""
+    return Close(
+        deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at, deal.reason is CloseReason.SL
+    )
+
+
+class DealFollower:
+    """Reads the broker's closed deals from where it last stopped and settles the chain orders
+    among them (each once: a deal already settled is no longer an active order)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.since: datetime | None = None
+
+    async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
+        """Settle what a batch of ticks closed; the broker is asked only when a tick reached the
+        take-profit or stop of an open chain order."""
+        prices = self.core.memory.prices
+        if not any(prices.crossed(tick.symbol, tick.price) for tick in ticks):
+            return []
+        return await self.poll()
+
+    async def poll(self) -> list[BookingResult]:
+        """Settle every deal closed since the last poll (the broker's ``since`` is inclusive, so a
+        deal of the last instant is seen again and skipped)."""
+        assert self.core.broker is not None
+        deals = await self.core.broker.closed_deals(self.since)
+        return await self.settle(deals)
+
+    async def settle(self, deals: Sequence[Deal]) -> list[BookingResult]:
+        """Settle ``deals`` (read by the caller) and move the reading point past them."""
+        if deals:
+            self.since = max(deal.closed_at for deal in deals)
+        return await settle_closes(self.core, [close_of(deal) for deal in deals])

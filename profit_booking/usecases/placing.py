@@ -1,0 +1,57 @@
+"""Placing a chain's order intents through the broker port, and recording their tickets."""
+
+from __future__ import annotations
+
+import logging
+
+from ..broker.ports import OrderRequest
+from ..core import Core
+from ..domain.orders import OrderStatus, SlotOrder
+from ..errors import BrokerError, ProfitBookingError
+
+logger = logging.getLogger(__name__)
+
+
+async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
+    """Send the chain's unplaced intents to the broker and record each ticket.
+
+    The intents were committed first (with the change that opened their level). Under the
+    chain's lock, each is sent with its client order id; the tickets the broker returned are
+    committed in one change, also when a later placement fails, so nothing places an intent
+    twice. A crash between the broker's answer and that commit leaves the position to be
+    linked by its client id on the next start. Returns the orders placed.
+    """
+    if core.broker is None or not core.settings.engine_places_orders:
+        return []
+    placed: dict[str, str] = {}
+    async with core.tracker.locked(chain_id) as tracked:
+        chain = tracked.chain
+        try:
+            for _, order in sorted(tracked.slots.items()):
+                if order.status is not OrderStatus.PENDING:
+                    continue
+                if order.target_price is None or order.stop_price is None:
+                    raise BrokerError(f"intent {order.client_order_id} has no prices: no market price was known")
+                request = OrderRequest(
+                    chain.symbol, chain.direction, chain.lot, order.target_price, order.stop_price,
+                    order.client_order_id,
+                )
+                placed[order.client_order_id] = await core.broker.place(request)
+        finally:
+            if placed:
+                await core.tracker.commit_locked(
+                    tracked, lambda draft: [draft.register(ticket, client) for client, ticket in placed.items()]
+                )
+    if placed:
+        logger.info("placed %d orders of chain %s", len(placed), chain_id)
+    return [o for o in core.memory.open_orders(chain_id) if o.client_order_id in placed]
+
+
+async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:
+    """Place the intents of levels just opened; a broker refusal leaves them pending (the next
+    start's reconciliation, or the next call, places them)."""
+    for chain_id in chain_ids:
+        try:
+            await place_orders(core, chain_id)
+        except ProfitBookingError as exc:  # the broker refused, or the chain ended meanwhile
+            logger.error("orders of chain %s stay pending: %s", chain_id, exc)

@@ -1,0 +1,91 @@
+"""Reconciling with the broker at startup, before any plugin gets the service.
+
+Closes that happened while the bot was down are settled with their real figures; an intent
+whose client id the broker knows is linked to that position (or its close), one it does not
+know is placed; positions that carry one of our client ids but are not on record are reported,
+never adopted. Everything found and done is written to ``broker_findings``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..core import Core
+from ..domain.findings import Finding, FindingKind
+from ..domain.orders import OrderStatus, parse_client_order_id
+from ..errors import ProfitBookingError
+from .following import DealFollower
+from .placing import place_orders
+
+logger = logging.getLogger(__name__)
+
+
+async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
+    """Bring memory and the store in line with what the broker holds; returns the findings."""
+    broker = core.broker
+    if broker is None:
+        return []
+    memory = core.memory
+    positions = await broker.open_positions()
+    since = min((t.chain.created_at for t in memory.tracked.values() if t.chain.created_at), default=None)
+    deals = await broker.closed_deals(since) if memory.tracked else []
+    at_broker = {p.client_order_id: p.ticket for p in positions} | {d.client_order_id: d.ticket for d in deals}
+    findings: list[Finding] = []
+
+    for chain_id, tracked in list(memory.tracked.items()):  # intents the broker knows: link them
+        links = {
+            o.client_order_id: at_broker[o.client_order_id]
+            for o in tracked.slots.values()
+            if o.status is OrderStatus.PENDING and o.client_order_id in at_broker
+        }
+        if links:
+            await core.tracker.change(chain_id, lambda d, links=links: [d.register(t, c) for c, t in links.items()])
+            findings += [Finding(FindingKind.LINKED, chain_id, t, c) for c, t in links.items()]
+
+    owners = {d.ticket: memory.chain_of_close(d.ticket, d.client_order_id) for d in deals}
+    for result in await follower.settle(deals):  # closed while the bot was down
+        detail = {"amount": str(result.profit_amount), "booked": result.success, "error": result.error}
+        findings.append(Finding(FindingKind.SETTLED, owners.get(result.order_id), result.order_id, None, detail))
+
+    for chain_id, tracked in list(memory.tracked.items()):  # intents never placed: place them
+        if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):
+            try:
+                placed = await place_orders(core, chain_id)
+            except ProfitBookingError as exc:
+                findings.append(Finding(FindingKind.FAILED, chain_id, detail={"error": str(exc)}))
+                continue
+            findings += [Finding(FindingKind.PLACED, chain_id, o.order_id, o.client_order_id) for o in placed]
+
+    findings += _strangers(core, positions, {d.ticket for d in deals})
+    if findings:
+        await core.store.record_findings(findings, core.clock())
+    for finding in findings:
+        log = logger.warning if finding.kind in _REPORTED else logger.info
+        log("reconciled: %s %s %s %s", finding.kind.name, finding.chain_id, finding.ticket, finding.client_order_id)
+    return findings
+
+
+_REPORTED = {FindingKind.UNKNOWN_POSITION, FindingKind.DUPLICATE_POSITION, FindingKind.MISSING_ORDER, FindingKind.FAILED}
+
+
+def _strangers(core: Core, positions: list, closed_tickets: set[str]) -> list[Finding]:
+    """Positions that are ours by client id but not on record, and open orders the broker lost."""
+    memory, findings = core.memory, []
+    for position in positions:
+        parsed = parse_client_order_id(position.client_order_id)
+        if position.ticket in memory.order_chain or parsed is None:
+            continue  # on record, or not a chain order (an Order A, the bot's own)
+        tracked = memory.tracked.get(parsed[0])
+        order = tracked.slots.get(parsed[2]) if tracked else None
+        kind = FindingKind.UNKNOWN_POSITION
+        if order is not None and order.client_order_id == position.client_order_id:
+            kind = FindingKind.DUPLICATE_POSITION
+        detail = {"symbol": position.symbol, "direction": position.direction, "lot": str(position.lot)}
+        findings.append(Finding(kind, parsed[0] if tracked else None, position.ticket, position.client_order_id, detail))
+    open_tickets = {p.ticket for p in positions}
+    for chain_id, tracked in memory.tracked.items():
+        for order in tracked.slots.values():
+            ticket = order.order_id
+            if order.status is OrderStatus.OPEN and ticket not in open_tickets and ticket not in closed_tickets:
+                findings.append(Finding(FindingKind.MISSING_ORDER, chain_id, ticket, order.client_order_id))
+    return findings
