@@ -93,9 +93,7 @@ class SqlStore:
                 for row in rows:
                     tracked = by_id.get(row[0])
                     if tracked is not None and tracked.chain.level == row[1]:
-                        tracked.slots[row[2]] = SlotOrder(
-                            tracked.chain.chain_id, row[1], row[2], row[3], row[4], row[5], row[6]
-                        )
+                        tracked.slots[row[2]] = SlotOrder(tracked.chain.chain_id, *row[1:])
             async for rows in run.stream(q.RUNNING_HUNTS):
                 snapshot.hunts.extend(RunningHunt(*row) for row in rows)
             summary = await run.fetch(q.FINAL_SUMMARY)
