@@ -95,7 +95,8 @@ class ChainRegistry:
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
-            self._index(chain, order)
+                if order.status is OrderStatus.OPEN:
+                    self._index(chain, order)
         if hunts:
             self.hunts[chain.chain_id] = list(hunts)
 

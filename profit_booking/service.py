@@ -79,6 +79,7 @@ class ProfitBookingService:
         self._tracker = ChainTracker(self._memory, self.store, self.rules, clock)
         self.core = Core(self.settings, self.rules, self.store, self._memory, self._tracker, clock, broker)
         self._deals = DealFollower(self.core)
+        self.findings: list[Finding] = []  # what the last reconciliation found and did
         self._rehydrated = False
         self._rehydrating = asyncio.Lock()
 
@@ -218,7 +219,8 @@ class ProfitBookingService:
         """Startup's reconciliation with the broker (``bootstrap`` runs it before plugins get the
         service): closes settled, intents linked or placed, strangers reported."""
         await self._ready()
-        return await reconciling.reconcile(self.core, self._deals)
+        self.findings = await reconciling.reconcile(self.core, self._deals)
+        return self.findings
 
     async def start_sl_hunt(
         self,

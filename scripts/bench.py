@@ -8,6 +8,8 @@ duplicate      a refused ``book_profit`` of a ticket already booked ÷ ours book
                a chain whose level-4 slots are unregistered intents).
 booking_burst  the 16 closes of a level-4 chain in one ``book_profits``, per booking, vs one raw transaction
                writing the same rows (executemany where ours uses it).
+tick_burst     one tick's 64 broker closes across 16 level-4 chains (4 each, none advancing) in one
+               ``settle_closes`` (one transaction, a savepoint per chain), per booking, vs the raw single booking.
 floor_*        the booking transaction on plain sqlite3 in one synchronous call, and one os.fdatasync of a
                small file in the same directory (informational, ÷ the raw booking).
 rehydrate      ``rehydrate()`` of a new service over an open store (open_service minus the open): 10,000
@@ -22,6 +24,9 @@ pg_booking     a durable booking through ``open_service`` on a fresh local Postg
                asyncpg running the same statements ($n parameters) in a transaction.
 pg_rehydrate   the 10k dataset on PostgreSQL vs raw asyncpg reading it in the same chunks (informational).
 decimal_sum    1,000,000 amounts summed as Decimal (ours) and as integer cents (baseline).
+ticks          per tick, ``PriceIndex.crossed`` over 20,000 open orders on 10 symbols (TP and SL each) vs a scan of
+               every order testing the same conditions, on the same random ticks (hits checked equal, tick by
+               tick); ``speedup`` = naive ÷ index, target >= 30 (scripts/bench_ticks.py).
 
 Ours and baselines run interleaved in chunks (the first a warm-up) so machine noise hits all; figures are
 medians of wall time, with ``cpu`` (process CPU time, both threads) beside them.
@@ -61,8 +66,10 @@ import asyncpg
 from profit_booking import (
     ChainStatus, OrderKind, OrderStatus, ProfitBookingService, ProfitChain, SlotOrder, load_settings, open_service,
 )
+from profit_booking.domain.closes import Close
 from profit_booking.domain.hunts import RunningHunt
 from profit_booking.domain.money import from_cents, to_cents
+from profit_booking.domain.price_index import PriceIndex
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.stats import ChainTally
 from profit_booking.domain.tracked import TrackedChain
@@ -74,10 +81,12 @@ from profit_booking.store.runner import CHUNK
 from profit_booking.store.sqlite_file import DIALECT
 from profit_booking.store.tables import ChainOrderRow, ChainRow, SlHuntRow
 
+from bench_ticks import bench_ticks  # scripts/, beside this file
+
 log = logging.getLogger("bench")
-FULL = dict(bookings=1500, chunk=10, bursts=50, burst_chunk=2, active=10_000, final=40_000, big=50_000,
+FULL = dict(bookings=1500, chunk=10, bursts=50, burst_chunk=2, tick_bursts=50, active=10_000, final=40_000, big=50_000,
             big_final=10_000, pg_bookings=500, repeats=7, amounts=1_000_000)
-QUICK = dict(bookings=150, chunk=10, bursts=6, burst_chunk=2, active=1_000, final=4_000, big=5_000,
+QUICK = dict(bookings=150, chunk=10, bursts=6, burst_chunk=2, tick_bursts=6, active=1_000, final=4_000, big=5_000,
              big_final=1_000, pg_bookings=50, repeats=3, amounts=100_000)
 PROBE, PYRAMID, PG_ADMIN = 10, (1, 2, 4, 8, 16), "postgresql://postgres@127.0.0.1:5432/test"
 TS_RE, TS_FORMAT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}"), "%Y-%m-%d %H:%M:%S.%f"
@@ -123,13 +132,18 @@ async def interleave(variants: dict[str, list], chunk: int, settle: bool = False
     return samples
 
 
-def compare(ours: list, base: list, target: float | None, scale: float = 1000, per: int = 1, **extra) -> dict:
-    """Medians of ours and the baseline (wall, p95, CPU), ratio = ours ÷ baseline, and the target met?"""
-    (wall, cpu), (base_wall, base_cpu) = [[statistics.median(xs) / per for xs in zip(*s)] for s in (ours, base)]
-    p95 = lambda s: round(statistics.quantiles([w for w, _ in s], n=20)[18] * scale / per, 4)  # noqa: E731
+def compare(
+    ours: list, base: list, target: float | None, scale: float = 1000, per: int = 1, base_per: int | None = None,
+    **extra,
+) -> dict:
+    """Medians of ours and the baseline (wall, p95, CPU), each divided by the bookings a call makes (``per``,
+    ``base_per``), ratio = ours ÷ baseline, and the target met?"""
+    pers = (per, per if base_per is None else base_per)
+    (wall, cpu), (base_wall, base_cpu) = [[statistics.median(xs) / n for xs in zip(*s)] for s, n in zip((ours, base), pers)]
+    p95 = lambda s, n: round(statistics.quantiles([w for w, _ in s], n=20)[18] * scale / n, 4)  # noqa: E731
     return {"ours": round(wall * scale, 4), "baseline": round(base_wall * scale, 4), "unit": "ms" if scale > 1 else "s",
             "ratio": round(wall / base_wall, 3), "target": f"ratio <= {target}" if target else "info",
-            "ok": wall / base_wall <= target if target else None, "ours_p95": p95(ours), "baseline_p95": p95(base),
+            "ok": wall / base_wall <= target if target else None, "ours_p95": p95(ours, pers[0]), "baseline_p95": p95(base, pers[1]),
             "cpu": round(cpu * scale, 4), "baseline_cpu": round(base_cpu * scale, 4),
             "cpu_ratio": round(cpu / base_cpu, 3), "n": len(ours), **extra}
 
@@ -193,7 +207,10 @@ async def level4_chain(svc, order_b: str, register: bool = True) -> str:
     """A chain driven to level 4 (one transaction a level), its 16 tickets registered if asked."""
     chain_id = (await svc.create_chain("plugin-0", order_b, "EURUSD", "BUY")).chain_id
     for level in range(4):
-        await book(svc, chain_id, [f"{chain_id}-P{level}.{s}" for s in range(PYRAMID[level])] if level else [order_b])
+        tickets = [f"{chain_id}-P{level}.{s}" for s in range(PYRAMID[level])] if level else [order_b]
+        for order_id in tickets[1 if not level else 0:]:
+            await svc.register_order(chain_id, order_id)
+        await book(svc, chain_id, tickets)
     for slot in range(16 if register else 0):
         await svc.register_order(chain_id, ticket(chain_id, slot))
     return chain_id
@@ -201,12 +218,14 @@ async def level4_chain(svc, order_b: str, register: bool = True) -> str:
 
 async def prepare(path: Path, groups: dict[str, int]) -> dict[str, list[str]]:
     """A file of level-4 chains by group; ``dup`` and ``pending`` chains have ticket 0 booked, and
-    ``pending`` chains no ticket registered (their slots are intents)."""
+    ``pending`` chains no other ticket registered (their other slots are intents)."""
     svc, made = await open_service(settings(path, sqlite_synchronous="OFF")), {}
     try:
         for group, count in groups.items():
             made[group] = [await level4_chain(svc, f"{group}{i}", group != "pending") for i in range(count)]
             for chain_id in made[group] if group in ("dup", "pending") else ():
+                if group == "pending":
+                    await svc.register_order(chain_id, ticket(chain_id, 0))
                 await book(svc, chain_id, [ticket(chain_id, 0)])
     finally:
         await svc.aclose()
@@ -247,6 +266,14 @@ async def raw_book(db, state: dict, chain_id: str, slots) -> None:
     state[chain_id] = after
 
 
+async def settle(svc, chain_ids: list[str], slots) -> None:
+    """One tick's broker closes: ``slots`` of every chain, settled in one transaction."""
+    closes = [Close(ticket(c, s), Decimal("7.00")) for c in chain_ids for s in slots]
+    results = await svc.settle_closes(closes)
+    if len(results) != len(closes) or not all(result.success for result in results):
+        raise RuntimeError(f"unexpected tick burst result: {results[:1]}")
+
+
 def fdatasync_once(fd: int) -> None:
     os.pwrite(fd, b"x" * 100, 0)
     os.fdatasync(fd)
@@ -255,7 +282,8 @@ def fdatasync_once(fd: int) -> None:
 async def bench_bookings(tmp: Path, size: dict) -> dict:
     """booking, duplicate, booking_burst and the floors, on three copies of one prepared file."""
     n, chunk, bursts = size["bookings"] + size["chunk"], size["chunk"], size["bursts"] + size["burst_chunk"]
-    groups = {"book": -(-(n + PROBE) // 15), "burst": bursts + 1, "dup": 3, "pending": 3}
+    ticks = size["tick_bursts"] + size["burst_chunk"]
+    groups = {"book": -(-(n + PROBE + ticks) // 15), "burst": bursts + 1, "dup": 3, "pending": 3, "tick": 16 * ticks}
     log.info("bookings: preparing level-4 chains %s", groups)
     made = await prepare(tmp / "prep.db", groups)
     for name in ("ours", "raw", "sync"):  # the same chains in three files
@@ -284,6 +312,11 @@ async def bench_bookings(tmp: Path, size: dict) -> dict:
         raw_burst = [partial(raw_book, db, raw_state, c, range(16)) for c in made["burst"]]
         burst = await interleave({"ours": ours_burst[:-1], "raw": raw_burst[:-1]}, size["burst_chunk"])
         burst_trips = await probe(ours_burst[-1:], raw_burst[-1:])
+        log.info("tick_burst: %d ticks closing 4 orders in each of 16 chains", size["tick_bursts"])
+        tick_chains = [made["tick"][i * 16:(i + 1) * 16] for i in range(ticks)]
+        ours_tick = [partial(settle, svc, chains, range(4)) for chains in tick_chains]
+        raw_single = calls["raw"][n + PROBE:n + PROBE + ticks]  # bookings not made yet
+        tick = await interleave({"ours": ours_tick, "raw": raw_single}, size["burst_chunk"])
     finally:
         os.close(fd)
         con.close()
@@ -296,6 +329,7 @@ async def bench_bookings(tmp: Path, size: dict) -> dict:
                              pending_ratio=pending["ratio"], pending_round_trips=pending_trips),
         "booking_burst": compare(burst["ours"], burst["raw"], 1.3, per=16, round_trips_per_burst=burst_trips[0],
                                  baseline_round_trips_per_burst=burst_trips[1]),
+        "tick_burst": compare(tick["ours"], tick["raw"], 0.4, per=64, base_per=1),
         "floor_sqlite3": compare(times["floor_sqlite3"], times["raw"], None),
         "floor_fdatasync": compare(times["floor_fdatasync"], times["raw"], None),
     }
@@ -313,7 +347,8 @@ def dataset(table: str, active: int, final: int, ts, later):
                    "SL_HUNT" if hunting else "ACTIVE", None, "{}", 1, ts, ts)
         for s in range(6, 16) if table == "orders" else ():
             status = "STOPPED" if hunting and s == 6 else "OPEN" if s < 12 else "PENDING"
-            yield c, 4, s, 1, "LEVEL", status, f"{c}-L4-S{s}-A1", ticket(c, s) if s < 12 else None, ts, ts
+            tp, sl = ("1.10700", "1.09000") if direction == "BUY" else ("1.09300", "1.11000")
+            yield c, 4, s, 1, "LEVEL", status, f"{c}-L4-S{s}-A1", ticket(c, s) if s < 12 else None, tp, sl, ts, ts
         if hunting and table == "hunts":
             yield c, 4, 6, 1, ticket(c, 6), direction, "1.08500", "RUNNING", 0, ts, later
     for j in range(final):
@@ -325,7 +360,8 @@ def dataset(table: str, active: int, final: int, ts, later):
                    booked, int(status == "STOPPED"), 700 * (sum(PYRAMID[:level]) + booked), status,
                    None if status == "COMPLETED" else status.lower(), "{}", 1, ts, ts)
         for s, closed in enumerate(("BOOKED", "BOOKED", "LOST", "DETACHED", "CANCELLED") if table == "orders" else ()):
-            yield c, level, s, 1, "LEVEL", closed, f"{c}-L{level}-S{s}-A1", ticket(c, s) if s < 4 else None, ts, ts
+            yield (c, level, s, 1, "LEVEL", closed, f"{c}-L{level}-S{s}-A1", ticket(c, s) if s < 4 else None,
+                   "1.10700", "1.09000", ts, ts)
 
 
 async def sqlite_dataset(path: Path, active: int, final: int) -> None:
@@ -346,7 +382,7 @@ async def build_memory(chunks, when) -> SimpleNamespace:
 
 
 async def _build_memory(chunks, when) -> SimpleNamespace:
-    tracked, by_plugin, order_chain, hunts, archive = {}, {}, {}, {}, {}
+    tracked, by_plugin, order_chain, hunts, archive, prices = {}, {}, {}, {}, {}, PriceIndex()
     async for rows in chunks(SELECTS[0]):
         for (chain_id, plugin, symbol, direction, level, in_level, booked, cents, status, meta, created, updated,
              order_b, lot, lost, reason, version) in rows:
@@ -356,14 +392,19 @@ async def _build_memory(chunks, when) -> SimpleNamespace:
             tracked[chain_id] = TrackedChain(chain)
             by_plugin.setdefault(plugin, {})[chain_id] = chain
     async for rows in chunks(SELECTS[1]):
-        for chain_id, level, slot, attempt, kind, status, order_id in rows:
+        for chain_id, level, slot, attempt, kind, status, order_id, tp, sl in rows:
             one = tracked.get(chain_id)
             if one is None or one.chain.level != level:  # an order of a final chain, or of a past level
                 continue
-            chain_id = one.chain.chain_id  # one string per chain, as ours
-            one.slots[slot] = SlotOrder(chain_id, level, slot, attempt, OrderKind[kind], OrderStatus[status], order_id)
+            chain = one.chain
+            order = one.slots[slot] = SlotOrder(
+                chain.chain_id, level, slot, attempt, OrderKind[kind], OrderStatus[status], order_id,
+                None if tp is None else Decimal(tp), None if sl is None else Decimal(sl))  # one chain id string, as ours
             if order_id is not None:
-                order_chain[order_id] = chain_id
+                order_chain[order_id] = chain.chain_id
+                if order.status is OrderStatus.OPEN:  # the price index of open orders, as ours
+                    prices.add(order.client_order_id, chain.symbol, chain.direction, order.target_price,
+                               order.stop_price)
     async for rows in chunks(SELECTS[2]):
         for chain_id, level, slot, attempt, order_id, direction, stop, started, expires, recovery in rows:
             hunts.setdefault(chain_id, []).append(RunningHunt(
@@ -373,7 +414,8 @@ async def _build_memory(chunks, when) -> SimpleNamespace:
         for plugin, status, level, count, cents in rows:
             archive.setdefault(plugin, ChainTally()).add(ChainStatus[status], level, from_cents(cents), count)
     PyramidRules().check_stored(one.chain for one in tracked.values())
-    return SimpleNamespace(tracked=tracked, by_plugin=by_plugin, order_chain=order_chain, hunts=hunts, archive=archive)
+    return SimpleNamespace(tracked=tracked, by_plugin=by_plugin, order_chain=order_chain, hunts=hunts, archive=archive,
+                           prices=prices)
 
 
 async def sqlite_chunks(db: aiosqlite.Connection, sql: str):
@@ -412,7 +454,8 @@ async def compare_loads(ours, raw, repeats: int, active: int) -> dict:
         tracemalloc.stop()
         memory = getattr(memory, "_memory", memory)
         views.append(({c: (t.chain.to_record(), t.slots) for c, t in memory.tracked.items()}, memory.order_chain,
-                      memory.hunts, {p: set(c) for p, c in memory.by_plugin.items()}, memory.archive))
+                      memory.hunts, {p: set(c) for p, c in memory.by_plugin.items()}, memory.archive,
+                      len(memory.prices), [memory.prices.crossed("EURUSD", Decimal(p)) for p in ("1.0", "1.2")]))
     counts = tuple(map(len, views[0][:3]))
     if counts != (active, active * 6, -(-active // 10)) or views[0] != views[1]:
         raise RuntimeError(f"rehydrated {counts} (chains, order ids, hunted chains), or not as the baseline")
@@ -595,6 +638,8 @@ async def run(size: dict) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
     results.update(await bench_postgres(size))
     results["decimal_sum"] = await bench_decimal_sum(size["amounts"])
+    log.info("ticks: 20,000 open orders, index vs naive scan")
+    results["ticks"] = bench_ticks(quick=size is QUICK)
     return results
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from profit_booking import ProfitBookingService, ProfitBookingSettings, load_settings, open_service
+from profit_booking.domain.orders import OrderStatus
 
-TABLES = ("schema_version", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts")
+TABLES = ("schema_version", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts", "broker_findings")
 
 
 def sqlite_url(path: Path) -> str:
@@ -25,6 +26,20 @@ def read_sql(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+async def place_level(service: ProfitBookingService, chain_id: str, prefix: str) -> list[str]:
+    """Place the chain's current level as a broker would: every pending order intent gets the
+    ticket ``f"{prefix}_{slot}"`` (registered by its client order id, so the ticket names its
+    slot), since the durable store refuses a close under an id the chain does not know.
+
+    Returns the tickets of the level's open orders by slot, the ones registered before
+    included (at level 0: the Order B), i.e. every order of the level still to be booked.
+    """
+    for order in service.open_orders(chain_id):
+        if order.status is OrderStatus.PENDING:
+            await service.register_order(chain_id, f"{prefix}_{order.slot}", order.client_order_id)
+    return [o.order_id for o in service.open_orders(chain_id) if o.status is OrderStatus.OPEN]
 
 
 def dump_database(path: Path) -> dict[str, list[tuple]]:

@@ -1,4 +1,4 @@
-"""The ``profit-booking`` Typer application: ``demo``, ``chains`` and ``stats``."""
+"""The ``profit-booking`` Typer application: ``demo``, ``event-demo``, ``chains`` and ``stats``."""
 
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from .. import (
 )
 from .demo import DemoTally, run_demo
 from .render import chains_table, stats_table
+from .replay_view import run_replay
 from .serialize import dumps, stats_record
 
 DEFAULT_DB = Path("profit_booking_demo.db")
+REPLAY_SYMBOLS = "EURUSD,GBPUSD,USDJPY,XAUUSD"
 DEMO_ROWS = 20
 ERROR_EXIT = 2
 
@@ -68,10 +70,29 @@ def configure() -> None:
 @command()
 def demo(
     db: DbOption = DEFAULT_DB,
+    seed: Annotated[int, typer.Option(help="Seed of the tick stream and the plugins' signals.")] = 7,
+    ticks: Annotated[int, typer.Option(min=1, help="How many ticks to replay in all.")] = 3000,
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols to trade.")] = REPLAY_SYMBOLS,
+) -> None:
+    """Replay a seeded market: plugins trade it on a paper broker, the engine books their chains.
+
+    The paper broker keeps its state beside the database (DB.paper.db). A rerun on the same files
+    resumes where the last run stopped, killed or not, and ends as one uninterrupted run.
+    """
+    names = [name for name in (part.strip() for part in symbols.split(",")) if name]
+    if not names:
+        raise InvalidInputError("--symbols names no symbol")
+    settings = _settings(db, strict_mode=False, allow_partial_progression=True, sl_hunt_enabled=False)
+    run_replay(settings, db, seed, ticks, [settings.symbol_name(name) for name in names])
+
+
+@command(name="event-demo")
+def event_demo(
+    db: DbOption = DEFAULT_DB,
     seed: Annotated[int, typer.Option(help="Seed of the event stream.")] = 7,
     events: Annotated[int, typer.Option(min=0, help="How many events to apply.")] = 200,
 ) -> None:
-    """Drive the real service with a seeded stream of broker events; a rerun resumes the stored chains."""
+    """Drive the service with a seeded stream of broker events, no broker; a rerun resumes the stored chains."""
     tally, chains, stats = asyncio.run(_demo(db, seed, events))
     console = Console()
     console.print(chains_table(chains, limit=DEMO_ROWS, title=f"Profit chains in {db}"))
@@ -138,9 +159,9 @@ async def _stats_by_plugin(service: ProfitBookingService) -> StatsByPlugin:
     return {plugin_id: service.get_chain_stats(plugin_id) for plugin_id in service.plugin_ids()}
 
 
-def _settings(db: Path) -> ProfitBookingSettings:
+def _settings(db: Path, **demo_profile: Any) -> ProfitBookingSettings:
     url = URL.create("sqlite+aiosqlite", database=str(db)).render_as_string(hide_password=False)
-    return load_settings(database_url=url)
+    return load_settings(database_url=url, **demo_profile)
 
 
 def _parse_status(name: str) -> ChainStatus:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from ..config import ProfitBookingSettings
@@ -24,7 +25,8 @@ class DualOrderResult:
     """What the dual-order service sent: the broker's ids, or ``error`` when it failed.
 
     ``chain_id`` is the profit chain the Order B opened; ``chain_error`` says why it opened none
-    although the orders were sent.
+    although the orders were sent. ``lot``, ``take_profit`` and ``stop_loss`` are the Order B's,
+    when the dual-order service reports them (its chain then knows when it closes).
     """
 
     order_a_id: str | None
@@ -32,6 +34,9 @@ class DualOrderResult:
     error: str | None = None
     chain_id: str | None = None
     chain_error: str | None = None
+    lot: Decimal | None = None
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
 
     @property
     def success(self) -> bool:

@@ -14,17 +14,17 @@ from ..interface import IProfitBookingCapable
 __all__ = ["IDualOrderCapable", "IOrderExecutor", "IProfitBookingCapable", "IReentryCapable", "ISignalProcessor"]
 
 
-class ISignalProcessor(ABC):  # noqa: B024 - a marker
+class ISignalProcessor(ABC):
     """Marks a plugin that turns trading signals into decisions."""
 
 
-class IOrderExecutor(ABC):  # noqa: B024 - a marker
+class IOrderExecutor(ABC):
     """Marks a plugin that sends orders to the broker."""
 
 
-class IReentryCapable(ABC):  # noqa: B024 - a marker
+class IReentryCapable(ABC):
     """Marks a plugin that takes part in the re-entry system (Plan 03)."""
 
 
-class IDualOrderCapable(ABC):  # noqa: B024 - a marker
+class IDualOrderCapable(ABC):
     """Marks a plugin that opens Order A and Order B together (Plan 04)."""

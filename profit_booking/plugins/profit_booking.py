@@ -8,7 +8,7 @@ from typing import Any
 
 from ..domain.chain import BookingResult, ProfitChain
 from ..domain.inputs import json_metadata
-from ..domain.orders import OrderStatus, SlotOrder
+from ..domain.orders import SlotOrder
 from ..domain.rules import DEFAULT_PYRAMID
 from ..errors import ProfitBookingError
 from ..interface import IProfitBookingCapable
@@ -17,12 +17,14 @@ from .dual_orders import DualOrderResult
 
 logger = logging.getLogger(__name__)
 OFF_WORDS = ("false", "0", "no", "off")
+Amount = Decimal | str | float
 
 
 class ProfitBookingMixin(IProfitBookingCapable):
     """The plan's ``IProfitBookingCapable`` over an injected ``ProfitBookingService``.
 
-    List it before :class:`BaseLogicPlugin` (``class P(ProfitBookingMixin, BaseLogicPlugin)``):
+    It builds on :class:`BaseLogicPlugin` (``plugin_id``, ``config``, the signal check, the
+    dual-order port) and is listed before it (``class P(ProfitBookingMixin, BaseLogicPlugin)``):
     its ``create_dual_orders`` checks the signal, sends through the base, then opens the Order
     B's chain. ``{"use_profit_booking": False}`` in the plugin's config (or the service's
     settings) switches chains and bookings off; the dual orders are still sent.
@@ -54,18 +56,29 @@ class ProfitBookingMixin(IProfitBookingCapable):
 
     # -- IProfitBookingCapable ----------------------------------------------------------------
 
-    async def create_profit_chain(self, order_b_id: str, signal: dict[str, Any]) -> ProfitChain | None:
-        """Open the chain of an Order B; ``None`` when profit booking is off or there is no service."""
+    async def create_profit_chain(
+        self, order_b_id: str, signal: dict[str, Any], *, order_b: DualOrderResult | None = None
+    ) -> ProfitChain | None:
+        """Open the chain of an Order B; ``None`` when profit booking is off or there is no service.
+
+        ``order_b`` (what the dual-order service sent) gives the chain the Order B's lot,
+        take-profit and stop when the service knows them. A bad signal raises
+        :class:`InvalidInputError`, as in :meth:`create_dual_orders`.
+        """
         service = self._service()
         if not self.profit_booking_enabled or service is None:
             logger.info("no profit chain for Order B %s: %s", order_b_id, self._why_off())
             return None
+        signal = self.validate_signal(signal)
         chain = await service.create_chain(
             plugin_id=self.plugin_id,
             order_b_id=order_b_id,
             symbol=signal["symbol"],
             direction=signal["signal_type"],
             metadata=self._chain_metadata(signal),
+            lot=order_b.lot if order_b else None,
+            take_profit=order_b.take_profit if order_b else None,
+            stop_loss=order_b.stop_loss if order_b else None,
         )
         if chain:
             self._order_to_chain[order_b_id] = chain.chain_id
@@ -73,7 +86,7 @@ class ProfitBookingMixin(IProfitBookingCapable):
         return chain
 
     async def on_profit_target_hit(
-        self, chain_id: str, order_id: str, profit_amount: Decimal | str | int | float | None = None
+        self, chain_id: str, order_id: str, profit_amount: Amount | None = None
     ) -> BookingResult:
         """Book an order that hit its target (``profit_amount`` defaults to the service's target);
         an advanced chain's next-level intents go to :meth:`_create_level_orders`."""
@@ -109,7 +122,7 @@ class ProfitBookingMixin(IProfitBookingCapable):
     # -- the Order B lifecycle ----------------------------------------------------------------
 
     async def on_order_b_closed(
-        self, order_id: str, reason: str, profit_amount: Decimal | str | int | float | None = None
+        self, order_id: str, reason: str, profit_amount: Amount | None = None
     ) -> BookingResult | bool | None:
         """A chain order closed: ``PROFIT_TARGET`` books it, ``SL_HIT`` starts its SL hunt.
 
@@ -143,7 +156,7 @@ class ProfitBookingMixin(IProfitBookingCapable):
         if not result.order_b_id or checked.get("is_profit_chain_order"):
             return result
         try:
-            chain = await self.create_profit_chain(result.order_b_id, checked)
+            chain = await self.create_profit_chain(result.order_b_id, checked, order_b=result)
         except ProfitBookingError as exc:  # the orders are live: report, never lose their ids
             logger.error("Order B %s sent but its chain failed: %s", result.order_b_id, exc)
             result.chain_error = str(exc)
@@ -153,14 +166,12 @@ class ProfitBookingMixin(IProfitBookingCapable):
         return result
 
     async def _create_level_orders(self, chain_id: str, level: int) -> list[SlotOrder]:
-        """The level's order intents the engine wrote; the bot places them and registers tickets."""
-        intents = [
-            order for order in self._service().open_orders(chain_id)
-            if order.level == level and order.status is OrderStatus.PENDING
-        ]
-        for intent in intents:
-            logger.info("chain %s level %d: order intent %s to place", chain_id, level, intent.client_order_id)
-        return intents
+        """The level's orders as the engine wrote them: PENDING intents for the bot to place (then
+        ``service.register_order``), or OPEN when the engine placed them through its broker."""
+        orders = [order for order in self._service().open_orders(chain_id) if order.level == level]
+        for order in orders:
+            logger.info("chain %s level %d: order %s is %s", chain_id, level, order.client_order_id, order.status.name)
+        return orders
 
     # -- helpers ------------------------------------------------------------------------------
 

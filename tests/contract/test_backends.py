@@ -8,6 +8,8 @@ import pytest
 
 from profit_booking import ChainStatus, DatabaseBusyError, open_service
 
+from ..conftest import place_level
+
 
 async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
     settings, raw = backend
@@ -15,8 +17,10 @@ async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
     try:
         chain = await service.create_chain("combined_v3", "order_b_001", "eurusd", "Buy")
         for level, size in service.PYRAMID_LEVELS.items():
-            results = await service.book_profits(chain.chain_id, [(f"o{level}_{i}", "7.25") for i in range(size)])
-            assert all(r.success for r in results)
+            tickets = await place_level(service, chain.chain_id, f"o{level}")
+            assert len(tickets) == size and chain.level == level
+            results = await service.book_profits(chain.chain_id, [(ticket, "7.25") for ticket in tickets])
+            assert all(r.success for r in results), [r.error for r in results]
     finally:
         await service.aclose()
 
@@ -26,6 +30,9 @@ async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
     ]
     assert await raw("SELECT COUNT(*), SUM(amount_cents) FROM bookings") == [(31, 22475)]
     assert await raw("SELECT COUNT(*) FROM chain_orders WHERE status = 'BOOKED'") == [(31,)]
+    assert await raw("SELECT COUNT(*) FROM chain_orders WHERE status <> 'BOOKED'") == [(0,)]
+    booked = await raw("SELECT b.order_id FROM bookings b JOIN chain_orders o ON o.order_id = b.order_id")
+    assert len(booked) == 31  # every booking is one of the chain's own orders
 
 
 async def test_large_amounts_stay_exact_on_every_backend(backend):
@@ -58,7 +65,9 @@ async def test_restart_rehydrates_chains_orders_hunts_and_stats(backend):
     settings, raw = backend
     first = await open_service(settings)
     live = await first.create_chain("combined_v3", "b1", "USDJPY", "BUY")
-    await first.book_profits(live.chain_id, [("b1", 7), ("t1", 7)])
+    assert (await first.book_profit(live.chain_id, "b1", 7)).success
+    await first.register_order(live.chain_id, "t1")  # level 1's first intent is placed as t1
+    assert all(r.success for r in await first.book_profits(live.chain_id, [("t1", 7)]))
     hunted = await first.create_chain("scalper", "b2", "XAUUSD", "SELL")
     assert await first.start_sl_hunt(hunted.chain_id, "b2", loss="10.00", stop_price="2001.50")
     done = await first.create_chain("scalper", "b3", "GBPUSD", "BUY")
@@ -92,12 +101,15 @@ async def test_a_second_process_is_refused_on_sqlite_and_caught_up_with_on_postg
             with pytest.raises(DatabaseBusyError):
                 await open_service(settings)
             assert (await one.book_profit(chain.chain_id, "b1", 7)).success
+            await one.register_order(chain.chain_id, "t1")
             assert (await one.book_profit(chain.chain_id, "t1", 7)).success
         else:
             two = await open_service(settings)
             assert (await two.book_profit(chain.chain_id, "b1", 7)).success
-            assert not (await one.book_profit(chain.chain_id, "b1", 7)).success
+            late = await one.book_profit(chain.chain_id, "b1", 7)
+            assert not late.success and "already booked" in late.error, late.error
             assert chain.level == 1
+            await one.register_order(chain.chain_id, "t1")  # on the chain as the other process left it
             assert (await one.book_profit(chain.chain_id, "t1", 7)).success
     finally:
         await one.aclose()

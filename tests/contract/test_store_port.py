@@ -6,6 +6,8 @@ Every change here is drafted with the domain (``open_chain``, ``ChainDraft``) an
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -67,8 +69,10 @@ def tracked_after(change: ChainChange) -> TrackedChain:
     return tracked
 
 
-def draft_of(tracked: TrackedChain, edit: Callable[[ChainDraft], object], now: datetime) -> ChainChange:
-    draft = ChainDraft(tracked, RULES, now)
+def draft_of(
+    tracked: TrackedChain, edit: Callable[[ChainDraft], object], now: datetime, *, adopt_unknown: bool = False
+) -> ChainChange:
+    draft = ChainDraft(tracked, RULES, now, adopt_unknown=adopt_unknown)
     edit(draft)
     return draft.change()
 
@@ -97,7 +101,7 @@ def full_change(draft: ChainDraft) -> None:
     level-1 ticket and stop it with a loss (an order update, a LOSS row and a hunt)."""
     draft.book("b1", Decimal("7.25"))
     draft.register("t1")
-    draft.stop_loss("t1", Decimal("3.10"), Decimal("1.10250"), True, at(31))
+    draft.stop_loss("t1", Decimal("-3.10"), Decimal("1.10250"), True, at(31))
 
 
 class Spy:
@@ -160,8 +164,22 @@ def raw(backend):
 
 async def test_the_store_is_a_store(store):
     assert isinstance(store, Store)
-    first, second = await store.new_chain_id("b1", "EURUSD"), await store.new_chain_id("b1", "EURUSD")
-    assert first and second and first != second
+    # a chain's id is derived from its Order B: the same Order B (reported again, replayed) names
+    # the same chain, another Order B another chain
+    first, again = await store.new_chain_id("b1", "EURUSD"), await store.new_chain_id("b1", "GBPUSD")
+    other = await store.new_chain_id("b2", "EURUSD")
+    assert first == again == f"PB-{hashlib.blake2b(b'b1', digest_size=8).hexdigest()}"
+    assert re.fullmatch(r"PB-[0-9a-f]{16}", other) and other != first
+    assert await store.is_booked("b1") is False
+
+
+async def test_is_booked_answers_from_the_ledger(store, raw):
+    tracked = await create(store, "PB-a", "b1")
+    assert not await store.is_booked("b1")
+    await commit(store, tracked, full_change, at(1))  # b1 booked, t1 stopped at a loss
+    assert await raw("SELECT order_id, kind FROM bookings ORDER BY id") == [("b1", "PROFIT"), ("t1", "LOSS")]
+    assert await store.is_booked("b1") and await store.is_booked("t1")
+    assert not await store.is_booked("t2") and not await store.is_booked("PB-a")
 
 
 async def test_a_change_that_fails_on_its_last_statement_leaves_nothing(store, raw, monkeypatch):
@@ -247,9 +265,9 @@ async def test_a_change_drafted_from_a_stale_version_is_refused_and_writes_nothi
     before = await dump(raw)
 
     for edit in (
-        lambda d: d.book("x1", Decimal("9.00")),  # the stale draft would detach the Order B
+        lambda d: d.book("b1", Decimal("9.00")),  # the stale draft still holds the Order B open
         lambda d: d.cancel("reversal"),
-        lambda d: d.stop_loss("b1", Decimal("10.00"), None, True, at(30)),
+        lambda d: d.stop_loss("b1", Decimal("-10.00"), None, True, at(30)),
     ):
         with pytest.raises(ConcurrentUpdateError):
             await store.commit(draft_of(stale, edit, at(2)))
@@ -257,8 +275,8 @@ async def test_a_change_drafted_from_a_stale_version_is_refused_and_writes_nothi
 
     loaded = await store.load_chain("PB-a")
     assert (loaded.tracked.chain.version, loaded.tracked.chain.level) == (2, 1)
-    stale.refresh(loaded.tracked)  # re-read, the same edit commits
-    await commit(store, stale, lambda d: d.book("x1", Decimal("9.00")), at(3))
+    stale.refresh(loaded.tracked)  # re-read, a booking of the level's first placed order commits
+    await commit(store, stale, lambda d: [d.register("x1"), d.book("x1", Decimal("9.00"))], at(3))
     assert await raw("SELECT version, orders_booked, total_profit_cents FROM chains") == [(3, 1, 1600)]
 
 
@@ -272,18 +290,47 @@ async def test_a_duplicate_booking_is_refused_whole_and_the_store_keeps_working(
     target = first if where == "same chain" else await create(store, "PB-b", "b2", now=at(2))
     before = await dump(raw)
 
-    # the draft cannot know: "b1" left memory when it was booked; the ledger's key refuses it
-    duplicate = draft_of(target, lambda d: d.book("b1", Decimal("8.00")), at(3))
+    # a draft with the plan's semantics (an unknown id takes a free slot) cannot know: "b1" left
+    # memory when it was booked; the ledger's key refuses it
+    duplicate = draft_of(target, lambda d: d.book("b1", Decimal("8.00")), at(3), adopt_unknown=True)
     assert [e.order_id for e in duplicate.ledger] == ["b1"]
     with pytest.raises(AlreadyBookedError):
         await store.commit(duplicate)
     assert await dump(raw) == before
 
-    await commit(store, target, lambda d: d.book("c1", Decimal("8.00")), at(4))
+    if where == "same chain":  # a placed level-1 order: its ticket registered, then booked
+        ticket, edit = "c1", lambda d: [d.register("c1"), d.book("c1", Decimal("8.00"))]
+    else:  # the other chain's Order B
+        ticket, edit = "b2", lambda d: d.book("b2", Decimal("8.00"))
+    await commit(store, target, edit, at(4))
     rows = await raw("SELECT chain_id, order_id, amount_cents FROM bookings ORDER BY id")
-    assert rows == [("PB-a", "b1", 700), (target.chain.chain_id, "c1", 800)]
+    assert rows == [("PB-a", "b1", 700), (target.chain.chain_id, ticket, 800)]
     version = 3 if where == "same chain" else 2
     assert await raw(f"SELECT version FROM chains WHERE chain_id = '{target.chain.chain_id}'") == [(version,)]
+
+
+async def test_commit_many_isolates_each_change_and_commits_the_others(store, raw):
+    first = await create(store, "PB-a", "b1")
+    await commit(store, first, lambda d: d.book("b1", Decimal("7.00")), at(1))
+    good, bad = await create(store, "PB-b", "b2", now=at(2)), await create(store, "PB-c", "b3", now=at(2))
+    before = await dump(raw)
+    booking = draft_of(good, lambda d: d.book("b2", Decimal("7.50")), at(3))
+    duplicate = draft_of(bad, lambda d: d.book("b1", Decimal("8.00")), at(3), adopt_unknown=True)  # b1 is on the ledger
+
+    errors = await store.commit_many([duplicate, booking])
+
+    assert isinstance(errors[0], AlreadyBookedError) and errors[1] is None
+    after = await dump(raw)
+    assert after["bookings"][: len(before["bookings"])] == before["bookings"]
+    assert await raw("SELECT chain_id, order_id, amount_cents FROM bookings ORDER BY id") == [
+        ("PB-a", "b1", 700), ("PB-b", "b2", 750)
+    ]
+    assert await raw("SELECT chain_id, version, level FROM chains ORDER BY chain_id") == [
+        ("PB-a", 2, 1), ("PB-b", 2, 1), ("PB-c", 1, 0)
+    ]
+    for table in ("chain_orders", "chain_events"):  # nothing of the refused change's chain was written
+        assert [r for r in after[table] if "PB-c" in r] == [r for r in before[table] if "PB-c" in r]
+    assert await store.commit_many([]) == []
 
 
 # -- (e) reads return exactly what was committed ----------------------------------------------
@@ -295,16 +342,17 @@ async def stored(store) -> dict[str, TrackedChain]:
     live = await create(store, "PB-d", "b1", metadata={"logic": "LOGIC1", "sig": {"p": "1.10250", "n": [1, 2.5, None]}})
     await commit(store, live, lambda d: d.book("b1", Decimal("7.35")), at(1))
     await commit(store, live, lambda d: d.register("t1"), at(2))
-    await commit(store, live, lambda d: d.book("x9", Decimal("1234567.89")), at(3))  # takes the pending slot 1
+    # x9 is placed in the pending slot 1 and booked in one change
+    await commit(store, live, lambda d: [d.register("x9"), d.book("x9", Decimal("1234567.89"))], at(3))
 
     hunted = await create(store, "PB-c", "b2", plugin_id="scalper", symbol="XAUUSD", direction="SELL", now=at(4))
-    await commit(store, hunted, lambda d: d.stop_loss("b2", Decimal("10.01"), Decimal("2001.50"), True, at(19)), at(5))
+    await commit(store, hunted, lambda d: d.stop_loss("b2", Decimal("-10.01"), Decimal("2001.50"), True, at(19)), at(5))
 
     cancelled = await create(store, "PB-b", "b3", plugin_id="scalper", symbol="GBPUSD", now=at(6))
     await commit(store, cancelled, lambda d: d.cancel("reversal"), at(7))
 
     stopped = await create(store, "PB-a", "b4", plugin_id="scalper", symbol="USDJPY", now=at(8))
-    await commit(store, stopped, lambda d: d.stop_loss(None, Decimal("10.00"), None, False, at(38)), at(9))
+    await commit(store, stopped, lambda d: d.stop_loss(None, Decimal("-10.00"), None, False, at(38)), at(9))
     return {"live": live, "hunted": hunted, "cancelled": cancelled, "stopped": stopped}
 
 

@@ -15,7 +15,7 @@ from profit_booking import (
 
 from profit_booking.store.tables import SCHEMA_VERSION
 
-from ..conftest import dump_database, sqlite_url
+from ..conftest import dump_database, place_level, sqlite_url
 
 
 @pytest.fixture
@@ -202,7 +202,10 @@ async def test_one_order_b_reported_twice_at_once_opens_one_chain(service, sql):
 async def test_a_pyramid_that_cannot_continue_the_stored_chains_is_refused_at_startup(settings, db_path):
     service = await open_service(settings)
     chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    await service.book_profits(chain.chain_id, [("b1", 7), ("a", 7), ("b", 7)])
+    assert (await service.book_profit(chain.chain_id, "b1", 7)).success
+    tickets = await place_level(service, chain.chain_id, "L1")
+    assert all(r.success for r in await service.book_profits(chain.chain_id, [(t, 7) for t in tickets]))
+    assert chain.level == 2
     await service.aclose()
     smaller = load_settings(database_url=settings.database_url, pyramid_levels={0: 1, 1: 2})
     with pytest.raises(ConfigError, match="cannot continue 1 stored chain"):

@@ -60,6 +60,7 @@ async def test_a_refused_duplicate_keeps_the_writer_connection(service, sql):
 
     assert not again.success and "already booked" in again.error
     assert service.store._conn is writer
+    await service.register_order(chain.chain_id, "t1")  # the writer still writes: a ticket, then a booking
     assert (await service.book_profit(chain.chain_id, "t1", 7)).success
     assert sql("SELECT order_id FROM bookings ORDER BY id") == [("b1",), ("t1",)]
 
@@ -81,9 +82,11 @@ async def test_a_booking_cancelled_during_commit_leaves_memory_ready_to_catch_up
     monkeypatch.setattr(SqlStore, "commit", real_commit)
     assert chain.level == 0  # memory did not see the commit ...
 
+    # ... and re-reads the chain before the next change: level 1's intent is there to place
+    assert await service.register_order(chain.chain_id, "t1") == f"{chain.chain_id}-L1-S0-A1"
     result = await service.book_profit(chain.chain_id, "t1", 7)
 
-    assert result.success, result.error  # ... and re-read the chain before the next change
+    assert result.success, result.error
     assert (chain.level, chain.orders_booked, chain.total_profit) == (1, 1, Decimal("14.00"))
     assert sql("SELECT level, orders_booked, total_profit_cents FROM chains") == [(1, 1, 1400)]
     assert sql("SELECT order_id FROM bookings ORDER BY id") == [("b1",), ("t1",)]
@@ -92,7 +95,9 @@ async def test_a_booking_cancelled_during_commit_leaves_memory_ready_to_catch_up
 async def test_a_restart_sees_exactly_the_committed_state(settings):
     first = await open_service(settings)
     chain = await first.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    await first.book_profits(chain.chain_id, [("b1", 7), ("t1", 7)])
+    assert (await first.book_profit(chain.chain_id, "b1", 7)).success
+    await first.register_order(chain.chain_id, "t1")
+    assert (await first.book_profit(chain.chain_id, "t1", 7)).success
     await first.aclose()
 
     restarted = await open_service(settings)

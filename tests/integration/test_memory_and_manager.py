@@ -10,12 +10,13 @@ import pytest
 
 from profit_booking import ChainStatus, ProfitBookingManager, UnknownSymbolError, open_service
 
-from ..conftest import dump_database
+from ..conftest import dump_database, place_level
 
 
 async def complete(service, chain) -> None:
     for level, size in service.PYRAMID_LEVELS.items():
-        ids = ["order_b_001"] if level == 0 else [f"o{level}_{i}" for i in range(size)]
+        ids = await place_level(service, chain.chain_id, f"o{level}")  # level 0: the Order B
+        assert len(ids) == size and (level > 0 or ids == [chain.order_b_id])
         assert all(r.success for r in await service.book_profits(chain.chain_id, [(i, 7) for i in ids]))
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from profit_booking import ChainFinalError, ChainStatus, ProfitBookingError
+from profit_booking.errors import UnknownOrderError
 from profit_booking.domain.changes import LedgerKind
 from profit_booking.domain.orders import OrderStatus
 from profit_booking.domain.rules import PyramidRules
@@ -27,8 +28,8 @@ def new_chain(rules: PyramidRules = PyramidRules()) -> TrackedChain:
     return tracked
 
 
-def step(tracked: TrackedChain, rules: PyramidRules, edit):
-    draft = ChainDraft(tracked, rules, NOW)
+def step(tracked: TrackedChain, rules: PyramidRules, edit, *, adopt_unknown: bool = False):
+    draft = ChainDraft(tracked, rules, NOW, adopt_unknown=adopt_unknown)
     edit(draft)
     change = draft.change()
     tracked.apply(change)
@@ -36,7 +37,8 @@ def step(tracked: TrackedChain, rules: PyramidRules, edit):
 
 
 def lose_slot(tracked: TrackedChain, rules: PyramidRules, order_id: str | None = None):
-    return step(tracked, rules, lambda d: d.stop_loss(order_id, Decimal("10.00"), None, False, NOW))
+    """A stop loss with the hunt disabled: the slot is lost, realising -$10.00."""
+    return step(tracked, rules, lambda d: d.stop_loss(order_id, Decimal("-10.00"), None, False, NOW))
 
 
 def test_a_draft_changes_nothing_until_applied():
@@ -64,6 +66,7 @@ def test_strict_mode_stops_the_chain_once_a_level_with_a_lost_slot_resolves():
     step(tracked, rules, lambda d: d.register("t0"))
     lose_slot(tracked, rules, None)
     assert tracked.chain.status is ChainStatus.ACTIVE and tracked.chain.orders_lost == 1
+    step(tracked, rules, lambda d: d.register("t1"))
     change = step(tracked, rules, lambda d: d.book("t1", SEVEN))
     assert tracked.chain.status is ChainStatus.STOPPED and "strict" in tracked.chain.stop_reason
     assert [e.kind for e in change.events][-1] == "stopped"
@@ -84,6 +87,7 @@ def test_a_disabled_level_stops_the_chain_instead_of_advancing():
     rules = PyramidRules(enabled_levels={2: False})
     tracked = new_chain(rules)
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    step(tracked, rules, lambda d: [d.register("a"), d.register("b")])
     change = step(tracked, rules, lambda d: [d.book("a", SEVEN), d.book("b", SEVEN)])
     assert tracked.chain.status is ChainStatus.STOPPED and tracked.chain.stop_reason == "level 2 is disabled"
     assert tracked.chain.level == 1 and not change.new_orders
@@ -92,19 +96,38 @@ def test_a_disabled_level_stops_the_chain_instead_of_advancing():
 def test_a_stop_loss_with_the_hunt_enabled_holds_the_slot_open():
     rules, tracked = PyramidRules(), new_chain()
     expires = NOW + timedelta(minutes=30)
-    change = step(tracked, rules, lambda d: d.stop_loss(None, Decimal("10.00"), Decimal("1.0990"), True, expires))
+    change = step(tracked, rules, lambda d: d.stop_loss(None, Decimal("-10.00"), Decimal("1.0990"), True, expires))
     assert tracked.chain.status is ChainStatus.SL_HUNT
     assert tracked.slots[0].status is OrderStatus.STOPPED
     assert [(h.slot, h.order_id, h.expires_at) for h in change.hunts] == [(0, "ob1", expires)]
+    assert [(e.order_id, e.amount, e.kind) for e in change.ledger] == [("ob1", Decimal("-10.00"), LedgerKind.LOSS)]
+    assert tracked.chain.total_profit == Decimal("-10.00")
     with pytest.raises(ProfitBookingError, match="already in an SL hunt"):
         ChainDraft(tracked, rules, NOW).stop_loss("ob1", None, None, True, expires)
 
 
+def test_an_unknown_order_is_refused_by_default_and_the_draft_records_nothing():
+    rules, tracked = PyramidRules(), new_chain()
+    step(tracked, rules, lambda d: d.book("ob1", SEVEN))
+    before = (tracked.chain.version, tracked.chain.total_profit, dict(tracked.slots))
+    draft = ChainDraft(tracked, rules, NOW)
+    with pytest.raises(UnknownOrderError, match="register its ticket first"):
+        draft.book("stranger", SEVEN)
+    assert (draft.ledger, draft.order_updates, draft.new_orders, draft.events) == ([], [], [], [])
+    assert [o.status for _, o in sorted(draft.slots.items())] == [OrderStatus.PENDING, OrderStatus.PENDING]
+    assert (tracked.chain.version, tracked.chain.total_profit, tracked.slots) == before
+    # once its ticket is registered in an intent, the same close books fine
+    step(tracked, rules, lambda d: d.register("stranger"))
+    change = step(tracked, rules, lambda d: d.book("stranger", SEVEN))
+    assert [(e.order_id, e.slot, e.kind) for e in change.ledger] == [("stranger", 0, LedgerKind.PROFIT)]
+
+
 def test_an_unknown_order_prefers_a_pending_intent_over_detaching_an_open_order():
+    """The plan's semantics (its mocked manager, ``adopt_unknown=True``): a stranger claims a free slot."""
     rules, tracked = PyramidRules(), new_chain()
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     step(tracked, rules, lambda d: d.register("ticket-1"))
-    change = step(tracked, rules, lambda d: d.book("stranger", SEVEN))
+    change = step(tracked, rules, lambda d: d.book("stranger", SEVEN), adopt_unknown=True)
     assert [u.status for u in change.order_updates] == [OrderStatus.BOOKED]
     assert tracked.slots[0].order_id == "ticket-1"
 
@@ -113,9 +136,9 @@ def test_only_placed_orders_can_hit_a_stop_and_stopped_orders_cannot_be_booked()
     rules, tracked = PyramidRules(), new_chain()
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     with pytest.raises(ProfitBookingError, match="no open order"):
-        ChainDraft(tracked, rules, NOW).stop_loss(None, Decimal("10.00"), None, True, NOW)
+        ChainDraft(tracked, rules, NOW).stop_loss(None, Decimal("-10.00"), None, True, NOW)
     step(tracked, rules, lambda d: d.register("t0"))
-    step(tracked, rules, lambda d: d.stop_loss("t0", Decimal("10.00"), None, True, NOW))
+    step(tracked, rules, lambda d: d.stop_loss("t0", Decimal("-10.00"), None, True, NOW))
     with pytest.raises(ProfitBookingError, match="SL hunt decides"):
         ChainDraft(tracked, rules, NOW).book("t0", SEVEN)
 
@@ -124,7 +147,9 @@ def test_a_placed_level_order_is_never_displaced_by_a_stranger():
     rules, tracked = PyramidRules(), new_chain()
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     step(tracked, rules, lambda d: [d.register("t0"), d.register("t1")])
-    with pytest.raises(ProfitBookingError, match="no free slot"):
+    with pytest.raises(ProfitBookingError, match="no free slot"):  # the plan's semantics: no slot to claim
+        ChainDraft(tracked, rules, NOW, adopt_unknown=True).book("stranger", SEVEN)
+    with pytest.raises(UnknownOrderError):  # the durable store's: refused outright
         ChainDraft(tracked, rules, NOW).book("stranger", SEVEN)
     assert [o.order_id for o in tracked.slots.values()] == ["t0", "t1"]
 
@@ -133,6 +158,7 @@ def test_one_batch_cannot_book_the_same_order_twice():
     rules, tracked = PyramidRules(), new_chain()
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     draft = ChainDraft(tracked, rules, NOW)
+    draft.register("x")
     draft.book("x", SEVEN)
     with pytest.raises(ProfitBookingError, match="twice"):
         draft.book("x", SEVEN)
@@ -149,22 +175,34 @@ def test_cancel_drops_unplaced_intents_and_is_final():
 amounts = st.decimals(min_value=Decimal("7.00"), max_value=Decimal("50.00"), places=2)
 
 
+def next_close(draft: ChainDraft, fresh_id: str, adopt_unknown: bool) -> str:
+    """The order id a new close reports: a fresh id (the plan's semantics claim a slot with it);
+    on the durable semantics a live order's ticket, else a fresh ticket registered in an intent."""
+    if adopt_unknown:
+        return fresh_id
+    live = [o for _, o in sorted(draft.slots.items()) if o.status is OrderStatus.OPEN]
+    return live[0].order_id if live else draft.register(fresh_id).order_id
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["new", "repeat", "register"]), amounts), max_size=45))
-def test_counters_always_agree_with_the_ledger(actions):
+@given(st.lists(st.tuples(st.sampled_from(["new", "repeat", "register"]), amounts), max_size=45), st.booleans())
+def test_counters_always_agree_with_the_ledger(actions, adopt_unknown):
     rules, tracked = PyramidRules(), new_chain()
     ledger, seen, counter = [], [], 0
     for action, amount in actions:
         if tracked.chain.status.is_final:
             break
-        draft = ChainDraft(tracked, rules, NOW)
+        draft = ChainDraft(tracked, rules, NOW, adopt_unknown=adopt_unknown)
         try:
             if action == "register":
                 counter += 1
                 draft.register(f"reg{counter}")
             else:
                 counter += 1
-                order_id = seen[0] if action == "repeat" and seen else f"o{counter}"
+                if action == "repeat" and seen:
+                    order_id = seen[0]
+                else:
+                    order_id = next_close(draft, f"o{counter}", adopt_unknown)
                 if order_id in {e.order_id for e in ledger}:
                     continue
                 draft.book(order_id, amount)

@@ -1,0 +1,43 @@
+"""The replay demo on the command line: a Rich progress bar, then a summary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..config import ProfitBookingSettings
+from ..replay import ReplaySummary, replay
+from ..replay.run import paper_path
+from .serialize import money
+
+
+def run_replay(settings: ProfitBookingSettings, db: Path, seed: int, ticks: int, symbols: list[str]) -> ReplaySummary:
+    """Run (or resume) the replay with a progress bar on stderr; print the summary on stdout."""
+    columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("ticks"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("replay", total=ticks)
+        summary = asyncio.run(
+            replay(settings, db, seed, ticks, symbols, lambda done, total: bar.update(task, completed=done))
+        )
+    Console().print(summary_table(summary, db))
+    return summary
+
+
+def summary_table(summary: ReplaySummary, db: Path) -> Table:
+    """What the replay's two files hold."""
+    table = Table(title=f"Replay in {db} (paper broker: {paper_path(db)})", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    resumed = f" (resumed at tick {summary.resumed_at})" if summary.resumed_at else ""
+    table.add_row("ticks", f"{summary.ticks_done} done, {summary.ticks_this_run} this run{resumed}")
+    table.add_row("chains", ", ".join(f"{count} {status}" for status, count in sorted(summary.chains.items())))
+    table.add_row("chains' total", money(summary.chain_profit))
+    table.add_row("chain orders closed", f"{summary.deals} deals, {money(summary.deal_profit)} realised")
+    table.add_row("open positions", str(summary.open_positions))
+    table.add_row("largest tick", f"{summary.largest_tick_burst} closes settled together")
+    table.add_row("found at startup", f"{summary.findings} reconciliation findings")
+    return table
