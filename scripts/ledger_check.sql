@@ -45,9 +45,10 @@ WHERE o.status = 'BOOKED' AND NOT EXISTS (
     SELECT 1 FROM bookings b
     WHERE b.chain_id = o.chain_id AND b.order_id = o.order_id AND b.kind = 'PROFIT')
 UNION ALL
-SELECT c.chain_id, 'COMPLETED with its last level not fully booked', c.orders_booked, c.orders_in_level
+SELECT c.chain_id, 'COMPLETED with its last level not fully resolved', c.orders_booked + c.orders_lost,
+       c.orders_in_level
 FROM chains c
-WHERE c.status = 'COMPLETED' AND c.orders_booked <> c.orders_in_level
+WHERE c.status = 'COMPLETED' AND c.orders_booked + c.orders_lost <> c.orders_in_level
 UNION ALL
 SELECT c.chain_id, 'active orders differ from the unresolved slots', a.active,
        c.orders_in_level - c.orders_booked - c.orders_lost

@@ -88,7 +88,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.
     """One fresh ``demo --events 200`` run shared by the session: its database file and its process."""
     workdir = tmp_path_factory.mktemp("demo")
     db = workdir / "fresh.db"
-    return db, run_cli("demo", "--db", db, "--events", "200", cwd=workdir)
+    return db, run_cli("event-demo", "--db", db, "--events", "200", cwd=workdir)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def _bookings(raw_sql, db: Path) -> int:
 
 def test_kill_9_mid_demo_leaves_a_consistent_database_that_a_rerun_resumes(tmp_path: Path, raw_sql, cli, spawn_cli):
     db = tmp_path / "crash.db"
-    demo = spawn_cli("demo", "--db", db, "--events", "5000")
+    demo = spawn_cli("event-demo", "--db", db, "--events", "5000")
     try:
         deadline = time.monotonic() + 30
         while _bookings(raw_sql, db) < KILL_AFTER_BOOKINGS and time.monotonic() < deadline:
@@ -38,7 +38,7 @@ def test_kill_9_mid_demo_leaves_a_consistent_database_that_a_rerun_resumes(tmp_p
     raw_sql.assert_consistent(db)
     unfinished = [r for r in raw_sql.chains(db) if r["status"] in ("ACTIVE", "SL_HUNT")]
 
-    rerun = cli("demo", "--db", db, "--events", "60")
+    rerun = cli("event-demo", "--db", db, "--events", "60")
     assert rerun.returncode == 0, rerun.stderr
     assert f"({len(unfinished)} chains resumed" in rerun.stdout
     assert _bookings(raw_sql, db) > booked_at_kill

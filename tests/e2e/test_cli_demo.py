@@ -77,12 +77,12 @@ def test_chains_filters_by_plugin_and_status(demo_db, raw_sql, cli):
 
 def test_a_rerun_resumes_the_unfinished_chains(tmp_path: Path, cli, raw_sql):
     db = tmp_path / "twice.db"
-    first = cli("demo", "--db", db, "--events", "120")
+    first = cli("event-demo", "--db", db, "--events", "120")
     assert first.returncode == 0, first.stderr
     before = {r["chain_id"]: r for r in raw_sql.chains(db)}
     unfinished = [r for r in before.values() if r["status"] in ("ACTIVE", "SL_HUNT")]
     assert unfinished
-    second = cli("demo", "--db", db, "--events", "120")
+    second = cli("event-demo", "--db", db, "--events", "120")
     assert second.returncode == 0, second.stderr
     assert f"({len(unfinished)} chains resumed" in second.stdout
     after = {r["chain_id"]: r for r in raw_sql.chains(db)}

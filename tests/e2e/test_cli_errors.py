@@ -29,7 +29,7 @@ def test_a_missing_database_is_an_error_and_is_not_created(tmp_path: Path, cli, 
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", [*READ_COMMANDS, ("demo", "--events", "5")])
+@pytest.mark.parametrize("command", [*READ_COMMANDS, ("event-demo", "--events", "5")])
 def test_a_file_that_is_not_a_database_is_left_untouched(tmp_path: Path, cli, command):
     notes = tmp_path / "notes.db"
     content = b"these are my trading notes, not a database\n" * 50
@@ -53,7 +53,7 @@ def _foreign_database(path: Path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("command", [("stats",), ("demo", "--events", "5")])
+@pytest.mark.parametrize("command", [("stats",), ("event-demo", "--events", "5")])
 def test_a_foreign_sqlite_database_is_refused_and_keeps_its_tables(tmp_path: Path, cli, raw_sql, command):
     other = tmp_path / "other.db"
     _foreign_database(other)
@@ -73,7 +73,7 @@ def test_a_refused_foreign_sqlite_database_keeps_its_bytes(tmp_path: Path, cli):
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (("demo", "--events", "-1"), "--events"),
+        (("event-demo", "--events", "-1"), "--events"),
         (("chains", "--db", "."), "is a directory"),
         (("chains", "--nope"), "No such option"),
         (("rebalance",), "No such command"),
@@ -85,6 +85,6 @@ def test_usage_errors_are_one_line_too(tmp_path: Path, cli, args, fragment):
 
 
 def test_a_database_path_is_a_path_not_a_url(tmp_path: Path, cli):
-    result = cli("demo", "--db", "odd?mode=ro%20name.db", "--events", "5")
+    result = cli("event-demo", "--db", "odd?mode=ro%20name.db", "--events", "5")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".db") == ["odd?mode=ro%20name.db"]

@@ -130,7 +130,7 @@ async def test_a_second_bot_is_refused_naming_the_holder_and_writes_nothing(tmp_
         before, rows = snapshot(db), counts(db)
         assert before["wal"] is not None and rows["chains"] == 1
 
-        demo = cli("demo", "--db", db, "--events", "20")
+        demo = cli("event-demo", "--db", db, "--events", "20")
         assert_one_error_line(demo, f"pid {holder.pid} on {socket.gethostname()}", "in use")
         api = run_child("create", db, "intruder-b", cwd=tmp_path)
         assert api.returncode == BUSY_EXIT, (api.stdout, api.stderr)
@@ -201,7 +201,7 @@ async def test_the_lease_of_a_bot_killed_with_sigkill_is_taken_over_at_once(tmp_
 def test_demo_and_a_running_bot_leave_owner_only_files_under_a_permissive_umask(tmp_path: Path, cli):
     db = tmp_path / "owned.db"
     with umask(0):
-        demo = cli("demo", "--db", db, "--events", "20")
+        demo = cli("event-demo", "--db", db, "--events", "20")
         assert demo.returncode == 0, demo.stderr
         assert mode_of(db) == 0o600
         with Holder(db, "held-b", cwd=tmp_path) as holder:
@@ -213,7 +213,7 @@ def test_demo_and_a_running_bot_leave_owner_only_files_under_a_permissive_umask(
 
 def test_demo_keeps_the_mode_of_an_existing_database(demo_copy: Path, cli):
     demo_copy.chmod(0o640)
-    demo = cli("demo", "--db", demo_copy, "--events", "20")
+    demo = cli("event-demo", "--db", demo_copy, "--events", "20")
     assert demo.returncode == 0, demo.stderr
     assert mode_of(demo_copy) == 0o640
 
@@ -263,7 +263,7 @@ def test_a_read_only_command_on_a_missing_file_errors_and_creates_nothing(tmp_pa
 # -- 7. damaged files ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [("demo", "--events", "20"), ("chains", "--json")])
+@pytest.mark.parametrize("command", [("event-demo", "--events", "20"), ("chains", "--json")])
 def test_a_damaged_database_is_refused_with_one_clear_error_and_left_unchanged(demo_copy: Path, cli, command):
     pages = demo_copy.stat().st_size // PAGE
     assert pages >= 20
@@ -282,7 +282,7 @@ def test_a_damaged_database_is_refused_with_one_clear_error_and_left_unchanged(d
     assert snapshot(demo_copy) == before
 
 
-@pytest.mark.parametrize("command", [("demo", "--events", "20"), ("stats",)])
+@pytest.mark.parametrize("command", [("event-demo", "--events", "20"), ("stats",)])
 def test_a_database_with_a_garbage_header_is_refused_as_not_a_database(demo_copy: Path, cli, command):
     overwrite(demo_copy, 0, random.Random(5).randbytes(100))
     before = snapshot(demo_copy)
