@@ -24,7 +24,7 @@ from .domain.findings import Finding
 from .domain.hunts import RunningHunt
 from .domain.inputs import aware_datetime, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
 from .domain.money import positive_money
-from .domain.orders import SlotOrder
+from .domain.orders import OrderStatus, SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft, open_chain, same_opening
@@ -187,7 +187,12 @@ class ProfitBookingService:
             parsed = closes_of(closes)
         except InvalidInputError as exc:
             return [self.core.refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
-        return await closing.book_profits(self.core, chain_id, parsed) if parsed else []
+        settled = await self._settled_first()
+        results = {order_id: settled[order_id] for order_id, _ in parsed if order_id in settled}
+        left = [(order_id, amount) for order_id, amount in parsed if order_id not in results]
+        if left:
+            results.update(zip([order_id for order_id, _ in left], await closing.book_profits(self.core, chain_id, left)))
+        return [results[order_id] for order_id, _ in parsed]
 
     async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:
         """Settle broker closes of chain orders, across chains, in one transaction.
@@ -245,6 +250,9 @@ class ProfitBookingService:
         now = self._clock() if at is None else aware_datetime(at, "at")
 
         realised = None if loss_amount is None else -loss_amount
+        settled = await self._settled_first()
+        if order_id in settled or (order_id is None and settled and not self._live_orders(chain_id)):
+            return True  # the broker's own close of it was just settled, with its real figure
 
         def stop_loss(draft: ChainDraft) -> None:
             expires = now + self.settings.recovery_window(draft.chain.symbol)
@@ -332,6 +340,17 @@ class ProfitBookingService:
     def running_hunts(self) -> list[RunningHunt]:
         """SL hunts still waiting for a recovery."""
         return self._memory.running_hunts()
+
+    def _live_orders(self, chain_id: str) -> list[SlotOrder]:
+        return [order for order in self.open_orders(chain_id) if order.status is OrderStatus.OPEN]
+
+    async def _settled_first(self) -> dict[str, BookingResult]:
+        """With a broker, the closes it reports are settled before a caller's report of one of
+        them is taken: the broker's realised figure wins over the caller's (the plan books the
+        flat target). The settled closes by order id."""
+        if self.broker is None:
+            return {}
+        return {result.order_id: result for result in await self._deals.poll()}
 
     async def _ready(self) -> None:
         if not self._rehydrated:

@@ -31,6 +31,7 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     deals = await broker.closed_deals(since) if memory.tracked else []
     at_broker = {p.client_order_id: p.ticket for p in positions} | {d.client_order_id: d.ticket for d in deals}
     findings: list[Finding] = []
+    known_before = set(memory.order_chain)
 
     for chain_id, tracked in list(memory.tracked.items()):  # intents the broker knows: link them
         links = {
@@ -50,12 +51,18 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     for chain_id, tracked in list(memory.tracked.items()):  # intents never placed: place them
         if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):
             try:
-                placed = await place_orders(core, chain_id)
+                await place_orders(core, chain_id)
             except ProfitBookingError as exc:
                 findings.append(Finding(FindingKind.FAILED, chain_id, detail={"error": str(exc)}))
-                continue
-            findings += [Finding(FindingKind.PLACED, chain_id, o.order_id, o.client_order_id) for o in placed]
 
+    linked = {f.ticket for f in findings if f.kind is FindingKind.LINKED}
+    for chain_id, tracked in memory.tracked.items():  # placed here, or by a level a settled close opened
+        findings += [
+            Finding(FindingKind.PLACED, chain_id, o.order_id, o.client_order_id)
+            for o in tracked.slots.values()
+            if o.order_id is not None and o.order_id not in known_before and o.order_id not in linked
+        ]
+    positions = await broker.open_positions()  # as they stand now, with what was placed above
     findings += _strangers(core, positions, {d.ticket for d in deals})
     if findings:
         await core.store.record_findings(findings, core.clock())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from profit_booking.store import open_store
+from profit_booking.store.tables import SCHEMA_VERSION
 
 from ..conftest import sqlite_url
 
@@ -35,8 +36,19 @@ async def test_schema_sql_creates_the_same_schema_as_the_models(tmp_path: Path):
     models, contract = normalized_schema(from_models), normalized_schema(from_file)
     assert models == contract
     assert {name for kind, name, _ in models if kind == "table"} == {
-        "schema_version", "writer_lease", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts"
+        "schema_version", "writer_lease", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts",
+        "broker_findings",
     }
+    assert SCHEMA_VERSION == 3 and f"schema, version {SCHEMA_VERSION} " in (ROOT / "schema.sql").read_text()
+    conn = sqlite3.connect(from_models)
+    try:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        columns = {row[1]: row for row in conn.execute("PRAGMA table_info(chain_orders)")}
+    finally:
+        conn.close()
+    for name in ("target_price", "stop_price"):  # the prices an intent is sent with: decimal text, nullable
+        _, _, kind, notnull, _, _ = columns[name]
+        assert (kind, notnull) == ("VARCHAR(32)", 0), columns[name]
 
 
 def test_no_money_column_is_a_binary_float():
@@ -61,15 +73,22 @@ async def test_the_ledger_and_the_event_log_are_append_only(service, db_path: Pa
     await service.book_profit(chain.chain_id, "order_b_001", 7)
     conn = sqlite3.connect(db_path)
     try:
+        conn.execute(
+            "INSERT INTO broker_findings (at, kind, ticket, detail) VALUES ('2026-01-01 00:00:00', 'LINKED', 'T1', '{}')"
+        )
+        conn.commit()
         for statement in (
             "UPDATE bookings SET amount_cents = 1",
             "DELETE FROM bookings",
             "UPDATE chain_events SET kind = 'x'",
             "DELETE FROM chain_events",
+            "UPDATE broker_findings SET kind = 'FAILED'",
+            "DELETE FROM broker_findings",
         ):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(statement)
         assert conn.execute("SELECT SUM(amount_cents) FROM bookings").fetchone() == (700,)
+        assert conn.execute("SELECT kind, ticket FROM broker_findings").fetchall() == [("LINKED", "T1")]
     finally:
         conn.close()
 
@@ -83,13 +102,34 @@ async def test_constraints_refuse_rows_the_domain_would_never_write(service, db_
             ("UPDATE chains SET direction = 'buy'", "ck_chains_direction"),
             ("UPDATE chains SET status = 'PAUSED'", "ck_chains_status"),
             ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
-             f"VALUES ('{chain.chain_id}', 'x', 0, 0, 'PROFIT', -5, '2026-01-01 00:00:00')", "ck_bookings_amount_sign"),
+             f"VALUES ('{chain.chain_id}', 'x', 0, 0, 'PROFIT', -5, '2026-01-01 00:00:00')",
+             "ck_bookings_profit_positive"),
+            ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
+             f"VALUES ('{chain.chain_id}', 'x', 0, 0, 'PROFIT', 0, '2026-01-01 00:00:00')",
+             "ck_bookings_profit_positive"),
+            ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
+             f"VALUES ('{chain.chain_id}', 'x', 0, 0, 'BONUS', 700, '2026-01-01 00:00:00')", "ck_bookings_kind"),
+            ("UPDATE chain_orders SET status = 'FILLED'", "ck_chain_orders_status"),
+            ("INSERT INTO broker_findings (at, kind, detail) VALUES ('2026-01-01 00:00:00', 'GUESSED', '{}')",
+             "ck_broker_findings_kind"),
             ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
              "VALUES ('ghost', 'y', 0, 0, 'PROFIT', 700, '2026-01-01 00:00:00')", "FOREIGN KEY"),
         ]
         for statement, constraint in bad:
             with pytest.raises(sqlite3.IntegrityError, match=constraint):
                 conn.execute(statement)
+        # a LOSS row is a lost slot's realised figure: negative, or a few cents up when the order
+        # was closed by hand short of the target; the check lets both through
+        for order_id, cents in (("lost", -1000), ("closed-short", 150)):
+            conn.execute(
+                "INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
+                f"VALUES ('{chain.chain_id}', '{order_id}', 0, 0, 'LOSS', {cents}, '2026-01-01 00:00:00')"
+            )
+        assert conn.execute("SELECT order_id, amount_cents FROM bookings ORDER BY id").fetchall() == [
+            ("lost", -1000), ("closed-short", 150)
+        ]
+        conn.rollback()
+        assert conn.execute("SELECT COUNT(*) FROM bookings").fetchone() == (0,)
     finally:
         conn.close()
 

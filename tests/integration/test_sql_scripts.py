@@ -24,9 +24,11 @@ def run_script(db_path: Path, name: str) -> list[sqlite3.Row]:
 @pytest.fixture
 async def populated(service):
     first = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-    await service.book_profits(first.chain_id, [("b1", "7.50"), ("t1", 7)])
+    assert (await service.book_profit(first.chain_id, "b1", "7.50")).success
+    await service.register_order(first.chain_id, "t1")  # level 1's first intent, placed
+    assert (await service.book_profit(first.chain_id, "t1", 7)).success
     second = await service.create_chain("scalper", "b2", "XAUUSD", "SELL")
-    await service.start_sl_hunt(second.chain_id, "b2", loss=10, stop_price="2001.50")
+    assert await service.start_sl_hunt(second.chain_id, "b2", loss=10, stop_price="2001.50")
     third = await service.create_chain("scalper", "b3", "GBPUSD", "BUY")
     await service.cancel_chain(third.chain_id)
     return first, second, third
