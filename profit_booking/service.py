@@ -18,21 +18,20 @@ from typing import Any
 from .broker.ports import Broker, Tick
 from .config import ProfitBookingSettings
 from .core import Clock, Core
-from .domain.chain import BookingResult, ChainStatus, ProfitChain, normalize_direction
+from .domain.chain import BookingResult, ProfitChain, normalize_direction
 from .domain.closes import Close
 from .domain.findings import Finding
-from .domain.hunts import RunningHunt
 from .domain.inputs import aware_datetime, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
 from .domain.money import positive_money
-from .domain.orders import OrderStatus, SlotOrder
+from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
-from .domain.tracked import TrackedChain
-from .domain.transitions import ChainDraft, open_chain, same_opening
-from .errors import ChainNotFoundError, DuplicateChainError, InvalidInputError, ProfitBookingError
+from .domain.transitions import ChainDraft
+from .errors import InvalidInputError
 from .plan_adapter import as_store
+from .reads import ChainReads
 from .registry import ChainRegistry, collector_paused
 from .tracking import ChainTracker
-from .usecases import closing, placing, reconciling
+from .usecases import closing, opening, placing, reconciling, stopping
 from .usecases.following import DealFollower
 
 logger = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class ProfitBookingService:
+class ProfitBookingService(ChainReads):
     """Service layer for profit booking operations; plugins use this, never the store.
 
     ``profit_booking_manager`` is a store (``bootstrap.open_service`` builds one and rehydrates
@@ -144,28 +143,7 @@ class ProfitBookingService:
         prices = tuple(None if p is None else positive_decimal(p, name) for p, name in (
             (take_profit, "take_profit"), (stop_loss, "stop_loss")))
         metadata = json_metadata(metadata)
-        async with self._memory.locks.hold(f"order-b:{order_b_id}"):
-            existing = self._memory.chain_opened_by(order_b_id)
-            if existing is not None:
-                return same_opening(existing, order_b_id, plugin_id, symbol, direction)
-            chain_id = await self.store.new_chain_id(order_b_id, symbol)
-            if not chain_id:
-                logger.error("failed to create profit chain for %s", order_b_id)
-                return None
-            change = open_chain(
-                chain_id, plugin_id, order_b_id, symbol, direction, lot, metadata, self.rules, self._clock(), prices
-            )
-            try:
-                await self.store.commit(change)
-            except DuplicateChainError:
-                stored = await self._tracker.adopt_opened_by(order_b_id)
-                if stored is None:
-                    raise
-                return same_opening(stored, order_b_id, plugin_id, symbol, direction)
-            tracked = TrackedChain(change.after, {})
-            self._memory.apply(tracked, change)
-        logger.info("profit chain created: %s for plugin %s", chain_id, plugin_id)
-        return tracked.chain
+        return await opening.open_for_order_b(self.core, plugin_id, order_b_id, symbol, direction, lot, metadata, prices)
 
     async def book_profit(self, chain_id: str, order_id: str, profit_amount: Amount) -> BookingResult:
         """Book one order that hit its target; advance, complete or stop the chain as the rules say.
@@ -187,7 +165,7 @@ class ProfitBookingService:
             parsed = closes_of(closes)
         except InvalidInputError as exc:
             return [self.core.refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
-        settled = await self._settled_first()
+        settled = await self._deals.poll_settled()
         results = {order_id: settled[order_id] for order_id, _ in parsed if order_id in settled}
         left = [(order_id, amount) for order_id, amount in parsed if order_id not in results]
         if left:
@@ -250,21 +228,7 @@ class ProfitBookingService:
         now = self._clock() if at is None else aware_datetime(at, "at")
 
         realised = None if loss_amount is None else -loss_amount
-        settled = await self._settled_first()
-        if order_id in settled or (order_id is None and settled and not self._live_orders(chain_id)):
-            return True  # the broker's own close of it was just settled, with its real figure
-
-        def stop_loss(draft: ChainDraft) -> None:
-            expires = now + self.settings.recovery_window(draft.chain.symbol)
-            draft.stop_loss(order_id, realised, stop, self.settings.sl_hunt_enabled, expires)
-
-        try:
-            await self._tracker.change(chain_id, stop_loss, now, await closing.market_price(self.core, chain_id))
-        except ProfitBookingError as exc:
-            logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
-            return False
-        logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
-        return True
+        return await stopping.stop_order(self.core, self._deals, chain_id, order_id, realised, stop, now)
 
     async def register_order(self, chain_id: str, order_id: str, client_order_id: str | None = None) -> str:
         """Attach a broker ticket to a pending order intent of the chain; returns its client id."""
@@ -284,73 +248,6 @@ class ProfitBookingService:
             return draft.tracked.chain  # the caller's object, which the commit updates in place
 
         return await self._tracker.change(chain_id, cancel)
-
-    # -- the plan's API: reads --------------------------------------------------------------
-
-    @property
-    def _plugin_chains(self) -> dict[str, dict[str, ProfitChain]]:
-        """The plan's name for the tracked chains by plugin and id (its tests seed it)."""
-        return self._memory.by_plugin
-
-    def _get_chain_by_id(self, chain_id: str) -> ProfitChain | None:
-        """The plan's lookup of a tracked chain by id."""
-        return self.get_chain(chain_id)
-
-    def get_plugin_chains(self, plugin_id: str) -> list[ProfitChain]:
-        """The plugin's unfinished chains (a chain that ends leaves memory for the statistics)."""
-        return self._memory.chains_of(plugin_id)
-
-    def get_active_chains(self, plugin_id: str) -> list[ProfitChain]:
-        """The plugin's ACTIVE chains."""
-        return [c for c in self.get_plugin_chains(plugin_id) if c.status == ChainStatus.ACTIVE]
-
-    def get_chain_stats(self, plugin_id: str) -> dict[str, Any]:
-        """The plugin's chain counts by status and level and its total profit, restarts included."""
-        return self._memory.stats_tally(plugin_id).as_stats(self.MAX_LEVEL)
-
-    # -- beyond the plan: lookups -----------------------------------------------------------
-
-    def plugin_ids(self) -> list[str]:
-        """Every plugin with a chain, finished or not."""
-        return self._memory.plugin_ids()
-
-    def get_chain(self, chain_id: str) -> ProfitChain | None:
-        """The tracked (unfinished) chain with this id."""
-        tracked = self._memory.tracked.get(chain_id) if isinstance(chain_id, str) else None
-        return tracked.chain if tracked else None
-
-    async def find_chain(self, chain_id: str) -> ProfitChain:
-        """The chain with this id, from memory or (finished ones) from the store."""
-        chain = self.get_chain(chain_id)
-        if chain is None:
-            loaded = await self.store.load_chain(require_id(chain_id, "chain_id"))
-            if loaded is None:
-                raise ChainNotFoundError(f"chain {chain_id} not found")
-            chain = loaded.tracked.chain
-        return chain
-
-    def chain_for_order(self, order_id: str) -> str | None:
-        """The chain an active order (pending, open or stopped) belongs to."""
-        return self._memory.order_chain.get(order_id) if isinstance(order_id, str) else None
-
-    def open_orders(self, chain_id: str) -> list[SlotOrder]:
-        """Copies of the chain's active orders (pending intents included), by slot."""
-        return self._memory.open_orders(chain_id)
-
-    def running_hunts(self) -> list[RunningHunt]:
-        """SL hunts still waiting for a recovery."""
-        return self._memory.running_hunts()
-
-    def _live_orders(self, chain_id: str) -> list[SlotOrder]:
-        return [order for order in self.open_orders(chain_id) if order.status is OrderStatus.OPEN]
-
-    async def _settled_first(self) -> dict[str, BookingResult]:
-        """With a broker, the closes it reports are settled before a caller's report of one of
-        them is taken: the broker's realised figure wins over the caller's (the plan books the
-        flat target). The settled closes by order id."""
-        if self.broker is None:
-            return {}
-        return {result.order_id: result for result in await self._deals.poll()}
 
     async def _ready(self) -> None:
         if not self._rehydrated:

@@ -43,6 +43,14 @@ class DealFollower:
         deals = await self.core.broker.closed_deals(self.since)
         return await self.settle(deals)
 
+    async def poll_settled(self) -> dict[str, BookingResult]:
+        """With a broker, settle what it reports before a caller's report of one of those closes
+        is taken, so the broker's realised figure wins over the caller's (the plan books the flat
+        target). The closes settled, by order id."""
+        if self.core.broker is None:
+            return {}
+        return {result.order_id: result for result in await self.poll()}
+
     async def settle(self, deals: Sequence[Deal]) -> list[BookingResult]:
         """Settle ``deals`` (read by the caller) and move the reading point past them."""
         if deals:

@@ -16,7 +16,8 @@ from profit_booking import AlreadyBookedError, ConcurrentUpdateError, ProfitBook
 from profit_booking.domain.changes import ChainChange, ChainEvent
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.transitions import ChainDraft, open_chain
+from profit_booking.domain.opening import open_chain
+from profit_booking.domain.transitions import ChainDraft
 from profit_booking.store import Store, open_store
 
 RULES = PyramidRules()

@@ -26,7 +26,8 @@ from profit_booking.domain.orders import OrderKind, OrderStatus, SlotOrder
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.stats import ChainTally
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.transitions import ChainDraft, open_chain
+from profit_booking.domain.opening import open_chain
+from profit_booking.domain.transitions import ChainDraft
 from profit_booking.store import Store, open_store
 from profit_booking.store import statements as q
 from profit_booking.store.sql_store import write_change

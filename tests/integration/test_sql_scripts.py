@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
+from profit_booking import load_settings
+from profit_booking.bootstrap import start_engine
+from profit_booking.broker import OrderRequest, PaperBroker, Tick
 
 from ..ledger_oracle import ledger_mismatches
 
@@ -87,3 +93,20 @@ async def test_plugin_stats_and_running_hunts(populated, db_path):
     }
     [hunt] = run_script(db_path, "running_hunts.sql")
     assert (hunt["chain_id"], hunt["stopped_order"], hunt["stop_price"]) == (populated[1].chain_id, "b2", "2001.50")
+
+
+async def test_broker_findings_sql_lists_what_reconciliation_did_and_what_needs_a_look(tmp_path):
+    broker = await PaperBroker.open(tmp_path / "paper.db")
+    await broker.tick([Tick("EURUSD", Decimal("1.10000"), datetime(2026, 3, 2, tzinfo=UTC))])
+    stranger = OrderRequest(
+        "EURUSD", "BUY", Decimal("0.01"), Decimal("1.107"), Decimal("1.09"), "PB-0123456789abcdef-L1-S0-A1"
+    )
+    await broker.place(stranger)
+    service = await start_engine(load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'pb.db'}"), broker)
+    await service.aclose()
+    await broker.aclose()
+    rows = run_script(tmp_path / "pb.db", "broker_findings.sql")
+    assert [(r["kind"], r["action"], r["client_order_id"]) for r in rows] == [
+        ("UNKNOWN_POSITION", "look", stranger.client_order_id)
+    ]
+    assert rows[0]["at"].startswith("2026-03-02 00:00:00")  # the market's clock, not the wall clock

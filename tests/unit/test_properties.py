@@ -24,7 +24,8 @@ from profit_booking.domain.changes import ChainChange, LedgerEntry, LedgerKind
 from profit_booking.domain.orders import OrderKind, OrderStatus
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.transitions import ChainDraft, open_chain
+from profit_booking.domain.opening import open_chain
+from profit_booking.domain.transitions import ChainDraft
 from profit_booking.errors import AlreadyBookedError, ChainFinalError, ProfitBookingError
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

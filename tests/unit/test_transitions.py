@@ -15,7 +15,8 @@ from profit_booking.domain.changes import LedgerKind
 from profit_booking.domain.orders import OrderStatus
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.transitions import ChainDraft, open_chain
+from profit_booking.domain.opening import open_chain
+from profit_booking.domain.transitions import ChainDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SEVEN = Decimal("7.00")

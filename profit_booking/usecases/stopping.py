@@ -1,0 +1,46 @@
+"""A chain order hit its stop loss: record it, then hunt the slot back or lose it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+
+from ..core import Core
+from ..domain.orders import OrderStatus
+from ..domain.transitions import ChainDraft
+from ..errors import ProfitBookingError
+from .closing import market_price
+from .following import DealFollower
+
+logger = logging.getLogger(__name__)
+
+
+async def stop_order(
+    core: Core,
+    follower: DealFollower,
+    chain_id: str,
+    order_id: str | None,
+    realised: Decimal | None,
+    stop: Decimal | None,
+    now: datetime,
+) -> bool:
+    """Record the stop of ``order_id`` (the chain's one live order when ``None``) with its
+    realised figure; with a broker, its own report of the close is settled first and wins.
+    Returns whether the stop is on record; a refusal is logged and changes nothing."""
+    settled = await follower.poll_settled()
+    live = [o for o in core.memory.open_orders(chain_id) if o.status is OrderStatus.OPEN]
+    if order_id in settled or (order_id is None and settled and not live):
+        return True  # the broker's own close of it was just settled, with its real figure
+
+    def stop_loss(draft: ChainDraft) -> None:
+        expires = now + core.settings.recovery_window(draft.chain.symbol)
+        draft.stop_loss(order_id, realised, stop, core.settings.sl_hunt_enabled, expires)
+
+    try:
+        await core.tracker.change(chain_id, stop_loss, now, await market_price(core, chain_id))
+    except ProfitBookingError as exc:
+        logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
+        return False
+    logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
+    return True

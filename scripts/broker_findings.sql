@@ -1,0 +1,14 @@
+-- What reconciling with the broker found and did at each startup, newest first.
+-- LINKED, PLACED and SETTLED were done; UNKNOWN_POSITION, DUPLICATE_POSITION, MISSING_ORDER
+-- and FAILED were only reported and need an operator's look (nothing is ever adopted).
+-- sqlite3 -header -column profit_booking.db < scripts/broker_findings.sql
+SELECT f.at,
+       f.kind,
+       CASE WHEN f.kind IN ('UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED')
+            THEN 'look' ELSE 'done' END AS action,
+       COALESCE(f.chain_id, '') AS chain_id,
+       COALESCE(f.ticket, '') AS ticket,
+       COALESCE(f.client_order_id, '') AS client_order_id,
+       f.detail
+FROM broker_findings f
+ORDER BY f.at DESC, f.id DESC;
