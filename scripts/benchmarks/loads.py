@@ -1,0 +1,99 @@
+"""The raw baseline's rehydration (the service's memory built straight from the SELECTs' tuples), and
+the comparison of our load with it: interleaved timings, tracemalloc peaks, the memory checked equal."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from decimal import Decimal
+from types import SimpleNamespace
+
+from profit_booking import ChainStatus, OrderKind, OrderStatus, ProfitBookingService, ProfitChain, SlotOrder
+from profit_booking.domain.hunts import RunningHunt
+from profit_booking.domain.money import from_cents
+from profit_booking.domain.price_index import PriceIndex
+from profit_booking.domain.rules import PyramidRules
+from profit_booking.domain.stats import ChainTally
+from profit_booking.domain.tracked import TrackedChain
+from profit_booking.registry import collector_paused
+from profit_booking.store import statements as q
+from profit_booking.store.sqlite_file import DIALECT
+
+from .measure import compare, interleave
+
+SELECTS = [str(select.compile(dialect=DIALECT))  # the very text ours runs
+           for select in (q.UNFINISHED_CHAINS, q.ACTIVE_ORDERS, q.RUNNING_HUNTS, q.FINAL_SUMMARY)]
+
+
+async def build_memory(chunks, when) -> SimpleNamespace:
+    """The service's memory built straight from the four SELECTs' tuples, the collector paused as in
+    ours: the baseline."""
+    with collector_paused():
+        return await _build_memory(chunks, when)
+
+
+async def _build_memory(chunks, when) -> SimpleNamespace:
+    tracked, by_plugin, order_chain, hunts, archive, prices = {}, {}, {}, {}, {}, PriceIndex()
+    async for rows in chunks(SELECTS[0]):
+        for (chain_id, plugin, symbol, direction, level, in_level, booked, cents, status, meta, created, updated,
+             order_b, lot, lost, reason, version) in rows:
+            chain = ProfitChain(chain_id, plugin, symbol, direction, level, in_level, booked, from_cents(cents),
+                                ChainStatus[status], json.loads(meta), when(created), when(updated), order_b,
+                                Decimal(lot), lost, reason, version)
+            tracked[chain_id] = TrackedChain(chain)
+            by_plugin.setdefault(plugin, {})[chain_id] = chain
+    async for rows in chunks(SELECTS[1]):
+        for chain_id, level, slot, attempt, kind, status, order_id, tp, sl in rows:
+            one = tracked.get(chain_id)
+            if one is None or one.chain.level != level:  # an order of a final chain, or of a past level
+                continue
+            chain = one.chain
+            order = one.slots[slot] = SlotOrder(
+                chain.chain_id, level, slot, attempt, OrderKind[kind], OrderStatus[status], order_id,
+                None if tp is None else Decimal(tp), None if sl is None else Decimal(sl))  # one chain id string, as ours
+            if order_id is not None:
+                order_chain[order_id] = chain.chain_id
+                if order.status is OrderStatus.OPEN:  # the price index of open orders, as ours
+                    prices.add(order.client_order_id, chain.symbol, chain.direction, order.target_price,
+                               order.stop_price)
+    async for rows in chunks(SELECTS[2]):
+        for chain_id, level, slot, attempt, order_id, direction, stop, started, expires, recovery in rows:
+            hunts.setdefault(chain_id, []).append(RunningHunt(
+                chain_id, level, slot, attempt, order_id, direction, None if stop is None else Decimal(stop),
+                when(started), when(expires), recovery))
+    async for rows in chunks(SELECTS[3]):
+        for plugin, status, level, count, cents in rows:
+            archive.setdefault(plugin, ChainTally()).add(ChainStatus[status], level, from_cents(cents), count)
+    PyramidRules().check_stored(one.chain for one in tracked.values())
+    return SimpleNamespace(tracked=tracked, by_plugin=by_plugin, order_chain=order_chain, hunts=hunts, archive=archive,
+                           prices=prices)
+
+
+async def fresh_service(store, config) -> ProfitBookingService:
+    """``open_service`` minus the open: a new service over an open store, rehydrated."""
+    svc = ProfitBookingService(store, config)
+    await svc.rehydrate()
+    return svc
+
+
+async def compare_loads(ours, raw, repeats: int, active: int) -> dict:
+    """Interleaved loads (gc collected before each), then one traced load of each for its tracemalloc
+    peak; a RuntimeError unless both built the same memory."""
+    samples = await interleave({"ours": [ours] * (repeats + 1), "raw": [raw] * (repeats + 1)}, 1, settle=True)
+    views, peaks = [], []
+    for load in (ours, raw):
+        gc.collect()
+        tracemalloc.start()
+        memory = await load()
+        peaks.append(round(tracemalloc.get_traced_memory()[1] / 2**20, 1))
+        tracemalloc.stop()
+        memory = getattr(memory, "_memory", memory)
+        views.append(({c: (t.chain.to_record(), t.slots) for c, t in memory.tracked.items()}, memory.order_chain,
+                      memory.hunts, {p: set(c) for p, c in memory.by_plugin.items()}, memory.archive,
+                      len(memory.prices), [memory.prices.crossed("EURUSD", Decimal(p)) for p in ("1.0", "1.2")]))
+    counts = tuple(map(len, views[0][:3]))
+    if counts != (active, active * 6, -(-active // 10)) or views[0] != views[1]:
+        raise RuntimeError(f"rehydrated {counts} (chains, order ids, hunted chains), or not as the baseline")
+    return compare(samples["ours"], samples["raw"], None, scale=1, tracemalloc_peak_mb=peaks[0],
+                   baseline_tracemalloc_peak_mb=peaks[1])
