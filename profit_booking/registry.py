@@ -151,11 +151,15 @@ class ChainRegistry:
         raise DuplicateChainError(f"order {order_b_id} already belongs to chain {chain_id}")
 
     def chain_of_close(self, order_id: str, client_order_id: str | None) -> str | None:
-        """The chain whose active order a broker close names, by ticket, else by the client id
-        of an intent whose ticket was never recorded; ``None`` when no active order matches."""
+        """The chain whose open order a broker close names, by ticket, else by the client id of
+        an intent whose ticket was never recorded; ``None`` when no open order matches."""
         chain_id = self.order_chain.get(order_id)
-        if chain_id is not None or client_order_id is None:
-            return chain_id
+        if chain_id is not None:  # a stopped order's close is on record already: its hunt decides
+            slots = self.tracked[chain_id].slots.values()
+            stopped = any(o.order_id == order_id and o.status is OrderStatus.STOPPED for o in slots)
+            return None if stopped else chain_id
+        if client_order_id is None:
+            return None
         parsed = parse_client_order_id(client_order_id)
         tracked = self.tracked.get(parsed[0]) if parsed else None
         if tracked is None:

@@ -18,6 +18,7 @@ from .closes import Close
 from .hunts import HuntStatus, RunningHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .rules import LevelOutcome, PyramidRules
+from .plan_claims import claim_slot
 from .tracked import TrackedChain
 
 
@@ -226,7 +227,7 @@ class ChainDraft:
     def _unknown(self, order_id: str) -> SlotOrder:
         """An order id the chain does not know: refused, unless the plan's semantics are asked for."""
         if self.adopt_unknown:
-            return self._claim_slot(order_id)
+            return claim_slot(self, order_id)
         chain = self.chain
         raise UnknownOrderError(
             f"order {order_id} is not an order of chain {chain.chain_id} (level {chain.level}); "
@@ -237,31 +238,6 @@ class ChainDraft:
     def _refuse_twice(self, order_id: str) -> None:
         if any(entry.order_id == order_id for entry in self.ledger):
             raise AlreadyBookedError(f"order {order_id} appears twice in one batch")
-
-    def _claim_slot(self, order_id: str) -> SlotOrder:
-        """The slot an order the chain does not know fills: the lowest pending intent, else the
-        Order B's slot (the Order B is detached). A placed level order is never displaced."""
-        ordered = self._ordered_slots()
-        slot = next((o for o in ordered if o.status is OrderStatus.PENDING), None)
-        if slot is None:
-            slot = next((o for o in ordered if o.status is OrderStatus.OPEN and o.kind is OrderKind.ORDER_B), None)
-            if slot is None:
-                raise ProfitBookingError(
-                    f"chain {self.chain.chain_id} has no free slot at level {self.chain.level} for {order_id}"
-                )
-            slot = self._detach(slot, order_id)
-        return slot
-
-    def _detach(self, order: SlotOrder, by_order_id: str) -> SlotOrder:
-        order = self._own(order)
-        displaced = order.order_id
-        self.order_updates.append(OrderUpdate(order.client_order_id, displaced, OrderStatus.DETACHED))
-        self.event("order_detached", order_id=displaced, slot=order.slot, by_order_id=by_order_id)
-        order.attempt += 1
-        order.order_id = None
-        order.kind = OrderKind.LEVEL
-        self.new_orders.append(replace(order))
-        return order
 
     def _own(self, order: SlotOrder) -> SlotOrder:
         """A copy of ``order`` in its slot, so that memory's object stays as it was until the commit."""
