@@ -61,8 +61,12 @@ def stamp(path: Path) -> tuple[int, int, int]:
 
 async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
     target = f"file:{quote(str(path.absolute()))}?mode={read_only_mode(path) if read_only else 'rw'}"
+    pending = aiosqlite.connect(target, uri=True, isolation_level=None)
+    # aiosqlite's worker thread is not a daemon: a bot that dies without closing the store would
+    # hang at exit. SQLite itself makes an interrupted transaction roll back on the next open.
+    pending._thread.daemon = True  # noqa: SLF001 - aiosqlite offers no public switch
     try:
-        conn = await aiosqlite.connect(target, uri=True, isolation_level=None)
+        conn = await pending
     except (sqlite3.Error, OSError) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:

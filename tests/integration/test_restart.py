@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Both processes run from the project root and place levels with tests/conftest.py's helper.
 BOOK_PART = """
-import asyncio, sys
+import asyncio, os, sys, traceback
 from profit_booking import load_settings, open_service
 from tests.conftest import place_level
 
@@ -42,11 +42,15 @@ async def main(url):
     print(chain.chain_id)
     await service.aclose()
 
-asyncio.run(main(sys.argv[1]))
+try:
+    asyncio.run(main(sys.argv[1]))
+except BaseException:  # a failed step must fail the process, not wait on the open connection's thread
+    traceback.print_exc()
+    os._exit(1)
 """
 
 FINISH = """
-import asyncio, sys
+import asyncio, os, sys, traceback
 from profit_booking import ChainStatus, load_settings, open_service
 from profit_booking.domain.orders import OrderStatus
 from tests.conftest import place_level
@@ -77,7 +81,11 @@ async def main(url, chain_id):
     assert chain.status is ChainStatus.COMPLETED
     await service.aclose()
 
-asyncio.run(main(sys.argv[1], sys.argv[2]))
+try:
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+except BaseException:  # a failed step must fail the process, not wait on the open connection's thread
+    traceback.print_exc()
+    os._exit(1)
 """
 
 
