@@ -13,7 +13,9 @@ class Close:
 
     The order is found by its broker ticket, or by the client id it was sent with when the
     ticket was never linked (the process died between placing it and recording the ticket).
-    ``price`` is the close price: the reference a level that advances prices its orders from.
+    ``price`` is the close price. ``at_target`` says the broker closed it at its take-profit:
+    it is booked with what it realised even when spread or slippage left that under the target
+    (the order did reach its target; the ledger keeps the real figure).
     """
 
     order_id: str
@@ -21,4 +23,4 @@ class Close:
     client_order_id: str | None = None
     price: Decimal | None = None
     at: datetime | None = None
-    at_stop: bool = False
+    at_target: bool = False

@@ -64,7 +64,9 @@ class ChainDraft:
         if amount < self.rules.profit_target:
             raise ProfitBookingError(f"profit_amount {amount} is below the profit target {self.rules.profit_target}")
         self._refuse_twice(order_id)
-        order = self._slot_of(order_id) or self._unknown(order_id)
+        self._book(self._slot_of(order_id) or self._unknown(order_id), order_id, amount)
+
+    def _book(self, order: SlotOrder, order_id: str, amount: Decimal) -> None:
         if order.status is OrderStatus.STOPPED:
             raise ProfitBookingError(f"order {order_id} hit its stop loss; its SL hunt decides slot {order.slot}")
         chain = self.chain
@@ -85,12 +87,12 @@ class ChainDraft:
             order = self._slot_of_client(close.client_order_id)
             if order is not None and order.order_id is None:
                 order = self.register(close.order_id, close.client_order_id)
-        if order is None and not self.adopt_unknown:
-            self._unknown(close.order_id)
+        if order is None:
+            order = self._unknown(close.order_id)
         if close.price is not None:
             self.entry_price = close.price
-        if close.profit >= self.rules.profit_target:
-            self.book(close.order_id, close.profit)
+        if close.profit >= self.rules.profit_target or (close.at_target and close.profit > 0):
+            self._book(order, close.order_id, close.profit)
         else:
             self.stop_loss(close.order_id, close.profit, None, hunt_enabled, expires_at)
 

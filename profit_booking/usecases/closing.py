@@ -47,8 +47,9 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
 async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResult]:
     """Broker closes of chain orders (one tick's, across chains) in one transaction.
 
-    Each close is booked when it made the target and stopped otherwise, with its realised
-    figure. Each chain's part is isolated: a refused close refuses only its chain's part, whose
+    Each close is booked when it made the target (or closed at its take-profit) and otherwise
+    loses its slot, strict mode or partial progression deciding what follows; the realised
+    figure goes on the ledger either way. Each chain's part is isolated: a refused close refuses only its chain's part, whose
     closes are then tried one by one. Closes of orders not active here (already settled, or
     not chain orders) are skipped, so a close reported twice, or by two paths, settles once.
     """
@@ -59,7 +60,8 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
             by_chain.setdefault(chain_id, []).append(close)
     if not by_chain:
         return []
-    hunting = core.settings.sl_hunt_enabled
+    hunting = False  # a broker's stop loses its slot at once: no recovery order is ever placed for
+    # a hunt yet, so opening one would leave the chain in SL_HUNT with nothing to end it
 
     def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
         def settle(draft: ChainDraft) -> list[BookingResult]:

@@ -3,6 +3,7 @@ an open chain order's take-profit or stop in the price index (never a scan of ev
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,13 +11,16 @@ from ..broker.ports import CloseReason, Deal, Tick
 from ..core import Core
 from ..domain.chain import BookingResult
 from ..domain.closes import Close
+from ..errors import ProfitBookingError
 from .closing import settle_closes
+
+logger = logging.getLogger(__name__)
 
 
 def close_of(deal: Deal) -> Close:
     """A broker deal as the chain rules read it."""
     return Close(
-        deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at, deal.reason is CloseReason.SL
+        deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at, deal.reason is CloseReason.TP
     )
 
 
@@ -49,10 +53,16 @@ class DealFollower:
         target). The closes settled, by order id."""
         if self.core.broker is None:
             return {}
-        return {result.order_id: result for result in await self.poll()}
+        try:
+            return {result.order_id: result for result in await self.poll()}
+        except ProfitBookingError as exc:  # the caller's own report still goes through
+            logger.warning("could not read the broker's closes first: %s", exc)
+            return {}
 
     async def settle(self, deals: Sequence[Deal]) -> list[BookingResult]:
-        """Settle ``deals`` (read by the caller) and move the reading point past them."""
+        """Settle ``deals`` (read by the caller), then move the reading point past them: a
+        settlement that fails leaves them to be read again."""
+        results = await settle_closes(self.core, [close_of(deal) for deal in deals])
         if deals:
             self.since = max(deal.closed_at for deal in deals)
-        return await settle_closes(self.core, [close_of(deal) for deal in deals])
+        return results

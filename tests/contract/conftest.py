@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from profit_booking import ProfitBookingSettings, load_settings
+from profit_booking.store import Store, open_store
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 RawQuery = Callable[[str], Awaitable[list[tuple]]]
@@ -73,3 +74,20 @@ async def backend(request, tmp_path: Path) -> AsyncIterator[tuple[ProfitBookingS
         yield load_settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"), raw
     finally:
         await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def store(backend) -> AsyncIterator[Store]:
+    """The backend's store, opened on its fresh database."""
+    settings, _ = backend
+    opened = await open_store(settings.database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def raw(backend):
+    """The backend's raw SQL reader."""
+    return backend[1]
