@@ -51,6 +51,10 @@ class StoreError(ProfitBookingError):
     """The database could not be opened or used."""
 
 
+class ConstraintError(StoreError):
+    """The database refused a change for one of its constraints."""
+
+
 class DatabaseMissingError(StoreError, FileNotFoundError):
     """A read-only command was pointed at a database file that does not exist."""
 

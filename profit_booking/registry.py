@@ -74,6 +74,7 @@ class ChainRegistry:
         self.hunts: dict[str, list[RunningHunt]] = {}
         self.archive: dict[str, ChainTally] = {}
         self.stale: set[str] = set()
+        self.unplaced: set[str] = set()  # chains whose order intents the broker refused so far
         self.locks = KeyedLocks()
 
     def load(self, snapshot: Snapshot) -> None:

@@ -32,11 +32,14 @@ class LedgerEntry:
 
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
-    """A new status (and possibly a newly learned broker ticket) for a chain order."""
+    """A new status (and possibly a newly learned broker ticket) for a chain order; a placed
+    order also gets the take-profit and stop it was sent with."""
 
     client_order_id: str
     order_id: str | None
     status: OrderStatus
+    target_price: Decimal | None = None
+    stop_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,8 +96,11 @@ class ChainDraft:
         else:
             self.stop_loss(close.order_id, close.profit, None, hunt_enabled, expires_at)
 
-    def register(self, order_id: str, client_id: str | None = None) -> SlotOrder:
-        """Attach a broker ticket to a pending order intent (by client id, else the lowest slot)."""
+    def register(
+        self, order_id: str, client_id: str | None = None, prices: tuple[Decimal, Decimal] | None = None
+    ) -> SlotOrder:
+        """Attach a broker ticket to a pending order intent (by client id, else the lowest slot);
+        ``prices``: the take-profit and stop it was sent with, when they differ from the intent's."""
         self._refuse_if_final()
         if self._slot_of(order_id):
             raise ProfitBookingError(f"order {order_id} is already registered in chain {self.chain.chain_id}")
@@ -108,7 +111,9 @@ class ChainDraft:
             raise ProfitBookingError(f"chain {self.chain.chain_id} has no pending order to register {order_id} in")
         order = self._own(pending[0])
         order.order_id, order.status = order_id, OrderStatus.OPEN
-        self.order_updates.append(OrderUpdate(order.client_order_id, order_id, OrderStatus.OPEN))
+        if prices is not None:
+            order.target_price, order.stop_price = prices
+        self.order_updates.append(OrderUpdate(order.client_order_id, order_id, OrderStatus.OPEN, *(prices or ())))
         self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
         return order
 

@@ -152,6 +152,8 @@ class AsyncpgDriverRunner(_OnDriver):
             await write()
         except ProfitBookingError as exc:
             await savepoint.rollback()
+            if type(exc) is StoreError:  # the database failed, it did not refuse: the whole batch fails
+                raise
             part.error = exc
         except BaseException:
             await savepoint.rollback()

@@ -11,7 +11,7 @@ import sqlite3
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
-from ..errors import AlreadyBookedError, DuplicateChainError, ProfitBookingError, StoreError
+from ..errors import AlreadyBookedError, ConstraintError, DuplicateChainError, ProfitBookingError, StoreError
 
 # (substring of the driver's message on SQLite or PostgreSQL, error to raise, what to say)
 _UNIQUE_VIOLATIONS = (
@@ -40,7 +40,7 @@ def translate(exc: BaseException) -> ProfitBookingError:
         for needles, error, meaning in _UNIQUE_VIOLATIONS:
             if any(needle in message for needle in needles):
                 return error(meaning)
-        return StoreError(f"the database refused the change: {message}")
+        return ConstraintError(f"the database refused the change: {message}")
     return StoreError(f"database error: {message}")
 
 

@@ -141,13 +141,20 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
         await run.run_many(q.INSERT_BOOKING, [ledger_values(chain_id, e, now) for e in change.ledger])
     if change.new_orders:
         await run.run_many(q.INSERT_ORDER, [order_values(o, now) for o in change.new_orders])
-    if change.order_updates:
+    conflict = f"an order of chain {chain_id} is no longer active in the database"
+    if updates := [u for u in change.order_updates if u.target_price is None]:
         rows = [
             {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status, "updated_at": now}
-            for u in change.order_updates
+            for u in updates
         ]
-        conflict = f"an order of chain {chain_id} is no longer active in the database"
         await run.run_many(q.UPDATE_ORDER, rows, expect=len(rows), conflict=conflict)
+    if placed := [u for u in change.order_updates if u.target_price is not None]:
+        rows = [
+            {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status,
+             "target_price": u.target_price, "stop_price": u.stop_price, "updated_at": now}
+            for u in placed
+        ]
+        await run.run_many(q.PLACE_ORDER, rows, expect=len(rows), conflict=conflict)
     if change.hunts:
         await run.run_many(q.INSERT_HUNT, [hunt_values(h) for h in change.hunts])
     if change.ended_hunts:

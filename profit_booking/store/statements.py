@@ -40,6 +40,14 @@ UPDATE_ORDER = (
         status=bindparam("status"), updated_at=bindparam("updated_at"),
     )
 )
+PLACE_ORDER = (
+    update(orders)
+    .where(orders.c.client_order_id == bindparam("b_client_order_id"), ACTIVE_ORDER)
+    .values(
+        order_id=bindparam("order_id"), status=bindparam("status"), target_price=bindparam("target_price"),
+        stop_price=bindparam("stop_price"), updated_at=bindparam("updated_at"),
+    )
+)
 END_HUNT = (
     update(hunts)
     .where(

@@ -13,6 +13,7 @@ from ..domain.chain import BookingResult
 from ..domain.closes import Close
 from ..errors import ProfitBookingError
 from .closing import settle_closes
+from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +35,12 @@ class DealFollower:
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
         """Settle what a batch of ticks closed; the broker is asked only when a tick reached the
-        take-profit or stop of an open chain order."""
-        prices = self.core.memory.prices
-        if not any(prices.crossed(tick.symbol, tick.price) for tick in ticks):
+        take-profit or stop of an open chain order. Intents the broker refused before are tried
+        again first."""
+        memory = self.core.memory
+        if memory.unplaced:
+            await place_opened_levels(self.core, sorted(memory.unplaced))
+        if not any(memory.prices.crossed(tick.symbol, tick.price) for tick in ticks):
             return []
         return await self.poll()
 

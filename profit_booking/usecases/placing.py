@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from ..broker.ports import OrderRequest
 from ..core import Core
+from ..domain.chain import ProfitChain
 from ..domain.orders import OrderStatus, SlotOrder
 from ..errors import BrokerError, ProfitBookingError
 
@@ -23,35 +25,48 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
     """
     if core.broker is None or not core.settings.engine_places_orders:
         return []
-    placed: dict[str, str] = {}
+    placed: dict[str, tuple[str, tuple[Decimal, Decimal]]] = {}
     async with core.tracker.locked(chain_id) as tracked:
         chain = tracked.chain
         try:
             for _, order in sorted(tracked.slots.items()):
                 if order.status is not OrderStatus.PENDING:
                     continue
-                if order.target_price is None or order.stop_price is None:
-                    raise BrokerError(f"intent {order.client_order_id} has no prices: no market price was known")
-                request = OrderRequest(
-                    chain.symbol, chain.direction, chain.lot, order.target_price, order.stop_price,
-                    order.client_order_id,
-                )
-                placed[order.client_order_id] = await core.broker.place(request)
+                target, stop = await _prices_now(core, chain, order)
+                request = OrderRequest(chain.symbol, chain.direction, chain.lot, target, stop, order.client_order_id)
+                placed[order.client_order_id] = await core.broker.place(request), (target, stop)
         finally:
             if placed:
                 await core.tracker.commit_locked(
-                    tracked, lambda draft: [draft.register(ticket, client) for client, ticket in placed.items()]
+                    tracked,
+                    lambda draft: [draft.register(ticket, client, prices) for client, (ticket, prices) in placed.items()],
                 )
     if placed:
         logger.info("placed %d orders of chain %s", len(placed), chain_id)
     return [o for o in core.memory.open_orders(chain_id) if o.client_order_id in placed]
 
 
+async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple[Decimal, Decimal]:
+    """Take-profit and stop from the price the order fills at now (the intent's own were priced
+    from the close that opened its level, which the market may have left since)."""
+    price = await core.broker.price(chain.symbol)
+    target, stop = core.rules.order_prices(chain, price) if price is not None else (None, None)
+    target, stop = (target, stop) if target is not None else (order.target_price, order.stop_price)
+    if target is None or stop is None:
+        raise BrokerError(f"intent {order.client_order_id} cannot be priced: the broker has no price for {chain.symbol}")
+    return target, stop
+
+
 async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:
-    """Place the intents of levels just opened; a broker refusal leaves them pending (the next
-    start's reconciliation, or the next call, places them)."""
+    """Place the intents of levels just opened; those the broker refused stay pending, and the
+    chain is remembered so that the next ticks try again (as the next start's reconciliation
+    would)."""
     for chain_id in chain_ids:
         try:
             await place_orders(core, chain_id)
         except ProfitBookingError as exc:  # the broker refused, or the chain ended meanwhile
             logger.error("orders of chain %s stay pending: %s", chain_id, exc)
+            if chain_id in core.memory.tracked:
+                core.memory.unplaced.add(chain_id)
+        else:
+            core.memory.unplaced.discard(chain_id)

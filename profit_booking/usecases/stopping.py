@@ -28,9 +28,9 @@ async def stop_order(
     """Record the stop of ``order_id`` (the chain's one live order when ``None``) with its
     realised figure; with a broker, its own report of the close is settled first and wins.
     Returns whether the stop is on record; a refusal is logged and changes nothing."""
+    live = {o.order_id for o in core.memory.open_orders(chain_id) if o.status is OrderStatus.OPEN}
     settled = await follower.poll_settled()
-    live = [o for o in core.memory.open_orders(chain_id) if o.status is OrderStatus.OPEN]
-    if order_id in settled or (order_id is None and settled and not live):
+    if order_id in settled or (order_id is None and len(live) == 1 and live <= settled.keys()):
         return True  # the broker's own close of it was just settled, with its real figure
 
     def stop_loss(draft: ChainDraft) -> None:
