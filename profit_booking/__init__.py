@@ -13,7 +13,8 @@ from .config import ProfitBookingSettings, load_settings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain
 from .domain.orders import OrderKind, OrderStatus, SlotOrder
 from .errors import (
-    AlreadyBookedError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ConfigError,
+    AlreadyBookedError, BrokerError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ConfigError,
+    ConstraintError, UnknownOrderError,
     DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, DuplicateChainError, InvalidInputError,
     NotADatabaseError, ProfitBookingError, SchemaVersionError, StoreError, UnknownSymbolError,
 )
@@ -24,7 +25,7 @@ from .service import ProfitBookingService
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
-    "AlreadyBookedError", "BookingResult", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
+    "AlreadyBookedError", "BookingResult", "BrokerError", "ConstraintError", "UnknownOrderError", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
     "ConcurrentUpdateError", "ConfigError", "DatabaseBusyError", "DatabaseDamagedError", "DatabaseMissingError",
     "DuplicateChainError", "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "OrderKind",
     "OrderStatus", "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from profit_booking import AlreadyBookedError, ConcurrentUpdateError, ProfitBookingError, StoreError
+from profit_booking.errors import ConstraintError
 from profit_booking.domain.changes import ChainChange, ChainEvent
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
@@ -142,7 +143,7 @@ async def test_every_part_refused_writes_nothing_and_none_refused_writes_all(sto
     errors = await store.commit_many(
         [draft(stale_a, booking("b1")), refused_last(b), draft(c, booking("b9"), adopt_unknown=True)])
 
-    assert [type(e) for e in errors] == [ConcurrentUpdateError, StoreError, AlreadyBookedError]
+    assert [type(e) for e in errors] == [ConcurrentUpdateError, ConstraintError, AlreadyBookedError]
     assert {t: await raw(f"SELECT * FROM {t} ORDER BY 1") for t in TABLES} == before
 
     assert await store.commit_many([draft(x, booking(o)) for x, o in ((a, "b1"), (b, "b2"), (c, "b3"))]) == [None] * 3
