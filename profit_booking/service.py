@@ -1,10 +1,5 @@
-"""ProfitBookingService: the plan's API, one function per use case.
-
-Memory answers every read. Every change runs the same way: take the chain's lock, draft the
-change from memory with the domain's rules, ``await store.commit(change)``, and only then
-apply it to memory; a refused or failed write leaves the tracked ``ProfitChain`` objects as
-they were.
-"""
+"""ProfitBookingService: the plan's API and the engine's, one function per use case (the use
+cases themselves in ``usecases/``, the reads in ``reads.py``, the change path in ``tracking.py``)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ..errors import ProfitBookingError
 from .changes import OrderUpdate
 from .orders import OrderKind, OrderStatus, SlotOrder
+from .slots import ordered
 
 if TYPE_CHECKING:
     from .transitions import ChainDraft
@@ -20,11 +21,11 @@ if TYPE_CHECKING:
 def claim_slot(draft: ChainDraft, order_id: str) -> SlotOrder:
     """The slot an unknown order fills: the lowest pending intent, else the Order B's slot (the
     Order B is detached). A placed level order is never displaced."""
-    ordered = [draft.slots[slot] for slot in sorted(draft.slots)]
-    slot = next((o for o in ordered if o.status is OrderStatus.PENDING), None)
+    by_slot = ordered(draft.slots)
+    slot = next((o for o in by_slot if o.status is OrderStatus.PENDING), None)
     if slot is not None:
         return slot
-    order_b = next((o for o in ordered if o.status is OrderStatus.OPEN and o.kind is OrderKind.ORDER_B), None)
+    order_b = next((o for o in by_slot if o.status is OrderStatus.OPEN and o.kind is OrderKind.ORDER_B), None)
     if order_b is None:
         chain = draft.chain
         raise ProfitBookingError(f"chain {chain.chain_id} has no free slot at level {chain.level} for {order_id}")

@@ -19,6 +19,7 @@ from .hunts import HuntStatus, RunningHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .rules import LevelOutcome, PyramidRules
 from .plan_claims import claim_slot
+from .slots import only_open, ordered, slot_of, slot_of_client
 from .tracked import TrackedChain
 
 
@@ -64,7 +65,7 @@ class ChainDraft:
         if amount < self.rules.profit_target:
             raise ProfitBookingError(f"profit_amount {amount} is below the profit target {self.rules.profit_target}")
         self._refuse_twice(order_id)
-        self._book(self._slot_of(order_id) or self._unknown(order_id), order_id, amount)
+        self._book(slot_of(self.slots, order_id) or self._unknown(order_id), order_id, amount)
 
     def _book(self, order: SlotOrder, order_id: str, amount: Decimal) -> None:
         if order.status is OrderStatus.STOPPED:
@@ -82,9 +83,9 @@ class ChainDraft:
         a stop (the realised figure goes on the ledger either way)."""
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
-        order = self._slot_of(close.order_id)
+        order = slot_of(self.slots, close.order_id)
         if order is None and close.client_order_id is not None:
-            order = self._slot_of_client(close.client_order_id)
+            order = slot_of_client(self.slots, close.client_order_id)
             if order is not None and order.order_id is None:
                 order = self.register(close.order_id, close.client_order_id)
         if order is None:
@@ -102,9 +103,9 @@ class ChainDraft:
         """Attach a broker ticket to a pending order intent (by client id, else the lowest slot);
         ``prices``: the take-profit and stop it was sent with, when they differ from the intent's."""
         self._refuse_if_final()
-        if self._slot_of(order_id):
+        if slot_of(self.slots, order_id):
             raise ProfitBookingError(f"order {order_id} is already registered in chain {self.chain.chain_id}")
-        pending = [o for o in self._ordered_slots() if o.status is OrderStatus.PENDING]
+        pending = [o for o in ordered(self.slots) if o.status is OrderStatus.PENDING]
         if client_id is not None:
             pending = [o for o in pending if o.client_order_id == client_id]
         if not pending:
@@ -133,7 +134,7 @@ class ChainDraft:
         """
         self._refuse_if_final()
         chain = self.chain
-        order = self._slot_of(order_id) if order_id else self._only_open_slot()
+        order = slot_of(self.slots, order_id) if order_id else only_open(self.slots, self.chain.chain_id)
         if order is None:
             what = f"open order {order_id}" if order_id else "open order"
             raise ProfitBookingError(f"chain {chain.chain_id} has no {what} at level {chain.level}")
@@ -169,7 +170,7 @@ class ChainDraft:
         Unplaced intents are dropped and running SL hunts end; open orders stay on record.
         """
         self._refuse_if_final()
-        for order in self._ordered_slots():
+        for order in ordered(self.slots):
             if order.status is OrderStatus.PENDING:
                 self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.CANCELLED))
                 del self.slots[order.slot]
@@ -254,24 +255,6 @@ class ChainDraft:
     def _close(self, order: SlotOrder, order_id: str | None, status: OrderStatus) -> None:
         self.order_updates.append(OrderUpdate(order.client_order_id, order_id, status))
         del self.slots[order.slot]
-
-    def _slot_of(self, order_id: str | None) -> SlotOrder | None:
-        return next((o for o in self.slots.values() if order_id and o.order_id == order_id), None)
-
-    def _slot_of_client(self, client_id: str) -> SlotOrder | None:
-        return next((o for o in self.slots.values() if o.client_order_id == client_id), None)
-
-    def _only_open_slot(self) -> SlotOrder | None:
-        live = [o for o in self._ordered_slots() if o.status is OrderStatus.OPEN]
-        if len(live) > 1:
-            tickets = ", ".join(str(o.order_id) for o in live)
-            raise ProfitBookingError(
-                f"chain {self.chain.chain_id} has {len(live)} live orders ({tickets}); name the one that hit its stop"
-            )
-        return live[0] if live else None
-
-    def _ordered_slots(self) -> list[SlotOrder]:
-        return [self.slots[slot] for slot in sorted(self.slots)]
 
     def _refuse_if_final(self) -> None:
         if self.chain.status.is_final:
