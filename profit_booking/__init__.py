@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from .bootstrap import open_service
+from .bootstrap import open_service, start_engine
 from .config import ProfitBookingSettings, load_settings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain
 from .domain.orders import OrderKind, OrderStatus, SlotOrder
@@ -30,5 +30,5 @@ __all__ = [
     "DuplicateChainError", "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "OrderKind",
     "OrderStatus", "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",
     "ProfitChain", "SchemaVersionError", "SlotOrder", "StoreError", "UnknownSymbolError", "load_settings",
-    "open_service",
+    "open_service", "start_engine",
 ]
