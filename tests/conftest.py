@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+import stat
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,28 @@ async def service(settings: ProfitBookingSettings) -> AsyncIterator[ProfitBookin
 def sql(db_path: Path) -> Callable[..., list[tuple]]:
     """``sql("SELECT ...", params)`` against the test's database file."""
     return lambda query, params=(): read_sql(db_path, query, params)
+
+
+def sha256(path: Path) -> str:
+    """The file's content hash."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def listing(directory: Path) -> list[str]:
+    """The names in a directory, sorted."""
+    return sorted(p.name for p in directory.iterdir())
+
+
+def mode_of(path: Path) -> int:
+    """The file's permission bits."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    """A permissive umask proves the 0600 comes from the package, not from the environment."""
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)

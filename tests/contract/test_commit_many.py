@@ -5,7 +5,7 @@ the database back with the backend's raw SQL reader."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -19,25 +19,11 @@ from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
 from profit_booking.domain.opening import open_chain
 from profit_booking.domain.transitions import ChainDraft
-from profit_booking.store import Store, open_store
+from profit_booking.store import Store
 
 RULES = PyramidRules()
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TABLES = ("chains", "chain_orders", "bookings", "chain_events", "sl_hunts")
-
-
-@pytest.fixture
-async def store(backend) -> AsyncIterator[Store]:
-    opened = await open_store(backend[0].database_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-def raw(backend):
-    return backend[1]
 
 
 async def rows_of(raw, chain_id: str) -> dict[str, list[tuple]]:

@@ -3,7 +3,6 @@ owner-only files, and damage refused, all checked with raw sqlite3 and the files
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -11,17 +10,14 @@ import shutil
 import signal
 import socket
 import sqlite3
-import stat
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from profit_booking import DatabaseBusyError, load_settings, open_service
-from tests.conftest import TABLES, overwrite, quick_check, sqlite_url
+from tests.conftest import TABLES, listing, umask, mode_of, overwrite, quick_check, sha256, sqlite_url
 from tests.e2e.conftest import raw_db
 from tests.e2e.crash_hooks import BUSY_EXIT, Holder, last_json, run_child, start_child
 
@@ -30,16 +26,7 @@ PAGE = 4096
 RACES = 20  # each round costs ~0.1 s; the race hits a bad interleaving in roughly 1 round in 20
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
-
-def listing(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir())
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def counts(db: Path) -> dict[str, int]:
@@ -65,14 +52,6 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], *fragments: 
         assert fragment in lines[0], lines[0]
     return lines[0]
 
-
-@contextmanager
-def umask(mask: int) -> Iterator[None]:
-    old = os.umask(mask)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 @pytest.fixture

@@ -3,44 +3,21 @@ every outcome read back with raw sqlite3."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import random
 import shutil
-import stat
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from profit_booking import DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, open_service
 from profit_booking.cli.demo import run_demo
-from tests.conftest import overwrite, quick_check, read_sql
+from tests.conftest import listing, umask, mode_of, overwrite, quick_check, read_sql, sha256
 
 PAGE = 4096
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def listing(directory: Path) -> list[str]:
-    return sorted(p.name for p in directory.iterdir())
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@contextmanager
-def umask(mask: int) -> Iterator[None]:
-    """A permissive umask proves the 0600 comes from the package, not from the environment."""
-    old = os.umask(mask)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 # -- 5. owner-only files ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ Verifies plugins properly create and manage profit chains
 import pytest
 from unittest.mock import AsyncMock, MagicMock
 from profit_booking import (
-    ProfitChain, BookingResult, ChainStatus
+    ProfitChain, ChainStatus
 )
 from profit_booking import ProfitBookingService
 
