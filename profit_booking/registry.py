@@ -19,7 +19,7 @@ from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
 from .domain.hunts import RunningHunt
 from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder, parse_client_order_id
-from .domain.price_index import PriceIndex
+from .domain.price_index import PriceIndex, TriggerKind
 from .domain.stats import ChainTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
@@ -70,7 +70,7 @@ class ChainRegistry:
         self.by_plugin: dict[str, dict[str, ProfitChain]] = {}
         self.tracked: dict[str, TrackedChain] = {}
         self.order_chain: dict[str, str] = {}
-        self.prices = PriceIndex()  # open orders' take-profits and stops, by client order id
+        self.prices = PriceIndex()  # open orders' take-profits and stops, by chain id
         self.hunts: dict[str, list[RunningHunt]] = {}
         self.archive: dict[str, ChainTally] = {}
         self.stale: set[str] = set()
@@ -96,8 +96,7 @@ class ChainRegistry:
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
-                if order.status is OrderStatus.OPEN:
-                    self._index(chain, order)
+        self._index(tracked)
         if hunts:
             self.hunts[chain.chain_id] = list(hunts)
 
@@ -116,13 +115,9 @@ class ChainRegistry:
         tracked.apply(change)
         if change.creates:
             self.track(tracked)
-        by_client = {order.client_order_id: order for order in change.slots_after.values()}
+        if change.order_updates or change.new_orders:
+            self._index(tracked)
         for update in change.order_updates:
-            order = by_client.get(update.client_order_id)
-            if order is not None:
-                self._index(tracked.chain, order)
-            else:
-                self.prices.remove(update.client_order_id)
             if update.order_id is None:
                 continue
             if update.status in ACTIVE_ORDER_STATUSES:
@@ -205,14 +200,21 @@ class ChainRegistry:
         self.archive.setdefault(chain.plugin_id, ChainTally()).add(chain.status, chain.level, chain.total_profit)
 
     def _unmap_orders(self, tracked: TrackedChain) -> None:
+        self.prices.remove(tracked.chain.chain_id)
         for order in tracked.slots.values():
-            self.prices.remove(order.client_order_id)
             if order.order_id is not None:
                 self.order_chain.pop(order.order_id, None)
 
-    def _index(self, chain: ProfitChain, order: SlotOrder) -> None:
-        """An open order with a take-profit or a stop is in the price index; no other is."""
-        if order.status is OrderStatus.OPEN and (order.target_price is not None or order.stop_price is not None):
-            self.prices.add(order.client_order_id, chain.symbol, chain.direction, order.target_price, order.stop_price)
-        else:
-            self.prices.remove(order.client_order_id)
+    def _index(self, tracked: TrackedChain) -> None:
+        """The chain's open orders' take-profits and stops, under the chain's id: a tick that
+        reaches one names the chain. A level's orders mostly share their prices, so a chain
+        holds a trigger per distinct price, not one per order."""
+        chain = tracked.chain
+        self.prices.remove(chain.chain_id)
+        buy = chain.direction == "BUY"
+        pairs = {(o.target_price, o.stop_price) for o in tracked.slots.values() if o.status is OrderStatus.OPEN}
+        for target, stop in pairs:
+            if target is not None:
+                self.prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP)
+            if stop is not None:
+                self.prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL)

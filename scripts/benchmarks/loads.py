@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from profit_booking import ChainStatus, OrderKind, OrderStatus, ProfitBookingService, ProfitChain, SlotOrder
 from profit_booking.domain.hunts import RunningHunt
 from profit_booking.domain.money import from_cents
-from profit_booking.domain.price_index import PriceIndex
+from profit_booking.domain.price_index import PriceIndex, TriggerKind
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.stats import ChainTally
 from profit_booking.domain.tracked import TrackedChain
@@ -54,9 +54,11 @@ async def _build_memory(chunks, when) -> SimpleNamespace:
                 None if tp is None else Decimal(tp), None if sl is None else Decimal(sl))  # one chain id string, as ours
             if order_id is not None:
                 order_chain[order_id] = chain.chain_id
-                if order.status is OrderStatus.OPEN:  # the price index of open orders, as ours
-                    prices.add(order.client_order_id, chain.symbol, chain.direction, order.target_price,
-                               order.stop_price)
+    for one in tracked.values():  # the price index of open orders, by chain and distinct price, as ours
+        chain, buy = one.chain, one.chain.direction == "BUY"
+        for target, stop in {(o.target_price, o.stop_price) for o in one.slots.values() if o.status is OrderStatus.OPEN}:
+            prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP)
+            prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL)
     async for rows in chunks(SELECTS[2]):
         for chain_id, level, slot, attempt, order_id, direction, stop, started, expires, recovery in rows:
             hunts.setdefault(chain_id, []).append(RunningHunt(
