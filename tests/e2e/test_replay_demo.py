@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -72,17 +73,35 @@ def test_the_replay_books_every_chain_order_from_its_real_close(uninterrupted):
         assert ledger_mismatches(conn) == []
 
 
+def ticks_done(paper: Path) -> int:
+    """The last tick the replay marked done in the paper broker's file (-1 before any)."""
+    try:
+        with raw_db(paper) as conn:
+            row = conn.execute("SELECT value FROM markers WHERE name = 'replay_tick'").fetchone()
+    except sqlite3.Error:  # not created yet
+        return -1
+    return -1 if row is None else int(row[0])
+
+
 def test_a_replay_killed_anywhere_and_rerun_ends_as_the_uninterrupted_one(tmp_path, uninterrupted):
-    db = tmp_path / "replay.db"
-    rng, killed = random.Random(), 0
+    """Each run is killed once the replay has passed a random tick (the instant within that tick
+    is wherever the kill lands; a run already past it dies during startup), whatever the
+    machine's speed; the last run finishes."""
+    db, rng = tmp_path / "replay.db", random.Random()
+    paper = db.with_name("replay.paper.db")
+    target, kills = -1, []
     for _ in range(KILLS):
+        target = min(rng.randint(target + 1, target + 2 * int(TICKS) // (KILLS + 1)), int(TICKS) - 2)
         started = subprocess.Popen([*CLI, "demo", "--db", str(db), "--ticks", TICKS, "--seed", "11"], cwd=tmp_path,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.8, 2.5))
-        if started.poll() is None:
-            os.kill(started.pid, signal.SIGKILL)
-        killed += started.wait(10) == -signal.SIGKILL
-    assert killed, "no run was killed before it finished"
+        deadline = time.monotonic() + 120
+        while ticks_done(paper) < target and started.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert started.poll() is None, "the replay ended before it could be killed"
+        os.kill(started.pid, signal.SIGKILL)
+        assert started.wait(10) == -signal.SIGKILL
+        kills.append(ticks_done(paper))
+    assert kills == sorted(kills) and kills[-1] < int(TICKS) - 1, kills
     finished = replay(db, tmp_path)
     assert finished.returncode == 0, finished.stderr
     assert dump(db) == dump(uninterrupted[0])
