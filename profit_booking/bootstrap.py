@@ -9,6 +9,7 @@ from typing import Any
 
 from .broker.ports import Broker
 from .config import ProfitBookingSettings, load_settings
+from .errors import ConfigError
 from .service import Clock, ProfitBookingService, utc_now
 from .store import open_store
 
@@ -65,6 +66,9 @@ async def start_engine(
 
     Time is the broker's market clock. A plugin never sees a service that has not reconciled.
     """
+    ids = [pid for pid in (getattr(plugin, "plugin_id", None) for plugin in plugins) if pid is not None]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"two plugins share a plugin_id ({', '.join(ids)}): each must see only its own chains")
     service = await open_service(settings, clock=broker.now, create=create, broker=broker)
     try:
         await service.reconcile()
@@ -75,6 +79,8 @@ async def start_engine(
             if resume is not None:
                 await resume()
     except BaseException:
+        for plugin in plugins:  # none of them may go on with a closed service
+            plugin.set_profit_booking_service(None)
         await service.aclose()
         raise
     return service

@@ -21,13 +21,21 @@ class ProfitBookingManager:
         self.PYRAMID_LEVELS = service.PYRAMID_LEVELS
         self.PROFIT_TARGET = service.PROFIT_TARGET
 
-    async def create_profit_chain(self, order_b_id: str, symbol: str, direction: str = "BUY") -> str:
+    async def create_profit_chain(self, order_b_id: str, symbol: str, direction: str | None = None) -> str:
         """Open a chain for ``order_b_id``; returns its id ("" while profit booking is off).
 
-        The plan's signature names no direction, so it defaults to BUY.
+        The plan's signature names no direction: with a broker it is the Order B position's own
+        (the engine trades with it), otherwise BUY.
         """
+        if direction is None:
+            direction = await self._order_b_direction(order_b_id)
         chain = await self.service.create_chain(self.plugin_id, order_b_id, symbol, direction)
         return chain.chain_id if chain else ""
+
+    async def _order_b_direction(self, order_b_id: str) -> str:
+        broker = self.service.broker
+        positions = await broker.open_positions() if broker is not None else []
+        return next((p.direction for p in positions if p.ticket == order_b_id), "BUY")
 
     async def book_profit(self, chain_id: str, order_id: str) -> bool:
         """Book ``order_id`` at the profit target; whether it was booked."""

@@ -175,29 +175,29 @@ class ProfitBookingService(ChainReads):
         skipped, so the same close reported twice, or by two paths, is settled once.
         """
         await self._ready()
-        return await closing.settle_closes(self.core, closes)
+        return await closing.settle_closes(self.core, closes) if self._engine_on() else []
 
     async def place_orders(self, chain_id: str) -> list[SlotOrder]:
         """Place the chain's unplaced order intents through the broker and record their tickets."""
         await self._ready()
-        return await placing.place_orders(self.core, require_id(chain_id, "chain_id"))
+        return await placing.place_orders(self.core, require_id(chain_id, "chain_id")) if self._engine_on() else []
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
         """Settle what a batch of ticks closed at the broker; the broker's deals are read only
         when a tick reached an open chain order's take-profit or stop."""
         await self._ready()
-        return await self._deals.on_ticks(ticks)
+        return await self._deals.on_ticks(ticks) if self._engine_on() else []
 
     async def poll_deals(self) -> list[BookingResult]:
         """Settle every chain order the broker closed since the last poll."""
         await self._ready()
-        return await self._deals.poll()
+        return await self._deals.poll() if self._engine_on() else []
 
     async def reconcile(self) -> list[Finding]:
         """Startup's reconciliation with the broker (``bootstrap`` runs it before plugins get the
         service): closes settled, intents linked or placed, strangers reported."""
         await self._ready()
-        self.findings = await reconciling.reconcile(self.core, self._deals)
+        self.findings = await reconciling.reconcile(self.core, self._deals) if self._engine_on() else []
         return self.findings
 
     async def start_sl_hunt(
@@ -243,6 +243,13 @@ class ProfitBookingService(ChainReads):
             return draft.tracked.chain  # the caller's object, which the commit updates in place
 
         return await self._tracker.change(chain_id, cancel)
+
+    def _engine_on(self) -> bool:
+        """``use_profit_booking=false`` switches the engine off too: it reads no deal, settles,
+        places and reconciles nothing (the bot's positions are its own again)."""
+        if not self.settings.use_profit_booking:
+            logger.info("profit booking is switched off: the engine does nothing")
+        return self.settings.use_profit_booking
 
     async def _ready(self) -> None:
         if not self._rehydrated:

@@ -2,7 +2,8 @@
 
 Both are a pure function of (seed, symbols, plugins): tick ``i`` is the same whatever the
 number of ticks asked for, so a replay resumed at tick ``i`` sees what an uninterrupted one saw.
-Prices move in whole tenths of a pip (exact ``Decimal``); a step's spread is a sixth of the
+Prices move in whole tenths of a pip (exact ``Decimal``), reflected to stay within half and
+one and a half times the start price; a step's spread is a sixth of the
 distance that makes the per-order target at the demo's lot, so an order resolves in a few
 dozen ticks.
 """
@@ -17,6 +18,7 @@ from decimal import Decimal
 
 from ..broker.ports import Tick
 from ..domain.pricing import SymbolSpec
+from ..errors import InvalidInputError
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 START_PRICES = {
@@ -46,14 +48,20 @@ class SyntheticMarket:
         self.symbols = list(symbols)
         walk, signals = random.Random(f"walk:{seed}"), random.Random(f"signals:{seed}")
         steps = {name: self._spread(spec, lot, target) for name, spec in symbols.items()}
+        missing = [name for name in self.symbols if name not in START_PRICES]
+        if missing:
+            raise InvalidInputError(
+                f"the replay has no start price for {', '.join(missing)}; it trades {', '.join(START_PRICES)}"
+            )
         prices = {name: Decimal(START_PRICES[name]) for name in self.symbols}
+        bounds = {name: (price / 2, price * 3 / 2) for name, price in prices.items()}
         self.ticks: list[list[Tick]] = []
         self.signals: list[list[Signal]] = []
         for i in range(ticks):
             at = START + timedelta(seconds=i)
             for name in self.symbols:
-                tenths = round(walk.gauss(0, steps[name]))
-                prices[name] = max(prices[name] + tenths * symbols[name].pip_size / 10, symbols[name].pip_size)
+                step = round(walk.gauss(0, steps[name])) * symbols[name].pip_size / 10
+                prices[name] = _within(prices[name] + step, bounds[name])
             self.ticks.append([Tick(name, prices[name], at) for name in self.symbols])
             self.signals.append([
                 Signal(plugin, name, signals.choice(("BUY", "SELL")), f"{plugin[:10]}-{name}-T{i}")
@@ -65,3 +73,14 @@ class SyntheticMarket:
         """Tenths of a pip of one step's standard deviation."""
         pips_to_target = target / (spec.pip_value_per_std_lot * lot)
         return float(pips_to_target * 10 / 6)
+
+
+def _within(price: Decimal, bounds: tuple[Decimal, Decimal]) -> Decimal:
+    """The walk stays within half and one and a half times its start: past a bound it is
+    reflected back, so prices never approach zero (where a stop would be negative)."""
+    low, high = bounds
+    if price < low:
+        return low + (low - price)
+    if price > high:
+        return high - (price - high)
+    return price

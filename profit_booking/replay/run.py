@@ -56,6 +56,10 @@ async def replay(
 ) -> ReplaySummary:
     """Replay ``ticks`` ticks of the seeded market (resuming where the files stopped)."""
     specs = {name: settings.symbol(name) for name in symbols}
+    market = SyntheticMarket(seed, specs, PLUGIN_IDS, ticks, settings.default_lot, settings.profit_target)
+    fresh = not paper_path(db).exists()
+    if fresh and db.exists() and db.stat().st_size:
+        raise InvalidInputError(f"{db} holds chains but {paper_path(db)} is missing: replay into new files")
     broker = await PaperBroker.open(paper_path(db), specs)
     try:
         arguments = f"seed={seed} symbols={','.join(symbols)}"
@@ -63,7 +67,6 @@ async def replay(
         if stored not in (None, arguments):
             raise InvalidInputError(f"{paper_path(db)} holds a replay of {stored}, not {arguments}; use other files")
         await broker.set_marker(ARGUMENTS_MARKER, arguments)
-        market = SyntheticMarket(seed, specs, PLUGIN_IDS, ticks, settings.default_lot, settings.profit_target)
         plugins = {pid: CombinedV3Plugin({"plugin_id": pid}) for pid in PLUGIN_IDS}
         for plugin in plugins.values():
             plugin.set_dual_order_port(PaperDualOrders(broker, settings))

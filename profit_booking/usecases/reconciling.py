@@ -52,7 +52,8 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):
             try:
                 await place_orders(core, chain_id)
-            except ProfitBookingError as exc:
+            except ProfitBookingError as exc:  # the next ticks try again
+                memory.unplaced.add(chain_id)
                 findings.append(Finding(FindingKind.FAILED, chain_id, detail={"error": str(exc)}))
 
     linked = {f.ticket for f in findings if f.kind is FindingKind.LINKED}
