@@ -78,9 +78,10 @@ class ChainDraft:
         self.event("booked", order_id=order_id, slot=order.slot, amount=str(amount), total=str(chain.total_profit))
         self._resolve_level()
 
-    def settle(self, close: Close, hunt_enabled: bool, expires_at: datetime) -> None:
-        """A broker close of one of the chain's orders: booked when it made the target, otherwise
-        a stop (the realised figure goes on the ledger either way)."""
+    def settle(self, close: Close) -> None:
+        """A broker close of one of the chain's orders: booked when it made the target (or closed
+        at its take-profit), otherwise a stop that loses its slot at once, since no SL hunt can
+        end yet (the realised figure goes on the ledger either way)."""
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
         order = slot_of(self.slots, close.order_id)
@@ -95,7 +96,7 @@ class ChainDraft:
         if close.profit >= self.rules.profit_target or (close.at_target and close.profit > 0):
             self._book(order, close.order_id, close.profit)
         else:
-            self.stop_loss(close.order_id, close.profit, None, hunt_enabled, expires_at)
+            self.stop_loss(close.order_id, close.profit, None, hunt_enabled=False, expires_at=self.now)
 
     def register(
         self, order_id: str, client_id: str | None = None, prices: tuple[Decimal, Decimal] | None = None

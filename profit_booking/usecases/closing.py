@@ -49,9 +49,10 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
 
     Each close is booked when it made the target (or closed at its take-profit) and otherwise
     loses its slot, strict mode or partial progression deciding what follows; the realised
-    figure goes on the ledger either way. Each chain's part is isolated: a refused close refuses only its chain's part, whose
-    closes are then tried one by one. Closes of orders not active here (already settled, or
-    not chain orders) are skipped, so a close reported twice, or by two paths, settles once.
+    figure goes on the ledger either way. Each chain's part is isolated: a refused close
+    refuses only its chain's part, whose closes are then tried one by one. Closes of orders not
+    active here (already settled, or not chain orders) are skipped, so a close reported twice,
+    or by two paths, settles once.
     """
     by_chain: dict[str, list[Close]] = {}
     for close in closes:
@@ -60,16 +61,10 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
             by_chain.setdefault(chain_id, []).append(close)
     if not by_chain:
         return []
-    hunting = False  # a broker's stop loses its slot at once: no recovery order is ever placed for
-    # a hunt yet, so opening one would leave the chain in SL_HUNT with nothing to end it
 
     def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
         def settle(draft: ChainDraft) -> list[BookingResult]:
-            window = core.settings.recovery_window(draft.chain.symbol)
-            return [
-                settled(draft, c.order_id, lambda c=c: draft.settle(c, hunting, (c.at or draft.now) + window))
-                for c in group
-            ]
+            return [settled(draft, c.order_id, lambda c=c: draft.settle(c)) for c in group]
         return settle
 
     now = max((c.at for c in closes if c.at is not None), default=None)
