@@ -12,6 +12,7 @@ from profit_booking import ChainStatus, load_settings
 from profit_booking.bootstrap import start_engine
 from profit_booking.broker import OrderRequest, PaperBroker, Tick
 from profit_booking.domain.pricing import DEFAULT_SYMBOLS, stop_price, target_price
+from profit_booking.errors import BrokerError
 from tests.conftest import read_sql
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -26,6 +27,26 @@ async def open_order_b(broker: PaperBroker, service, symbol: str, direction: str
     ticket = await broker.place(OrderRequest(symbol, direction, LOT, tp, sl, client_id))
     chain = await service.create_chain("combined_v3", ticket, symbol, direction, lot=LOT, take_profit=tp, stop_loss=sl)
     return ticket, chain
+
+
+def at(price: str, second: int) -> Tick:
+    """An EURUSD tick ``second`` seconds after T0."""
+    return Tick("EURUSD", Decimal(price), T0 + timedelta(seconds=second))
+
+
+def refuse_first_placement(monkeypatch, broker: PaperBroker) -> list[str]:
+    """Make ``broker`` refuse the first order it is asked to place (a closed market); returns
+    the list that records the refused client order id."""
+    place, refusals = broker.place, []
+
+    async def refuses_once(request: OrderRequest) -> str:
+        if not refusals:
+            refusals.append(request.client_order_id)
+            raise BrokerError("market closed")
+        return await place(request)
+
+    monkeypatch.setattr(broker, "place", refuses_once)
+    return refusals
 
 
 async def trend(broker: PaperBroker, service, symbol: str, start: Decimal, step: Decimal, ticks: int, t0=T0):

@@ -5,27 +5,22 @@ bounds and refuses what it cannot replay. Files read back with raw SQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from profit_booking import ConfigError, InvalidInputError, ProfitBookingManager, load_settings, start_engine
-from profit_booking.broker import OrderRequest, PaperBroker, Tick
+from profit_booking.broker import OrderRequest, PaperBroker
 from profit_booking.domain.pricing import DEFAULT_SYMBOLS
-from profit_booking.errors import BrokerError
 from profit_booking.plugins import CombinedV3Plugin
 from profit_booking.replay.market import START_PRICES, SyntheticMarket
 from tests.conftest import read_sql
-from tests.integration.test_engine_flow import T0, open_order_b
+from tests.integration.test_engine_flow import at, open_order_b, refuse_first_placement
 
 
 def settings_for(tmp_path, **overrides):
     return load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'pb.db'}", **overrides)
 
-
-def at(price: str, second: int) -> Tick:
-    return Tick("EURUSD", Decimal(price), T0 + timedelta(seconds=second))
 
 
 async def opened(tmp_path, **overrides):
@@ -40,15 +35,7 @@ async def test_a_placement_refused_during_startup_is_tried_again_on_the_next_tic
     await broker.tick([at("1.10700", 1)])
     await service.on_ticks([at("1.10700", 1)])
     await service.aclose()
-    place, refusals = broker.place, []
-
-    async def closed_market(request):
-        if not refusals:
-            refusals.append(request.client_order_id)
-            raise BrokerError("market closed")
-        return await place(request)
-
-    monkeypatch.setattr(broker, "place", closed_market)
+    refuse_first_placement(monkeypatch, broker)
     service = await start_engine(settings_for(tmp_path), broker)
     assert read_sql(tmp_path / "pb.db", "SELECT kind FROM broker_findings") == [("FAILED",)]
     await broker.tick([at("1.10710", 2)])

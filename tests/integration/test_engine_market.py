@@ -4,22 +4,17 @@ broker refused placed on a later tick. Both files are read back with raw SQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from profit_booking import ChainStatus, StoreError, load_settings
 from profit_booking.bootstrap import start_engine
-from profit_booking.broker import PaperBroker, Tick
+from profit_booking.broker import PaperBroker
 from profit_booking.domain.closes import Close
-from profit_booking.errors import BrokerError
 from tests.conftest import read_sql
-from tests.integration.test_engine_flow import T0, open_order_b
+from tests.integration.test_engine_flow import T0, at, open_order_b, refuse_first_placement
 
-
-def at(price: str, second: int) -> Tick:
-    return Tick("EURUSD", Decimal(price), T0 + timedelta(seconds=second))
 
 
 @pytest.fixture
@@ -93,15 +88,7 @@ async def test_a_settlement_that_fails_is_read_again_on_the_next_tick(engine, tm
 async def test_intents_the_broker_refused_are_placed_on_a_later_tick(engine, tmp_path, monkeypatch):
     broker, service = engine
     _, chain = await open_order_b(broker, service, "EURUSD", "BUY", "bot-1-B")
-    place, refusals = broker.place, []
-
-    async def refuses_once(request):
-        if not refusals:
-            refusals.append(request.client_order_id)
-            raise BrokerError("market closed")
-        return await place(request)
-
-    monkeypatch.setattr(broker, "place", refuses_once)
+    refusals = refuse_first_placement(monkeypatch, broker)
     tick = at("1.10700", 1)
     await broker.tick([tick])
     await service.on_ticks([tick])
