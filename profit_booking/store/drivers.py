@@ -70,8 +70,21 @@ class _OnDriver:
         prepared = prepare_cached(statement, params, self._dialect)
         check_rows(await self._execute(prepared.sql, prepared.bind(params)), expect, conflict)
 
+    async def run_many(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
+        conflict: str = "",
+    ) -> None:
+        if not rows:
+            return
+        prepared = prepare_cached(statement, rows[0], self._dialect)
+        values = [prepared.bind(row) for row in rows]
+        check_rows(await self._execute_many(prepared.sql, values, counted=expect is not None), expect, conflict)
+
     async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
         raise NotImplementedError  # abstract: each driver executes and counts rows its own way
+
+    async def _execute_many(self, sql: str, values: list[tuple[Any, ...]], *, counted: bool) -> int:
+        raise NotImplementedError  # abstract: each driver runs a batch and counts rows its own way
 
 
 class SqliteDriverRunner(_OnDriver):
@@ -84,18 +97,12 @@ class SqliteDriverRunner(_OnDriver):
             raise translate(exc) from exc
         return cursor.rowcount
 
-    async def run_many(
-        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
-        conflict: str = "",
-    ) -> None:
-        if not rows:
-            return
-        prepared = prepare_cached(statement, rows[0], self._dialect)
+    async def _execute_many(self, sql: str, values: list[tuple[Any, ...]], *, counted: bool) -> int:
         try:
-            cursor = await self._driver.executemany(prepared.sql, [prepared.bind(row) for row in rows])
+            cursor = await self._driver.executemany(sql, values)
         except driver_errors() as exc:
             raise translate(exc) from exc
-        check_rows(cursor.rowcount, expect, conflict)
+        return cursor.rowcount
 
     async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
         params = params or {}
@@ -128,21 +135,14 @@ class AsyncpgDriverRunner(_OnDriver):
     same statements without the adapter's per-statement work, which cost more than the round
     trip. Row counts come from the command status (``UPDATE 1``)."""
 
-    async def run_many(
-        self, statement: Executable, rows: Sequence[Mapping[str, Any]], *, expect: int | None = None,
-        conflict: str = "",
-    ) -> None:
-        if not rows:
-            return
-        prepared = prepare_cached(statement, rows[0], self._dialect)
-        if expect is None:  # executemany reports no row count: only used when none is checked
-            try:
-                await self._driver.executemany(prepared.sql, [prepared.bind(row) for row in rows])
-            except driver_errors() as exc:
-                raise translate(exc) from exc
-            return
-        counts = [await self._execute(prepared.sql, prepared.bind(row)) for row in rows]
-        check_rows(sum(counts), expect, conflict)
+    async def _execute_many(self, sql: str, values: list[tuple[Any, ...]], *, counted: bool) -> int:
+        if counted:  # executemany reports no row count: rows that must be counted go one by one
+            return sum([await self._execute(sql, one) for one in values])
+        try:
+            await self._driver.executemany(sql, values)
+        except driver_errors() as exc:
+            raise translate(exc) from exc
+        return 0
 
     async def isolated(self, write: Write) -> Part:
         part = Part()
