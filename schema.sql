@@ -1,4 +1,4 @@
--- profit_booking schema, version 3 (SQLite).
+-- profit_booking schema, version 4 (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
 -- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
@@ -97,7 +97,7 @@ CREATE TABLE chain_orders (
 	CONSTRAINT uq_chain_orders_slot_attempt UNIQUE (chain_id, level, slot, attempt),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
 	CONSTRAINT ck_chain_orders_kind CHECK (kind IN ('ORDER_B', 'LEVEL', 'RECOVERY')),
-	CONSTRAINT ck_chain_orders_status CHECK (status IN ('PENDING', 'OPEN', 'STOPPED', 'BOOKED', 'LOST', 'DETACHED', 'CANCELLED')),
+	CONSTRAINT ck_chain_orders_status CHECK (status IN ('PENDING', 'OPEN', 'STOPPED', 'REPLACED', 'BOOKED', 'LOST', 'DETACHED', 'CANCELLED')),
 	UNIQUE (client_order_id),
 	UNIQUE (order_id)
 );
@@ -162,18 +162,21 @@ CREATE TABLE sl_hunts (
 	order_id VARCHAR,
 	direction VARCHAR NOT NULL,
 	stop_price VARCHAR(32),
+	trigger_price VARCHAR(32),
 	status VARCHAR(24) NOT NULL,
-	recovery_orders INTEGER NOT NULL,
+	loss_cents BIGINT,
+	won_back_cents BIGINT,
 	started_at DATETIME NOT NULL,
 	expires_at DATETIME NOT NULL,
+	triggered_at DATETIME,
 	closed_at DATETIME,
 	PRIMARY KEY (id),
 	CONSTRAINT uq_sl_hunts_slot_attempt UNIQUE (chain_id, level, slot, attempt),
 	CONSTRAINT ck_sl_hunts_direction CHECK (direction IN ('BUY', 'SELL')),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
-	CONSTRAINT ck_sl_hunts_status CHECK (status IN ('RUNNING', 'RECOVERED', 'FAILED', 'EXPIRED', 'CANCELLED'))
+	CONSTRAINT ck_sl_hunts_status CHECK (status IN ('RUNNING', 'RECOVERING', 'RECOVERED', 'FAILED', 'EXPIRED', 'CANCELLED'))
 );
 
--- index ix_sl_hunts_running
-CREATE INDEX ix_sl_hunts_running ON sl_hunts (chain_id) WHERE status IN ('RUNNING');
+-- index ix_sl_hunts_open
+CREATE INDEX ix_sl_hunts_open ON sl_hunts (chain_id) WHERE status IN ('RECOVERING', 'RUNNING');
 

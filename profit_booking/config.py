@@ -11,15 +11,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .domain.hunts import DEFAULT_WINDOW_MINUTES, DEFAULT_WINDOW_OVERRIDES, HuntRules
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, DEFAULT_STOP_LOSS, PyramidRules
 from .domain.money import short_repr
 from .errors import ConfigError, UnknownSymbolError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
-DEFAULT_WINDOW_OVERRIDES = {
-    "XAUUSD": 15, "GBPUSD": 22, "USDJPY": 28, "USDCAD": 28, "EURJPY": 25, "GBPJPY": 20, "AUDJPY": 20,
-}
 
 
 class ProfitBookingSettings(BaseSettings):
@@ -44,8 +42,8 @@ class ProfitBookingSettings(BaseSettings):
     sl_hunt_enabled: bool = True
     min_recovery_pips: Decimal = Decimal("2")
     max_attempts_per_order: int = 1
-    recovery_window_minutes: int = 30
-    recovery_window_overrides: dict[str, int] = DEFAULT_WINDOW_OVERRIDES
+    recovery_window_minutes: int = DEFAULT_WINDOW_MINUTES
+    recovery_window_overrides: dict[str, int] = dict(DEFAULT_WINDOW_OVERRIDES)
     symbols: dict[str, SymbolSpec] = dict(DEFAULT_SYMBOLS)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 5000
@@ -66,8 +64,10 @@ class ProfitBookingSettings(BaseSettings):
             raise ValueError("profit_target, stop_loss, default_lot and min_recovery_pips must be positive")
         if self.strict_mode and self.allow_partial_progression:
             raise ValueError("allow_partial_progression needs strict_mode=false")
-        if self.max_attempts_per_order < 0 or self.recovery_window_minutes <= 0:
-            raise ValueError("max_attempts_per_order must be >= 0 and recovery_window_minutes > 0")
+        if self.max_attempts_per_order < 0:
+            raise ValueError("max_attempts_per_order must be >= 0")
+        if min(self.recovery_window_minutes, *self.recovery_window_overrides.values()) <= 0:
+            raise ValueError("recovery_window_minutes and its per-symbol overrides must be positive")
         return self
 
     def pyramid_rules(self) -> PyramidRules:
@@ -80,6 +80,10 @@ class ProfitBookingSettings(BaseSettings):
             enabled_levels=dict(self.enabled_levels),
             stop_loss=self.stop_loss,
             symbols=dict(self.symbols),
+            hunts=HuntRules(
+                self.sl_hunt_enabled, self.min_recovery_pips, self.max_attempts_per_order,
+                self.recovery_window_minutes, dict(self.recovery_window_overrides),
+            ),
         )
 
     def __repr_args__(self):  # noqa: ANN204 - pydantic's hook: the URL's password never shows
@@ -98,11 +102,6 @@ class ProfitBookingSettings(BaseSettings):
             shown = short_repr(name)
             raise UnknownSymbolError(f"unknown symbol {shown}; known: {', '.join(sorted(self.symbols))}")
         return spec
-
-    def recovery_window(self, symbol: str) -> timedelta:
-        """How long an SL hunt on ``symbol`` waits for the price to come back."""
-        minutes = self.recovery_window_overrides.get(symbol.upper(), self.recovery_window_minutes)
-        return timedelta(minutes=minutes)
 
 
 def masked_url(url: object) -> object:

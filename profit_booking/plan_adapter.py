@@ -18,7 +18,8 @@ from .domain.chain import ChainStatus, ProfitChain
 from .domain.findings import Finding
 from .domain.changes import ChainChange, LedgerKind
 from .errors import ProfitBookingError, StoreError
-from .store.port import LoadedChain, Snapshot, Store
+from .domain.tracked import TrackedChain
+from .store.port import Snapshot, Store
 
 
 STORE_METHODS = (
@@ -60,7 +61,7 @@ class PlanManagerStore:
                 raise StoreError("Booking failed")
         if change.advanced:
             await self.manager.advance_chain_level(chain_id)
-        if change.hunts and not await self.manager.start_profit_sl_hunt(chain_id):
+        if change.opened_hunts and not await self.manager.start_profit_sl_hunt(chain_id):
             raise StoreError("SL hunt failed")
 
     async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
@@ -81,7 +82,7 @@ class PlanManagerStore:
     async def is_booked(self, order_id: str) -> bool:
         return False
 
-    async def load_chain(self, chain_id: str) -> LoadedChain | None:
+    async def load_chain(self, chain_id: str) -> TrackedChain | None:
         return None
 
     async def load_snapshot(self) -> Snapshot:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .domain.chain import ChainStatus, ProfitChain
-from .domain.hunts import RunningHunt
+from .domain.hunts import SlHunt
 from .domain.inputs import require_id
 from .domain.orders import SlotOrder
 from .errors import ChainNotFoundError
@@ -41,8 +41,12 @@ class ChainReads:
         return [c for c in self.get_plugin_chains(plugin_id) if c.status == ChainStatus.ACTIVE]
 
     def get_chain_stats(self, plugin_id: str) -> dict[str, Any]:
-        """The plugin's chain counts by status and level and its total profit, restarts included."""
-        return self._memory.stats_tally(plugin_id).as_stats(self.MAX_LEVEL)
+        """The plugin's chain counts by status and level and its total profit, and under
+        ``sl_hunts`` its SL hunts by outcome with the money they lost and won back; restarts
+        included."""
+        stats = self._memory.stats_tally(plugin_id).as_stats(self.MAX_LEVEL)
+        stats["sl_hunts"] = self._memory.hunt_tally(plugin_id).as_stats()
+        return stats
 
     # -- beyond the plan: lookups -----------------------------------------------------------
 
@@ -62,7 +66,7 @@ class ChainReads:
             loaded = await self.store.load_chain(require_id(chain_id, "chain_id"))
             if loaded is None:
                 raise ChainNotFoundError(f"chain {chain_id} not found")
-            chain = loaded.tracked.chain
+            chain = loaded.chain
         return chain
 
     def chain_for_order(self, order_id: str) -> str | None:
@@ -73,6 +77,7 @@ class ChainReads:
         """Copies of the chain's active orders (pending intents included), by slot."""
         return self._memory.open_orders(chain_id)
 
-    def running_hunts(self) -> list[RunningHunt]:
-        """SL hunts still waiting for a recovery."""
-        return self._memory.running_hunts()
+    def running_hunts(self) -> list[SlHunt]:
+        """Open SL hunts: waiting for their trigger (``RUNNING``) or with their recovery order
+        out (``RECOVERING``)."""
+        return self._memory.open_hunts()

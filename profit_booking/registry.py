@@ -1,6 +1,7 @@
-"""The service's memory: unfinished chains by id and by plugin, the order→chain map, the price
-index of open orders' take-profits and stops, running SL hunts, the tallies of final chains,
-and the per-chain locks that order changes.
+"""The service's memory: unfinished chains by id and by plugin (with their open SL hunts), the
+order→chain map, the price index of open orders' take-profits and stops and of hunts' triggers,
+hunts' deadlines, the tallies of final chains and of hunts, and the per-chain locks that order
+changes.
 
 A chain that becomes final leaves memory into its plugin's tally, exactly as a chain that was
 already final at startup never enters it: memory holds the working set, not the history.
@@ -17,13 +18,14 @@ from dataclasses import replace
 
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
-from .domain.hunts import RunningHunt
+from .domain.deadlines import Deadlines
+from .domain.hunts import HuntStatus, SlHunt
 from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder, parse_client_order_id
 from .domain.price_index import PriceIndex, TriggerKind
-from .domain.stats import ChainTally
+from .domain.stats import ChainTally, HuntTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
-from .store.port import LoadedChain, Snapshot
+from .store.port import Snapshot
 
 
 @contextmanager
@@ -70,26 +72,26 @@ class ChainRegistry:
         self.by_plugin: dict[str, dict[str, ProfitChain]] = {}
         self.tracked: dict[str, TrackedChain] = {}
         self.order_chain: dict[str, str] = {}
-        self.prices = PriceIndex()  # open orders' take-profits and stops, by chain id
-        self.hunts: dict[str, list[RunningHunt]] = {}
+        self.prices = PriceIndex()  # open orders' take-profits and stops, hunts' triggers, by chain id
+        self.deadlines = Deadlines()  # waiting hunts' window ends, by chain id
         self.archive: dict[str, ChainTally] = {}
+        self.hunt_tallies: dict[str, HuntTally] = {}
         self.stale: set[str] = set()
         self.unplaced: set[str] = set()  # chains whose order intents the broker refused so far
         self.locks = KeyedLocks()
 
     def load(self, snapshot: Snapshot) -> None:
         """Replace memory with a snapshot read from the store."""
-        for mapping in (self.by_plugin, self.tracked, self.order_chain, self.hunts):
+        for mapping in (self.by_plugin, self.tracked, self.order_chain):
             mapping.clear()
-        self.prices = PriceIndex()
+        self.prices, self.deadlines = PriceIndex(), Deadlines()
         for tracked in snapshot.chains:
             self.track(tracked)
-        for hunt in snapshot.hunts:
-            self.hunts.setdefault(hunt.chain_id, []).append(hunt)
         self.archive = dict(snapshot.archive)
+        self.hunt_tallies = dict(snapshot.hunt_tallies)
 
-    def track(self, tracked: TrackedChain, hunts: list[RunningHunt] | None = None) -> None:
-        """Start (or keep) tracking a chain, its active orders and its running hunts."""
+    def track(self, tracked: TrackedChain) -> None:
+        """Start (or keep) tracking a chain, its active orders and its open hunts."""
         chain = tracked.chain
         self.tracked[chain.chain_id] = tracked
         self.by_plugin.setdefault(chain.plugin_id, {})[chain.chain_id] = chain
@@ -97,25 +99,23 @@ class ChainRegistry:
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
         self._index(tracked)
-        if hunts:
-            self.hunts[chain.chain_id] = list(hunts)
 
-    def refresh(self, tracked: TrackedChain, loaded: LoadedChain) -> None:
+    def refresh(self, tracked: TrackedChain, loaded: TrackedChain) -> None:
         """Take a chain's state and hunts as read back from the store, keeping the caller's objects."""
         self._unmap_orders(tracked)
-        tracked.refresh(loaded.tracked)
-        self.hunts.pop(tracked.chain.chain_id, None)
-        self.track(tracked, loaded.hunts)
+        tracked.refresh(loaded)
+        self.track(tracked)
         self.stale.discard(tracked.chain.chain_id)
         self._retire_if_final(tracked)
 
     def apply(self, tracked: TrackedChain, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""
         chain_id = change.chain_id
+        self._tally_hunts(tracked, change)
         tracked.apply(change)
         if change.creates:
             self.track(tracked)
-        if change.order_updates or change.new_orders:
+        if change.order_updates or change.new_orders or change.hunt_updates or change.opened_hunts:
             self._index(tracked)
         for update in change.order_updates:
             if update.order_id is None:
@@ -124,12 +124,6 @@ class ChainRegistry:
                 self.order_chain[update.order_id] = chain_id
             else:
                 self.order_chain.pop(update.order_id, None)
-        if change.hunts:
-            self.hunts.setdefault(chain_id, []).extend(change.hunts)
-        ended = {(o.level, o.slot, o.attempt) for o in change.ended_hunts}
-        if ended:
-            left = [h for h in self.hunts.get(chain_id, []) if (h.level, h.slot, h.attempt) not in ended]
-            self.hunts[chain_id] = left
         self._retire_if_final(tracked)
 
     def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
@@ -182,9 +176,13 @@ class ChainRegistry:
         tracked = self.tracked.get(chain_id)
         return [replace(tracked.slots[slot]) for slot in sorted(tracked.slots)] if tracked else []
 
-    def running_hunts(self) -> list[RunningHunt]:
-        """Every running hunt, chain by chain."""
-        return [hunt for hunts in self.hunts.values() for hunt in hunts]
+    def open_hunts(self) -> list[SlHunt]:
+        """Every open hunt (waiting or recovering), chain by chain, slot by slot."""
+        return [t.hunts[slot] for t in self.tracked.values() for slot in sorted(t.hunts)]
+
+    def hunt_tally(self, plugin_id: str) -> HuntTally:
+        """The plugin's hunts, open and ended, restarts included."""
+        return self.hunt_tallies.get(plugin_id, HuntTally())
 
     def _retire_if_final(self, tracked: TrackedChain) -> None:
         chain = tracked.chain
@@ -192,7 +190,6 @@ class ChainRegistry:
             return
         self._unmap_orders(tracked)
         self.tracked.pop(chain.chain_id, None)
-        self.hunts.pop(chain.chain_id, None)
         plugin_chains = self.by_plugin.get(chain.plugin_id, {})
         plugin_chains.pop(chain.chain_id, None)
         if not plugin_chains:
@@ -201,14 +198,16 @@ class ChainRegistry:
 
     def _unmap_orders(self, tracked: TrackedChain) -> None:
         self.prices.remove(tracked.chain.chain_id)
+        self.deadlines.remove(tracked.chain.chain_id)
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain.pop(order.order_id, None)
 
     def _index(self, tracked: TrackedChain) -> None:
-        """The chain's open orders' take-profits and stops, under the chain's id: a tick that
-        reaches one names the chain. A level's orders mostly share their prices, so a chain
-        holds a trigger per distinct price, not one per order."""
+        """The chain's open orders' take-profits and stops and its waiting hunts' triggers, under
+        the chain's id: a tick that reaches one names the chain. A level's orders mostly share
+        their prices, so a chain holds a trigger per distinct price, not one per order. The
+        waiting hunts' window ends go to the deadlines."""
         chain = tracked.chain
         self.prices.remove(chain.chain_id)
         buy = chain.direction == "BUY"
@@ -218,3 +217,21 @@ class ChainRegistry:
                 self.prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP)
             if stop is not None:
                 self.prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL)
+        waiting = [hunt for hunt in tracked.hunts.values() if hunt.status is HuntStatus.RUNNING]
+        for hunt in waiting:
+            if hunt.trigger_price is not None:
+                self.prices.add_trigger(chain.chain_id, chain.symbol, hunt.trigger_price, above=buy)
+        self.deadlines.set(chain.chain_id, (hunt.expires_at for hunt in waiting))
+
+    def _tally_hunts(self, tracked: TrackedChain, change: ChainChange) -> None:
+        """Count the hunts a committed change opened and moved, before memory takes it."""
+        if not (change.opened_hunts or change.hunt_updates):
+            return
+        tally = self.hunt_tallies.setdefault(tracked.chain.plugin_id, HuntTally())
+        status = {(h.slot, h.attempt): h.status for h in tracked.hunts.values()}
+        for hunt in change.opened_hunts:
+            tally.add(hunt.status, 1, hunt.loss, None)
+            status[hunt.slot, hunt.attempt] = hunt.status
+        for update in change.hunt_updates:
+            tally.move(status[update.slot, update.attempt], update)
+            status[update.slot, update.attempt] = update.status

@@ -96,8 +96,8 @@ class ProfitBookingService(ChainReads):
             self._rehydrated = True
         memory = self._memory
         logger.info(
-            "rehydrated %d chains, %d order ids, %d running SL hunts",
-            len(memory.tracked), len(memory.order_chain), len(memory.running_hunts()),
+            "rehydrated %d chains, %d order ids, %d open SL hunts",
+            len(memory.tracked), len(memory.order_chain), len(memory.open_hunts()),
         )
         return len(memory.tracked)
 

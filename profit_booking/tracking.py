@@ -165,7 +165,7 @@ class ChainTracker:
         loaded = await self.store.load_chain(chain_id)
         if loaded is None:
             raise ChainNotFoundError("Chain not found")
-        if not loaded.tracked.chain.status.is_final:
-            self.memory.track(loaded.tracked, loaded.hunts)
+        if not loaded.chain.status.is_final:
+            self.memory.track(loaded)
             logger.warning("chain %s adopted from the store", chain_id)
-        return loaded.tracked
+        return loaded

@@ -19,10 +19,11 @@ from .. import (
     ChainStatus, InvalidInputError, ProfitBookingError, ProfitBookingService, ProfitBookingSettings, ProfitChain,
     load_settings, open_service,
 )
+from ..domain.hunts import SlHunt
 from .demo import DemoTally, run_demo
-from .render import chains_table, stats_table
+from .render import chains_table, hunt_stats_table, hunts_table, stats_table
 from .replay_view import run_replay
-from .serialize import dumps, stats_record
+from .serialize import dumps, hunt_record, stats_record
 
 DEFAULT_DB = Path("profit_booking_demo.db")
 REPLAY_SYMBOLS = "EURUSD,GBPUSD,USDJPY,XAUUSD"
@@ -114,23 +115,31 @@ def chains(
     plugin: Annotated[str | None, typer.Option(help="Only this plugin's chains.")] = None,
     status: Annotated[str | None, typer.Option(help="Only chains in this status, e.g. ACTIVE.")] = None,
 ) -> None:
-    """List every stored chain, oldest first (read-only)."""
+    """List every stored chain, oldest first, with the open SL hunts of those unfinished (read-only)."""
     statuses = (_parse_status(status),) if status else ()
-    found = asyncio.run(_list_chains(db, plugin, statuses))
+    found, hunts = asyncio.run(_list_chains(db, plugin, statuses))
     if as_json:
-        print(dumps([chain.to_record() for chain in found]))
+        print(dumps([
+            chain.to_record() | {"sl_hunts": [hunt_record(h) for h in hunts if h.chain_id == chain.chain_id]}
+            for chain in found
+        ]))
     else:
-        Console().print(chains_table(found, title=f"Profit chains in {db}"))
+        console = Console()
+        console.print(chains_table(found, title=f"Profit chains in {db}"))
+        shown = {chain.chain_id for chain in found}
+        console.print(hunts_table([hunt for hunt in hunts if hunt.chain_id in shown]))
 
 
 @command()
 def stats(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
-    """Per-plugin chain counts, levels and profit (read-only)."""
+    """Per-plugin chain counts, levels and profit, and SL hunts by outcome (read-only)."""
     found = asyncio.run(_read(db, _stats_by_plugin))
     if as_json:
         print(dumps({plugin_id: stats_record(plugin_stats) for plugin_id, plugin_stats in found.items()}))
     else:
-        Console().print(stats_table(found))
+        console = Console()
+        console.print(stats_table(found))
+        console.print(hunt_stats_table(found))
 
 
 async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list[ProfitChain], StatsByPlugin]:
@@ -142,8 +151,13 @@ async def _demo(db: Path, seed: int, events: int) -> tuple[DemoTally, list[Profi
         await service.aclose()
 
 
-async def _list_chains(db: Path, plugin: str | None, statuses: tuple[ChainStatus, ...]) -> list[ProfitChain]:
-    return await _read(db, lambda service: service.store.list_chains(plugin, statuses))
+async def _list_chains(
+    db: Path, plugin: str | None, statuses: tuple[ChainStatus, ...]
+) -> tuple[list[ProfitChain], list[SlHunt]]:
+    async def both(service: ProfitBookingService) -> tuple[list[ProfitChain], list[SlHunt]]:
+        return await service.store.list_chains(plugin, statuses), service.running_hunts()
+
+    return await _read(db, both)
 
 
 async def _read(db: Path, query: Callable[[ProfitBookingService], Any]) -> Any:

@@ -1,4 +1,4 @@
-"""Rich tables for chains and per-plugin statistics."""
+"""Rich tables for chains, open SL hunts and per-plugin statistics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich import box
 from rich.table import Table
 
 from .. import ChainStatus, ProfitChain
+from ..domain.hunts import HuntStatus, SlHunt
 from .serialize import money
 
 STATUS_STYLES = {
@@ -63,6 +64,40 @@ def stats_table(stats_by_plugin: Mapping[str, Mapping[str, Any]]) -> Table:
         table.add_row(plugin_id, *(str(stats[key]) for key in counts), money(stats["total_profit"]), levels)
     if not stats_by_plugin:
         table.caption = "no chains"
+    return table
+
+
+def hunts_table(hunts: Sequence[SlHunt]) -> Table:
+    """Open SL hunts: the slot, the stop and the trigger, the window's end (market time)."""
+    table = _table("Open SL hunts")
+    for header in ("chain id", "lvl", "slot", "try", "dir", "stop", "trigger", "status", "expires at"):
+        table.add_column(header, no_wrap=True, justify="right" if header in ("lvl", "slot", "try") else "left")
+    for hunt in hunts:
+        table.add_row(
+            hunt.chain_id, str(hunt.level), str(hunt.slot), str(hunt.attempt), hunt.direction,
+            str(hunt.stop_price or "-"), str(hunt.trigger_price or "-"), hunt.status.value,
+            hunt.expires_at.isoformat(timespec="seconds") if hunt.status is HuntStatus.RUNNING else "-",
+        )
+    if not hunts:
+        table.caption = "no open SL hunts"
+    return table
+
+
+def hunt_stats_table(stats_by_plugin: Mapping[str, Mapping[str, Any]]) -> Table:
+    """One row of SL hunt outcomes per plugin, with the money their stops lost and their
+    recovery orders won back."""
+    table = _table("SL hunts per plugin")
+    counts = ("open", "recovered", "expired", "failed", "cancelled")
+    table.add_column("plugin", no_wrap=True)
+    for key in counts:
+        table.add_column(key, justify="right")
+    table.add_column("lost", justify="right")
+    table.add_column("won back", justify="right")
+    for plugin_id, stats in stats_by_plugin.items():
+        hunts = stats["sl_hunts"]
+        table.add_row(plugin_id, *(str(hunts[key]) for key in counts), money(hunts["money_lost"]), money(hunts["won_back"]))
+    if not stats_by_plugin:
+        table.caption = "no SL hunts"
     return table
 
 

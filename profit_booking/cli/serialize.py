@@ -1,11 +1,16 @@
-"""Plain JSON-ready views of statistics: money as decimal strings (chains have ``to_record``)."""
+"""Plain JSON-ready views of statistics and SL hunts: money as decimal strings, times as ISO
+text (chains have ``to_record``)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
+from ..domain.hunts import SlHunt
 from ..domain.money import CENT
 
 
@@ -19,7 +24,24 @@ def stats_record(stats: dict[str, Any]) -> dict[str, Any]:
     record = dict(stats)
     record["total_profit"] = money(stats["total_profit"])
     record["chains_by_level"] = {str(level): count for level, count in stats["chains_by_level"].items()}
+    hunts = record["sl_hunts"] = dict(stats["sl_hunts"])
+    hunts["money_lost"], hunts["won_back"] = money(hunts["money_lost"]), money(hunts["won_back"])
     return record
+
+
+def hunt_record(hunt: SlHunt) -> dict[str, Any]:
+    """An open SL hunt as a JSON object."""
+    return {name: _plain(value) for name, value in asdict(hunt).items()}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
 
 
 def dumps(document: Any) -> str:

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import InvalidInputError
+from .hunts import HuntStatus
 from .money import ZERO, to_money
 
 
@@ -99,7 +100,11 @@ def _plain(value: object) -> object:
 
 @dataclass
 class BookingResult:
-    """Result of a profit booking operation; ``error`` says what went wrong when not ``success``."""
+    """Result of a profit booking operation; ``error`` says what went wrong when not ``success``.
+
+    ``hunt`` is what the close did to its slot's SL hunt: started one (``RUNNING``), won the
+    slot back (``RECOVERED``) or ended it (``FAILED``); ``None`` when no hunt was involved.
+    """
 
     success: bool
     order_id: str
@@ -108,6 +113,7 @@ class BookingResult:
     new_level: int
     error: str | None = None
     status: ChainStatus | None = field(default=None, compare=False)
+    hunt: HuntStatus | None = field(default=None, compare=False)
 
     @classmethod
     def failed(cls, order_id: str, level: int, error: str, status: ChainStatus | None = None) -> BookingResult:

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from .chain import ProfitChain
-from .hunts import HuntStatus, RunningHunt
+from .hunts import HuntUpdate, SlHunt
 from .orders import OrderStatus, SlotOrder
 
 
@@ -51,33 +51,25 @@ class ChainEvent:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class HuntOutcome:
-    """How a running SL hunt ended."""
-
-    level: int
-    slot: int
-    attempt: int
-    status: HuntStatus
-
-
 @dataclass(slots=True)
 class ChainChange:
     """Everything one use case did to one chain, persisted in one transaction.
 
     ``after`` is the chain as it stands once the change is committed; ``expected_version`` is
-    the version the change was drafted from (0 when the change creates the chain).
+    the version the change was drafted from (0 when the change creates the chain);
+    ``slots_after`` and ``hunts_after`` are its active orders and open hunts, by slot.
     """
 
     after: ProfitChain
     expected_version: int
     slots_after: dict[int, SlotOrder]
+    hunts_after: dict[int, SlHunt] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     order_updates: list[OrderUpdate] = field(default_factory=list)
     new_orders: list[SlotOrder] = field(default_factory=list)
     events: list[ChainEvent] = field(default_factory=list)
-    hunts: list[RunningHunt] = field(default_factory=list)
-    ended_hunts: list[HuntOutcome] = field(default_factory=list)
+    opened_hunts: list[SlHunt] = field(default_factory=list)
+    hunt_updates: list[HuntUpdate] = field(default_factory=list)
     advanced: bool = False
 
     @property

@@ -22,6 +22,7 @@ class OrderStatus(str, Enum):
     PENDING = "PENDING"  # intent written, broker ticket not known yet
     OPEN = "OPEN"  # live at the broker
     STOPPED = "STOPPED"  # closed at its stop loss; an SL hunt decides the slot
+    REPLACED = "REPLACED"  # stopped, and its slot handed to its hunt's recovery order
     BOOKED = "BOOKED"  # closed at or above the target and on the ledger
     LOST = "LOST"  # its slot was given up
     DETACHED = "DETACHED"  # its slot was resolved by another order id

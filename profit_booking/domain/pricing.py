@@ -112,6 +112,16 @@ def _price_after(
     return entry + sign * offset
 
 
+def recovery_price(spec: SymbolSpec, direction: str, stop: Decimal, min_recovery_pips: Decimal) -> Decimal:
+    """The price at which an SL hunt's trigger fires: ``min_recovery_pips`` of the symbol's own
+    pips back past the stop ``stop`` in the order's direction (above it for a BUY, below it for a
+    SELL). Raises ValueError for a bad direction or a negative ``min_recovery_pips``."""
+    sign = _sign(direction)
+    if min_recovery_pips < 0:
+        raise ValueError(f"min_recovery_pips must be >= 0, got {min_recovery_pips}")
+    return stop + sign * min_recovery_pips * spec.pip_size
+
+
 def recovery_triggered(
     spec: SymbolSpec, direction: str, stop: Decimal, price: Decimal, min_recovery_pips: Decimal
 ) -> bool:
@@ -121,7 +131,5 @@ def recovery_triggered(
     at or below ``stop - min_recovery_pips * pip_size``. Raises ValueError for
     a bad direction or a negative ``min_recovery_pips``.
     """
-    sign = _sign(direction)
-    if min_recovery_pips < 0:
-        raise ValueError(f"min_recovery_pips must be >= 0, got {min_recovery_pips}")
-    return sign * (price - stop) >= min_recovery_pips * spec.pip_size
+    trigger = recovery_price(spec, direction, stop, min_recovery_pips)
+    return price >= trigger if direction == "BUY" else price <= trigger

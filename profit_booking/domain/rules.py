@@ -10,7 +10,8 @@ from types import MappingProxyType
 
 from ..errors import ConfigError
 from .chain import ProfitChain
-from .pricing import SymbolSpec, stop_price, target_price
+from .hunts import HuntRules
+from .pricing import DEFAULT_SYMBOLS, SymbolSpec, stop_price, target_price
 
 DEFAULT_PYRAMID: Mapping[int, int] = MappingProxyType({0: 1, 1: 2, 2: 4, 3: 8, 4: 16})
 DEFAULT_PROFIT_TARGET = Decimal("7.00")
@@ -28,7 +29,8 @@ class LevelOutcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class PyramidRules:
-    """The configured pyramid: level sizes, target, strictness and switched-off levels."""
+    """The configured pyramid: level sizes, target, strictness, switched-off levels, the stop,
+    the symbol table and the SL hunt's rules."""
 
     levels: Mapping[int, int] = field(default_factory=lambda: DEFAULT_PYRAMID)
     profit_target: Decimal = DEFAULT_PROFIT_TARGET
@@ -36,7 +38,8 @@ class PyramidRules:
     allow_partial_progression: bool = False
     enabled_levels: Mapping[int, bool] = field(default_factory=dict)
     stop_loss: Decimal = DEFAULT_STOP_LOSS
-    symbols: Mapping[str, SymbolSpec] = field(default_factory=dict)
+    symbols: Mapping[str, SymbolSpec] = field(default_factory=lambda: DEFAULT_SYMBOLS)
+    hunts: HuntRules = field(default_factory=HuntRules)
 
     @property
     def max_level(self) -> int:

@@ -1,4 +1,4 @@
-"""Per-plugin chain statistics that survive a restart."""
+"""Per-plugin chain and SL hunt statistics that survive a restart."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from .chain import ChainStatus, ProfitChain
+from .hunts import HuntStatus, HuntUpdate
 from .money import ZERO
 
 
@@ -45,4 +46,41 @@ class ChainTally:
             "cancelled_chains": count(ChainStatus.CANCELLED),
             "total_profit": self.total_profit,
             "chains_by_level": {level: self.by_level[level] for level in range(max_level + 1)},
+        }
+
+
+@dataclass(slots=True)
+class HuntTally:
+    """How many SL hunts a plugin has per status, what their stops lost and what their
+    recovery orders won back."""
+
+    by_status: Counter[HuntStatus] = field(default_factory=Counter)
+    money_lost: Decimal = ZERO
+    won_back: Decimal = ZERO
+
+    def add(self, status: HuntStatus, count: int, loss: Decimal | None, won_back: Decimal | None) -> None:
+        """Count ``count`` hunts of ``status`` whose stops realised ``loss`` (a negative sum)
+        and whose recoveries booked ``won_back``."""
+        self.by_status[status] += count
+        self.money_lost -= loss or ZERO
+        self.won_back += won_back or ZERO
+
+    def move(self, before: HuntStatus, update: HuntUpdate) -> None:
+        """One hunt moved from ``before`` to ``update.status``."""
+        self.by_status[before] -= 1
+        self.add(update.status, 1, None, update.won_back)
+
+    def as_stats(self) -> dict[str, Any]:
+        """Hunts open (waiting or recovering) and ended by outcome, with the money they moved."""
+        count = self.by_status.__getitem__
+        return {
+            "open": count(HuntStatus.RUNNING) + count(HuntStatus.RECOVERING),
+            "waiting": count(HuntStatus.RUNNING),
+            "recovering": count(HuntStatus.RECOVERING),
+            "recovered": count(HuntStatus.RECOVERED),
+            "expired": count(HuntStatus.EXPIRED),
+            "failed": count(HuntStatus.FAILED),
+            "cancelled": count(HuntStatus.CANCELLED),
+            "money_lost": self.money_lost,
+            "won_back": self.won_back,
         }

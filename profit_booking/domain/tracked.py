@@ -1,4 +1,5 @@
-"""A chain as memory holds it: the public ``ProfitChain`` plus its active orders by slot."""
+"""A chain as memory holds it: the public ``ProfitChain`` plus its active orders and open SL
+hunts by slot."""
 
 from __future__ import annotations
 
@@ -6,25 +7,30 @@ from dataclasses import dataclass, field
 
 from .chain import ProfitChain
 from .changes import ChainChange
+from .hunts import SlHunt
 from .orders import SlotOrder
 
 
 @dataclass(slots=True)
 class TrackedChain:
-    """The caller's ``ProfitChain`` object and the active order of each unresolved slot.
+    """The caller's ``ProfitChain`` object, the active order of each unresolved slot and the
+    open hunt of each slot that one decides.
 
     A slot of the current level missing from ``slots`` is resolved (booked or lost).
     """
 
     chain: ProfitChain
     slots: dict[int, SlotOrder] = field(default_factory=dict)
+    hunts: dict[int, SlHunt] = field(default_factory=dict)
 
     def apply(self, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""
         self.chain.take(change.after)
         self.slots = change.slots_after
+        self.hunts = change.hunts_after
 
     def refresh(self, fresh: TrackedChain) -> None:
         """Take ``fresh`` (read back from the store) into this object and its ``ProfitChain``."""
         self.chain.take(fresh.chain)
         self.slots = fresh.slots
+        self.hunts = fresh.hunts

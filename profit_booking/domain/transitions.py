@@ -13,18 +13,20 @@ from decimal import Decimal
 
 from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
 from .chain import ChainStatus
-from .changes import ChainChange, ChainEvent, HuntOutcome, LedgerEntry, LedgerKind, OrderUpdate
+from .changes import ChainChange, ChainEvent, LedgerEntry, LedgerKind, OrderUpdate
 from .closes import Close
-from .hunts import HuntStatus, RunningHunt
+from .hunting import HuntSteps
+from .hunts import HuntStatus, HuntUpdate, SlHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .rules import LevelOutcome, PyramidRules
 from .plan_claims import claim_slot
-from .slots import only_open, ordered, slot_of, slot_of_client
+from .slots import ordered, slot_of, slot_of_client
 from .tracked import TrackedChain
 
 
-class ChainDraft:
-    """A mutable copy of one chain that records every change made to it.
+class ChainDraft(HuntSteps):
+    """A mutable copy of one chain that records every change made to it (the SL hunt's steps
+    are in :class:`~profit_booking.domain.hunting.HuntSteps`).
 
     ``entry_price`` is the market price the next level's order intents are priced from (their
     take-profit and stop); without one they are written unpriced. ``adopt_unknown`` lets a
@@ -48,12 +50,13 @@ class ChainDraft:
         self.tracked = tracked
         self.chain = replace(tracked.chain)
         self.slots = dict(tracked.slots)  # orders are copied before they change: see _own
+        self.hunts = dict(tracked.hunts)  # hunts are replaced, never changed in place
         self.ledger: list[LedgerEntry] = []
         self.order_updates: list[OrderUpdate] = []
         self.new_orders: list[SlotOrder] = []
         self.events: list[ChainEvent] = []
-        self.hunts: list[RunningHunt] = []
-        self.ended_hunts: list[HuntOutcome] = []
+        self.opened_hunts: list[SlHunt] = []
+        self.hunt_updates: list[HuntUpdate] = []
         self.advanced = False
         self._refuse_if_final()
 
@@ -73,15 +76,17 @@ class ChainDraft:
         chain = self.chain
         self.ledger.append(LedgerEntry(order_id, chain.level, order.slot, amount, LedgerKind.PROFIT))
         self._close(order, order_id, OrderStatus.BOOKED)
+        self._end_hunt(order.slot, HuntStatus.RECOVERED, won_back=amount)
         chain.orders_booked += 1
         chain.total_profit += amount
         self.event("booked", order_id=order_id, slot=order.slot, amount=str(amount), total=str(chain.total_profit))
         self._resolve_level()
 
     def settle(self, close: Close) -> None:
-        """A broker close of one of the chain's orders: booked when it made the target (or closed
-        at its take-profit), otherwise a stop that loses its slot at once, since no SL hunt can
-        end yet (the realised figure goes on the ledger either way)."""
+        """A broker close of one of the chain's orders, with its realised figure on the ledger:
+        booked when it made the target (or closed at its take-profit with a profit), a stop
+        loss (SL hunt) when it lost money, and otherwise (a manual close short of the target)
+        a lost slot."""
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
         order = slot_of(self.slots, close.order_id)
@@ -95,8 +100,10 @@ class ChainDraft:
             self.entry_price = close.price
         if close.profit >= self.rules.profit_target or (close.at_target and close.profit > 0):
             self._book(order, close.order_id, close.profit)
+        elif close.profit < 0:
+            self.stop_loss(close.order_id, close.profit)
         else:
-            self.stop_loss(close.order_id, close.profit, None, hunt_enabled=False, expires_at=self.now)
+            self._close_short(order, close.order_id, close.profit)
 
     def register(
         self, order_id: str, client_id: str | None = None, prices: tuple[Decimal, Decimal] | None = None
@@ -119,56 +126,11 @@ class ChainDraft:
         self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
         return order
 
-    def stop_loss(
-        self,
-        order_id: str | None,
-        realised: Decimal | None,
-        stop_price: Decimal | None,
-        hunt_enabled: bool,
-        expires_at: datetime,
-    ) -> None:
-        """Record an open order's stop loss (``realised``: its closing figure, usually negative);
-        open an SL hunt for its slot, or lose the slot at once.
-
-        Without ``order_id`` the chain's one live order is the one stopped; with several live
-        orders the stop is refused, since it cannot say which.
-        """
-        self._refuse_if_final()
-        chain = self.chain
-        order = slot_of(self.slots, order_id) if order_id else only_open(self.slots, self.chain.chain_id)
-        if order is None:
-            what = f"open order {order_id}" if order_id else "open order"
-            raise ProfitBookingError(f"chain {chain.chain_id} has no {what} at level {chain.level}")
-        if order.status is OrderStatus.STOPPED:
-            raise ProfitBookingError(f"slot {order.slot} of chain {chain.chain_id} is already in an SL hunt")
-        if order.status is not OrderStatus.OPEN or order.order_id is None:
-            raise ProfitBookingError(f"order in slot {order.slot} of chain {chain.chain_id} was never placed")
-        ticket = order.order_id
-        order = self._own(order)
-        if realised is not None:
-            self.ledger.append(LedgerEntry(ticket, chain.level, order.slot, realised, LedgerKind.LOSS))
-            chain.total_profit += realised
-        if hunt_enabled:
-            order.status = OrderStatus.STOPPED
-            self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
-            self.hunts.append(
-                RunningHunt(
-                    chain.chain_id, chain.level, order.slot, order.attempt, ticket, chain.direction,
-                    stop_price if stop_price is not None else order.stop_price, self.now, expires_at,
-                )
-            )
-            chain.status = ChainStatus.SL_HUNT
-            self.event("sl_hunt_started", order_id=ticket, slot=order.slot, expires_at=expires_at.isoformat())
-            return
-        self._close(order, ticket, OrderStatus.LOST)
-        chain.orders_lost += 1
-        self.event("slot_lost", order_id=ticket, slot=order.slot, reason="stop loss with SL hunt disabled")
-        self._resolve_level()
-
     def cancel(self, reason: str) -> None:
         """End the chain by the user's or the bot's decision.
 
-        Unplaced intents are dropped and running SL hunts end; open orders stay on record.
+        Unplaced intents are dropped, stopped orders' slots are lost and open SL hunts end
+        (in :meth:`change`); open orders stay on record.
         """
         self._refuse_if_final()
         for order in ordered(self.slots):
@@ -176,7 +138,6 @@ class ChainDraft:
                 self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.CANCELLED))
                 del self.slots[order.slot]
             elif order.status is OrderStatus.STOPPED:
-                self.ended_hunts.append(HuntOutcome(self.chain.level, order.slot, order.attempt, HuntStatus.CANCELLED))
                 self._close(order, order.order_id, OrderStatus.LOST)
         self.chain.status, self.chain.stop_reason = ChainStatus.CANCELLED, reason
         self.event("cancelled", reason=reason)
@@ -191,13 +152,19 @@ class ChainDraft:
         self.events.append(ChainEvent(kind, self.chain.level, data))
 
     def change(self) -> ChainChange:
-        """The recorded change, with the chain's version moved on by one."""
+        """The recorded change, with the chain's version moved on by one.
+
+        A chain that ended takes its open hunts with it.
+        """
         after = self.chain
+        if after.status.is_final:
+            for slot in sorted(self.hunts):
+                self._end_hunt(slot, HuntStatus.CANCELLED)
         expected = after.version
         after.version, after.updated_at = expected + 1, self.now
         return ChainChange(
-            after, expected, self.slots, self.ledger, self.order_updates, self.new_orders, self.events,
-            self.hunts, self.ended_hunts, self.advanced,
+            after, expected, self.slots, self.hunts, self.ledger, self.order_updates, self.new_orders, self.events,
+            self.opened_hunts, self.hunt_updates, self.advanced,
         )
 
     # -- rules -----------------------------------------------------------------------------
@@ -221,8 +188,6 @@ class ChainDraft:
         chain.orders_in_level = self.rules.orders_in(chain.level)
         chain.orders_booked = chain.orders_lost = 0
         self.advanced = True
-        if chain.status is ChainStatus.SL_HUNT:
-            chain.status = ChainStatus.ACTIVE
         target, stop = (None, None) if self.entry_price is None else self.rules.order_prices(chain, self.entry_price)
         for slot in range(chain.orders_in_level):
             self.add_order(

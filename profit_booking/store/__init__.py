@@ -8,10 +8,10 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigError
-from .port import LoadedChain, Snapshot, Store
+from .port import Snapshot, Store
 from .sqlite import SqliteStore
 
-__all__ = ["LoadedChain", "Snapshot", "Store", "open_store", "parse_url", "sqlite_path"]
+__all__ = ["Snapshot", "Store", "open_store", "parse_url", "sqlite_path"]
 
 
 def parse_url(url: str) -> URL:

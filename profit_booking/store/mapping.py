@@ -17,7 +17,7 @@ from sqlalchemy import Column
 from ..domain.chain import CHAIN_FIELDS, CHANGING_FIELDS, ProfitChain
 from ..domain.changes import ChainEvent, LedgerEntry
 from ..domain.findings import Finding
-from ..domain.hunts import HuntStatus, RunningHunt
+from ..domain.hunts import SlHunt
 from ..domain.orders import SlotOrder
 from .tables import BookingRow, ChainOrderRow, ChainRow, SlHuntRow
 
@@ -26,11 +26,11 @@ orders = ChainOrderRow.__table__
 bookings = BookingRow.__table__
 hunts = SlHuntRow.__table__
 
-_RENAMED = {"total_profit": "total_profit_cents", "metadata": "metadata_json"}
+_RENAMED = {"total_profit": "total_profit_cents", "metadata": "metadata_json", "loss": "loss_cents"}
 
 
 def column_name(field_name: str) -> str:
-    """The ``chains`` column that stores a ``ProfitChain`` field."""
+    """The column that stores a ``ProfitChain`` or ``SlHunt`` field."""
     return _RENAMED.get(field_name, field_name)
 
 
@@ -39,8 +39,8 @@ CHANGING_COLUMNS: tuple[str, ...] = tuple(column_name(name) for name in CHANGING
 _CHANGING = tuple(zip(CHANGING_COLUMNS, CHANGING_FIELDS))
 ORDER_FIELDS = tuple(f.name for f in fields(SlotOrder))
 ORDER_COLUMNS: tuple[Column, ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
-HUNT_FIELDS = tuple(f.name for f in fields(RunningHunt))
-HUNT_COLUMNS: tuple[Column, ...] = tuple(hunts.c[name] for name in HUNT_FIELDS)
+HUNT_FIELDS = tuple(f.name for f in fields(SlHunt))
+HUNT_COLUMNS: tuple[Column, ...] = tuple(hunts.c[column_name(name)] for name in HUNT_FIELDS)
 
 
 def chain_from_row(row: tuple[Any, ...]) -> ProfitChain:
@@ -78,11 +78,9 @@ def event_values(chain_id: str, event: ChainEvent, now: datetime) -> dict[str, A
     return {"chain_id": chain_id, "kind": event.kind, "level": event.level, "data": event.data, "at": now}
 
 
-def hunt_values(hunt: RunningHunt) -> dict[str, Any]:
+def hunt_values(hunt: SlHunt) -> dict[str, Any]:
     """Every column of a newly opened hunt's row."""
-    values = {name: getattr(hunt, name) for name in HUNT_FIELDS}
-    values["status"] = HuntStatus.RUNNING
-    return values
+    return {column_name(name): getattr(hunt, name) for name in HUNT_FIELDS}
 
 
 def finding_values(finding: Finding, at: datetime) -> dict[str, Any]:

@@ -11,27 +11,19 @@ from datetime import datetime
 from ..domain.chain import ChainStatus, ProfitChain
 from ..domain.findings import Finding
 from ..domain.changes import ChainChange
-from ..domain.hunts import RunningHunt
-from ..domain.stats import ChainTally
+from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError
 
 
 @dataclass(slots=True)
-class LoadedChain:
-    """One chain as the store has it: its tracked state and its running SL hunts."""
-
-    tracked: TrackedChain
-    hunts: list[RunningHunt] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class Snapshot:
-    """Unfinished chains with their active orders, running hunts, and final chains' tallies."""
+    """Unfinished chains with their active orders and open hunts, final chains' tallies and
+    every plugin's hunt tally."""
 
     chains: list[TrackedChain] = field(default_factory=list)
-    hunts: list[RunningHunt] = field(default_factory=list)
     archive: dict[str, ChainTally] = field(default_factory=dict)
+    hunt_tallies: dict[str, HuntTally] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -58,8 +50,8 @@ class Store(Protocol):
     async def is_booked(self, order_id: str) -> bool:
         """Whether ``order_id`` has a row in the ledger."""
 
-    async def load_chain(self, chain_id: str) -> LoadedChain | None:
-        """One chain with its active orders and running hunts, read at one instant."""
+    async def load_chain(self, chain_id: str) -> TrackedChain | None:
+        """One chain with its active orders and open hunts, read at one instant."""
 
     async def load_snapshot(self) -> Snapshot:
         """Everything the service rehydrates at startup, read at one instant."""

@@ -20,9 +20,9 @@ from datetime import datetime
 from ..domain.chain import ChainStatus, ProfitChain
 from ..domain.findings import Finding
 from ..domain.changes import ChainChange
-from ..domain.hunts import RunningHunt
+from ..domain.hunts import HuntUpdate, SlHunt
 from ..domain.orders import SlotOrder
-from ..domain.stats import ChainTally
+from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError
 from . import statements as q
@@ -30,7 +30,7 @@ from .mapping import (
     chain_from_row, chain_values, changing_values, chains, event_values, finding_values, hunt_values, ledger_values,
     order_values,
 )
-from .port import LoadedChain, Snapshot
+from .port import Snapshot
 from .runner import StatementRunner
 from .tables import sql_in
 
@@ -60,8 +60,8 @@ class SqlStore:
             parts = [await run.isolated(partial(write_change, run, change)) for change in changes]
         return [part.error for part in parts]
 
-    async def load_chain(self, chain_id: str) -> LoadedChain | None:
-        """One chain with its active orders and running hunts, read at one instant."""
+    async def load_chain(self, chain_id: str) -> TrackedChain | None:
+        """One chain with its active orders and open hunts, read at one instant."""
         async with self._transaction(write=False) as run:
             rows = await run.fetch(q.CHAIN_BY_ID, {"chain_id": chain_id})
             if not rows:
@@ -71,11 +71,12 @@ class SqlStore:
             for row in await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": chain_id}):
                 if row[1] == level:
                     tracked.slots[row[2]] = SlotOrder(*row)
-            hunts = [RunningHunt(*row) for row in await run.fetch(q.RUNNING_HUNTS_OF, {"chain_id": chain_id})]
-        return LoadedChain(tracked, hunts)
+            for row in await run.fetch(q.OPEN_HUNTS_OF, {"chain_id": chain_id}):
+                tracked.hunts[row[2]] = SlHunt(*row)
+        return tracked
 
     async def load_snapshot(self) -> Snapshot:
-        """Every unfinished chain, its active orders, running hunts and final-chain tallies.
+        """Every unfinished chain, its active orders and open hunts, final-chain and hunt tallies.
 
         Rows are read in chunks; each order takes its chain's own id string, so a hundred
         thousand orders do not hold a hundred thousand copies of their chain ids. Active orders
@@ -94,11 +95,15 @@ class SqlStore:
                     tracked = by_id.get(row[0])
                     if tracked is not None and tracked.chain.level == row[1]:
                         tracked.slots[row[2]] = SlotOrder(tracked.chain.chain_id, *row[1:])
-            async for rows in run.stream(q.RUNNING_HUNTS):
-                snapshot.hunts.extend(RunningHunt(*row) for row in rows)
+            async for rows in run.stream(q.OPEN_HUNTS):
+                for row in rows:
+                    by_id[row[0]].hunts[row[2]] = SlHunt(by_id[row[0]].chain.chain_id, *row[1:])
             summary = await run.fetch(q.FINAL_SUMMARY)
+            hunt_summary = await run.fetch(q.HUNT_SUMMARY)
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
+        for plugin_id, status, count, loss, won_back in hunt_summary:
+            snapshot.hunt_tallies.setdefault(plugin_id, HuntTally()).add(status, count, loss, won_back)
         return snapshot
 
     async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
@@ -155,17 +160,28 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
             for u in placed
         ]
         await run.run_many(q.PLACE_ORDER, rows, expect=len(rows), conflict=conflict)
-    if change.hunts:
-        await run.run_many(q.INSERT_HUNT, [hunt_values(h) for h in change.hunts])
-    if change.ended_hunts:
-        rows = [
-            {"b_chain_id": chain_id, "b_level": o.level, "b_slot": o.slot, "b_attempt": o.attempt,
-             "status": o.status, "closed_at": now}
-            for o in change.ended_hunts
-        ]
-        await run.run_many(q.END_HUNT, rows)
+    if change.opened_hunts:
+        await run.run_many(q.INSERT_HUNT, [hunt_values(h) for h in change.opened_hunts])
+    if change.hunt_updates:
+        await _update_hunts(run, chain_id, change.hunt_updates, now)
     if change.events:
         await run.run_many(q.INSERT_EVENT, [event_values(chain_id, e, now) for e in change.events])
+
+
+async def _update_hunts(run: StatementRunner, chain_id: str, updates: Sequence[HuntUpdate], now: datetime) -> None:
+    """Triggered hunts get their trigger's time; ended ones their end and what they won back."""
+    conflict = f"an SL hunt of chain {chain_id} is no longer open in the database"
+    triggered, ended = [], []
+    for u in updates:
+        row = {"b_chain_id": chain_id, "b_level": u.level, "b_slot": u.slot, "b_attempt": u.attempt,
+               "status": u.status, "at": now}
+        if u.status.is_open:
+            triggered.append(row)
+        else:
+            ended.append(row | {"won_back_cents": u.won_back})
+    for statement, rows in ((q.TRIGGER_HUNT, triggered), (q.END_HUNT, ended)):
+        if rows:
+            await run.run_many(statement, rows, expect=len(rows), conflict=conflict)
 
 
 @lru_cache(maxsize=32)

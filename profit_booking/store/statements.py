@@ -2,7 +2,7 @@
 
 Writes take named parameters; the ``b_`` prefix marks those that only select the row. The
 rehydration selects render their status lists as literals so that both backends can use the
-partial indexes on active orders, unfinished chains and running hunts.
+partial indexes on active orders, unfinished chains and open hunts.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from ..domain.chain import FINAL_STATUSES
 from .mapping import CHAIN_COLUMNS, CHANGING_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
 from .tables import (
-    ACTIVE_ORDER_WHERE, RUNNING_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, BrokerFindingRow, ChainEventRow, sql_in,
+    ACTIVE_ORDER_WHERE, OPEN_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, BrokerFindingRow, ChainEventRow, sql_in,
 )
 
 events = ChainEventRow.__table__
@@ -20,7 +20,7 @@ findings = BrokerFindingRow.__table__
 
 UNFINISHED = text(f"chains.{UNFINISHED_CHAIN_WHERE.text}")
 ACTIVE_ORDER = text(f"chain_orders.{ACTIVE_ORDER_WHERE.text}")
-RUNNING_HUNT = text(f"sl_hunts.{RUNNING_HUNT_WHERE.text}")
+OPEN_HUNT = text(f"sl_hunts.{OPEN_HUNT_WHERE.text}")
 
 # inline(): nothing reads a new row's id back, so PostgreSQL need not return it
 INSERT_CHAIN, INSERT_ORDER, INSERT_BOOKING = insert(chains).inline(), insert(orders).inline(), insert(bookings).inline()
@@ -48,27 +48,34 @@ PLACE_ORDER = (
         stop_price=bindparam("stop_price"), updated_at=bindparam("updated_at"),
     )
 )
+_THE_OPEN_HUNT = (
+    hunts.c.chain_id == bindparam("b_chain_id"), hunts.c.level == bindparam("b_level"),
+    hunts.c.slot == bindparam("b_slot"), hunts.c.attempt == bindparam("b_attempt"), OPEN_HUNT,
+)
+TRIGGER_HUNT = update(hunts).where(*_THE_OPEN_HUNT).values(status=bindparam("status"), triggered_at=bindparam("at"))
 END_HUNT = (
     update(hunts)
-    .where(
-        hunts.c.chain_id == bindparam("b_chain_id"), hunts.c.level == bindparam("b_level"),
-        hunts.c.slot == bindparam("b_slot"), hunts.c.attempt == bindparam("b_attempt"), RUNNING_HUNT,
-    )
-    .values(status=bindparam("status"), closed_at=bindparam("closed_at"))
+    .where(*_THE_OPEN_HUNT)
+    .values(status=bindparam("status"), closed_at=bindparam("at"), won_back_cents=bindparam("won_back_cents"))
 )
 
 UNFINISHED_CHAINS = select(*CHAIN_COLUMNS).where(UNFINISHED)
 ACTIVE_ORDERS = select(*ORDER_COLUMNS).where(ACTIVE_ORDER)  # the reader keeps those of unfinished chains' levels
-RUNNING_HUNTS = select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(RUNNING_HUNT, UNFINISHED)
+OPEN_HUNTS = select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(OPEN_HUNT, UNFINISHED)
 FINAL_SUMMARY = (
     select(chains.c.plugin_id, chains.c.status, chains.c.level, func.count(), func.sum(chains.c.total_profit_cents))
     .where(text(sql_in("chains.status", FINAL_STATUSES)))
     .group_by(chains.c.plugin_id, chains.c.status, chains.c.level)
 )
+HUNT_SUMMARY = (
+    select(chains.c.plugin_id, hunts.c.status, func.count(), func.sum(hunts.c.loss_cents), func.sum(hunts.c.won_back_cents))
+    .join(chains, chains.c.chain_id == hunts.c.chain_id)
+    .group_by(chains.c.plugin_id, hunts.c.status)
+)
 
 CHAIN_BY_ID = select(*CHAIN_COLUMNS).where(chains.c.chain_id == bindparam("chain_id"))
 CHAIN_BY_ORDER_B = select(*CHAIN_COLUMNS).where(chains.c.order_b_id == bindparam("order_b_id"))
 ACTIVE_ORDERS_OF = ACTIVE_ORDERS.where(orders.c.chain_id == bindparam("chain_id"))
-RUNNING_HUNTS_OF = RUNNING_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
+OPEN_HUNTS_OF = OPEN_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
 ALL_CHAINS = select(*CHAIN_COLUMNS).order_by(chains.c.created_at, chains.c.chain_id)
 LEDGER_ROW_OF = select(bookings.c.id).where(bookings.c.order_id == bindparam("order_id"))

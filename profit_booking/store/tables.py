@@ -17,12 +17,12 @@ from sqlmodel import Field, SQLModel
 from ..domain.chain import UNFINISHED_STATUSES, ChainStatus
 from ..domain.changes import LedgerKind
 from ..domain.findings import FindingKind
-from ..domain.hunts import HuntStatus
+from ..domain.hunts import OPEN_HUNT_STATUSES, HuntStatus
 from ..domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus
 from .append_only import make_append_only
 from .types import Cents, DecimalText, UTCDateTime, enum_names
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def sql_in(column: str, members: object) -> str:
@@ -33,7 +33,7 @@ def sql_in(column: str, members: object) -> str:
 
 UNFINISHED_CHAIN_WHERE = text(sql_in("status", UNFINISHED_STATUSES))
 ACTIVE_ORDER_WHERE = text(sql_in("status", ACTIVE_ORDER_STATUSES))
-RUNNING_HUNT_WHERE = text(sql_in("status", {HuntStatus.RUNNING}))
+OPEN_HUNT_WHERE = text(sql_in("status", OPEN_HUNT_STATUSES))
 
 
 def _time(nullable: bool = False) -> Any:
@@ -169,13 +169,15 @@ class ChainEventRow(SQLModel, table=True):
 
 
 class SlHuntRow(SQLModel, table=True):
-    """A Profit Booking SL hunt: waits for price to return past a stop to win a slot back."""
+    """A Profit Booking SL hunt: after a stop it waits for the price to come back past
+    ``trigger_price`` until ``expires_at``, then sends a recovery order to win the slot back.
+    ``loss_cents`` is the stop's realised figure, ``won_back_cents`` the recovery's booking."""
 
     __tablename__ = "sl_hunts"
     __table_args__ = (
         UniqueConstraint("chain_id", "level", "slot", "attempt", name="uq_sl_hunts_slot_attempt"),
         CheckConstraint("direction IN ('BUY', 'SELL')", name="ck_sl_hunts_direction"),
-        Index("ix_sl_hunts_running", "chain_id", sqlite_where=RUNNING_HUNT_WHERE, postgresql_where=RUNNING_HUNT_WHERE),
+        Index("ix_sl_hunts_open", "chain_id", sqlite_where=OPEN_HUNT_WHERE, postgresql_where=OPEN_HUNT_WHERE),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
@@ -186,10 +188,13 @@ class SlHuntRow(SQLModel, table=True):
     order_id: str | None = None
     direction: str
     stop_price: Decimal | None = Field(default=None, sa_type=DecimalText)
+    trigger_price: Decimal | None = Field(default=None, sa_type=DecimalText)
     status: HuntStatus = _enum(HuntStatus, "ck_sl_hunts_status")
-    recovery_orders: int
+    loss_cents: Decimal | None = Field(default=None, sa_type=Cents)
+    won_back_cents: Decimal | None = Field(default=None, sa_type=Cents)
     started_at: datetime = _time()
     expires_at: datetime = _time()
+    triggered_at: datetime | None = _time(nullable=True)
     closed_at: datetime | None = _time(nullable=True)
 
 

@@ -10,6 +10,7 @@ from ..core import Core
 from ..domain.chain import BookingResult
 from ..domain.changes import LedgerKind
 from ..domain.closes import Close
+from ..domain.hunts import HuntStatus
 from ..domain.money import ZERO
 from ..domain.transitions import ChainDraft
 from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
@@ -86,15 +87,22 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
 
 
 def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> BookingResult:
-    """Run one close on the draft and say what it did: booked (success) or recorded as a loss."""
-    level, rows = draft.chain.level, len(draft.ledger)
+    """Run one close on the draft and say what it did: booked (success) or recorded as a loss,
+    and what became of its slot's SL hunt."""
+    level, rows, opened, updates = draft.chain.level, len(draft.ledger), len(draft.opened_hunts), len(draft.hunt_updates)
     close()
     entry = draft.ledger[rows] if len(draft.ledger) > rows else None
     chain = draft.chain
     booked = entry is None or entry.kind is LedgerKind.PROFIT
+    hunt = HuntStatus.RUNNING if len(draft.opened_hunts) > opened else None
+    if hunt is None and len(draft.hunt_updates) > updates:
+        hunt = draft.hunt_updates[-1].status
+    error = None
+    if not booked:
+        error = "hit its stop loss: SL hunt started" if hunt is HuntStatus.RUNNING else "closed short of the target: slot lost"
     return BookingResult(
-        booked, order_id, entry.amount if entry is not None else ZERO, chain.level != level, chain.level,
-        None if booked else "closed short of the target: recorded as a loss", status=chain.status,
+        booked, order_id, entry.amount if entry is not None else ZERO, chain.level != level, chain.level, error,
+        status=chain.status, hunt=hunt,
     )
 
 

@@ -1,5 +1,6 @@
-"""Following the broker: its closed deals become settled closes, looked up when a tick reaches
-an open chain order's take-profit or stop in the price index (never a scan of every order)."""
+"""Following the market: ticks decide SL hunts, and the broker's closed deals become settled
+closes, looked up when a tick reaches an open chain order's take-profit or stop in the price
+index (never a scan of every order)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from ..broker.ports import CloseReason, Deal, Tick
 from ..core import Core
 from ..domain.chain import BookingResult
 from ..domain.closes import Close
+from ..domain.price_index import TriggerKind
 from ..errors import ProfitBookingError
 from .closing import settle_closes
+from .hunting import follow_hunts
 from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
@@ -34,13 +37,16 @@ class DealFollower:
         self.since: datetime | None = None
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
-        """Settle what a batch of ticks closed; the broker is asked only when a tick reached the
-        take-profit or stop of an open chain order. Intents the broker refused before are tried
-        again first."""
+        """Decide the SL hunts the ticks reach (expiry, recovery order), then settle what they
+        closed; the broker is asked only when a tick reached the take-profit or stop of an open
+        chain order. Intents the broker refused before are tried again first."""
         memory = self.core.memory
         if memory.unplaced:
             await place_opened_levels(self.core, sorted(memory.unplaced))
-        if not any(memory.prices.crossed(tick.symbol, tick.price) for tick in ticks):
+        await follow_hunts(self.core, ticks)
+        if not any(
+            kind is not TriggerKind.RECOVERY for tick in ticks for _, kind in memory.prices.crossed(tick.symbol, tick.price)
+        ):
             return []
         return await self.poll()
 

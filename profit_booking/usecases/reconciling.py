@@ -15,6 +15,7 @@ from ..domain.findings import Finding, FindingKind
 from ..domain.orders import OrderStatus, parse_client_order_id
 from ..errors import ProfitBookingError
 from .following import DealFollower
+from .hunting import expire_elapsed
 from .placing import place_orders
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     for result in await follower.settle(deals):  # closed while the bot was down
         detail = {"amount": str(result.profit_amount), "booked": result.success, "error": result.error}
         findings.append(Finding(FindingKind.SETTLED, owners.get(result.order_id), result.order_id, None, detail))
+    await expire_elapsed(core, core.clock())  # hunts whose window ended while the bot was down
 
     for chain_id, tracked in list(memory.tracked.items()):  # intents never placed: place them
         if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):

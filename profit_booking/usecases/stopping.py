@@ -34,13 +34,12 @@ async def stop_order(
         return True  # the broker's own close of it was just settled, with its real figure
 
     def stop_loss(draft: ChainDraft) -> None:
-        expires = now + core.settings.recovery_window(draft.chain.symbol)
-        draft.stop_loss(order_id, realised, stop, core.settings.sl_hunt_enabled, expires)
+        draft.stop_loss(order_id, realised, stop)
 
     try:
         await core.tracker.change(chain_id, stop_loss, now, await market_price(core, chain_id))
     except ProfitBookingError as exc:
         logger.warning("SL hunt refused for chain %s: %s", chain_id, exc)
         return False
-    logger.info("Profit Booking SL Hunt started for chain %s", chain_id)
+    logger.info("stop loss of chain %s recorded", chain_id)
     return True

@@ -89,7 +89,7 @@ def full_change(draft: ChainDraft) -> None:
     level-1 ticket and stop it with a loss (an order update, a LOSS row and a hunt)."""
     draft.book("b1", Decimal("7.25"))
     draft.register("t1")
-    draft.stop_loss("t1", Decimal("-3.10"), Decimal("1.10250"), True, at(31))
+    draft.stop_loss("t1", Decimal("-3.10"), Decimal("1.10250"))
 
 
 class Spy:

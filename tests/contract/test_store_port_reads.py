@@ -14,15 +14,21 @@ import pytest
 
 from profit_booking import ChainStatus, StoreError
 from profit_booking.domain.chain import ProfitChain
-from profit_booking.domain.hunts import RunningHunt
+from profit_booking.domain.hunts import HuntStatus, SlHunt
 from profit_booking.domain.orders import OrderKind, OrderStatus, SlotOrder
-from profit_booking.domain.stats import ChainTally
+from profit_booking.domain.stats import ChainTally, HuntTally
 from profit_booking.domain.tracked import TrackedChain
 from profit_booking.store import open_store
 
 from .store_port_helpers import LOT, at, chain_fields, commit, create, creation, draft_of, dump
 
 # -- (e) reads return exactly what was committed ----------------------------------------------
+
+# a SELL on gold stopped at 2001.50: recovered at two of gold's pips below, within its 15 minutes
+HUNTED = SlHunt(
+    "PB-c", 0, 0, 1, "b2", "SELL", Decimal("2001.50"), Decimal("2001.48"), HuntStatus.RUNNING, Decimal("-10.01"),
+    at(5), at(20),
+)
 
 
 @pytest.fixture
@@ -35,13 +41,14 @@ async def stored(store) -> dict[str, TrackedChain]:
     await commit(store, live, lambda d: [d.register("x9"), d.book("x9", Decimal("1234567.89"))], at(3))
 
     hunted = await create(store, "PB-c", "b2", plugin_id="scalper", symbol="XAUUSD", direction="SELL", now=at(4))
-    await commit(store, hunted, lambda d: d.stop_loss("b2", Decimal("-10.01"), Decimal("2001.50"), True, at(19)), at(5))
+    await commit(store, hunted, lambda d: d.stop_loss("b2", Decimal("-10.01"), Decimal("2001.50")), at(5))
 
     cancelled = await create(store, "PB-b", "b3", plugin_id="scalper", symbol="GBPUSD", now=at(6))
     await commit(store, cancelled, lambda d: d.cancel("reversal"), at(7))
 
     stopped = await create(store, "PB-a", "b4", plugin_id="scalper", symbol="USDJPY", now=at(8))
-    await commit(store, stopped, lambda d: d.stop_loss(None, Decimal("-10.00"), None, False, at(38)), at(9))
+    await commit(store, stopped, lambda d: d.stop_loss(None, Decimal("-10.00")), at(9))
+    await commit(store, stopped, lambda d: d.expire(0), at(9 + 28))  # USDJPY's window: the slot is lost
     return {"live": live, "hunted": hunted, "cancelled": cancelled, "stopped": stopped}
 
 
@@ -54,20 +61,18 @@ async def test_load_chain_returns_exactly_what_was_committed(store, stored, raw)
 
     for name, tracked in stored.items():
         loaded = await store.load_chain(tracked.chain.chain_id)
-        assert chain_fields(loaded.tracked.chain) == chain_fields(tracked.chain), name
+        assert chain_fields(loaded.chain) == chain_fields(tracked.chain), name
         if not tracked.chain.status.is_final:  # a final chain's slots are no longer worked
-            assert loaded.tracked.slots == tracked.slots, name
-        assert type(loaded.tracked.chain.total_profit) is Decimal
-        assert str(loaded.tracked.chain.total_profit) == str(tracked.chain.total_profit)  # cents, exactly
+            assert loaded.slots == tracked.slots, name
+        assert type(loaded.chain.total_profit) is Decimal
+        assert str(loaded.chain.total_profit) == str(tracked.chain.total_profit)  # cents, exactly
 
     loaded = await store.load_chain("PB-d")
-    assert loaded.hunts == []
-    assert loaded.tracked.chain.metadata == {"logic": "LOGIC1", "sig": {"p": "1.10250", "n": [1, 2.5, None]}}
-    assert loaded.tracked.chain.lot == LOT and str(loaded.tracked.chain.lot) == "0.01"
-    assert loaded.tracked.slots == {0: SlotOrder("PB-d", 1, 0, 1, OrderKind.LEVEL, OrderStatus.OPEN, "t1")}
-    assert (await store.load_chain("PB-c")).hunts == [
-        RunningHunt("PB-c", 0, 0, 1, "b2", "SELL", Decimal("2001.50"), at(5), at(19))
-    ]
+    assert loaded.hunts == {}
+    assert loaded.chain.metadata == {"logic": "LOGIC1", "sig": {"p": "1.10250", "n": [1, 2.5, None]}}
+    assert loaded.chain.lot == LOT and str(loaded.chain.lot) == "0.01"
+    assert loaded.slots == {0: SlotOrder("PB-d", 1, 0, 1, OrderKind.LEVEL, OrderStatus.OPEN, "t1")}
+    assert (await store.load_chain("PB-c")).hunts == {0: HUNTED}
     assert await store.load_chain("PB-nope") is None
     # cancelling keeps a placed order on record and drops the unplaced intents
     assert await raw("SELECT order_id, status FROM chain_orders WHERE chain_id = 'PB-b'") == [("b3", "OPEN")]
@@ -82,7 +87,10 @@ async def test_load_snapshot_holds_the_unfinished_chains_their_hunts_and_final_t
         tracked = stored[name]
         assert chain_fields(by_id[tracked.chain.chain_id].chain) == chain_fields(tracked.chain), name
         assert by_id[tracked.chain.chain_id].slots == tracked.slots, name
-    assert snapshot.hunts == [RunningHunt("PB-c", 0, 0, 1, "b2", "SELL", Decimal("2001.50"), at(5), at(19))]
+    assert by_id["PB-c"].hunts == {0: HUNTED} and by_id["PB-d"].hunts == {}
+    assert snapshot.hunt_tallies == {
+        "scalper": HuntTally(Counter({HuntStatus.RUNNING: 1, HuntStatus.EXPIRED: 1}), Decimal("20.01"), Decimal("0"))
+    }
     assert snapshot.archive == {
         "scalper": ChainTally(
             Counter({ChainStatus.CANCELLED: 1, ChainStatus.STOPPED: 1}), Counter({0: 2}), Decimal("-10.00")
@@ -131,7 +139,7 @@ async def test_a_read_only_store_refuses_every_commit_and_writes_nothing(store, 
                 await reader.commit(change)
         assert await dump(raw) == before
         loaded = await reader.load_chain("PB-a")  # it still reads
-        assert chain_fields(loaded.tracked.chain) == chain_fields(tracked.chain)
+        assert chain_fields(loaded.chain) == chain_fields(tracked.chain)
     finally:
         await reader.close()
     assert await dump(raw) == before

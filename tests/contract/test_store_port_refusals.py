@@ -29,15 +29,15 @@ async def test_a_change_drafted_from_a_stale_version_is_refused_and_writes_nothi
     for edit in (
         lambda d: d.book("b1", Decimal("9.00")),  # the stale draft still holds the Order B open
         lambda d: d.cancel("reversal"),
-        lambda d: d.stop_loss("b1", Decimal("-10.00"), None, True, at(30)),
+        lambda d: d.stop_loss("b1", Decimal("-10.00")),
     ):
         with pytest.raises(ConcurrentUpdateError):
             await store.commit(draft_of(stale, edit, at(2)))
         assert await dump(raw) == before
 
     loaded = await store.load_chain("PB-a")
-    assert (loaded.tracked.chain.version, loaded.tracked.chain.level) == (2, 1)
-    stale.refresh(loaded.tracked)  # re-read, a booking of the level's first placed order commits
+    assert (loaded.chain.version, loaded.chain.level) == (2, 1)
+    stale.refresh(loaded)  # re-read, a booking of the level's first placed order commits
     await commit(store, stale, lambda d: [d.register("x1"), d.book("x1", Decimal("9.00"))], at(3))
     assert await raw("SELECT version, orders_booked, total_profit_cents FROM chains") == [(3, 1, 1600)]
 

@@ -112,7 +112,7 @@ async def test_a_transaction_that_raises_before_its_commit_rolls_back_everything
             raise RuntimeError("interrupted before the commit")
 
     assert await dump(raw) == before
-    assert chain_fields((await store.load_chain("PB-a")).tracked.chain) == chain_fields(tracked.chain)
+    assert chain_fields((await store.load_chain("PB-a")).chain) == chain_fields(tracked.chain)
     await store.commit(change)  # the connection is usable and the version unchanged
     await store.commit(fresh)
     assert await raw("SELECT chain_id, version FROM chains ORDER BY chain_id") == [("PB-a", 2), ("PB-b", 1)]

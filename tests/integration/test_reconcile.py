@@ -5,7 +5,7 @@ SQLite files (the service's and the paper broker's) are read back with raw SQL."
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,6 +79,11 @@ class CountingBroker:
         return getattr(self.broker, name)
 
 
+def utc(stored: str) -> datetime:
+    """A timestamp as SQLite holds it (UTC, without an offset)."""
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+
+
 @pytest.mark.parametrize("hunting", [False, True], ids=["sl_hunt_off", "sl_hunt_on"])
 async def test_closes_made_while_down_are_settled_with_the_brokers_real_figures(tmp_path, hunting):
     """Two level orders that passed their take-profit and an Order B that passed its stop while the
@@ -124,9 +129,14 @@ async def test_closes_made_while_down_are_settled_with_the_brokers_real_figures(
         assert chains[up.chain_id] == (2, "ACTIVE", 0, 700 + 735 + 735)
         (order_status,), = read_sql(pb, "SELECT status FROM chain_orders WHERE order_id = ?", (stop_ticket,))
         hunts = read_sql(pb, "SELECT chain_id, order_id, status FROM sl_hunts")
-        # a broker's stop loses its slot whatever sl_hunt_enabled says: nothing could end a hunt
-        assert chains[down.chain_id] == (0, "STOPPED", 1, -1035) and order_status == "LOST"
-        assert hunts == []
+        if hunting:  # the stop opens the slot's hunt, its window counted from the broker's close
+            assert chains[down.chain_id] == (0, "SL_HUNT", 0, -1035) and order_status == "STOPPED"
+            assert hunts == [(down.chain_id, stop_ticket, "RUNNING")]
+            [(started, expires)] = read_sql(pb, "SELECT started_at, expires_at FROM sl_hunts")
+            assert (utc(started), utc(expires)) == (T0 + timedelta(seconds=20), T0 + timedelta(seconds=20, minutes=30))
+        else:  # the slot is lost at once, and strict mode stops the chain
+            assert chains[down.chain_id] == (0, "STOPPED", 1, -1035) and order_status == "LOST"
+            assert hunts == []
         # the level the restart opened is placed at the broker, by the engine, once
         level_two = read_sql(pb, "SELECT client_order_id, order_id FROM chain_orders WHERE chain_id = ? AND level = 2"
                                  " AND status = 'OPEN'", (up.chain_id,))

@@ -1,0 +1,152 @@
+"""The SL hunt's steps on a chain draft: a stop opens a hunt, its trigger writes the recovery
+order, its window's end loses the slot, and the recovery order's close decides the hunt."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from ..errors import ProfitBookingError
+from .chain import ChainStatus, ProfitChain
+from .changes import ChainEvent, HuntUpdate, LedgerEntry, LedgerKind, OrderUpdate
+from .hunts import HuntStatus, SlHunt
+from .orders import OrderKind, OrderStatus, SlotOrder
+from .rules import PyramidRules
+from .slots import only_open, slot_of
+
+
+class HuntSteps:
+    """The hunt's part of :class:`~profit_booking.domain.transitions.ChainDraft`."""
+
+    chain: ProfitChain
+    rules: PyramidRules
+    now: datetime
+    entry_price: Decimal | None
+    slots: dict[int, SlotOrder]
+    hunts: dict[int, SlHunt]
+    ledger: list[LedgerEntry]
+    order_updates: list[OrderUpdate]
+    opened_hunts: list[SlHunt]
+    hunt_updates: list[HuntUpdate]
+    events: list[ChainEvent]
+
+    def stop_loss(self, order_id: str | None, realised: Decimal | None, stop_price: Decimal | None = None) -> None:
+        """Record an open order's stop loss (``realised``: its closing figure, usually negative)
+        and open an SL hunt for its slot; with hunts disabled, or no recovery attempt left, the
+        slot is lost at once. A recovery order's stop ends its own hunt as FAILED.
+
+        Without ``order_id`` the chain's one live order is the one stopped; with several live
+        orders the stop is refused, since it cannot say which. The hunt's stop price is
+        ``stop_price``, else the order's own stop, else the price the draft was given.
+        """
+        self._refuse_if_final()
+        chain = self.chain
+        order = slot_of(self.slots, order_id) if order_id else only_open(self.slots, chain.chain_id)
+        if order is None:
+            what = f"open order {order_id}" if order_id else "open order"
+            raise ProfitBookingError(f"chain {chain.chain_id} has no {what} at level {chain.level}")
+        if order.status is OrderStatus.STOPPED:
+            raise ProfitBookingError(f"slot {order.slot} of chain {chain.chain_id} is already in an SL hunt")
+        if order.status is not OrderStatus.OPEN or order.order_id is None:
+            raise ProfitBookingError(f"order in slot {order.slot} of chain {chain.chain_id} was never placed")
+        ticket = order.order_id
+        order = self._own(order)
+        self._record_loss(order, ticket, realised)
+        self._end_hunt(order.slot, HuntStatus.FAILED)
+        hunt_rules = self.rules.hunts
+        if not hunt_rules.may_hunt(order.attempt):
+            why = "no recovery attempt left" if hunt_rules.enabled else "SL hunt disabled"
+            self._lose(order, ticket, f"stop loss with {why}")
+            return
+        order.status = OrderStatus.STOPPED
+        self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
+        stop = next((p for p in (stop_price, order.stop_price, self.entry_price) if p is not None), None)
+        trigger = hunt_rules.trigger_price(self.rules.symbols.get(chain.symbol), chain.direction, stop)
+        expires = self.now + hunt_rules.window(chain.symbol)
+        hunt = SlHunt(
+            chain.chain_id, chain.level, order.slot, order.attempt, ticket, chain.direction, stop, trigger,
+            HuntStatus.RUNNING, realised, self.now, expires,
+        )
+        self.hunts[order.slot] = hunt
+        self.opened_hunts.append(hunt)
+        self._follow_hunts()
+        self.event(
+            "sl_hunt_started", order_id=ticket, slot=order.slot, attempt=order.attempt,
+            trigger_price=None if trigger is None else str(trigger), expires_at=expires.isoformat(),
+        )
+
+    def recover(self, slot: int, price: Decimal) -> SlotOrder:
+        """The hunt of ``slot`` saw ``price`` come back past its stop: write its ``RECOVERY``
+        order intent in the slot (next attempt, same direction and lot, priced from ``price``)."""
+        self._refuse_if_final()
+        hunt = self.hunts.get(slot)
+        if hunt is None or not hunt.triggered_by(price):
+            raise ProfitBookingError(f"no SL hunt of chain {self.chain.chain_id} slot {slot} triggers at {price}")
+        stopped = self.slots[slot]
+        self.order_updates.append(OrderUpdate(stopped.client_order_id, stopped.order_id, OrderStatus.REPLACED))
+        target, stop = self.rules.order_prices(self.chain, price)
+        chain = self.chain
+        recovery = SlotOrder(
+            chain.chain_id, chain.level, slot, stopped.attempt + 1, OrderKind.RECOVERY, OrderStatus.PENDING, None,
+            target, stop,
+        )
+        self.add_order(recovery)
+        self.hunts[slot] = replace(hunt, status=HuntStatus.RECOVERING, triggered_at=self.now)
+        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, HuntStatus.RECOVERING))
+        self._follow_hunts()
+        self.event("sl_hunt_triggered", slot=slot, price=str(price), client_order_id=recovery.client_order_id)
+        return recovery
+
+    def expire(self, slot: int) -> None:
+        """The hunt of ``slot`` saw no trigger before its window ended: the slot is lost."""
+        self._refuse_if_final()
+        hunt = self.hunts.get(slot)
+        if hunt is None or not hunt.is_due(self.now):
+            raise ProfitBookingError(f"no SL hunt of chain {self.chain.chain_id} slot {slot} is due at {self.now}")
+        self._end_hunt(slot, HuntStatus.EXPIRED)
+        self._lose(self.slots[slot], hunt.order_id, "SL hunt expired")
+
+    def _close_short(self, order: SlotOrder, order_id: str, realised: Decimal) -> None:
+        """A close short of the target that is no stop (a manual close): the slot is lost."""
+        order = self._own(order)
+        self._record_loss(order, order_id, realised)
+        self._end_hunt(order.slot, HuntStatus.FAILED)
+        self._lose(order, order_id, "closed short of the target")
+
+    def _record_loss(self, order: SlotOrder, order_id: str, realised: Decimal | None) -> None:
+        if realised is not None:
+            self.ledger.append(LedgerEntry(order_id, self.chain.level, order.slot, realised, LedgerKind.LOSS))
+            self.chain.total_profit += realised
+
+    def _end_hunt(self, slot: int, status: HuntStatus, won_back: Decimal | None = None) -> None:
+        """End the slot's open hunt, if it has one."""
+        hunt = self.hunts.pop(slot, None)
+        if hunt is None:
+            return
+        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, status, won_back))
+        self.event("sl_hunt_ended", slot=slot, attempt=hunt.attempt, outcome=status.value)
+        self._follow_hunts()
+
+    def _follow_hunts(self) -> None:
+        """An unfinished chain is ``SL_HUNT`` while one of its hunts waits for its trigger and
+        ``ACTIVE`` otherwise (a recovery order out is a live order like any other)."""
+        if not self.chain.status.is_final:
+            waiting = any(hunt.status is HuntStatus.RUNNING for hunt in self.hunts.values())
+            self.chain.status = ChainStatus.SL_HUNT if waiting else ChainStatus.ACTIVE
+
+    def _lose(self, order: SlotOrder, order_id: str | None, reason: str) -> None:
+        self._close(order, order_id, OrderStatus.LOST)
+        self.chain.orders_lost += 1
+        self.event("slot_lost", order_id=order_id, slot=order.slot, reason=reason)
+        self._resolve_level()
+
+    if TYPE_CHECKING:  # ChainDraft's own steps
+
+        def _refuse_if_final(self) -> None: ...
+        def _own(self, order: SlotOrder) -> SlotOrder: ...
+        def _close(self, order: SlotOrder, order_id: str | None, status: OrderStatus) -> None: ...
+        def _resolve_level(self) -> None: ...
+        def add_order(self, order: SlotOrder) -> None: ...
+        def event(self, kind: str, **data: object) -> None: ...

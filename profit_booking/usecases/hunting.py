@@ -1,0 +1,79 @@
+"""SL hunts on the market's clock: a tick past a waiting hunt's trigger sends its recovery order,
+and a tick past its window (or, at startup, the broker's clock) loses its slot."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from ..broker.ports import Tick
+from ..core import Core
+from ..domain.price_index import TriggerKind
+from ..domain.transitions import ChainDraft
+from ..errors import ProfitBookingError
+from ..registry import ChainRegistry
+from .placing import place_opened_levels
+
+logger = logging.getLogger(__name__)
+Decisions = dict[str, dict[int, Decimal | None]]  # chain → slot → the trigger's price, or None: expired
+
+
+def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
+    """What the ticks, in their order, decide for waiting hunts: each hunt is decided by the
+    first tick that is past its window (expired) or past its trigger (recover at that price),
+    the window first when one tick is both. Found through the deadlines and the price index."""
+    decided: Decisions = {}
+    for tick in ticks:
+        for chain_id in memory.deadlines.due(tick.at):
+            for slot, hunt in memory.tracked[chain_id].hunts.items():
+                if hunt.is_due(tick.at):
+                    decided.setdefault(chain_id, {}).setdefault(slot, None)
+        for chain_id, kind in memory.prices.crossed(tick.symbol, tick.price):
+            if kind is TriggerKind.RECOVERY:
+                for slot, hunt in memory.tracked[chain_id].hunts.items():
+                    if hunt.triggered_by(tick.price):
+                        decided.setdefault(chain_id, {}).setdefault(slot, tick.price)
+    return decided
+
+
+async def follow_hunts(core: Core, ticks: Sequence[Tick]) -> None:
+    """Expire and trigger what the ticks decide, in one transaction, then place the recovery
+    orders (and the orders of any level an expiry let advance)."""
+    decided = decisions_of(core.memory, ticks)
+    if decided:
+        await _carry_out(core, decided, max(tick.at for tick in ticks))
+
+
+async def expire_elapsed(core: Core, now: datetime) -> None:
+    """Expire every waiting hunt whose window ended by ``now`` (startup: the broker's clock)."""
+    memory = core.memory
+    decided: Decisions = {
+        chain_id: {slot: None for slot, hunt in memory.tracked[chain_id].hunts.items() if hunt.is_due(now)}
+        for chain_id in memory.deadlines.due(now)
+    }
+    if decided:
+        await _carry_out(core, decided, now)
+
+
+async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
+    def decide(slots: dict[int, Decimal | None]) -> Callable[[ChainDraft], bool]:
+        def edit(draft: ChainDraft) -> bool:
+            for slot, price in sorted(slots.items()):
+                if draft.chain.status.is_final:  # a lost slot stopped it: its other hunts end with it
+                    break
+                if price is None:
+                    draft.expire(slot)
+                else:
+                    draft.recover(slot, price)
+            return bool(draft.new_orders)
+        return edit
+
+    outcomes = await core.tracker.change_many({cid: decide(slots) for cid, slots in decided.items()}, now)
+    for chain_id, outcome in outcomes.items():
+        if isinstance(outcome, ProfitBookingError):
+            logger.warning("SL hunts of chain %s not decided: %s", chain_id, outcome)
+        else:
+            logger.info("SL hunts of chain %s decided at %s: %s", chain_id, now.isoformat(), decided[chain_id])
+    await place_opened_levels(core, sorted(cid for cid, outcome in outcomes.items() if outcome is True))
