@@ -83,7 +83,7 @@ def demo(
     names = [name for name in (part.strip() for part in symbols.split(",")) if name]
     if not names:
         raise InvalidInputError("--symbols names no symbol")
-    settings = _settings(db, strict_mode=False, allow_partial_progression=True, sl_hunt_enabled=False)
+    settings = _settings(db, strict_mode=False, allow_partial_progression=True)
     run_replay(settings, db, seed, ticks, [settings.symbol_name(name) for name in names])
 
 

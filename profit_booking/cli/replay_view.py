@@ -38,6 +38,10 @@ def summary_table(summary: ReplaySummary, db: Path) -> Table:
     table.add_row("chains' total", money(summary.chain_profit))
     table.add_row("chain orders closed", f"{summary.deals} deals, {money(summary.deal_profit)} realised")
     table.add_row("open positions", str(summary.open_positions))
+    hunts = ", ".join(f"{count} {outcome}" for outcome, count in summary.hunts.items())
+    table.add_row("SL hunts", hunts or "none")
+    table.add_row("hunts' money", f"{money(summary.hunt_money_lost)} lost at stops, {money(summary.hunt_won_back)} won back")
+    table.add_row("hunts past their window", str(summary.overdue_hunts))
     table.add_row("largest tick", f"{summary.largest_tick_burst} closes settled together")
     table.add_row("found at startup", f"{summary.findings} reconciliation findings")
     return table

@@ -43,6 +43,10 @@ class ReplaySummary:
     open_positions: int = 0
     findings: int = 0
     largest_tick_burst: int = 0
+    hunts: Counter[str] = field(default_factory=Counter)
+    hunt_money_lost: Decimal = ZERO
+    hunt_won_back: Decimal = ZERO
+    overdue_hunts: int = 0  # chains still waiting in SL_HUNT past their window, in market time
 
 
 def paper_path(db: Path) -> Path:
@@ -110,5 +114,11 @@ async def _tally(summary: ReplaySummary, service, broker: PaperBroker) -> None:
     summary.deals = len(chain_deals)
     summary.deal_profit = sum((deal.profit for deal in chain_deals), ZERO)
     summary.open_positions = len(await broker.open_positions())
+    for plugin_id in service.plugin_ids():
+        hunts = service.get_chain_stats(plugin_id)["sl_hunts"]
+        summary.hunts.update({key: hunts[key] for key in ("open", "recovered", "expired", "failed", "cancelled")})
+        summary.hunt_money_lost += hunts["money_lost"]
+        summary.hunt_won_back += hunts["won_back"]
+    summary.overdue_hunts = sum(hunt.is_due(broker.now()) for hunt in service.running_hunts())
     for status in ChainStatus:
         summary.chains.setdefault(status.name, 0)

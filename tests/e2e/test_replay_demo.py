@@ -36,6 +36,10 @@ def dump(db: Path) -> dict[str, list[tuple]]:
                                    "target_price, stop_price FROM chain_orders ORDER BY client_order_id").fetchall(),
             "bookings": conn.execute("SELECT chain_id, order_id, level, slot, kind, amount_cents, booked_at "
                                      "FROM bookings ORDER BY order_id").fetchall(),
+            "hunts": conn.execute("SELECT chain_id, level, slot, attempt, order_id, direction, stop_price, "
+                                  "trigger_price, status, loss_cents, won_back_cents, started_at, expires_at, "
+                                  "triggered_at, closed_at FROM sl_hunts ORDER BY chain_id, level, slot, attempt"
+                                  ).fetchall(),
         }
     with raw_db(paper) as conn:
         books["deals"] = conn.execute("SELECT * FROM deals ORDER BY ticket").fetchall()

@@ -84,15 +84,17 @@ async def test_open_orders_sql_is_what_a_restart_rehydrates(populated, db_path, 
     assert {(row["chain_id"], row["client_order_id"]) for row in rows} == expected and len(rows) == 2
 
 
-async def test_plugin_stats_and_running_hunts(populated, db_path):
+async def test_plugin_stats_and_hunts(populated, db_path):
     stats = {(r["plugin_id"], r["status"]): (r["chains"], r["total_profit"]) for r in run_script(db_path, "plugin_stats.sql")}
     assert stats == {
         ("combined_v3", "ACTIVE"): (1, "14.50"),
         ("scalper", "SL_HUNT"): (1, "-10.00"),
         ("scalper", "CANCELLED"): (1, "0.00"),
     }
-    [hunt] = run_script(db_path, "running_hunts.sql")
+    [hunt] = run_script(db_path, "hunts.sql")
     assert (hunt["chain_id"], hunt["stopped_order"], hunt["stop_price"]) == (populated[1].chain_id, "b2", "2001.50")
+    assert (hunt["status"], hunt["phase"], hunt["trigger_price"]) == ("RUNNING", "open", "2001.48")  # gold's pips
+    assert (hunt["lost"], hunt["won_back"], hunt["recovery_order"]) == ("10.00", "", "")
 
 
 async def test_broker_findings_sql_lists_what_reconciliation_did_and_what_needs_a_look(tmp_path):

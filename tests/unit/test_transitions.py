@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from profit_booking import ChainFinalError, ChainStatus, ProfitBookingError
 from profit_booking.errors import UnknownOrderError
 from profit_booking.domain.changes import LedgerKind
+from profit_booking.domain.hunts import HuntRules, HuntStatus
 from profit_booking.domain.orders import OrderStatus
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
@@ -20,6 +21,7 @@ from profit_booking.domain.transitions import ChainDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SEVEN = Decimal("7.00")
+NO_HUNT = HuntRules(enabled=False)
 
 
 def new_chain(rules: PyramidRules = PyramidRules()) -> TrackedChain:
@@ -38,8 +40,9 @@ def step(tracked: TrackedChain, rules: PyramidRules, edit, *, adopt_unknown: boo
 
 
 def lose_slot(tracked: TrackedChain, rules: PyramidRules, order_id: str | None = None):
-    """A stop loss with the hunt disabled: the slot is lost, realising -$10.00."""
-    return step(tracked, rules, lambda d: d.stop_loss(order_id, Decimal("-10.00"), None, False, NOW))
+    """A stop loss under rules with the hunt disabled: the slot is lost, realising -$10.00."""
+    assert not rules.hunts.enabled
+    return step(tracked, rules, lambda d: d.stop_loss(order_id, Decimal("-10.00")))
 
 
 def test_a_draft_changes_nothing_until_applied():
@@ -62,7 +65,8 @@ def test_advancing_writes_the_next_levels_intents():
 
 
 def test_strict_mode_stops_the_chain_once_a_level_with_a_lost_slot_resolves():
-    rules, tracked = PyramidRules(), new_chain()
+    rules = PyramidRules(hunts=NO_HUNT)
+    tracked = new_chain(rules)
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     step(tracked, rules, lambda d: d.register("t0"))
     lose_slot(tracked, rules, None)
@@ -76,7 +80,7 @@ def test_strict_mode_stops_the_chain_once_a_level_with_a_lost_slot_resolves():
 
 
 def test_partial_progression_advances_past_a_lost_slot_and_keeps_the_loss():
-    rules = PyramidRules(strict_mode=False, allow_partial_progression=True)
+    rules = PyramidRules(strict_mode=False, allow_partial_progression=True, hunts=NO_HUNT)
     tracked = new_chain(rules)
     change = lose_slot(tracked, rules, "ob1")
     assert tracked.chain.level == 1 and tracked.chain.status is ChainStatus.ACTIVE
@@ -96,15 +100,19 @@ def test_a_disabled_level_stops_the_chain_instead_of_advancing():
 
 def test_a_stop_loss_with_the_hunt_enabled_holds_the_slot_open():
     rules, tracked = PyramidRules(), new_chain()
-    expires = NOW + timedelta(minutes=30)
-    change = step(tracked, rules, lambda d: d.stop_loss(None, Decimal("-10.00"), Decimal("1.0990"), True, expires))
+    expires = NOW + timedelta(minutes=30)  # EURUSD: the default window, from the draft's own time
+    change = step(tracked, rules, lambda d: d.stop_loss(None, Decimal("-10.00"), Decimal("1.0990")))
     assert tracked.chain.status is ChainStatus.SL_HUNT
     assert tracked.slots[0].status is OrderStatus.STOPPED
-    assert [(h.slot, h.order_id, h.expires_at) for h in change.hunts] == [(0, "ob1", expires)]
+    assert [(h.slot, h.order_id, h.status, h.expires_at) for h in change.opened_hunts] == [
+        (0, "ob1", HuntStatus.RUNNING, expires)
+    ]
+    assert change.hunts_after == tracked.hunts == {0: change.opened_hunts[0]}
+    assert change.hunt_updates == []
     assert [(e.order_id, e.amount, e.kind) for e in change.ledger] == [("ob1", Decimal("-10.00"), LedgerKind.LOSS)]
     assert tracked.chain.total_profit == Decimal("-10.00")
     with pytest.raises(ProfitBookingError, match="already in an SL hunt"):
-        ChainDraft(tracked, rules, NOW).stop_loss("ob1", None, None, True, expires)
+        ChainDraft(tracked, rules, NOW).stop_loss("ob1", None)
 
 
 def test_an_unknown_order_is_refused_by_default_and_the_draft_records_nothing():
@@ -137,9 +145,11 @@ def test_only_placed_orders_can_hit_a_stop_and_stopped_orders_cannot_be_booked()
     rules, tracked = PyramidRules(), new_chain()
     step(tracked, rules, lambda d: d.book("ob1", SEVEN))
     with pytest.raises(ProfitBookingError, match="no open order"):
-        ChainDraft(tracked, rules, NOW).stop_loss(None, Decimal("-10.00"), None, True, NOW)
+        ChainDraft(tracked, rules, NOW).stop_loss(None, Decimal("-10.00"))
+    with pytest.raises(ProfitBookingError, match="no open order ob1"):  # booked: no longer in a slot
+        ChainDraft(tracked, rules, NOW).stop_loss("ob1", Decimal("-10.00"))
     step(tracked, rules, lambda d: d.register("t0"))
-    step(tracked, rules, lambda d: d.stop_loss("t0", Decimal("-10.00"), None, True, NOW))
+    step(tracked, rules, lambda d: d.stop_loss("t0", Decimal("-10.00")))
     with pytest.raises(ProfitBookingError, match="SL hunt decides"):
         ChainDraft(tracked, rules, NOW).book("t0", SEVEN)
 
