@@ -30,7 +30,9 @@ ticks          per tick, ``PriceIndex.crossed`` over 20,000 open orders on 10 sy
 
 Ours and baselines run interleaved in chunks (the first a warm-up) so machine noise hits all; figures are
 medians of wall time, with ``cpu`` (process CPU time, both threads) beside them.
-Run: python scripts/bench.py [--json] [--quick]   (--quick: ~10x smaller; progress on stderr)
+Run: python scripts/bench.py [--json] [--quick] [--only JOB ...] [--set KEY=N ...]
+(--quick: ~10x smaller; --only: some jobs (bookings, rehydrate, rehydrate_50k, postgres, decimal_sum, ticks);
+--set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
 Missed targets are reported, not fatal: the exit status is non-zero only when something raised.
 The code is in scripts/benchmarks/, a module a job (listed in its __init__); this file sizes and runs them.
 """
@@ -63,24 +65,45 @@ QUICK = {"bookings": 150, "chunk": 10, "bursts": 6, "burst_chunk": 2, "tick_burs
          "final": 4_000, "big": 5_000, "big_final": 1_000, "pg_bookings": 50, "repeats": 3, "amounts": 100_000}
 
 
-async def run(size: dict) -> dict:
+JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks")
+
+
+async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
+    results: dict = {}
     tmp = Path(tempfile.mkdtemp(prefix="pb-bench-"))
     try:
-        results = await bench_bookings(tmp, size)
-        results.update(await bench_rehydrate(tmp, size))
+        if "bookings" in jobs:
+            results.update(await bench_bookings(tmp, size))
+        if jobs & {"rehydrate", "rehydrate_50k"}:
+            results.update(await bench_rehydrate(tmp, size, small="rehydrate" in jobs, big="rehydrate_50k" in jobs))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    results.update(await bench_postgres(size))
-    results["decimal_sum"] = await bench_decimal_sum(size["amounts"])
-    log.info("ticks: 20,000 open orders, index vs naive scan")
-    results["ticks"] = bench_ticks(quick=size is QUICK)
+    if "postgres" in jobs:
+        results.update(await bench_postgres(size))
+    if "decimal_sum" in jobs:
+        results["decimal_sum"] = await bench_decimal_sum(size["amounts"])
+    if "ticks" in jobs:
+        log.info("ticks: 20,000 open orders, index vs naive scan")
+        results["ticks"] = bench_ticks(quick=quick)
     return results
+
+
+def size_setting(text: str) -> tuple[str, int]:
+    """``KEY=N`` of --set: a known size and a non-negative integer."""
+    key, _, value = text.partition("=")
+    if key not in FULL or not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected KEY=N with KEY one of {', '.join(FULL)}, got {text!r}")
+    return key, int(value)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
     parser.add_argument("--quick", action="store_true", help="~10x smaller smoke run")
+    parser.add_argument("--only", nargs="+", choices=JOBS, metavar="JOB",
+                        help=f"run only these jobs, of: {', '.join(JOBS)} (default: all)")
+    parser.add_argument("--set", nargs="+", action="extend", type=size_setting, default=[], metavar="KEY=N", dest="sizes",
+                        help=f"override sizes, of: {', '.join(FULL)}")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -91,7 +114,8 @@ def main() -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     started = time.perf_counter()
-    results = asyncio.run(run(QUICK if args.quick else FULL))
+    size = {**(QUICK if args.quick else FULL), **dict(args.sizes)}
+    results = asyncio.run(run(size, frozenset(args.only or JOBS), args.quick))
     results["quick"] = args.quick
     log.info("done in %.1f s", time.perf_counter() - started)
     print(json.dumps(results, indent=2) if args.json else table(results))

@@ -1,8 +1,16 @@
-"""The rehydration data set: unfinished level-4 chains among final ones, as rows of three tables."""
+"""The rehydration data set: unfinished level-4 chains among final ones, as rows of three tables.
+
+Every 10th unfinished chain has an open SL hunt in slot 6: every 20th one waits (``RUNNING``: its
+order ``STOPPED``, the chain in ``SL_HUNT``), the others recover (``RECOVERING``: the stopped order
+``REPLACED`` by an open ``RECOVERY`` order of attempt 2, the chain ``ACTIVE``). Every 10th final
+chain has an ended hunt (``RECOVERED``, ``EXPIRED``, ``FAILED`` or ``CANCELLED``), so the hunt tallies
+have every status and both sums.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -11,24 +19,38 @@ from profit_booking.store.tables import ChainOrderRow, ChainRow, SlHuntRow
 
 from .chains import PYRAMID, ticket
 
-TABLES = {name: (row.__table__.name, [c.name for c in row.__table__.columns if c.name not in ("id", "closed_at")])
+TABLES = {name: (row.__table__.name, [c.name for c in row.__table__.columns if c.name != "id"])
           for name, row in (("chains", ChainRow), ("orders", ChainOrderRow), ("hunts", SlHuntRow))}
+LOSS = -1000  # cents a stop realised: 100 pips of 0.01 lot
+PRICES = {"BUY": ("1.10700", "1.09000", "1.09020", ("1.09720", "1.08020")),  # target, stop, trigger, recovery's
+          "SELL": ("1.09300", "1.11000", "1.10980", ("1.10280", "1.11980"))}
 
 
-def dataset(table: str, active: int, final: int, ts, later):
+def expected_counts(active: int) -> tuple[int, int, int, int]:
+    """What the rehydration of ``active`` unfinished chains holds: chains, order ids, chains with an
+    open hunt, deadlines (waiting hunts)."""
+    return active, active * 6, -(-active // 10), -(-active // 20)
+
+
+def dataset(table: str, active: int, final: int, at: Callable[[int], object]):
     """A table's rows: unfinished level-4 chains with 6 slots booked and 10 active orders (every 10th
-    chain in an SL hunt), final chains with 5 closed orders each."""
+    chain with an open SL hunt), final chains with 5 closed orders each (every 10th with an ended hunt).
+    ``at(minutes)`` is the timestamp ``minutes`` after the data set's instant, as the backend takes it."""
+    ts = at(0)
     for i in range(active):
-        c, hunting, direction = f"A{i:06d}", i % 10 == 0, ("BUY", "SELL")[i % 2]
+        c, hunting, waiting, direction = f"A{i:06d}", i % 10 == 0, i % 20 == 0, ("BUY", "SELL")[i % 2]
+        tp, sl, trigger, recovery = PRICES[direction]
         if table == "chains":
-            yield (c, f"plugin-{i % 5}", "EURUSD", direction, f"{c}-B", "0.01", 4, 16, 6, 0, 14700,
-                   "SL_HUNT" if hunting else "ACTIVE", None, "{}", 1, ts, ts)
+            yield (c, f"plugin-{i % 5}", "EURUSD", direction, f"{c}-B", "0.01", 4, 16, 6, 0,
+                   14700 + (LOSS if hunting else 0), "SL_HUNT" if waiting else "ACTIVE", None, "{}", 1, ts, ts)
         for s in range(6, 16) if table == "orders" else ():
-            status = "STOPPED" if hunting and s == 6 else "OPEN" if s < 12 else "PENDING"
-            tp, sl = ("1.10700", "1.09000") if direction == "BUY" else ("1.09300", "1.11000")
+            status = ("STOPPED" if waiting else "REPLACED") if hunting and s == 6 else "OPEN" if s < 12 else "PENDING"
             yield c, 4, s, 1, "LEVEL", status, f"{c}-L4-S{s}-A1", ticket(c, s) if s < 12 else None, tp, sl, ts, ts
+            if hunting and not waiting and s == 6:
+                yield c, 4, s, 2, "RECOVERY", "OPEN", f"{c}-L4-S{s}-A2", f"{c}-R{s}", *recovery, at(10), at(10)
         if hunting and table == "hunts":
-            yield c, 4, 6, 1, ticket(c, 6), direction, "1.08500", "RUNNING", 0, ts, later
+            yield (c, 4, 6, 1, ticket(c, 6), direction, sl, trigger, "RUNNING" if waiting else "RECOVERING", LOSS,
+                   None, ts, at(30), None if waiting else at(10), None)
     for j in range(final):
         c, status = f"F{j:06d}", ("COMPLETED", "STOPPED", "CANCELLED")[j % 3]
         level = 4 if status == "COMPLETED" else j % 5
@@ -40,13 +62,23 @@ def dataset(table: str, active: int, final: int, ts, later):
         for s, closed in enumerate(("BOOKED", "BOOKED", "LOST", "DETACHED", "CANCELLED") if table == "orders" else ()):
             yield (c, level, s, 1, "LEVEL", closed, f"{c}-L{level}-S{s}-A1", ticket(c, s) if s < 4 else None,
                    "1.10700", "1.09000", ts, ts)
+        if j % 10 == 0 and table == "hunts":
+            ended = {"COMPLETED": "RECOVERED" if j % 60 == 0 else "EXPIRED", "STOPPED": "FAILED"}.get(status, status)
+            triggered = at(10) if ended in ("RECOVERED", "FAILED") else None
+            yield (c, level, 1 if ended == "RECOVERED" else 2, 1, ticket(c, 1 if ended == "RECOVERED" else 2),
+                   ("BUY", "SELL")[j % 2], "1.09000", "1.09020", ended, LOSS, 700 if ended == "RECOVERED" else None,
+                   ts, at(30), triggered, at(20 if triggered else 30))
+
+
+def sqlite_at(minutes: int) -> str:
+    """The data set's timestamps as SQLite stores them."""
+    return f"2026-01-15 12:{minutes:02d}:00.000000"
 
 
 async def sqlite_dataset(path: Path, active: int, final: int) -> None:
     """The schema from ``open_store``, then the rows by plain sqlite3 bulk inserts."""
     await (await open_store(f"sqlite+aiosqlite:///{path}")).close()
-    ts = "2026-01-15 12:00:00.000000"
     with closing(sqlite3.connect(path)) as con, con:
         for table, (name, columns) in TABLES.items():
             sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            con.executemany(sql, dataset(table, active, final, ts, ts.replace("12:00", "12:30")))
+            con.executemany(sql, dataset(table, active, final, sqlite_at))

@@ -69,7 +69,7 @@ async def pg_bench(dsn: str, size: dict) -> dict:
         await conn.execute("TRUNCATE chains, chain_orders, bookings, chain_events, sl_hunts")
         ts = datetime(2026, 1, 15, 12, tzinfo=UTC)
         for table, (name, columns) in TABLES.items():
-            rows = dataset(table, size["active"], size["final"], ts, ts + timedelta(minutes=30))
+            rows = dataset(table, size["active"], size["final"], lambda minutes: ts + timedelta(minutes=minutes))
             await conn.copy_records_to_table(name, records=rows, columns=columns)
         await conn.execute("ANALYZE")
         rehydrate = await compare_loads(partial(fresh_service, svc.store, svc.settings), partial(pg_memory, conn),
