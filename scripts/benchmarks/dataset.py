@@ -38,10 +38,12 @@ def dataset(table: str, active: int, final: int, at: Callable[[int], object]):
     ``at(minutes)`` is the timestamp ``minutes`` after the data set's instant, as the backend takes it."""
     ts = at(0)
     for i in range(active):
-        c, hunting, waiting, direction = f"A{i:06d}", i % 10 == 0, i % 20 == 0, ("BUY", "SELL")[i % 2]
+        c, hunting, waiting = f"A{i:06d}", i % 10 == 0, i % 20 == 0
+        spread = i // 10 if hunting else i  # hunts in every plugin, both directions waiting and recovering
+        direction = ("BUY", "SELL")[spread // 2 % 2 if hunting else spread % 2]
         tp, sl, trigger, recovery = PRICES[direction]
         if table == "chains":
-            yield (c, f"plugin-{i % 5}", "EURUSD", direction, f"{c}-B", "0.01", 4, 16, 6, 0,
+            yield (c, f"plugin-{spread % 5}", "EURUSD", direction, f"{c}-B", "0.01", 4, 16, 6, 0,
                    14700 + (LOSS if hunting else 0), "SL_HUNT" if waiting else "ACTIVE", None, "{}", 1, ts, ts)
         for s in range(6, 16) if table == "orders" else ():
             status = ("STOPPED" if waiting else "REPLACED") if hunting and s == 6 else "OPEN" if s < 12 else "PENDING"
@@ -52,22 +54,21 @@ def dataset(table: str, active: int, final: int, at: Callable[[int], object]):
             yield (c, 4, 6, 1, ticket(c, 6), direction, sl, trigger, "RUNNING" if waiting else "RECOVERING", LOSS,
                    None, ts, at(30), None if waiting else at(10), None)
     for j in range(final):
-        c, status = f"F{j:06d}", ("COMPLETED", "STOPPED", "CANCELLED")[j % 3]
-        level = 4 if status == "COMPLETED" else j % 5
+        c, status, spread = f"F{j:06d}", ("COMPLETED", "STOPPED", "CANCELLED")[j % 3], j // 10 if j % 10 == 0 else j
+        level, direction = 4 if status == "COMPLETED" else j % 5, ("BUY", "SELL")[spread % 2]
         booked = PYRAMID[level] if status == "COMPLETED" else 0
         if table == "chains":
-            yield (c, f"plugin-{j % 5}", "EURUSD", ("BUY", "SELL")[j % 2], f"{c}-B", "0.01", level, PYRAMID[level],
+            yield (c, f"plugin-{spread % 5}", "EURUSD", direction, f"{c}-B", "0.01", level, PYRAMID[level],
                    booked, int(status == "STOPPED"), 700 * (sum(PYRAMID[:level]) + booked), status,
                    None if status == "COMPLETED" else status.lower(), "{}", 1, ts, ts)
         for s, closed in enumerate(("BOOKED", "BOOKED", "LOST", "DETACHED", "CANCELLED") if table == "orders" else ()):
             yield (c, level, s, 1, "LEVEL", closed, f"{c}-L{level}-S{s}-A1", ticket(c, s) if s < 4 else None,
                    "1.10700", "1.09000", ts, ts)
-        if j % 10 == 0 and table == "hunts":
+        if j % 10 == 0 and table == "hunts":  # on the LOST slot, or the BOOKED one it won back
             ended = {"COMPLETED": "RECOVERED" if j % 60 == 0 else "EXPIRED", "STOPPED": "FAILED"}.get(status, status)
-            triggered = at(10) if ended in ("RECOVERED", "FAILED") else None
-            yield (c, level, 1 if ended == "RECOVERED" else 2, 1, ticket(c, 1 if ended == "RECOVERED" else 2),
-                   ("BUY", "SELL")[j % 2], "1.09000", "1.09020", ended, LOSS, 700 if ended == "RECOVERED" else None,
-                   ts, at(30), triggered, at(20 if triggered else 30))
+            slot, triggered = (1, at(10)) if ended == "RECOVERED" else (2, at(10) if ended == "FAILED" else None)
+            yield (c, level, slot, 1, ticket(c, slot), direction, *PRICES[direction][1:3], ended, LOSS,
+                   700 if ended == "RECOVERED" else None, ts, at(30), triggered, at(20 if triggered else 30))
 
 
 def sqlite_at(minutes: int) -> str:
