@@ -17,6 +17,7 @@ from .domain.money import short_repr
 from .errors import ConfigError, UnknownSymbolError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
+MAX_RECOVERY_ATTEMPTS = 98  # attempt 99 at most: "-A99"
 
 
 class ProfitBookingSettings(BaseSettings):
@@ -63,8 +64,11 @@ class ProfitBookingSettings(BaseSettings):
             raise ValueError("profit_target, stop_loss, default_lot and min_recovery_pips must be positive")
         if self.strict_mode and self.allow_partial_progression:
             raise ValueError("allow_partial_progression needs strict_mode=false")
-        if self.max_attempts_per_order < 0:
-            raise ValueError("max_attempts_per_order must be >= 0")
+        if not 0 <= self.max_attempts_per_order <= MAX_RECOVERY_ATTEMPTS:
+            raise ValueError(
+                f"max_attempts_per_order must be 0 to {MAX_RECOVERY_ATTEMPTS} (a recovery order's client id carries"
+                " its attempt within MetaTrader's 31-character comment)"
+            )
         if min(self.recovery_window_minutes, *self.recovery_window_overrides.values()) <= 0:
             raise ValueError("recovery_window_minutes and its per-symbol overrides must be positive")
         return self

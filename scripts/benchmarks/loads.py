@@ -59,7 +59,7 @@ async def _build_memory(chunks, when) -> SimpleNamespace:
             if one is None or one.chain.level != level:  # an order of a final chain, or of a past level
                 continue
             chain = one.chain
-            order = one.slots[slot] = SlotOrder(
+            one.slots[slot] = SlotOrder(
                 chain.chain_id, level, slot, attempt, OrderKind[kind], OrderStatus[status], order_id,
                 None if tp is None else Decimal(tp), None if sl is None else Decimal(sl))  # one chain id string, as ours
             if order_id is not None:
