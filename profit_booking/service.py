@@ -80,7 +80,8 @@ class ProfitBookingService(ChainReads):
     # -- startup and shutdown ---------------------------------------------------------------
 
     async def rehydrate(self) -> int:
-        """Load every unfinished chain, its active orders, running hunts and final-chain tallies.
+        """Load every unfinished chain, its active orders and open hunts, and the tallies of final
+        chains and of every plugin's hunts.
 
         Returns the number of chains now tracked. It runs once: every other async call
         rehydrates first if it has not run yet, and ``bootstrap.open_service`` runs it before

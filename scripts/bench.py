@@ -13,9 +13,10 @@ tick_burst     one tick's 64 broker closes across 16 level-4 chains (4 each, non
 floor_*        the booking transaction on plain sqlite3 in one synchronous call, and one os.fdatasync of a
                small file in the same directory (informational, ÷ the raw booking).
 rehydrate      ``rehydrate()`` of a new service over an open store (open_service minus the open): 10,000
-               unfinished chains / 100,000 active orders among 40,000 final chains / 200,000 closed orders,
-               vs raw aiosqlite running the same SELECTs in the same chunks and building the same domain
-               objects and dicts (checked equal); gc on in both, collected before each run. Also tracemalloc
+               unfinished chains / 100,000 active orders / 1,000 open SL hunts (500 waiting, 500 recovering)
+               among 40,000 final chains / 200,000 closed orders / 4,000 ended hunts, vs raw aiosqlite running
+               the same SELECTs in the same chunks and building the same domain objects, dicts, price index,
+               deadlines and tallies (checked equal); gc on in both, collected before each run. Also tracemalloc
                peaks, and time and VmRSS/VmHWM growth of one load in a fresh subprocess (``child_*``).
 rehydrate_50k  ``open_service`` of 50,000 unfinished chains / 500,000 active orders (+10,000 final) in a
                fresh subprocess: time and peak RSS (VmHWM), beside the raw load.
@@ -115,6 +116,8 @@ def main() -> int:
     log.setLevel(logging.INFO)
     started = time.perf_counter()
     size = {**(QUICK if args.quick else FULL), **dict(args.sizes)}
+    if size["repeats"] < 2:
+        parser.error("repeats must be at least 2 (a p95 needs two samples)")
     results = asyncio.run(run(size, frozenset(args.only or JOBS), args.quick))
     results["quick"] = args.quick
     log.info("done in %.1f s", time.perf_counter() - started)
