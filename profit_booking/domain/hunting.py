@@ -32,14 +32,18 @@ class HuntSteps:
     hunt_updates: list[HuntUpdate]
     events: list[ChainEvent]
 
-    def stop_loss(self, order_id: str | None, realised: Decimal | None, stop_price: Decimal | None = None) -> None:
+    def stop_loss(
+        self, order_id: str | None, realised: Decimal | None, stop_price: Decimal | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Record an open order's stop loss (``realised``: its closing figure, usually negative)
         and open an SL hunt for its slot; with hunts disabled, or no recovery attempt left, the
         slot is lost at once. A recovery order's stop ends its own hunt as FAILED.
 
         Without ``order_id`` the chain's one live order is the one stopped; with several live
         orders the stop is refused, since it cannot say which. The hunt's stop price is
-        ``stop_price``, else the order's own stop, else the price the draft was given.
+        ``stop_price``, else the order's own stop, else the price the draft was given; its
+        window starts ``at`` the stop (the broker's close time), else at the draft's ``now``.
         """
         self._refuse_if_final()
         chain = self.chain
@@ -64,10 +68,11 @@ class HuntSteps:
         self.order_updates.append(OrderUpdate(order.client_order_id, ticket, OrderStatus.STOPPED))
         stop = next((p for p in (stop_price, order.stop_price, self.entry_price) if p is not None), None)
         trigger = hunt_rules.trigger_price(self.rules.symbols.get(chain.symbol), chain.direction, stop)
-        expires = self.now + hunt_rules.window(chain.symbol)
+        started = at or self.now
+        expires = started + hunt_rules.window(chain.symbol)
         hunt = SlHunt(
             chain.chain_id, chain.level, order.slot, order.attempt, ticket, chain.direction, stop, trigger,
-            HuntStatus.RUNNING, realised, self.now, expires,
+            HuntStatus.RUNNING, realised, started, expires,
         )
         self.hunts[order.slot] = hunt
         self.opened_hunts.append(hunt)

@@ -101,7 +101,7 @@ class ChainDraft(HuntSteps):
         if close.profit >= self.rules.profit_target or (close.at_target and close.profit > 0):
             self._book(order, close.order_id, close.profit)
         elif close.profit < 0:
-            self.stop_loss(close.order_id, close.profit)
+            self.stop_loss(close.order_id, close.profit, at=close.at)
         else:
             self._close_short(order, close.order_id, close.profit)
 

@@ -30,7 +30,8 @@ async def stop_order(
     Returns whether the stop is on record; a refusal is logged and changes nothing."""
     live = {o.order_id for o in core.memory.open_orders(chain_id) if o.status is OrderStatus.OPEN}
     settled = await follower.poll_settled()
-    if order_id in settled or (order_id is None and len(live) == 1 and live <= settled.keys()):
+    stopped = {oid for oid, result in settled.items() if not result.success}
+    if order_id in settled or (order_id is None and live & stopped):
         return True  # the broker's own close of it was just settled, with its real figure
 
     def stop_loss(draft: ChainDraft) -> None:

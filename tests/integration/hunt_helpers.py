@@ -13,12 +13,15 @@ from typing import Any
 
 from profit_booking import load_settings
 from profit_booking.bootstrap import start_engine
-from profit_booking.broker import PaperBroker, Tick
+from profit_booking.broker import OrderRequest, PaperBroker, Tick
 from profit_booking.domain.pricing import DEFAULT_SYMBOLS
+from profit_booking.errors import BrokerError
 from tests.conftest import read_sql
 from tests.integration.test_engine_flow import LOT, T0, open_order_b
 
-__all__ = ["LOT", "T0", "Bot", "Crash", "D", "HUNT", "hunts", "moment", "pip", "running", "state"]
+__all__ = [
+    "HUNT", "LOT", "T0", "Bot", "Crash", "D", "hunts", "moment", "pip", "refuse_once", "running", "state", "stored",
+]
 
 D = Decimal
 HUNT = ("level, slot, attempt, order_id, direction, stop_price, trigger_price, status, loss_cents, won_back_cents,"
@@ -41,6 +44,21 @@ def stored(at: float | datetime) -> str:
 
 def pip(symbol: str) -> Decimal:
     return DEFAULT_SYMBOLS[symbol].pip_size
+
+
+def refuse_once(monkeypatch, broker: PaperBroker, client_id: str) -> list[str]:
+    """The broker refuses to place ``client_id`` the first time it is asked (a closed market);
+    returns the list of refused client ids."""
+    place, refused = broker.place, []
+
+    async def refusing(request: OrderRequest) -> str:
+        if request.client_order_id == client_id and not refused:
+            refused.append(client_id)
+            raise BrokerError("market closed")
+        return await place(request)
+
+    monkeypatch.setattr(broker, "place", refusing)
+    return refused
 
 
 class Bot:
@@ -153,7 +171,8 @@ def hunts(pb: Path, chain_id: str | None = None) -> list[tuple]:
 
 
 def state(tmp: Path) -> dict[str, list[tuple]]:
-    """Both files' rows, without the surrogate ids: what two runs of one story must agree on."""
+    """Both files' rows, without the surrogate ids, each chain's rows in their order (two chains'
+    rows may interleave differently): what two runs of one story must agree on."""
     pb, paper = tmp / "pb.db", tmp / "paper.db"
     return {
         "chains": read_sql(pb, "SELECT * FROM chains ORDER BY chain_id"),
@@ -161,9 +180,9 @@ def state(tmp: Path) -> dict[str, list[tuple]]:
                                " target_price, stop_price, created_at, updated_at FROM chain_orders"
                                " ORDER BY client_order_id"),
         "bookings": read_sql(pb, "SELECT chain_id, order_id, level, slot, kind, amount_cents, booked_at"
-                                 " FROM bookings ORDER BY id"),
+                                 " FROM bookings ORDER BY chain_id, id"),
         "hunts": read_sql(pb, f"SELECT chain_id, {HUNT} FROM sl_hunts ORDER BY chain_id, level, slot, attempt"),
-        "events": read_sql(pb, "SELECT chain_id, kind, level, data, at FROM chain_events ORDER BY id"),
+        "events": read_sql(pb, "SELECT chain_id, kind, level, data, at FROM chain_events ORDER BY chain_id, id"),
         "deals": read_sql(paper, "SELECT * FROM deals ORDER BY ticket"),
         "positions": read_sql(paper, "SELECT * FROM positions ORDER BY ticket"),
     }
