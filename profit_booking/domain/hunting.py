@@ -82,13 +82,16 @@ class HuntSteps:
             trigger_price=None if trigger is None else str(trigger), expires_at=expires.isoformat(),
         )
 
-    def recover(self, slot: int, price: Decimal) -> SlotOrder:
-        """The hunt of ``slot`` saw ``price`` come back past its stop: write its ``RECOVERY``
-        order intent in the slot (next attempt, same direction and lot, priced from ``price``)."""
+    def recover(self, slot: int, price: Decimal, at: datetime | None = None) -> SlotOrder:
+        """The hunt of ``slot`` saw ``price`` come back past its stop ``at`` (market time, else the
+        draft's ``now``), within its window: write its ``RECOVERY`` order intent in the slot (next
+        attempt, same direction and lot, priced from ``price``)."""
         self._refuse_if_final()
-        hunt = self.hunts.get(slot)
-        if hunt is None or not hunt.triggered_by(price):
-            raise ProfitBookingError(f"no SL hunt of chain {self.chain.chain_id} slot {slot} triggers at {price}")
+        hunt, when = self.hunts.get(slot), at or self.now
+        if hunt is None or not hunt.triggered_by(price) or hunt.is_due(when):
+            raise ProfitBookingError(
+                f"no SL hunt of chain {self.chain.chain_id} slot {slot} triggers at {price} at {when.isoformat()}"
+            )
         stopped = self.slots[slot]
         self.order_updates.append(OrderUpdate(stopped.client_order_id, stopped.order_id, OrderStatus.REPLACED))
         target, stop = self.rules.order_prices(self.chain, price)
@@ -98,8 +101,8 @@ class HuntSteps:
             target, stop,
         )
         self.add_order(recovery)
-        self.hunts[slot] = replace(hunt, status=HuntStatus.RECOVERING, triggered_at=self.now)
-        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, HuntStatus.RECOVERING))
+        self.hunts[slot] = replace(hunt, status=HuntStatus.RECOVERING, triggered_at=when)
+        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, HuntStatus.RECOVERING, at=when))
         self._follow_hunts()
         self.event("sl_hunt_triggered", slot=slot, price=str(price), client_order_id=recovery.client_order_id)
         return recovery
@@ -130,7 +133,7 @@ class HuntSteps:
         hunt = self.hunts.pop(slot, None)
         if hunt is None:
             return
-        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, status, won_back))
+        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, status, won_back, self.now))
         self.event("sl_hunt_ended", slot=slot, attempt=hunt.attempt, outcome=status.value)
         self._follow_hunts()
 

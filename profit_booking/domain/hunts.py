@@ -81,14 +81,15 @@ class SlHunt:
 
 @dataclass(frozen=True, slots=True)
 class HuntUpdate:
-    """A hunt's new status, written to its row: RECOVERING (with the trigger's time) or how it
-    ended (with the amount a recovery booking won back)."""
+    """A hunt's new status, written to its row ``at`` that market time: RECOVERING (the trigger's
+    time) or how it ended (with the amount a recovery booking won back)."""
 
     level: int
     slot: int
     attempt: int
     status: HuntStatus
     won_back: Decimal | None = None
+    at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,7 +174,7 @@ async def _update_hunts(run: StatementRunner, chain_id: str, updates: Sequence[H
     triggered, ended = [], []
     for u in updates:
         row = {"b_chain_id": chain_id, "b_level": u.level, "b_slot": u.slot, "b_attempt": u.attempt,
-               "status": u.status, "at": now}
+               "status": u.status, "at": u.at or now}
         if u.status.is_open:
             triggered.append(row)
         else:

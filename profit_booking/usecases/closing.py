@@ -98,8 +98,10 @@ def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> Book
     if hunt is None and len(draft.hunt_updates) > updates:
         hunt = draft.hunt_updates[-1].status
     error = None
-    if not booked:
-        error = "hit its stop loss: SL hunt started" if hunt is HuntStatus.RUNNING else "closed short of the target: slot lost"
+    if hunt is HuntStatus.RUNNING:
+        error = "hit its stop loss: SL hunt started"
+    elif not booked:
+        error = "hit its stop loss: slot lost" if entry.amount < 0 else "closed short of the target: slot lost"
     return BookingResult(
         booked, order_id, entry.amount if entry is not None else ZERO, chain.level != level, chain.level, error,
         status=chain.status, hunt=hunt,

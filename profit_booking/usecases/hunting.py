@@ -17,7 +17,8 @@ from ..registry import ChainRegistry
 from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
-Decisions = dict[str, dict[int, Decimal | None]]  # chain → slot → the trigger's price, or None: expired
+Trigger = tuple[Decimal, datetime]  # the price that triggered a hunt, and its tick's time
+Decisions = dict[str, dict[int, Trigger | None]]  # chain → slot → its trigger, or None: expired
 
 
 def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
@@ -34,7 +35,7 @@ def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
             if kind is TriggerKind.RECOVERY:
                 for slot, hunt in memory.tracked[chain_id].hunts.items():
                     if hunt.triggered_by(tick.price):
-                        decided.setdefault(chain_id, {}).setdefault(slot, tick.price)
+                        decided.setdefault(chain_id, {}).setdefault(slot, (tick.price, tick.at))
     return decided
 
 
@@ -58,15 +59,15 @@ async def expire_elapsed(core: Core, now: datetime) -> None:
 
 
 async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
-    def decide(slots: dict[int, Decimal | None]) -> Callable[[ChainDraft], bool]:
+    def decide(slots: dict[int, Trigger | None]) -> Callable[[ChainDraft], bool]:
         def edit(draft: ChainDraft) -> bool:
-            for slot, price in sorted(slots.items()):
+            for slot, trigger in sorted(slots.items()):
                 if draft.chain.status.is_final:  # a lost slot stopped it: its other hunts end with it
                     break
-                if price is None:
+                if trigger is None:
                     draft.expire(slot)
                 else:
-                    draft.recover(slot, price)
+                    draft.recover(slot, *trigger)
             return bool(draft.new_orders)
         return edit
 

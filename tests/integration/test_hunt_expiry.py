@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.hunt_helpers import D, pip, running, stored
+from profit_booking.broker import Tick
+from tests.integration.hunt_helpers import D, moment, pip, running, stored
 
 
 @pytest.mark.parametrize(
@@ -52,3 +53,17 @@ async def test_with_partial_progression_an_expired_hunt_lets_the_chain_advance(t
         (0, 0, 1, "ORDER_B", "LOST"), (1, 0, 1, "LEVEL", "OPEN"), (1, 1, 1, "LEVEL", "OPEN")]
     assert bot.ledger(chain.chain_id) == [(ticket, 0, 0, "LOSS", -1000)]
     assert [row[2:] for row in bot.positions()] == [("1.09010", "1.09710", "1.08010")] * 2
+
+
+async def test_a_batch_decides_each_hunt_at_its_own_tick_the_trigger_inside_the_window(tmp_path):
+    """One batch of ticks: the trigger one second before the deadline, then a tick past it. The
+    hunt recovers, stamped with its trigger's tick, not with the batch's last one."""
+    async with running(tmp_path) as bot:
+        _, chain = await bot.order_b()
+        await bot.tick("EURUSD", "1.09000", 1)  # the stop: the window ends at second 1 + 1800
+        batch = [Tick("EURUSD", D("1.09020"), moment(1800)), Tick("EURUSD", D("1.09020"), moment(1802))]
+        await bot.broker.tick(batch)
+        await bot.service.on_ticks(batch)
+        [(status, triggered_at)] = bot.pb("SELECT status, triggered_at FROM sl_hunts")
+    assert (status, triggered_at) == ("RECOVERING", stored(1800))
+    assert bot.pb("SELECT kind, status FROM chain_orders WHERE attempt = 2") == [("RECOVERY", "OPEN")]
