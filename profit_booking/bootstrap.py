@@ -10,7 +10,8 @@ from typing import Any
 from .broker.ports import Broker
 from .config import ProfitBookingSettings, load_settings
 from .errors import ConfigError
-from .service import Clock, ProfitBookingService, utc_now
+from .core import Clock, utc_now
+from .service import ProfitBookingService
 from .store import open_store
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .broker.ports import Broker
 from .config import ProfitBookingSettings
@@ -16,6 +16,11 @@ from .store.port import Store
 from .tracking import ChainTracker
 
 Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock in UTC: the production default for every injected clock."""
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

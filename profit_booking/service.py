@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from .broker.ports import Broker, Tick
 from .config import ProfitBookingSettings
-from .core import Clock, Core
+from .core import Clock, Core, utc_now
 from .domain.chain import BookingResult, ProfitChain, normalize_direction
 from .domain.closes import Close
 from .domain.findings import Finding
@@ -31,11 +31,6 @@ from .usecases.following import DealFollower
 
 logger = logging.getLogger(__name__)
 Amount = Decimal | float | int | str
-
-
-def utc_now() -> datetime:
-    """The wall clock in UTC: the production default for every injected clock."""
-    return datetime.now(UTC)
 
 
 class ProfitBookingService(ChainReads):
@@ -184,8 +179,9 @@ class ProfitBookingService(ChainReads):
         return await placing.place_orders(self.core, require_id(chain_id, "chain_id")) if self._engine_on() else []
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
-        """Settle what a batch of ticks closed at the broker; the broker's deals are read only
-        when a tick reached an open chain order's take-profit or stop."""
+        """Decide the SL hunts a batch of ticks reaches (recovery orders, expiries on the ticks'
+        clock), then settle what the ticks closed at the broker; the broker's deals are read
+        only when a tick reached an open chain order's take-profit or stop."""
         await self._ready()
         return await self._deals.on_ticks(ticks) if self._engine_on() else []
 
@@ -202,19 +198,16 @@ class ProfitBookingService(ChainReads):
         return self.findings
 
     async def start_sl_hunt(
-        self,
-        chain_id: str,
-        order_id: str | None = None,
-        *,
-        loss: Amount | None = None,
-        stop_price: Amount | None = None,
-        at: datetime | None = None,
+        self, chain_id: str, order_id: str | None = None, *, loss: Amount | None = None,
+        stop_price: Amount | None = None, at: datetime | None = None,
     ) -> bool:
-        """A chain order hit its stop loss: record it and start the Profit Booking SL Hunt.
+        """A chain order hit its stop loss: record it and start the Profit Booking SL Hunt (the
+        same hunt a broker's stop opens; its window counts from ``at``, the market time of the
+        stop, by default the service's clock).
 
         ``order_id`` defaults to the chain's one live order; ``loss`` (positive dollars) goes on
-        the ledger; ``at`` is the market time of the stop. Returns whether the stop was recorded;
-        malformed arguments raise :class:`InvalidInputError`.
+        the ledger; ``stop_price`` defaults to the order's recorded stop. Returns whether the stop
+        was recorded; malformed arguments raise :class:`InvalidInputError`.
         """
         await self._ready()
         chain_id = require_id(chain_id, "chain_id")
