@@ -18,12 +18,14 @@ from .domain.chain import ChainStatus, ProfitChain
 from .domain.findings import Finding
 from .domain.changes import ChainChange, LedgerKind
 from .errors import ProfitBookingError, StoreError
+from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
 from .store.port import Snapshot, Store
 
 
 STORE_METHODS = (
-    "new_chain_id", "commit", "commit_many", "record_findings", "is_booked", "load_chain", "load_snapshot", "chain_opened_by", "list_chains", "verify", "close",
+    "new_chain_id", "commit", "commit_many", "record_findings", "is_booked", "load_chain", "load_snapshot",
+    "hunt_tally", "chain_opened_by", "list_chains", "verify", "close",
 )
 
 
@@ -87,6 +89,9 @@ class PlanManagerStore:
 
     async def load_snapshot(self) -> Snapshot:
         return Snapshot()
+
+    async def hunt_tally(self, plugin_id: str) -> HuntTally:
+        return HuntTally()  # never asked: the plan's manager has nothing to re-read
 
     async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         return None

@@ -217,11 +217,10 @@ class ChainRegistry:
                 self.prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP)
             if stop is not None:
                 self.prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL)
-        waiting = [hunt for hunt in tracked.hunts.values() if hunt.status is HuntStatus.RUNNING]
-        for hunt in waiting:
-            if hunt.trigger_price is not None:
+        for hunt in tracked.hunts.values():
+            if hunt.status is HuntStatus.RUNNING and hunt.trigger_price is not None:
                 self.prices.add_trigger(chain.chain_id, chain.symbol, hunt.trigger_price, above=buy)
-        self.deadlines.set(chain.chain_id, (hunt.expires_at for hunt in waiting))
+        self.deadlines.set(chain.chain_id, (hunt.expires_at for hunt in tracked.waiting_hunts()))
 
     def _tally_hunts(self, tracked: TrackedChain, change: ChainChange) -> None:
         """Count the hunts a committed change opened and moved, before memory takes it."""

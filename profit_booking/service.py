@@ -16,7 +16,7 @@ from .core import Clock, Core, utc_now
 from .domain.chain import BookingResult, ProfitChain, normalize_direction
 from .domain.closes import Close
 from .domain.findings import Finding
-from .domain.inputs import aware_datetime, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
+from .domain.inputs import aware_datetime, check_ticks, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
 from .domain.money import positive_money
 from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
@@ -181,8 +181,10 @@ class ProfitBookingService(ChainReads):
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
         """Decide the SL hunts a batch of ticks reaches (recovery orders, expiries on the ticks'
         clock), then settle what the ticks closed at the broker; the broker's deals are read
-        only when a tick reached an open chain order's take-profit or stop."""
+        only when a tick reached an open chain order's take-profit or stop. A malformed tick
+        raises :class:`InvalidInputError`."""
         await self._ready()
+        check_ticks(ticks)
         return await self._deals.on_ticks(ticks) if self._engine_on() else []
 
     async def poll_deals(self) -> list[BookingResult]:

@@ -150,6 +150,7 @@ class ChainTracker:
         if loaded is None:
             raise ChainNotFoundError(f"chain {tracked.chain.chain_id} is gone from the store")
         self.memory.refresh(tracked, loaded)
+        await self._recount_hunts(loaded.chain.plugin_id)
         logger.warning("chain %s re-read from the store", tracked.chain.chain_id)
 
     async def adopt_opened_by(self, order_b_id: str) -> ProfitChain | None:
@@ -167,5 +168,12 @@ class ChainTracker:
             raise ChainNotFoundError("Chain not found")
         if not loaded.chain.status.is_final:
             self.memory.track(loaded)
+            await self._recount_hunts(loaded.chain.plugin_id)
             logger.warning("chain %s adopted from the store", chain_id)
         return loaded
+
+    async def _recount_hunts(self, plugin_id: str) -> None:
+        """Memory counts hunts from the changes it commits; a chain taken from the store may hold
+        hunts it never saw (a commit whose answer was lost, another process's change), so the
+        plugin's hunts are counted again from the store."""
+        self.memory.hunt_tallies[plugin_id] = await self.store.hunt_tally(plugin_id)

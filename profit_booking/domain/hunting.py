@@ -107,14 +107,17 @@ class HuntSteps:
         self.event("sl_hunt_triggered", slot=slot, price=str(price), client_order_id=recovery.client_order_id)
         return recovery
 
-    def expire(self, slot: int) -> None:
-        """The hunt of ``slot`` saw no trigger before its window ended: the slot is lost."""
+    def expire(self, slot: int, at: datetime | None = None) -> None:
+        """The hunt of ``slot`` saw no trigger before its window ended ``at`` (market time, else
+        the draft's ``now``), or its recovery order never went out within it: the slot is lost
+        (an unsent recovery order with it)."""
         self._refuse_if_final()
-        hunt = self.hunts.get(slot)
-        if hunt is None or not hunt.is_due(self.now):
-            raise ProfitBookingError(f"no SL hunt of chain {self.chain.chain_id} slot {slot} is due at {self.now}")
-        self._end_hunt(slot, HuntStatus.EXPIRED)
-        self._lose(self.slots[slot], hunt.order_id, "SL hunt expired")
+        hunt, order, when = self.hunts.get(slot), self.slots.get(slot), at or self.now
+        unplaced = order is not None and order.status is OrderStatus.PENDING
+        if hunt is None or not hunt.is_due(when, recovery_unplaced=unplaced):
+            raise ProfitBookingError(f"no SL hunt of chain {self.chain.chain_id} slot {slot} is due at {when.isoformat()}")
+        self._end_hunt(slot, HuntStatus.EXPIRED, at=when)
+        self._lose(order, None if unplaced else hunt.order_id, "SL hunt expired")
 
     def _close_short(self, order: SlotOrder, order_id: str, realised: Decimal) -> None:
         """A close short of the target that is no stop (a manual close): the slot is lost."""
@@ -128,12 +131,14 @@ class HuntSteps:
             self.ledger.append(LedgerEntry(order_id, self.chain.level, order.slot, realised, LedgerKind.LOSS))
             self.chain.total_profit += realised
 
-    def _end_hunt(self, slot: int, status: HuntStatus, won_back: Decimal | None = None) -> None:
-        """End the slot's open hunt, if it has one."""
+    def _end_hunt(
+        self, slot: int, status: HuntStatus, won_back: Decimal | None = None, at: datetime | None = None
+    ) -> None:
+        """End the slot's open hunt, if it has one (``at`` market time, else the draft's ``now``)."""
         hunt = self.hunts.pop(slot, None)
         if hunt is None:
             return
-        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, status, won_back, self.now))
+        self.hunt_updates.append(HuntUpdate(hunt.level, slot, hunt.attempt, status, won_back, at or self.now))
         self.event("sl_hunt_ended", slot=slot, attempt=hunt.attempt, outcome=status.value)
         self._follow_hunts()
 

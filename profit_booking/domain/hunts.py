@@ -44,7 +44,7 @@ class HuntStatus(str, Enum):
 OPEN_HUNT_STATUSES = frozenset({HuntStatus.RUNNING, HuntStatus.RECOVERING})
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SlHunt:
     """One slot's hunt after the stop of its order ``order_id`` (try ``attempt`` of the slot).
 
@@ -74,9 +74,14 @@ class SlHunt:
             return False
         return price >= self.trigger_price if self.direction == "BUY" else price <= self.trigger_price
 
-    def is_due(self, now: datetime) -> bool:
-        """Whether the window has passed without a trigger at market time ``now``."""
-        return self.status is HuntStatus.RUNNING and now >= self.expires_at
+    def waits(self, *, recovery_unplaced: bool = False) -> bool:
+        """Whether its window still counts: it waits for its trigger, or (``recovery_unplaced``)
+        for its triggered recovery order to go out."""
+        return self.status is HuntStatus.RUNNING or (recovery_unplaced and self.status is HuntStatus.RECOVERING)
+
+    def is_due(self, now: datetime, *, recovery_unplaced: bool = False) -> bool:
+        """Whether its window has passed at market time ``now`` while it still waits."""
+        return self.waits(recovery_unplaced=recovery_unplaced) and now >= self.expires_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,6 +136,20 @@ def closes_of(value: object) -> list[tuple[str, Decimal]]:
     return closes
 
 
+def check_ticks(ticks: object) -> None:
+    """A batch of ticks as the market's clock and prices: a sequence of objects with a symbol
+    (text), a finite positive ``Decimal`` price and a timezone-aware ``at``."""
+    if not _is_sequence(ticks):
+        raise InvalidInputError(f"ticks must be a list of ticks, got {type(ticks).__name__}")
+    for tick in ticks:  # type: ignore[union-attr]
+        require_id(getattr(tick, "symbol", None), "tick.symbol")
+        price = getattr(tick, "price", None)
+        if not isinstance(price, Decimal):
+            raise InvalidInputError(f"tick.price must be a Decimal, got {short_repr(price)}")
+        positive_decimal(price, "tick.price")
+        aware_datetime(getattr(tick, "at", None), "tick.at")
+
+
 def order_ids_of(value: object) -> list[str]:
     """The order ids of a malformed batch of closes, as far as they can be read (for its refusals)."""
     if not _is_sequence(value):

@@ -4,11 +4,12 @@ hunts by slot."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .chain import ProfitChain
 from .changes import ChainChange
 from .hunts import SlHunt
-from .orders import SlotOrder
+from .orders import OrderStatus, SlotOrder
 
 
 @dataclass(slots=True)
@@ -22,6 +23,19 @@ class TrackedChain:
     chain: ProfitChain
     slots: dict[int, SlotOrder] = field(default_factory=dict)
     hunts: dict[int, SlHunt] = field(default_factory=dict)
+
+    def waiting_hunts(self) -> list[SlHunt]:
+        """The hunts whose window still counts: waiting for their trigger, or triggered with
+        their recovery order not sent yet."""
+        return [hunt for slot, hunt in self.hunts.items() if hunt.waits(recovery_unplaced=self._unplaced(slot))]
+
+    def due_hunts(self, now: datetime) -> list[int]:
+        """The slots whose hunt's window has passed at market time ``now`` while it waits."""
+        return sorted(slot for slot, hunt in self.hunts.items() if hunt.is_due(now, recovery_unplaced=self._unplaced(slot)))
+
+    def _unplaced(self, slot: int) -> bool:
+        order = self.slots.get(slot)
+        return order is not None and order.status is OrderStatus.PENDING
 
     def apply(self, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""

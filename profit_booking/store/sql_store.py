@@ -102,9 +102,14 @@ class SqlStore:
             hunt_summary = await run.fetch(q.HUNT_SUMMARY)
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
-        for plugin_id, status, count, loss, won_back in hunt_summary:
-            snapshot.hunt_tallies.setdefault(plugin_id, HuntTally()).add(status, count, loss, won_back)
+        snapshot.hunt_tallies = _hunt_tallies(hunt_summary)
         return snapshot
+
+    async def hunt_tally(self, plugin_id: str) -> HuntTally:
+        """Every hunt of the plugin's chains, open and ended, counted with its money."""
+        async with self._transaction(write=False) as run:
+            rows = await run.fetch(q.HUNT_SUMMARY_OF, {"plugin_id": plugin_id})
+        return _hunt_tallies(rows).get(plugin_id, HuntTally())
 
     async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
         """Append what a reconciliation found and did to ``broker_findings``."""
@@ -166,6 +171,13 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
         await _update_hunts(run, chain_id, change.hunt_updates, now)
     if change.events:
         await run.run_many(q.INSERT_EVENT, [event_values(chain_id, e, now) for e in change.events])
+
+
+def _hunt_tallies(rows: Sequence[Sequence[Any]]) -> dict[str, HuntTally]:
+    tallies: dict[str, HuntTally] = {}
+    for plugin_id, status, count, loss, won_back in rows:
+        tallies.setdefault(plugin_id, HuntTally()).add(status, count, loss, won_back)
+    return tallies
 
 
 async def _update_hunts(run: StatementRunner, chain_id: str, updates: Sequence[HuntUpdate], now: datetime) -> None:

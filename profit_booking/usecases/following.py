@@ -37,13 +37,13 @@ class DealFollower:
         self.since: datetime | None = None
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
-        """Decide the SL hunts the ticks reach (expiry, recovery order), then settle what they
-        closed; the broker is asked only when a tick reached the take-profit or stop of an open
-        chain order. Intents the broker refused before are tried again first."""
+        """Decide the SL hunts the ticks reach (expiry, recovery order), try again the intents the
+        broker refused before, then settle what the ticks closed; the broker is asked only when
+        a tick reached the take-profit or stop of an open chain order."""
         memory = self.core.memory
+        await follow_hunts(self.core, ticks)  # first: a recovery order whose window ended is not sent
         if memory.unplaced:
             await place_opened_levels(self.core, sorted(memory.unplaced))
-        await follow_hunts(self.core, ticks)
         if not any(
             kind is not TriggerKind.RECOVERY for tick in ticks for _, kind in memory.prices.crossed(tick.symbol, tick.price)
         ):

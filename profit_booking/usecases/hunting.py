@@ -17,8 +17,8 @@ from ..registry import ChainRegistry
 from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
-Trigger = tuple[Decimal, datetime]  # the price that triggered a hunt, and its tick's time
-Decisions = dict[str, dict[int, Trigger | None]]  # chain → slot → its trigger, or None: expired
+Decision = tuple[Decimal | None, datetime]  # the price that triggered a hunt (None: it expired), and when
+Decisions = dict[str, dict[int, Decision]]  # chain → slot → what decided its hunt
 
 
 def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
@@ -28,9 +28,8 @@ def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
     decided: Decisions = {}
     for tick in ticks:
         for chain_id in memory.deadlines.due(tick.at):
-            for slot, hunt in memory.tracked[chain_id].hunts.items():
-                if hunt.is_due(tick.at):
-                    decided.setdefault(chain_id, {}).setdefault(slot, None)
+            for slot in memory.tracked[chain_id].due_hunts(tick.at):
+                decided.setdefault(chain_id, {}).setdefault(slot, (None, tick.at))
         for chain_id, kind in memory.prices.crossed(tick.symbol, tick.price):
             if kind is TriggerKind.RECOVERY:
                 for slot, hunt in memory.tracked[chain_id].hunts.items():
@@ -51,7 +50,7 @@ async def expire_elapsed(core: Core, now: datetime) -> None:
     """Expire every waiting hunt whose window ended by ``now`` (startup: the broker's clock)."""
     memory = core.memory
     decided: Decisions = {
-        chain_id: {slot: None for slot, hunt in memory.tracked[chain_id].hunts.items() if hunt.is_due(now)}
+        chain_id: {slot: (None, now) for slot in memory.tracked[chain_id].due_hunts(now)}
         for chain_id in memory.deadlines.due(now)
     }
     if decided:
@@ -59,15 +58,15 @@ async def expire_elapsed(core: Core, now: datetime) -> None:
 
 
 async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
-    def decide(slots: dict[int, Trigger | None]) -> Callable[[ChainDraft], bool]:
+    def decide(slots: dict[int, Decision]) -> Callable[[ChainDraft], bool]:
         def edit(draft: ChainDraft) -> bool:
-            for slot, trigger in sorted(slots.items()):
+            for slot, (price, at) in sorted(slots.items()):
                 if draft.chain.status.is_final:  # a lost slot stopped it: its other hunts end with it
                     break
-                if trigger is None:
-                    draft.expire(slot)
+                if price is None:
+                    draft.expire(slot, at)
                 else:
-                    draft.recover(slot, *trigger)
+                    draft.recover(slot, price, at)
             return bool(draft.new_orders)
         return edit
 

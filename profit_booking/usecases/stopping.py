@@ -26,13 +26,18 @@ async def stop_order(
     now: datetime,
 ) -> bool:
     """Record the stop of ``order_id`` (the chain's one live order when ``None``) with its
-    realised figure; with a broker, its own report of the close is settled first and wins.
+    realised figure; with a broker, its own report of the close is settled first and wins, and
+    a position the broker still holds open is left to its close (no hunt for a live position).
     Returns whether the stop is on record; a refusal is logged and changes nothing."""
     live = {o.order_id for o in core.memory.open_orders(chain_id) if o.status is OrderStatus.OPEN}
     settled = await follower.poll_settled()
     stopped = {oid for oid, result in settled.items() if not result.success}
     if order_id in settled or (order_id is None and live & stopped):
         return True  # the broker's own close of it was just settled, with its real figure
+    named = order_id if order_id is not None else next(iter(live)) if len(live) == 1 else None
+    if named is not None and await _still_open(core, named):
+        logger.warning("stop of %s in chain %s not recorded: the broker still holds it open", named, chain_id)
+        return False
 
     def stop_loss(draft: ChainDraft) -> None:
         draft.stop_loss(order_id, realised, stop)
@@ -44,3 +49,15 @@ async def stop_order(
         return False
     logger.info("stop loss of chain %s recorded", chain_id)
     return True
+
+
+async def _still_open(core: Core, ticket: str) -> bool:
+    """Whether the broker holds ``ticket`` open (unknown without a broker, or when it cannot
+    say: the caller's report is then taken)."""
+    if core.broker is None:
+        return False
+    try:
+        return any(position.ticket == ticket for position in await core.broker.open_positions())
+    except ProfitBookingError as exc:
+        logger.warning("could not read the broker's positions: %s", exc)
+        return False

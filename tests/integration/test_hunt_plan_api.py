@@ -10,40 +10,60 @@ from decimal import Decimal
 
 import pytest
 
+from profit_booking import ChainStatus, open_service
 from profit_booking.broker import Tick
 from profit_booking.domain.closes import Close
 from profit_booking.domain.hunts import HuntStatus
 from profit_booking.plugins import CombinedV3Plugin
 from profit_booking.replay.dual_orders import PaperDualOrders
+from tests.conftest import read_sql
 from tests.integration.hunt_helpers import D, moment, refuse_once, running, stored
 from tests.integration.test_plan_plugin_code import PlanCombinedV3Plugin
 
 WINDOW = 30 * 60
 
 
-@pytest.mark.parametrize("given, stop, trigger", [(None, "1.09000", "1.09020"), ("1.09100", "1.09100", "1.09120")])
-async def test_start_sl_hunt_on_the_one_live_order_hunts_from_its_stop(tmp_path, given, stop, trigger):
+async def test_a_stop_reported_while_the_broker_holds_the_position_open_records_nothing(tmp_path):
+    """No hunt for a live position: its own close (here at its take-profit) decides it."""
     async with running(tmp_path) as bot:
         ticket, chain = await bot.order_b()
         cid = chain.chain_id
         await bot.tick("EURUSD", "1.09500", 1)
-        assert await bot.service.start_sl_hunt(cid, loss="10.00", stop_price=given) is True  # at the market's time
-        assert bot.hunts(cid) == [(0, 0, 1, ticket, "BUY", stop, trigger, "RUNNING", -1000, None, stored(1),
-                                   stored(1 + WINDOW), None, None)]
-        assert bot.orders(cid)[0][4] == "STOPPED" and bot.chain_row(cid)[0] == "SL_HUNT"
-        await bot.tick("EURUSD", "1.09600", 2)  # past the trigger
-        recovery = f"{cid}-L0-S0-A2"
-        assert [row[1:4] for row in bot.positions(f"{cid}%")] == [(recovery, "1.09600", "1.10300")]
-        _, results = await bot.tick("EURUSD", "1.10300", 3)
-        assert [(r.success, r.profit_amount, r.hunt, r.new_level) for r in results] == [
-            (True, D("7.00"), HuntStatus.RECOVERED, 1)]
-        await bot.tick("EURUSD", "1.10700", 4)  # the Order B the bot said was stopped closes at the broker
+        assert await bot.service.start_sl_hunt(cid, loss="10.00") is False
+        assert bot.hunts(cid) == [] and bot.orders(cid)[0][4] == "OPEN" and bot.chain_row(cid)[0] == "ACTIVE"
+        _, results = await bot.tick("EURUSD", "1.10700", 2)
+        assert [(r.success, r.profit_amount, r.hunt, r.new_level) for r in results] == [(True, D("7.00"), None, 1)]
+    assert bot.ledger(cid) == [(ticket, 0, 0, "PROFIT", 700)] and bot.hunts(cid) == []
 
-    assert bot.deals("bot-1-B") == [(ticket, "bot-1-B", "TP", "1.10700", 700)]  # ... and books nothing
-    [(recovery_ticket, *_)] = bot.deals(recovery)
-    assert bot.ledger(cid) == [(ticket, 0, 0, "LOSS", -1000), (recovery_ticket, 0, 0, "PROFIT", 700)]
-    assert bot.hunts(cid)[0][7:10] == ("RECOVERED", -1000, 700)
-    assert bot.chain_row(cid) == ("ACTIVE", 1, 0, 0, -300, None)
+
+@pytest.mark.parametrize("given, stop, trigger", [(None, "1.09000", "1.09020"), ("1.09100", "1.09100", "1.09120")])
+async def test_start_sl_hunt_without_a_broker_hunts_from_the_orders_stop(settings, db_path, given, stop, trigger):
+    """The bot places its own orders: the hunt starts from the recorded (or given) stop, and its
+    recovery order is an intent for the bot to place, written when a tick passes the trigger."""
+    service = await open_service(settings)
+    try:
+        chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY", take_profit="1.10700",
+                                           stop_loss="1.09000")
+        cid = chain.chain_id
+        assert await service.start_sl_hunt(cid, "b1", loss="10.00", stop_price=given, at=moment(1)) is True
+        hunt = "SELECT stop_price, trigger_price, status, loss_cents, started_at, expires_at FROM sl_hunts"
+        assert read_sql(db_path, hunt) == [(stop, trigger, "RUNNING", -1000, stored(1), stored(1 + WINDOW))]
+        assert chain.status is ChainStatus.SL_HUNT
+        await service.on_ticks([Tick("EURUSD", D(trigger) - D("0.00001"), moment(2))])
+        assert read_sql(db_path, "SELECT status FROM sl_hunts") == [("RUNNING",)]
+        await service.on_ticks([Tick("EURUSD", D(trigger), moment(3))])
+        assert read_sql(db_path, "SELECT status, triggered_at FROM sl_hunts") == [("RECOVERING", stored(3))]
+        assert read_sql(db_path, "SELECT client_order_id, kind, status FROM chain_orders ORDER BY attempt") == [
+            (f"{cid}-L0-S0-A1", "ORDER_B", "REPLACED"), (f"{cid}-L0-S0-A2", "RECOVERY", "PENDING")]
+        assert chain.status is ChainStatus.ACTIVE
+        await service.register_order(cid, "r1", f"{cid}-L0-S0-A2")
+        result = await service.book_profit(cid, "r1", "7.00")
+        assert (result.success, result.hunt, result.new_level) == (True, HuntStatus.RECOVERED, 1)
+    finally:
+        await service.aclose()
+    assert read_sql(db_path, "SELECT status, won_back_cents FROM sl_hunts") == [("RECOVERED", 700)]
+    assert read_sql(db_path, "SELECT order_id, kind, amount_cents FROM bookings ORDER BY id") == [
+        ("b1", "LOSS", -1000), ("r1", "PROFIT", 700)]
 
 
 @pytest.mark.parametrize("plugin_class, stop, trigger", [

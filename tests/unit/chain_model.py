@@ -44,7 +44,9 @@ MARKETS = {"EURUSD": Decimal("1.09000"), "USDJPY": Decimal("150.000"), "XAUUSD":
 # a hunt's story: the statuses it may move to from each open status
 NEXT = {
     HuntStatus.RUNNING: {HuntStatus.RECOVERING, HuntStatus.EXPIRED, HuntStatus.CANCELLED},
-    HuntStatus.RECOVERING: {HuntStatus.RECOVERED, HuntStatus.FAILED, HuntStatus.CANCELLED},
+    HuntStatus.RECOVERING: {  # EXPIRED: its recovery order never went out within the window
+        HuntStatus.RECOVERED, HuntStatus.FAILED, HuntStatus.EXPIRED, HuntStatus.CANCELLED,
+    },
 }
 
 
@@ -77,6 +79,10 @@ class Model:
 
     def running(self) -> list[SlHunt]:
         return [h for _, h in sorted(self.tracked.hunts.items()) if h.status is HuntStatus.RUNNING]
+
+    def waiting(self) -> list[SlHunt]:
+        """Hunts whose window counts: RUNNING, or RECOVERING with the recovery order unsent."""
+        return sorted(self.tracked.waiting_hunts(), key=lambda h: h.slot)
 
     def draft(self) -> ChainDraft:
         return ChainDraft(self.tracked, self.rules, self.now, entry_price=self.price, adopt_unknown=self.adopt_unknown)

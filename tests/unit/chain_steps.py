@@ -210,15 +210,16 @@ def recover(model: Model, draft, pick: int, past: bool, tenths: int):
 
 def expire_clock(model: Model, pick: int, past: bool, minutes: int) -> None:
     """Move the market's clock to (or past) a waiting hunt's window end, or leave it be."""
-    running = model.running()
+    running = model.waiting()
     if past and running:
         hunt = running[pick % len(running)]
         model.now = max(model.now, hunt.expires_at + timedelta(minutes=minutes))
 
 
 def expire(model: Model, draft, pick: int):
-    """Expire a waiting hunt: accepted at or after its window's end, refused before it."""
-    running = model.running()
+    """Expire a waiting hunt (for its trigger, or for its recovery order to go out): accepted at
+    or after its window's end, refused before it."""
+    running = model.waiting()
     hunt = running[pick % len(running)] if running else None
     slot = hunt.slot if hunt else pick % model.tracked.chain.orders_in_level
     outcome = attempt(lambda: draft.expire(slot))

@@ -108,8 +108,10 @@ def test_memory_tallies_hunts_and_keeps_their_triggers_and_deadlines_with_each_c
     assert memory.prices.crossed("EURUSD", D("1.09020")) == [("c1", TriggerKind.RECOVERY)]
     assert [(h.slot, h.status) for h in memory.open_hunts()] == [(0, HuntStatus.RUNNING)]
     apply(memory, tracked, lambda d: d.recover(0, D("1.09020")), minutes(2))
-    assert len(memory.deadlines) == 0 and memory.prices.crossed("EURUSD", D("1.09020")) == []
+    assert memory.prices.crossed("EURUSD", D("1.09020")) == []
+    assert memory.deadlines.due(minutes(31)) == ["c1"]  # until its recovery order is out, the window counts
     apply(memory, tracked, lambda d: d.register("r1"), minutes(3))
+    assert len(memory.deadlines) == 0
     apply(memory, tracked, lambda d: d.stop_loss("r1", D("-9.99")), minutes(4))  # the slot's second hunt
     apply(memory, tracked, lambda d: d.recover(0, D("1.08040")), minutes(5))
     apply(memory, tracked, lambda d: d.register("r2"), minutes(6))
@@ -133,8 +135,8 @@ def test_the_first_tick_past_the_trigger_or_the_window_decides_a_waiting_hunt():
     assert decisions_of(memory, [tick("1.09019", 5), tick("1.08000", 30)]) == {}
     assert decisions_of(memory, [tick("1.09020", 5)]) == {"c1": {0: (D("1.09020"), minutes(5))}}
     assert decisions_of(memory, [tick("1.09030", 5), tick("1.09050", 6)]) == {"c1": {0: (D("1.09030"), minutes(5))}}
-    assert decisions_of(memory, [tick("1.08000", 31)]) == {"c1": {0: None}}  # due exactly at its end
-    assert decisions_of(memory, [tick("1.09500", 31)]) == {"c1": {0: None}}  # both: the window first
-    assert decisions_of(memory, [tick("1.08000", 31), tick("1.09500", 32)]) == {"c1": {0: None}}
+    assert decisions_of(memory, [tick("1.08000", 31)]) == {"c1": {0: (None, minutes(31))}}  # due exactly at its end
+    assert decisions_of(memory, [tick("1.09500", 31)]) == {"c1": {0: (None, minutes(31))}}  # both: the window first
+    assert decisions_of(memory, [tick("1.08000", 31), tick("1.09500", 32)]) == {"c1": {0: (None, minutes(31))}}
     assert decisions_of(memory, [tick("1.09500", 30), tick("1.08000", 31)]) == {"c1": {0: (D("1.09500"), minutes(30))}}
     assert decisions_of(memory, [Tick("GBPUSD", D("1.09500"), minutes(5))]) == {}  # another symbol
