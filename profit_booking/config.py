@@ -53,6 +53,12 @@ class ProfitBookingSettings(BaseSettings):
     def _upper_symbols(cls, table: dict) -> dict:
         return {name.upper(): value for name, value in table.items()}
 
+    @field_validator("recovery_window_overrides")
+    @classmethod
+    def _over_the_default_windows(cls, overrides: dict) -> dict:
+        """Overriding one symbol's window keeps the other symbols' defaults."""
+        return {**DEFAULT_WINDOW_OVERRIDES, **overrides}
+
     @model_validator(mode="after")
     def _consistent(self) -> ProfitBookingSettings:
         levels = sorted(self.pyramid_levels)

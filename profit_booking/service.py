@@ -214,11 +214,9 @@ class ProfitBookingService(ChainReads):
         await self._ready()
         chain_id = require_id(chain_id, "chain_id")
         order_id = None if order_id is None else require_id(order_id, "order_id")
-        loss_amount = None if loss is None else positive_money(loss, "loss")
+        realised = None if loss is None else -positive_money(loss, "loss")
         stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
         now = self._clock() if at is None else aware_datetime(at, "at")
-
-        realised = None if loss_amount is None else -loss_amount
         return await stopping.stop_order(self.core, self._deals, chain_id, order_id, realised, stop, now)
 
     async def register_order(self, chain_id: str, order_id: str, client_order_id: str | None = None) -> str:

@@ -106,6 +106,7 @@ def test_windows_follow_the_settings_and_their_overrides():
     assert hunts.window("XAUUSD") == timedelta(minutes=5)  # symbol names are upper-cased
     assert hunts.window("EURUSD") == timedelta(minutes=12)
     assert hunts.window("AUDUSD") == timedelta(minutes=40)
+    assert hunts.window("GBPUSD") == timedelta(minutes=22)  # one override keeps the other defaults
     assert load_settings(recovery_window_minutes=50).pyramid_rules().hunts.window("XAUUSD") == timedelta(minutes=15)
 
 
