@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
+from ..domain.chain import record_value
 from ..domain.hunts import SlHunt
 from ..domain.money import CENT
 
@@ -31,19 +30,4 @@ def stats_record(stats: dict[str, Any]) -> dict[str, Any]:
 
 def hunt_record(hunt: SlHunt) -> dict[str, Any]:
     """An open SL hunt as a JSON object."""
-    return {name: _plain(value) for name, value in asdict(hunt).items()}
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def dumps(document: Any) -> str:
-    """The one JSON document a ``--json`` command prints."""
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return {name: record_value(value) for name, value in asdict(hunt).items()}

@@ -75,7 +75,7 @@ class ProfitChain:
 
     def to_record(self) -> dict[str, Any]:
         """The chain's fields as JSON-ready values: amounts as exact text, status by name, ISO times."""
-        return {name: _plain(getattr(self, name)) for name in CHAIN_FIELDS}
+        return {name: record_value(getattr(self, name)) for name in CHAIN_FIELDS}
 
     def take(self, other: ProfitChain) -> None:
         """Become ``other`` field by field, keeping this object (callers hold on to it)."""
@@ -88,7 +88,8 @@ FIXED_FIELDS = frozenset({"chain_id", "plugin_id", "symbol", "direction", "metad
 CHANGING_FIELDS = tuple(name for name in CHAIN_FIELDS if name not in FIXED_FIELDS)
 
 
-def _plain(value: object) -> object:
+def record_value(value: object) -> object:
+    """A field as JSON-ready text: amounts exact, enums by name, times ISO."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, Enum):
