@@ -31,3 +31,8 @@ def stats_record(stats: dict[str, Any]) -> dict[str, Any]:
 def hunt_record(hunt: SlHunt) -> dict[str, Any]:
     """An open SL hunt as a JSON object."""
     return {name: record_value(value) for name, value in asdict(hunt).items()}
+
+
+def dumps(document: Any) -> str:
+    """The one JSON document a ``--json`` command prints."""
+    return json.dumps(document, indent=2, ensure_ascii=False)
