@@ -95,7 +95,8 @@ def hunt_stats_table(stats_by_plugin: Mapping[str, Mapping[str, Any]]) -> Table:
     table.add_column("won back", justify="right")
     for plugin_id, stats in stats_by_plugin.items():
         hunts = stats["sl_hunts"]
-        table.add_row(plugin_id, *(str(hunts[key]) for key in counts), money(hunts["money_lost"]), money(hunts["won_back"]))
+        money_columns = money(hunts["money_lost"]), money(hunts["won_back"])
+        table.add_row(plugin_id, *(str(hunts[key]) for key in counts), *money_columns)
     if not stats_by_plugin:
         table.caption = "no SL hunts"
     return table

@@ -115,7 +115,8 @@ class HuntSteps:
         hunt, order, when = self.hunts.get(slot), self.slots.get(slot), at or self.now
         unplaced = order is not None and order.status is OrderStatus.PENDING
         if hunt is None or not hunt.is_due(when, recovery_unplaced=unplaced):
-            raise ProfitBookingError(f"no SL hunt of chain {self.chain.chain_id} slot {slot} is due at {when.isoformat()}")
+            chain_id = self.chain.chain_id
+            raise ProfitBookingError(f"no SL hunt of chain {chain_id} slot {slot} is due at {when.isoformat()}")
         self._end_hunt(slot, HuntStatus.EXPIRED, at=when)
         self._lose(order, None if unplaced else hunt.order_id, "SL hunt expired")
 

@@ -121,15 +121,3 @@ def recovery_price(spec: SymbolSpec, direction: str, stop: Decimal, min_recovery
         raise ValueError(f"min_recovery_pips must be >= 0, got {min_recovery_pips}")
     return stop + sign * min_recovery_pips * spec.pip_size
 
-
-def recovery_triggered(
-    spec: SymbolSpec, direction: str, stop: Decimal, price: Decimal, min_recovery_pips: Decimal
-) -> bool:
-    """Whether ``price`` has come back at least ``min_recovery_pips`` from the stop price ``stop``.
-
-    A BUY recovers at or above ``stop + min_recovery_pips * pip_size``, a SELL
-    at or below ``stop - min_recovery_pips * pip_size``. Raises ValueError for
-    a bad direction or a negative ``min_recovery_pips``.
-    """
-    trigger = recovery_price(spec, direction, stop, min_recovery_pips)
-    return price >= trigger if direction == "BUY" else price <= trigger

@@ -31,7 +31,9 @@ class TrackedChain:
 
     def due_hunts(self, now: datetime) -> list[int]:
         """The slots whose hunt's window has passed at market time ``now`` while it waits."""
-        return sorted(slot for slot, hunt in self.hunts.items() if hunt.is_due(now, recovery_unplaced=self._unplaced(slot)))
+        return sorted(
+            slot for slot, hunt in self.hunts.items() if hunt.is_due(now, recovery_unplaced=self._unplaced(slot))
+        )
 
     def _unplaced(self, slot: int) -> bool:
         order = self.slots.get(slot)

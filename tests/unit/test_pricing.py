@@ -9,7 +9,7 @@ from profit_booking.domain.pricing import (
     DEFAULT_SYMBOLS,
     SymbolSpec,
     profit_of,
-    recovery_triggered,
+    recovery_price,
     stop_price,
     target_price,
 )
@@ -95,27 +95,21 @@ def test_xauusd_uses_hundredth_pip():
     assert profit_of(XAUUSD, "SELL", D("2000.00"), D("2001.00"), D("0.5")) == D("-50.00")
 
 
-def test_recovery_buy_boundary():
-    stop = D("1.09000")
-    assert recovery_triggered(EURUSD, "BUY", stop, D("1.09020"), D("2"))
-    assert not recovery_triggered(EURUSD, "BUY", stop, D("1.09019"), D("2"))
-    assert recovery_triggered(EURUSD, "BUY", stop, D("1.09500"), D("2"))
+@pytest.mark.parametrize(("spec", "direction", "stop", "trigger"), [
+    (EURUSD, "BUY", "1.09000", "1.09020"),
+    (EURUSD, "SELL", "1.11000", "1.10980"),
+    (XAUUSD, "BUY", "2000.00", "2000.02"),  # gold's own pip: 0.01, not 0.0001
+    (XAUUSD, "SELL", "2000.00", "1999.98"),
+    (USDJPY, "SELL", "150.000", "149.980"),
+])
+def test_the_recovery_price_is_two_of_the_symbols_pips_back_past_the_stop(spec, direction, stop, trigger):
+    assert recovery_price(spec, direction, D(stop), D("2")) == D(trigger)
+    assert recovery_price(spec, direction, D(stop), D("0")) == D(stop)
 
 
-def test_recovery_sell_boundary():
-    stop = D("1.11000")
-    assert recovery_triggered(EURUSD, "SELL", stop, D("1.10980"), D("2"))
-    assert not recovery_triggered(EURUSD, "SELL", stop, D("1.10981"), D("2"))
-    assert not recovery_triggered(EURUSD, "SELL", stop, D("1.11020"), D("2"))
-
-
-def test_recovery_gold_uses_its_own_pip():
-    stop = D("2000.00")
-    assert recovery_triggered(XAUUSD, "BUY", stop, D("2000.020"), D("2"))
-    assert not recovery_triggered(XAUUSD, "BUY", stop, D("2000.019"), D("2"))
-    assert not recovery_triggered(XAUUSD, "BUY", stop, D("2000.0002"), D("2"))
-    assert recovery_triggered(XAUUSD, "SELL", stop, D("1999.980"), D("2"))
-    assert not recovery_triggered(XAUUSD, "SELL", stop, D("1999.981"), D("2"))
+def test_a_negative_recovery_distance_is_refused():
+    with pytest.raises(ValueError, match="min_recovery_pips"):
+        recovery_price(EURUSD, "BUY", D("1.09"), D("-1"))
 
 
 @pytest.mark.parametrize("direction", ["buy", "Sell", "LONG", "", None])
@@ -127,7 +121,7 @@ def test_bad_direction_rejected_everywhere(direction):
     with pytest.raises(ValueError, match="direction"):
         stop_price(EURUSD, direction, D("1.1"), D("0.01"), D("7"))
     with pytest.raises(ValueError, match="direction"):
-        recovery_triggered(EURUSD, direction, D("1.1"), D("1.2"), D("2"))
+        recovery_price(EURUSD, direction, D("1.1"), D("2"))
 
 
 @pytest.mark.parametrize("lot", [D("0"), D("-0.01")])
@@ -146,11 +140,6 @@ def test_non_positive_target_and_stop_rejected(amount):
         target_price(EURUSD, "BUY", D("1.1"), D("0.01"), amount)
     with pytest.raises(ValueError, match="stop"):
         stop_price(EURUSD, "BUY", D("1.1"), D("0.01"), amount)
-
-
-def test_negative_min_recovery_pips_rejected():
-    with pytest.raises(ValueError, match="min_recovery_pips"):
-        recovery_triggered(EURUSD, "BUY", D("1.09"), D("1.10"), D("-1"))
 
 
 PRICE_RANGES = {
