@@ -11,6 +11,7 @@ import logging
 from .bootstrap import open_service, start_engine
 from .config import ProfitBookingSettings, load_settings
 from .domain.chain import BookingResult, ChainStatus, ProfitChain
+from .domain.hunts import HuntStatus, SlHunt
 from .domain.orders import OrderKind, OrderStatus, SlotOrder
 from .errors import (
     AlreadyBookedError, BrokerError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ConfigError,
@@ -29,6 +30,6 @@ __all__ = [
     "ConcurrentUpdateError", "ConfigError", "DatabaseBusyError", "DatabaseDamagedError", "DatabaseMissingError",
     "DuplicateChainError", "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "OrderKind",
     "OrderStatus", "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",
-    "ProfitChain", "SchemaVersionError", "SlotOrder", "StoreError", "UnknownSymbolError", "load_settings",
+    "ProfitChain", "SchemaVersionError", "SlHunt", "HuntStatus", "SlotOrder", "StoreError", "UnknownSymbolError", "load_settings",
     "open_service", "start_engine",
 ]

@@ -10,18 +10,16 @@ manager keeps its own state, so there is nothing to load and nothing to adopt.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from datetime import datetime
-
 from .domain.chain import ChainStatus, ProfitChain
-from .domain.findings import Finding
 from .domain.changes import ChainChange, LedgerKind
-from .errors import ProfitBookingError, StoreError
+from .domain.findings import Finding
 from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
+from .errors import ProfitBookingError, StoreError
 from .store.port import Snapshot, Store
-
 
 STORE_METHODS = (
     "new_chain_id", "commit", "commit_many", "record_findings", "is_booked", "load_chain", "load_snapshot",

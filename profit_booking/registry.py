@@ -190,6 +190,7 @@ class ChainRegistry:
             return
         self._unmap_orders(tracked)
         self.tracked.pop(chain.chain_id, None)
+        self.unplaced.discard(chain.chain_id)
         plugin_chains = self.by_plugin.get(chain.plugin_id, {})
         plugin_chains.pop(chain.chain_id, None)
         if not plugin_chains:

@@ -166,9 +166,10 @@ class ProfitBookingService(ChainReads):
     async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:
         """Settle broker closes of chain orders, across chains, in one transaction.
 
-        A close at or above the target is booked with its realised profit; any other is a stop
-        (its realised figure on the ledger). Closes of orders that are not active here are
-        skipped, so the same close reported twice, or by two paths, is settled once.
+        A close at or above the target is booked with its realised profit; one at its stop
+        (``at_stop``) starts an SL hunt; any other loses its slot (the realised figure on the
+        ledger either way). Closes of orders not active here are skipped: a close reported
+        twice, or by two paths, is settled once.
         """
         await self._ready()
         return await closing.settle_closes(self.core, closes) if self._engine_on() else []
@@ -184,7 +185,7 @@ class ProfitBookingService(ChainReads):
         only when a tick reached an open chain order's take-profit or stop. A malformed tick
         raises :class:`InvalidInputError`."""
         await self._ready()
-        check_ticks(ticks)
+        check_ticks(ticks, self.settings.symbols)
         return await self._deals.on_ticks(ticks) if self._engine_on() else []
 
     async def poll_deals(self) -> list[BookingResult]:

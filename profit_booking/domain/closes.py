@@ -15,7 +15,9 @@ class Close:
     ticket was never linked (the process died between placing it and recording the ticket).
     ``price`` is the close price. ``at_target`` says the broker closed it at its take-profit:
     it is booked with what it realised even when spread or slippage left that under the target
-    (the order did reach its target; the ledger keeps the real figure).
+    (the order did reach its target; the ledger keeps the real figure). ``at_stop`` says the
+    broker closed it at its stop loss: only such a close starts an SL hunt (a close at a loss by
+    hand gives its slot up).
     """
 
     order_id: str
@@ -24,3 +26,4 @@ class Close:
     price: Decimal | None = None
     at: datetime | None = None
     at_target: bool = False
+    at_stop: bool = False

@@ -17,6 +17,9 @@ from .rules import PyramidRules
 from .slots import only_open, slot_of
 
 
+DOOMED = "its level is already lost in strict mode: no recovery order for this slot"
+
+
 class HuntSteps:
     """The hunt's part of :class:`~profit_booking.domain.transitions.ChainDraft`."""
 
@@ -38,7 +41,8 @@ class HuntSteps:
     ) -> None:
         """Record an open order's stop loss (``realised``: its closing figure, usually negative)
         and open an SL hunt for its slot; with hunts disabled, or no recovery attempt left, the
-        slot is lost at once. A recovery order's stop ends its own hunt as FAILED.
+        slot is lost at once, as it is in a level strict mode has already lost (the chain will
+        stop: no new order goes out for it). A recovery order's stop ends its own hunt as FAILED.
 
         Without ``order_id`` the chain's one live order is the one stopped; with several live
         orders the stop is refused, since it cannot say which. The hunt's stop price is
@@ -60,6 +64,9 @@ class HuntSteps:
         self._record_loss(order, ticket, realised)
         self._end_hunt(order.slot, HuntStatus.FAILED)
         hunt_rules = self.rules.hunts
+        if self._level_doomed():
+            self._lose(order, ticket, DOOMED)
+            return
         if not hunt_rules.may_hunt(order.attempt):
             why = "no recovery attempt left" if hunt_rules.enabled else "SL hunt disabled"
             self._lose(order, ticket, f"stop loss with {why}")
@@ -151,10 +158,24 @@ class HuntSteps:
             self.chain.status = ChainStatus.SL_HUNT if waiting else ChainStatus.ACTIVE
 
     def _lose(self, order: SlotOrder, order_id: str | None, reason: str) -> None:
+        """Lose the slot; in a level that a lost slot dooms (strict mode), the hunts still waiting
+        give their slots up too, so that no new order goes out for it."""
+        self._give_up(order, order_id, reason)
+        if self._level_doomed():
+            for slot, hunt in sorted(self.hunts.items()):
+                waiting = self.slots[slot]
+                if hunt.waits(recovery_unplaced=waiting.status is OrderStatus.PENDING):
+                    self._end_hunt(slot, HuntStatus.CANCELLED)
+                    self._give_up(waiting, waiting.order_id, DOOMED)
+        self._resolve_level()
+
+    def _give_up(self, order: SlotOrder, order_id: str | None, reason: str) -> None:
         self._close(order, order_id, OrderStatus.LOST)
         self.chain.orders_lost += 1
         self.event("slot_lost", order_id=order_id, slot=order.slot, reason=reason)
-        self._resolve_level()
+
+    def _level_doomed(self) -> bool:
+        return self.rules.stops_on_loss and self.chain.orders_lost > 0
 
     if TYPE_CHECKING:  # ChainDraft's own steps
 

@@ -3,9 +3,10 @@
 A chain order that hits its stop loss leaves its slot to a hunt. The hunt waits (``RUNNING``)
 for the price to come back past the stop by ``min_recovery_pips`` of the symbol's own pips; on
 that trigger it writes one ``RECOVERY`` order in the slot (``RECOVERING``), whose booking wins
-the slot back (``RECOVERED``) and whose stop ends the hunt (``FAILED``). A hunt that sees no
-trigger before its window ends ``EXPIRED``; a chain that ends takes its hunts with it
-(``CANCELLED``). Time is always the market's, passed in.
+the slot back (``RECOVERED``) and whose close short of the target ends the hunt (``FAILED``). A
+hunt that sees no trigger before its window ends, or whose recovery order could not be sent
+before then, is ``EXPIRED``; a chain that ends (or a level strict mode has lost) takes its
+waiting hunts with it (``CANCELLED``). Time is always the market's, passed in.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SlHunt:
 
     ``loss`` is the stop's realised figure (negative; ``None`` when it was reported without
     one); ``trigger_price`` is where a recovery order is sent (``None`` when no stop price is
-    known: such a hunt can only expire). These are the hunt's fields, listed once: the store
+    known, or the symbol has no spec: such a hunt can only expire). These are the hunt's fields, listed once: the store
     maps them to columns by name.
     """
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, UnknownSymbolError
 from .money import positive_money, short_repr, to_decimal
 
 MAX_ID_LENGTH = 128
@@ -136,13 +136,17 @@ def closes_of(value: object) -> list[tuple[str, Decimal]]:
     return closes
 
 
-def check_ticks(ticks: object) -> None:
-    """A batch of ticks as the market's clock and prices: a sequence of objects with a symbol
-    (text), a finite positive ``Decimal`` price and a timezone-aware ``at``."""
+def check_ticks(ticks: object, symbols: Collection[str]) -> None:
+    """A batch of ticks as the market's clock and prices: a sequence of objects with one of
+    ``symbols`` (by its canonical name), a finite positive ``Decimal`` price and a timezone-aware
+    ``at``. An unknown symbol is an :class:`UnknownSymbolError`: its tick would move the market's
+    clock (and expire other symbols' hunts) while matching nothing."""
     if not _is_sequence(ticks):
         raise InvalidInputError(f"ticks must be a list of ticks, got {type(ticks).__name__}")
     for tick in ticks:  # type: ignore[union-attr]
-        require_id(getattr(tick, "symbol", None), "tick.symbol")
+        symbol = getattr(tick, "symbol", None)
+        if symbol not in symbols:
+            raise UnknownSymbolError(f"tick.symbol {short_repr(symbol)} is not a configured symbol name")
         price = getattr(tick, "price", None)
         if not isinstance(price, Decimal):
             raise InvalidInputError(f"tick.price must be a Decimal, got {short_repr(price)}")

@@ -16,7 +16,6 @@ from typing import Mapping
 from .money import CENT
 
 
-
 @dataclass(frozen=True, slots=True)
 class SymbolSpec:
     """Pip size and dollar value of one pip per standard lot for a symbol."""
@@ -120,4 +119,3 @@ def recovery_price(spec: SymbolSpec, direction: str, stop: Decimal, min_recovery
     if min_recovery_pips < 0:
         raise ValueError(f"min_recovery_pips must be >= 0, got {min_recovery_pips}")
     return stop + sign * min_recovery_pips * spec.pip_size
-

@@ -50,6 +50,12 @@ class PyramidRules:
         """Number of slots of ``level``."""
         return self.levels[level]
 
+    @property
+    def stops_on_loss(self) -> bool:
+        """Whether a lost slot stops the chain once its level is resolved (strict mode, or no
+        partial progression)."""
+        return self.strict_mode or not self.allow_partial_progression
+
     def is_enabled(self, level: int) -> bool:
         """A level missing from ``enabled_levels`` is enabled."""
         return self.enabled_levels.get(level, True)
@@ -85,7 +91,7 @@ class PyramidRules:
         """
         if booked + lost < self.orders_in(level):
             return LevelOutcome.PENDING, None
-        if lost and (self.strict_mode or not self.allow_partial_progression):
+        if lost and self.stops_on_loss:
             return LevelOutcome.STOP, f"{lost} slot(s) of level {level} lost in strict mode"
         if level >= self.max_level:
             return LevelOutcome.COMPLETE, None

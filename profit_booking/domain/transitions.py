@@ -85,8 +85,8 @@ class ChainDraft(HuntSteps):
     def settle(self, close: Close) -> None:
         """A broker close of one of the chain's orders, with its realised figure on the ledger:
         booked when it made the target (or closed at its take-profit with a profit), a stop
-        loss (SL hunt) when it lost money, and otherwise (a manual close short of the target)
-        a lost slot."""
+        loss (SL hunt) when it closed at its stop, and otherwise (a close by hand short of the
+        target, a take-profit that netted nothing) a lost slot."""
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
         order = slot_of(self.slots, close.order_id)
@@ -100,7 +100,7 @@ class ChainDraft(HuntSteps):
             self.entry_price = close.price
         if close.profit >= self.rules.profit_target or (close.at_target and close.profit > 0):
             self._book(order, close.order_id, close.profit)
-        elif close.profit < 0:
+        elif close.at_stop:
             self.stop_loss(close.order_id, close.profit, at=close.at)
         else:
             self._close_short(order, close.order_id, close.profit)

@@ -48,9 +48,9 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
 async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResult]:
     """Broker closes of chain orders (one tick's, across chains) in one transaction.
 
-    Each close is booked when it made the target (or closed at its take-profit) and otherwise
-    loses its slot, strict mode or partial progression deciding what follows; the realised
-    figure goes on the ledger either way. Each chain's part is isolated: a refused close
+    Each close is booked when it made the target (or closed at its take-profit), starts an SL
+    hunt when it closed at its stop, and otherwise loses its slot, strict mode or partial
+    progression deciding what follows; the realised figure goes on the ledger either way. Each chain's part is isolated: a refused close
     refuses only its chain's part, whose closes are then tried one by one. Closes of orders not
     active here (already settled, or not chain orders) are skipped, so a close reported twice,
     or by two paths, settles once.

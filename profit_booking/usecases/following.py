@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 def close_of(deal: Deal) -> Close:
     """A broker deal as the chain rules read it."""
     return Close(
-        deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at, deal.reason is CloseReason.TP
+        deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at,
+        at_target=deal.reason is CloseReason.TP, at_stop=deal.reason is CloseReason.SL,
     )
 
 
@@ -44,6 +45,8 @@ class DealFollower:
         await follow_hunts(self.core, ticks)  # first: a recovery order whose window ended is not sent
         if memory.unplaced:
             await place_opened_levels(self.core, sorted(memory.unplaced))
+        if self.core.broker is None:  # the bot places and reports its orders itself
+            return []
         if not any(
             kind is not TriggerKind.RECOVERY for tick in ticks for _, kind in memory.prices.crossed(tick.symbol, tick.price)
         ):
@@ -52,8 +55,9 @@ class DealFollower:
 
     async def poll(self) -> list[BookingResult]:
         """Settle every deal closed since the last poll (the broker's ``since`` is inclusive, so a
-        deal of the last instant is seen again and skipped)."""
-        assert self.core.broker is not None
+        deal of the last instant is seen again and skipped); without a broker there is none."""
+        if self.core.broker is None:
+            return []
         deals = await self.core.broker.closed_deals(self.since)
         return await self.settle(deals)
 

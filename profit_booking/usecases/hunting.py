@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from ..broker.ports import Tick
 from ..core import Core
+from ..domain.orders import OrderStatus
 from ..domain.price_index import TriggerKind
 from ..domain.transitions import ChainDraft
 from ..errors import ProfitBookingError
@@ -58,11 +59,13 @@ async def expire_elapsed(core: Core, now: datetime) -> None:
 
 
 async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
+    await _link_sent_recoveries(core, decided)
+
     def decide(slots: dict[int, Decision]) -> Callable[[ChainDraft], bool]:
         def edit(draft: ChainDraft) -> bool:
             for slot, (price, at) in sorted(slots.items()):
-                if draft.chain.status.is_final:  # a lost slot stopped it: its other hunts end with it
-                    break
+                if draft.chain.status.is_final or slot not in draft.hunts:  # a lost slot gave it up
+                    continue
                 if price is None:
                     draft.expire(slot, at)
                 else:
@@ -70,10 +73,37 @@ async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
             return bool(draft.new_orders)
         return edit
 
-    outcomes = await core.tracker.change_many({cid: decide(slots) for cid, slots in decided.items()}, now)
+    outcomes = await core.tracker.change_many({cid: decide(slots) for cid, slots in decided.items() if slots}, now)
     for chain_id, outcome in outcomes.items():
         if isinstance(outcome, ProfitBookingError):
             logger.warning("SL hunts of chain %s not decided: %s", chain_id, outcome)
         else:
             logger.info("SL hunts of chain %s decided at %s: %s", chain_id, now.isoformat(), decided[chain_id])
     await place_opened_levels(core, sorted(cid for cid, outcome in outcomes.items() if outcome is True))
+
+
+async def _link_sent_recoveries(core: Core, decided: Decisions) -> None:
+    """A recovery order about to expire unsent may have reached the broker after all (its
+    placement failed after the fill): one found there by its client id is linked, not expired.
+    When the broker cannot say, those expiries wait for a later tick."""
+    memory, unsent = core.memory, {}
+    for chain_id, slots in decided.items():
+        for slot, (price, _) in slots.items():
+            order = memory.tracked[chain_id].slots[slot]
+            if price is None and order.status is OrderStatus.PENDING:
+                unsent[order.client_order_id] = chain_id, slot
+    if not unsent or core.broker is None:
+        return
+    try:
+        positions = await core.broker.open_positions()
+    except ProfitBookingError as exc:
+        logger.warning("expiry of %d unsent recovery orders waits: %s", len(unsent), exc)
+        for chain_id, slot in unsent.values():
+            del decided[chain_id][slot]
+        return
+    for position in positions:
+        if position.client_order_id in unsent:
+            chain_id, slot = unsent[position.client_order_id]
+            del decided[chain_id][slot]
+            ticket, client_id = position.ticket, position.client_order_id
+            await core.tracker.change(chain_id, lambda draft: draft.register(ticket, client_id))

@@ -9,7 +9,7 @@ from ..broker.ports import OrderRequest
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.orders import OrderStatus, SlotOrder
-from ..errors import BrokerError, ProfitBookingError
+from ..errors import BrokerError, ChainFinalError, ProfitBookingError
 
 logger = logging.getLogger(__name__)
 
@@ -21,16 +21,18 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
     chain's lock, each is sent with its client order id; the tickets the broker returned are
     committed in one change, also when a later placement fails, so nothing places an intent
     twice. A crash between the broker's answer and that commit leaves the position to be
-    linked by its client id on the next start. Returns the orders placed.
+    linked by its client id on the next start. A recovery order whose hunt's window has ended
+    (on the service's market clock) is not sent: its hunt expires instead. Returns the orders
+    placed.
     """
     if core.broker is None or not core.settings.engine_places_orders:
         return []
     placed: dict[str, tuple[str, tuple[Decimal, Decimal]]] = {}
     async with core.tracker.locked(chain_id) as tracked:
-        chain = tracked.chain
+        chain, too_late = tracked.chain, set(tracked.due_hunts(core.clock()))
         try:
-            for _, order in sorted(tracked.slots.items()):
-                if order.status is not OrderStatus.PENDING:
+            for slot, order in sorted(tracked.slots.items()):
+                if order.status is not OrderStatus.PENDING or slot in too_late:
                     continue
                 target, stop = await _prices_now(core, chain, order)
                 request = OrderRequest(chain.symbol, chain.direction, chain.lot, target, stop, order.client_order_id)
@@ -64,7 +66,9 @@ async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:
     for chain_id in chain_ids:
         try:
             await place_orders(core, chain_id)
-        except ProfitBookingError as exc:  # the broker refused, or the chain ended meanwhile
+        except ChainFinalError:  # it ended meanwhile: nothing of it is placed any more
+            core.memory.unplaced.discard(chain_id)
+        except ProfitBookingError as exc:  # the broker refused
             logger.error("orders of chain %s stay pending: %s", chain_id, exc)
             if chain_id in core.memory.tracked:
                 core.memory.unplaced.add(chain_id)

@@ -1,8 +1,8 @@
 """Reconciling with the broker at startup, before any plugin gets the service.
 
 Closes that happened while the bot was down are settled with their real figures; an intent
-whose client id the broker knows is linked to that position (or its close), one it does not
-know is placed; positions that carry one of our client ids but are not on record are reported,
+whose client id the broker knows is linked to that position (or its close); SL hunts whose
+window ended by the broker's clock expire; an intent the broker does not know is placed; positions that carry one of our client ids but are not on record are reported,
 never adopted. Everything found and done is written to ``broker_findings``.
 """
 

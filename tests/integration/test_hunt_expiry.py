@@ -55,9 +55,11 @@ async def test_with_partial_progression_an_expired_hunt_lets_the_chain_advance(t
     assert [row[2:] for row in bot.positions()] == [("1.09010", "1.09710", "1.08010")] * 2
 
 
-async def test_a_batch_decides_each_hunt_at_its_own_tick_the_trigger_inside_the_window(tmp_path):
+async def test_a_batch_decides_each_hunt_at_its_own_tick_and_sends_nothing_after_the_window(tmp_path):
     """One batch of ticks: the trigger one second before the deadline, then a tick past it. The
-    hunt recovers, stamped with its trigger's tick, not with the batch's last one."""
+    hunt is triggered at its own tick, not the batch's last one; but by the time the batch is
+    done the market's clock is past the window, so its recovery order is not sent, and the next
+    tick expires the hunt."""
     async with running(tmp_path) as bot:
         _, chain = await bot.order_b()
         await bot.tick("EURUSD", "1.09000", 1)  # the stop: the window ends at second 1 + 1800
@@ -65,5 +67,8 @@ async def test_a_batch_decides_each_hunt_at_its_own_tick_the_trigger_inside_the_
         await bot.broker.tick(batch)
         await bot.service.on_ticks(batch)
         [(status, triggered_at)] = bot.pb("SELECT status, triggered_at FROM sl_hunts")
-    assert (status, triggered_at) == ("RECOVERING", stored(1800))
-    assert bot.pb("SELECT kind, status FROM chain_orders WHERE attempt = 2") == [("RECOVERY", "OPEN")]
+        assert (status, triggered_at) == ("RECOVERING", stored(1800))
+        assert bot.pb("SELECT kind, status FROM chain_orders WHERE attempt = 2") == [("RECOVERY", "PENDING")]
+        await bot.tick("EURUSD", "1.09030", 1803)
+    assert bot.hunts(chain.chain_id)[0][7] == "EXPIRED" and bot.positions() == []
+    assert bot.pb("SELECT kind, status FROM chain_orders WHERE attempt = 2") == [("RECOVERY", "LOST")]

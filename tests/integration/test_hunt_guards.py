@@ -114,3 +114,29 @@ async def test_a_malformed_tick_is_refused_and_changes_nothing(tmp_path, tick):
         with pytest.raises(InvalidInputError, match="tick"):
             await bot.service.on_ticks([tick])
         assert (bot.hunts(chain.chain_id), bot.orders(chain.chain_id)) == before
+
+
+async def test_a_recovery_order_the_broker_filled_despite_an_error_is_linked_not_expired(tmp_path, monkeypatch):
+    """The broker fills the recovery order but answers with an error: before the window's end
+    would expire it unsent, the broker is asked, the position is linked by its client id, and
+    its take-profit is booked."""
+    async with running(tmp_path) as bot:
+        _, chain = await bot.order_b()
+        cid = chain.chain_id
+        place = bot.broker.place
+
+        async def times_out(request):
+            ticket = await place(request)  # the broker fills it ...
+            if request.client_order_id.endswith("-A2"):
+                raise BrokerError("timeout waiting for the trade server")  # ... but says otherwise
+            return ticket
+
+        monkeypatch.setattr(bot.broker, "place", times_out)
+        await bot.ticks("EURUSD", [(1, "1.08990"), (3, "1.09020")])  # stop, trigger
+        monkeypatch.setattr(bot.broker, "place", place)
+        await bot.tick("EURUSD", "1.09030", 1 + WINDOW)  # the window ends: linked, not expired
+        assert bot.hunts(cid)[0][7] == "RECOVERING" and bot.orders(cid)[1][4] == "OPEN"
+        _, results = await bot.tick("EURUSD", "1.09730", 2 + WINDOW)  # its take-profit
+    [(ticket, _, _, _, cents)] = bot.deals(f"{cid}-L0-S0-A2")
+    assert [(r.order_id, r.success) for r in results] == [(ticket, True)]
+    assert bot.hunts(cid)[0][7:10] == ("RECOVERED", -1010, cents) and bot.books_agree(cid)

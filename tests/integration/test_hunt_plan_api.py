@@ -94,7 +94,7 @@ async def test_booking_results_say_what_each_close_did_to_its_hunt(tmp_path):
     async with running(tmp_path) as bot:
         ticket, chain = await bot.order_b()
         [deal] = await bot.broker.tick([Tick("EURUSD", D("1.08990"), moment(1))])
-        close = Close(deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at)
+        close = Close(deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at, at_stop=True)
         results = await bot.service.settle_closes([close])
         assert [(r.success, r.profit_amount, r.hunt, r.chain_advanced) for r in results] == [
             (False, D("-10.10"), HuntStatus.RUNNING, False)]
@@ -165,10 +165,11 @@ async def test_the_hunt_statistics_equal_the_sql_aggregate_across_restarts(tmp_p
         for n, symbol in enumerate(SYMBOLS):
             await bot.order_b(symbol, "BUY", f"bot-{n}-B")
         await bot.ticks("EURUSD", [(1, "1.09000"), (2, "1.09020"), (3, "1.09720")])  # recovered
-        await bot.ticks("GBPUSD", [(4, "1.24000"), (4 + 22 * 60, "1.24010")])  # expired
+        await bot.ticks("GBPUSD", [(4, "1.24000")])
         await bot.ticks("XAUUSD", [(5, "1990.000"), (6, "1990.020"), (7, "1980.020")])  # failed
         await bot.ticks("USDJPY", [(8, "148.901"), (9, "148.921")])  # recovering
         await bot.ticks("AUDUSD", [(10, "0.69000")])  # waiting
+        await bot.ticks("GBPUSD", [(4 + 22 * 60, "1.24010")])  # expired (the market's clock only moves on)
         before = bot.service.get_chain_stats("combined_v3")["sl_hunts"]
         assert before == {"open": 2, "waiting": 1, "recovering": 1, "recovered": 1, "expired": 1, "failed": 1,
                           "cancelled": 0, "money_lost": D("50.00"), "won_back": D("7.00")}

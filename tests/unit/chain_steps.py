@@ -107,7 +107,7 @@ def step(model: Model, operation: tuple) -> None:
         order, amount, pips = live[args[0] % len(live)], args[1], args[2]
         price = None if pips is None else MARKETS[chain_before.symbol] + pips * model.pip
         expected = row(order.order_id, order.slot, amount, LedgerKind.LOSS)
-        outcome = attempt(lambda: draft.settle(Close(order.order_id, amount, price=price)))
+        outcome = attempt(lambda: draft.settle(Close(order.order_id, amount, price=price, at_stop=amount < 0)))
         if outcome is None and amount < 0:
             check_stop(model, draft, order, amount, None, fallback=price)
         elif outcome is None:
@@ -157,7 +157,8 @@ def check_stop(model: Model, draft, order, realised, stop, fallback=None) -> Non
         assert ended[0] == (order.slot, order.attempt - 1, HuntStatus.FAILED)
     else:
         assert order.slot not in hunts and ended == []
-    if not rules.may_hunt(order.attempt):
+    doomed = model.rules.stops_on_loss and model.tracked.chain.orders_lost > 0  # strict mode lost the level
+    if doomed or not rules.may_hunt(order.attempt):
         assert resolved(draft, order) and draft.opened_hunts == []
         return
     [hunt] = draft.opened_hunts
@@ -229,6 +230,6 @@ def expire(model: Model, draft, pick: int):
     chain_before = model.tracked.chain
     assert resolved(draft, hunt) and draft.hunt_updates[0] == HuntUpdate(
         hunt.level, hunt.slot, hunt.attempt, HuntStatus.EXPIRED)
-    assert draft.chain.orders_lost == chain_before.orders_lost + 1 or draft.chain.level > chain_before.level \
+    assert draft.chain.orders_lost >= chain_before.orders_lost + 1 or draft.chain.level > chain_before.level \
         or draft.chain.status.is_final
     return [], outcome

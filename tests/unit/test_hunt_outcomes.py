@@ -176,7 +176,7 @@ def result_of(tracked, rules, order_id, close) -> BookingResult:
 
 def test_a_closes_result_names_the_hunt_it_started_won_back_or_ended():
     tracked, rules = new_chain(TWO_TRIES), TWO_TRIES
-    result = result_of(tracked, rules, "ob1", lambda d: d.settle(Close("ob1", LOSS, price=D("1.09000"))))
+    result = result_of(tracked, rules, "ob1", lambda d: d.settle(Close("ob1", LOSS, price=D("1.09000"), at_stop=True)))
     assert result == BookingResult(False, "ob1", LOSS, False, 0, "hit its stop loss: SL hunt started")
     assert (result.hunt, result.status) == (HuntStatus.RUNNING, ChainStatus.SL_HUNT)
     step(tracked, rules, lambda d: d.recover(0, D("1.09020")))

@@ -16,7 +16,7 @@ from profit_booking.domain.orders import OrderKind, OrderStatus, SlotOrder
 from profit_booking.domain.pricing import DEFAULT_SYMBOLS, stop_price, target_price
 from profit_booking.domain.transitions import ChainDraft
 
-from .hunt_chains import LOSS, LOT, SEVEN, STRICT, level_one, minutes, new_chain, step
+from .hunt_chains import LOSS, LOT, PARTIAL, SEVEN, STRICT, level_one, minutes, new_chain, step
 
 D = Decimal
 
@@ -65,7 +65,7 @@ def test_a_stop_reported_without_a_figure_or_by_a_broker_close_at_a_loss():
     assert (change.opened_hunts[0].loss, change.opened_hunts[0].trigger_price) == (None, D("1999.98"))
     assert change.opened_hunts[0].expires_at == minutes(15)  # gold's window
     tracked = level_one()
-    change = step(tracked, STRICT, lambda d: d.settle(Close("t1", D("-9.87"), price=D("1.08990"))), now=minutes(3))
+    change = step(tracked, STRICT, lambda d: d.settle(Close("t1", D("-9.87"), price=D("1.08990"), at_stop=True)), now=minutes(3))
     [hunt] = change.opened_hunts
     assert (hunt.slot, hunt.loss, hunt.stop_price, hunt.trigger_price) == (1, D("-9.87"), D("1.08990"), D("1.09010"))
     assert change.ledger == [LedgerEntry("t1", 1, 1, D("-9.87"), LedgerKind.LOSS)]
@@ -145,9 +145,24 @@ def test_several_slots_hunt_at_once_and_the_chain_is_active_only_when_none_waits
     step(tracked, STRICT, lambda d: d.recover(1, D("1.08970")))
     assert tracked.chain.status is ChainStatus.ACTIVE
     assert [tracked.slots[s].client_order_id for s in (0, 1)] == ["c1-L1-S0-A2", "c1-L1-S1-A2"]
-    step(tracked, STRICT, lambda d: d.register("r0", "c1-L1-S0-A2"))
+    step(tracked, STRICT, lambda d: [d.register("r0", "c1-L1-S0-A2"), d.register("r1", "c1-L1-S1-A2")])
     step(tracked, STRICT, lambda d: d.stop_loss("r0", LOSS))  # no attempt left: slot 0 lost, nobody waits
     assert (tracked.chain.status, tracked.chain.orders_lost, set(tracked.hunts)) == (ChainStatus.ACTIVE, 1, {1})
+
+
+def test_in_a_level_strict_mode_has_lost_no_new_recovery_order_goes_out():
+    """Slot 0 is lost: the level can only end STOPPED, so slot 1's waiting hunt gives its slot up
+    and a later stop is not hunted; a recovery order already out is left to its close."""
+    tracked = level_one()
+    step(tracked, STRICT, lambda d: [d.stop_loss("t0", LOSS, D("1.09000")), d.stop_loss("t1", LOSS, D("1.09000"))])
+    change = step(tracked, STRICT, lambda d: d.expire(0), now=minutes(40))
+    assert [(u.slot, u.status) for u in change.hunt_updates] == [(0, HuntStatus.EXPIRED), (1, HuntStatus.CANCELLED)]
+    assert (tracked.chain.status, tracked.chain.orders_lost, tracked.hunts) == (ChainStatus.STOPPED, 2, {})
+    assert [e.data["reason"] for e in change.events if e.kind == "slot_lost"][1].startswith("its level is already lost")
+    partial = level_one()
+    step(partial, PARTIAL, lambda d: [d.stop_loss("t0", LOSS, D("1.09000")), d.stop_loss("t1", LOSS, D("1.09000"))])
+    step(partial, PARTIAL, lambda d: d.expire(0), now=minutes(40))
+    assert (partial.chain.orders_lost, set(partial.hunts)) == (1, {1})  # partial progression keeps hunting
 
 
 def test_cancel_ends_every_open_hunt_and_loses_the_stopped_slots():
