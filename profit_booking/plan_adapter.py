@@ -18,7 +18,7 @@ from .domain.changes import ChainChange, LedgerKind
 from .domain.findings import Finding
 from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
-from .errors import ProfitBookingError, StoreError
+from .errors import ProfitBookingError
 from .store.port import Snapshot, Store
 
 STORE_METHODS = (
@@ -52,17 +52,18 @@ class PlanManagerStore:
         return await self.manager.create_profit_chain(order_b_id, symbol)
 
     async def commit(self, change: ChainChange) -> None:
-        """Book each profit, advance a level that filled, start an SL hunt; a ``False`` refuses."""
+        """Book each profit, advance a level that filled, start an SL hunt; a ``False`` refuses
+        (a refusal, not a database failure: memory keeps the chain as it was and trusts it)."""
         chain_id = change.chain_id
         if change.creates:
             return
         for entry in change.ledger:
             if entry.kind is LedgerKind.PROFIT and not await self.manager.book_profit(chain_id, entry.order_id):
-                raise StoreError("Booking failed")
+                raise ProfitBookingError("Booking failed")
         if change.advanced:
             await self.manager.advance_chain_level(chain_id)
         if change.opened_hunts and not await self.manager.start_profit_sl_hunt(chain_id):
-            raise StoreError("SL hunt failed")
+            raise ProfitBookingError("SL hunt failed")
 
     async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
         """The plan's manager has no transactions: each change is its own commit."""
