@@ -166,10 +166,9 @@ class ProfitBookingService(ChainReads):
     async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:
         """Settle broker closes of chain orders, across chains, in one transaction.
 
-        A close at or above the target is booked with its realised profit; one at its stop
-        (``at_stop``) starts an SL hunt; any other loses its slot (the realised figure on the
-        ledger either way). Closes of orders not active here are skipped: a close reported
-        twice, or by two paths, is settled once.
+        A close at or above the target is booked; one at its stop (``at_stop``) starts an SL
+        hunt; any other loses its slot (its realised figure on the ledger each time). Closes of
+        orders not active here are skipped: a close reported twice is settled once.
         """
         await self._ready()
         return await closing.settle_closes(self.core, closes) if self._engine_on() else []
