@@ -98,6 +98,7 @@ class ChainRegistry:
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain[order.order_id] = chain.chain_id
+        self._map_awaiting_figures(tracked, set())
         self._index(tracked)
 
     def refresh(self, tracked: TrackedChain, loaded: TrackedChain) -> None:
@@ -112,6 +113,7 @@ class ChainRegistry:
         """Make memory agree with a change the store has committed."""
         chain_id = change.chain_id
         self._tally_hunts(tracked, change)
+        awaiting = {h.order_id for h in tracked.hunts.values() if h.awaits_figure}
         tracked.apply(change)
         if change.creates:
             self.track(tracked)
@@ -124,6 +126,7 @@ class ChainRegistry:
                 self.order_chain[update.order_id] = chain_id
             else:
                 self.order_chain.pop(update.order_id, None)
+        self._map_awaiting_figures(tracked, awaiting)
         self._retire_if_final(tracked)
 
     def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
@@ -145,8 +148,10 @@ class ChainRegistry:
         an intent whose ticket was never recorded; ``None`` when no open order matches."""
         chain_id = self.order_chain.get(order_id)
         if chain_id is not None:  # a stopped order's close is on record already: its hunt decides
-            slots = self.tracked[chain_id].slots.values()
-            stopped = any(o.order_id == order_id and o.status is OrderStatus.STOPPED for o in slots)
+            tracked = self.tracked[chain_id]
+            if any(h.order_id == order_id and h.awaits_figure for h in tracked.hunts.values()):
+                return chain_id  # ... unless the stop was reported without its figure
+            stopped = any(o.order_id == order_id and o.status is OrderStatus.STOPPED for o in tracked.slots.values())
             return None if stopped else chain_id
         if client_order_id is None:
             return None
@@ -203,6 +208,19 @@ class ChainRegistry:
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain.pop(order.order_id, None)
+        for hunt in tracked.hunts.values():
+            if hunt.order_id is not None:
+                self.order_chain.pop(hunt.order_id, None)
+
+    def _map_awaiting_figures(self, tracked: TrackedChain, before: set[str | None]) -> None:
+        """A stop reported without its realised figure keeps its ticket in the order→chain map
+        (the broker's close brings the figure), even once a recovery order took its slot."""
+        now = {h.order_id for h in tracked.hunts.values() if h.awaits_figure}
+        on_record = {o.order_id for o in tracked.slots.values()}
+        for ticket in before - now - on_record:
+            self.order_chain.pop(ticket, None)  # type: ignore[arg-type]
+        for ticket in now:
+            self.order_chain[ticket] = tracked.chain.chain_id  # type: ignore[index]
 
     def _index(self, tracked: TrackedChain) -> None:
         """The chain's open orders' take-profits and stops and its waiting hunts' triggers, under

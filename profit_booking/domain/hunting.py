@@ -127,6 +127,17 @@ class HuntSteps:
         self._end_hunt(slot, HuntStatus.EXPIRED, at=when)
         self._lose(order, None if unplaced else hunt.order_id, "SL hunt expired")
 
+    def learn_stop_figure(self, hunt: SlHunt, realised: Decimal) -> None:
+        """The broker's close of an order whose stop was recorded without its realised figure:
+        the figure goes on the ledger and to the hunt, which goes on as it was."""
+        assert hunt.order_id is not None
+        self.ledger.append(LedgerEntry(hunt.order_id, hunt.level, hunt.slot, realised, LedgerKind.LOSS))
+        self.chain.total_profit += realised
+        self.hunts[hunt.slot] = replace(hunt, loss=realised)
+        update = HuntUpdate(hunt.level, hunt.slot, hunt.attempt, hunt.status, at=self.now, loss=realised)
+        self.hunt_updates.append(update)
+        self.event("sl_hunt_loss_learned", order_id=hunt.order_id, slot=hunt.slot, loss=str(realised))
+
     def _close_short(self, order: SlotOrder, order_id: str, realised: Decimal) -> None:
         """A close short of the target that is no stop (a manual close): the slot is lost."""
         order = self._own(order)

@@ -75,6 +75,12 @@ class SlHunt:
             return False
         return price >= self.trigger_price if self.direction == "BUY" else price <= self.trigger_price
 
+    @property
+    def awaits_figure(self) -> bool:
+        """Whether its stop was reported without the realised loss, which the broker's close of
+        ``order_id`` will bring."""
+        return self.loss is None and self.order_id is not None
+
     def waits(self, *, recovery_unplaced: bool = False) -> bool:
         """Whether its window still counts: it waits for its trigger, or (``recovery_unplaced``)
         for its triggered recovery order to go out."""
@@ -88,7 +94,9 @@ class SlHunt:
 @dataclass(frozen=True, slots=True)
 class HuntUpdate:
     """A hunt's new status, written to its row ``at`` that market time: RECOVERING (the trigger's
-    time) or how it ended (with the amount a recovery booking won back)."""
+    time) or how it ended (with the amount a recovery booking won back); or, status unchanged,
+    the ``loss`` its stop realised, learned from the broker's close after the stop was reported
+    without it."""
 
     level: int
     slot: int
@@ -96,6 +104,7 @@ class HuntUpdate:
     status: HuntStatus
     won_back: Decimal | None = None
     at: datetime | None = field(default=None, compare=False)
+    loss: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

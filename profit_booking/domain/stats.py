@@ -66,9 +66,9 @@ class HuntTally:
         self.won_back += won_back or ZERO
 
     def move(self, before: HuntStatus, update: HuntUpdate) -> None:
-        """One hunt moved from ``before`` to ``update.status``."""
+        """One hunt moved from ``before`` to ``update.status`` (or learned its stop's loss)."""
         self.by_status[before] -= 1
-        self.add(update.status, 1, None, update.won_back)
+        self.add(update.status, 1, update.loss, update.won_back)
 
     def as_stats(self) -> dict[str, Any]:
         """Hunts open (waiting or recovering) and ended by outcome, with the money they moved."""

@@ -86,9 +86,14 @@ class ChainDraft(HuntSteps):
         """A broker close of one of the chain's orders, with its realised figure on the ledger:
         booked when it made the target (or closed at its take-profit with a profit), a stop
         loss (SL hunt) when it closed at its stop, and otherwise (a close by hand short of the
-        target, a take-profit that netted nothing) a lost slot."""
+        target, a take-profit that netted nothing) a lost slot. The close of an order whose stop
+        was reported without its figure brings that figure to the ledger and to its hunt."""
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
+        hunt = next((h for h in self.hunts.values() if h.order_id == close.order_id and h.awaits_figure), None)
+        if hunt is not None:
+            self.learn_stop_figure(hunt, close.profit)
+            return
         order = slot_of(self.slots, close.order_id)
         if order is None and close.client_order_id is not None:
             order = slot_of_client(self.slots, close.client_order_id)

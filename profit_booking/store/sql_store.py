@@ -181,17 +181,19 @@ def _hunt_tallies(rows: Sequence[Sequence[Any]]) -> dict[str, HuntTally]:
 
 
 async def _update_hunts(run: StatementRunner, chain_id: str, updates: Sequence[HuntUpdate], now: datetime) -> None:
-    """Triggered hunts get their trigger's time; ended ones their end and what they won back."""
+    """Triggered hunts get their trigger's time; ended ones their end and what they won back;
+    those whose stop's figure came later, that figure."""
     conflict = f"an SL hunt of chain {chain_id} is no longer open in the database"
-    triggered, ended = [], []
+    figured, triggered, ended = [], [], []
     for u in updates:
-        row = {"b_chain_id": chain_id, "b_level": u.level, "b_slot": u.slot, "b_attempt": u.attempt,
-               "status": u.status, "at": u.at or now}
-        if u.status.is_open:
-            triggered.append(row)
+        key = {"b_chain_id": chain_id, "b_level": u.level, "b_slot": u.slot, "b_attempt": u.attempt}
+        if u.loss is not None:
+            figured.append(key | {"loss_cents": u.loss})
+        elif u.status.is_open:
+            triggered.append(key | {"status": u.status, "at": u.at or now})
         else:
-            ended.append(row | {"won_back_cents": u.won_back})
-    for statement, rows in ((q.TRIGGER_HUNT, triggered), (q.END_HUNT, ended)):
+            ended.append(key | {"status": u.status, "at": u.at or now, "won_back_cents": u.won_back})
+    for statement, rows in ((q.FIGURE_HUNT, figured), (q.TRIGGER_HUNT, triggered), (q.END_HUNT, ended)):
         if rows:
             await run.run_many(statement, rows, expect=len(rows), conflict=conflict)
 

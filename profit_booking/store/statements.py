@@ -53,6 +53,7 @@ _THE_OPEN_HUNT = (
     hunts.c.slot == bindparam("b_slot"), hunts.c.attempt == bindparam("b_attempt"), OPEN_HUNT,
 )
 TRIGGER_HUNT = update(hunts).where(*_THE_OPEN_HUNT).values(status=bindparam("status"), triggered_at=bindparam("at"))
+FIGURE_HUNT = update(hunts).where(*_THE_OPEN_HUNT).values(loss_cents=bindparam("loss_cents"))
 END_HUNT = (
     update(hunts)
     .where(*_THE_OPEN_HUNT)

@@ -66,3 +66,36 @@ async def test_without_a_broker_ticks_decide_hunts_and_read_no_deals(settings, d
     assert read_sql(db_path, "SELECT status FROM sl_hunts") == [("RECOVERING",)]
     assert read_sql(db_path, "SELECT kind, status, order_id, target_price FROM chain_orders WHERE attempt = 2") == [
         ("RECOVERY", "OPEN", "r1", "1.09720")]
+
+
+@pytest.mark.parametrize("triggered_first", [False, True], ids=["waiting", "recovering"])
+async def test_a_stop_reported_before_the_brokers_deal_learns_its_figure_from_that_deal(tmp_path, monkeypatch,
+                                                                                       triggered_first):
+    """The plugin reports the stop while MT5's deal history lags: the hunt opens without a loss.
+    The deal, read later (after the recovery order went out, or before), brings the figure to the
+    ledger, the chain's total, the hunt and the stats, once."""
+    async with running(tmp_path) as bot:
+        ticket, chain = await bot.order_b()
+        cid = chain.chain_id
+        [deal] = await bot.broker.tick([Tick("EURUSD", D("1.08990"), moment(1))])  # closed at its stop
+        closed_deals = bot.broker.closed_deals
+
+        async def lagging(since=None):
+            return []
+
+        monkeypatch.setattr(bot.broker, "closed_deals", lagging)
+        assert await bot.service.start_sl_hunt(cid) is True  # on_chain_sl_hit(chain_id)
+        assert bot.ledger(cid) == [] and bot.hunts(cid)[0][7:9] == ("RUNNING", None)
+        if triggered_first:
+            await bot.tick("EURUSD", "1.09020", 2)  # the recovery order goes out first
+        monkeypatch.setattr(bot.broker, "closed_deals", closed_deals)
+        [result] = await bot.service.poll_deals()
+        assert await bot.service.poll_deals() == []  # once
+        stats = bot.service.get_chain_stats("combined_v3")["sl_hunts"]
+        await bot.restart()
+        assert bot.service.get_chain_stats("combined_v3")["sl_hunts"] == stats
+    status = "RECOVERING" if triggered_first else "RUNNING"
+    assert (result.order_id, result.success, result.profit_amount) == (ticket, False, deal.profit)
+    assert bot.ledger(cid) == [(ticket, 0, 0, "LOSS", -1010)] and bot.chain_row(cid)[4] == -1010
+    assert bot.hunts(cid)[0][7:9] == (status, -1010) and stats["money_lost"] == D("10.10")
+    assert [row[4] for row in bot.orders(cid)] == (["REPLACED", "OPEN"] if triggered_first else ["STOPPED"])
