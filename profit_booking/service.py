@@ -24,10 +24,11 @@ from .domain.transitions import ChainDraft
 from .errors import InvalidInputError
 from .plan_adapter import as_store
 from .reads import ChainReads
-from .registry import ChainRegistry, collector_paused
+from .registry import ChainRegistry
 from .tracking import ChainTracker
 from .usecases import closing, opening, placing, reconciling, stopping
 from .usecases.following import DealFollower
+from .working_set import collector_paused
 
 logger = logging.getLogger(__name__)
 Amount = Decimal | float | int | str
@@ -179,10 +180,9 @@ class ProfitBookingService(ChainReads):
         return await placing.place_orders(self.core, require_id(chain_id, "chain_id")) if self._engine_on() else []
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
-        """Decide the SL hunts a batch of ticks reaches (recovery orders, expiries on the ticks'
-        clock), then settle what the ticks closed at the broker; the broker's deals are read
-        only when a tick reached an open chain order's take-profit or stop. A malformed tick
-        raises :class:`InvalidInputError`."""
+        """Decide the SL hunts the ticks reach (recovery orders, expiries on the ticks' clock),
+        then settle what they closed at the broker, whose deals are read only when a tick
+        reached an open order's take-profit or stop. A bad tick raises InvalidInputError."""
         await self._ready()
         check_ticks(ticks, self.settings.symbols)
         return await self._deals.on_ticks(ticks) if self._engine_on() else []

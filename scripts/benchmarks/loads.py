@@ -22,7 +22,7 @@ from profit_booking.domain.price_index import PriceIndex, TriggerKind
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.stats import ChainTally, HuntTally
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.registry import collector_paused
+from profit_booking.working_set import collector_paused
 from profit_booking.store import statements as q
 from profit_booking.store.sqlite_file import DIALECT
 
