@@ -42,14 +42,15 @@ class DealFollower:
         broker refused before, then settle what the ticks closed; the broker is asked only when
         a tick reached the take-profit or stop of an open chain order."""
         memory = self.core.memory
-        await follow_hunts(self.core, ticks)  # first: a recovery order whose window ended is not sent
+        # one look into the price index per tick, before anything is placed: the broker can have
+        # closed only orders that were open before this batch, so it serves both uses below
+        crossings = [(tick, memory.prices.crossed(tick.symbol, tick.price)) for tick in ticks]
+        await follow_hunts(self.core, crossings)  # first: a recovery order whose window ended is not sent
         if memory.unplaced:
             await place_opened_levels(self.core, sorted(memory.unplaced))
         if self.core.broker is None:  # the bot places and reports its orders itself
             return []
-        if not any(
-            kind is not TriggerKind.RECOVERY for tick in ticks for _, kind in memory.prices.crossed(tick.symbol, tick.price)
-        ):
+        if not any(kind is not TriggerKind.RECOVERY for _, reached in crossings for _, kind in reached):
             return []
         return await self.poll()
 

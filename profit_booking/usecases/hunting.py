@@ -20,18 +20,20 @@ from .placing import place_opened_levels
 logger = logging.getLogger(__name__)
 Decision = tuple[Decimal | None, datetime]  # the price that triggered a hunt (None: it expired), and when
 Decisions = dict[str, dict[int, Decision]]  # chain → slot → what decided its hunt
+Crossings = Sequence[tuple[Tick, list[tuple[str, str]]]]  # each tick with what it reached in the price index
 
 
-def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
+def decisions_of(memory: ChainRegistry, crossings: Crossings) -> Decisions:
     """What the ticks, in their order, decide for waiting hunts: each hunt is decided by the
     first tick that is past its window (expired) or past its trigger (recover at that price),
-    the window first when one tick is both. Found through the deadlines and the price index."""
+    the window first when one tick is both. Found through the deadlines and what each tick
+    reached in the price index."""
     decided: Decisions = {}
-    for tick in ticks:
+    for tick, reached in crossings:
         for chain_id in memory.deadlines.due(tick.at):
             for slot in memory.tracked[chain_id].due_hunts(tick.at):
                 decided.setdefault(chain_id, {}).setdefault(slot, (None, tick.at))
-        for chain_id, kind in memory.prices.crossed(tick.symbol, tick.price):
+        for chain_id, kind in reached:
             if kind is TriggerKind.RECOVERY:
                 for slot, hunt in memory.tracked[chain_id].hunts.items():
                     if hunt.triggered_by(tick.price):
@@ -39,12 +41,12 @@ def decisions_of(memory: ChainRegistry, ticks: Sequence[Tick]) -> Decisions:
     return decided
 
 
-async def follow_hunts(core: Core, ticks: Sequence[Tick]) -> None:
+async def follow_hunts(core: Core, crossings: Crossings) -> None:
     """Expire and trigger what the ticks decide, in one transaction, then place the recovery
     orders (and the orders of any level an expiry let advance)."""
-    decided = decisions_of(core.memory, ticks)
+    decided = decisions_of(core.memory, crossings)
     if decided:
-        await _carry_out(core, decided, max(tick.at for tick in ticks))
+        await _carry_out(core, decided, max(tick.at for tick, _ in crossings))
 
 
 async def expire_elapsed(core: Core, now: datetime) -> None:

@@ -129,14 +129,19 @@ def test_memory_tallies_hunts_and_keeps_their_triggers_and_deadlines_with_each_c
     assert "c1" not in memory.tracked and memory.deadlines.due(minutes(999)) == []
 
 
+def decided(memory, ticks):
+    """What ``ticks`` decide, each with what it reaches in memory's price index (as on_ticks looks)."""
+    return decisions_of(memory, [(tick, memory.prices.crossed(tick.symbol, tick.price)) for tick in ticks])
+
+
 def test_the_first_tick_past_the_trigger_or_the_window_decides_a_waiting_hunt():
     memory, _ = hunted_memory()
     tick = lambda price, at: Tick("EURUSD", D(price), minutes(at))  # noqa: E731
-    assert decisions_of(memory, [tick("1.09019", 5), tick("1.08000", 30)]) == {}
-    assert decisions_of(memory, [tick("1.09020", 5)]) == {"c1": {0: (D("1.09020"), minutes(5))}}
-    assert decisions_of(memory, [tick("1.09030", 5), tick("1.09050", 6)]) == {"c1": {0: (D("1.09030"), minutes(5))}}
-    assert decisions_of(memory, [tick("1.08000", 31)]) == {"c1": {0: (None, minutes(31))}}  # due exactly at its end
-    assert decisions_of(memory, [tick("1.09500", 31)]) == {"c1": {0: (None, minutes(31))}}  # both: the window first
-    assert decisions_of(memory, [tick("1.08000", 31), tick("1.09500", 32)]) == {"c1": {0: (None, minutes(31))}}
-    assert decisions_of(memory, [tick("1.09500", 30), tick("1.08000", 31)]) == {"c1": {0: (D("1.09500"), minutes(30))}}
-    assert decisions_of(memory, [Tick("GBPUSD", D("1.09500"), minutes(5))]) == {}  # another symbol
+    assert decided(memory, [tick("1.09019", 5), tick("1.08000", 30)]) == {}
+    assert decided(memory, [tick("1.09020", 5)]) == {"c1": {0: (D("1.09020"), minutes(5))}}
+    assert decided(memory, [tick("1.09030", 5), tick("1.09050", 6)]) == {"c1": {0: (D("1.09030"), minutes(5))}}
+    assert decided(memory, [tick("1.08000", 31)]) == {"c1": {0: (None, minutes(31))}}  # due exactly at its end
+    assert decided(memory, [tick("1.09500", 31)]) == {"c1": {0: (None, minutes(31))}}  # both: the window first
+    assert decided(memory, [tick("1.08000", 31), tick("1.09500", 32)]) == {"c1": {0: (None, minutes(31))}}
+    assert decided(memory, [tick("1.09500", 30), tick("1.08000", 31)]) == {"c1": {0: (D("1.09500"), minutes(30))}}
+    assert decided(memory, [Tick("GBPUSD", D("1.09500"), minutes(5))]) == {}  # another symbol
