@@ -3,6 +3,7 @@ memory (a finished chain, which has left memory, from the store)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from .domain.chain import ChainStatus, ProfitChain
@@ -81,3 +82,9 @@ class ChainReads:
         """Open SL hunts: waiting for their trigger (``RUNNING``) or with their recovery order
         out (``RECOVERING``)."""
         return self._memory.open_hunts()
+
+    def overdue_hunts(self, now: datetime) -> list[SlHunt]:
+        """Open hunts whose window has passed at market time ``now`` while they still wait (for
+        their trigger, or for their recovery order to go out): none once ticks up to ``now``
+        have been decided."""
+        return [t.hunts[slot] for t in self._memory.tracked.values() for slot in t.due_hunts(now)]

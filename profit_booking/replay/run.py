@@ -20,7 +20,6 @@ from ..broker.paper import PaperBroker
 from ..config import ProfitBookingSettings
 from ..domain.chain import ChainStatus
 from ..domain.money import ZERO
-from ..domain.orders import OrderStatus
 from ..errors import InvalidInputError
 from ..plugins.combined_v3 import CombinedV3Plugin
 from .dual_orders import PaperDualOrders
@@ -120,11 +119,6 @@ async def _tally(summary: ReplaySummary, service, broker: PaperBroker) -> None:
         summary.hunts.update({key: hunts[key] for key in ("open", "recovered", "expired", "failed", "cancelled")})
         summary.hunt_money_lost += hunts["money_lost"]
         summary.hunt_won_back += hunts["won_back"]
-    pending = {(o.chain_id, o.slot) for h in service.running_hunts() for o in service.open_orders(h.chain_id)
-               if o.status is OrderStatus.PENDING}
-    summary.overdue_hunts = sum(
-        hunt.is_due(broker.now(), recovery_unplaced=(hunt.chain_id, hunt.slot) in pending)
-        for hunt in service.running_hunts()
-    )
+    summary.overdue_hunts = len(service.overdue_hunts(broker.now()))
     for status in ChainStatus:
         summary.chains.setdefault(status.name, 0)

@@ -27,9 +27,12 @@ async def test_a_hunt_without_a_trigger_expires_on_the_first_tick_at_its_deadlin
         await bot.ticks(symbol, [(2, near), (1 + window - 1, near)])  # a second before the deadline: still waiting
         assert bot.hunts(cid)[0][7] == "RUNNING" and bot.chain_row(cid)[0] == "SL_HUNT"
         assert len(bot.service.running_hunts()) == 1
+        assert bot.service.overdue_hunts(moment(window)) == []
+        assert [h.chain_id for h in bot.service.overdue_hunts(moment(1 + window))] == [cid]  # due, not decided yet
 
         await bot.tick(symbol, near, 1 + window)
         assert bot.service.running_hunts() == [] and bot.service.get_chain(cid) is None
+        assert bot.service.overdue_hunts(moment(1 + window)) == []
         await bot.tick(symbol, str(D(stop) + 2 * pip(symbol)), 2 + window)  # the trigger, too late
 
     assert bot.hunts(cid) == [(0, 0, 1, ticket, "BUY", stop, str(D(stop) + 2 * pip(symbol)), "EXPIRED", -1000, None,
