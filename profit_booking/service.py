@@ -18,6 +18,7 @@ from .domain.closes import Close
 from .domain.findings import Finding
 from .domain.inputs import aware_datetime, check_ticks, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
 from .domain.money import positive_money
+from .domain.opening import OrderBOpening
 from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
 from .domain.transitions import ChainDraft
@@ -105,16 +106,8 @@ class ProfitBookingService(ChainReads):
     # -- the plan's API: use cases ------------------------------------------------------------
 
     async def create_chain(
-        self,
-        plugin_id: str,
-        order_b_id: str,
-        symbol: str,
-        direction: str,
-        metadata: dict[str, Any] | None = None,
-        *,
-        lot: Amount | None = None,
-        take_profit: Amount | None = None,
-        stop_loss: Amount | None = None,
+        self, plugin_id: str, order_b_id: str, symbol: str, direction: str, metadata: dict[str, Any] | None = None,
+        *, lot: Amount | None = None, take_profit: Amount | None = None, stop_loss: Amount | None = None,
     ) -> ProfitChain | None:
         """Open a chain for a new Order B; the same Order B reported again returns its chain.
 
@@ -132,10 +125,11 @@ class ProfitBookingService(ChainReads):
         symbol = self.settings.symbol_name(symbol)
         direction = normalize_direction(direction)
         lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
-        prices = tuple(None if p is None else positive_decimal(p, name) for p, name in (
+        take_profit, stop_loss = (None if p is None else positive_decimal(p, name) for p, name in (
             (take_profit, "take_profit"), (stop_loss, "stop_loss")))
-        metadata = json_metadata(metadata)
-        return await opening.open_for_order_b(self.core, plugin_id, order_b_id, symbol, direction, lot, metadata, prices)
+        order_b = OrderBOpening(plugin_id, order_b_id, symbol, direction, lot, json_metadata(metadata),
+                                take_profit, stop_loss)
+        return await opening.open_for_order_b(self.core, order_b)
 
     async def book_profit(self, chain_id: str, order_id: str, profit_amount: Amount) -> BookingResult:
         """Book one order that hit its target; advance, complete or stop the chain as the rules say.

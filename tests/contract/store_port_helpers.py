@@ -15,7 +15,7 @@ import pytest
 from profit_booking import StoreError
 from profit_booking.domain.chain import CHAIN_FIELDS, ProfitChain
 from profit_booking.domain.changes import ChainChange
-from profit_booking.domain.opening import open_chain
+from profit_booking.domain.opening import OrderBOpening, open_chain
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
 from profit_booking.domain.transitions import ChainDraft
@@ -47,7 +47,7 @@ def creation(
     chain_id: str, order_b_id: str, *, plugin_id: str = "combined_v3", symbol: str = "EURUSD",
     direction: str = "BUY", metadata: dict[str, Any] | None = None, now: datetime = T0,
 ) -> ChainChange:
-    return open_chain(chain_id, plugin_id, order_b_id, symbol, direction, LOT, metadata or {}, RULES, now)
+    return open_chain(chain_id, OrderBOpening(plugin_id, order_b_id, symbol, direction, LOT, metadata or {}), RULES, now)
 
 
 def tracked_after(change: ChainChange) -> TrackedChain:

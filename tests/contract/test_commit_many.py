@@ -17,7 +17,7 @@ from profit_booking.errors import ConstraintError
 from profit_booking.domain.changes import ChainChange, ChainEvent
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.opening import open_chain
+from profit_booking.domain.opening import OrderBOpening, open_chain
 from profit_booking.domain.transitions import ChainDraft
 from profit_booking.store import Store
 
@@ -34,7 +34,7 @@ async def rows_of(raw, chain_id: str) -> dict[str, list[tuple]]:
 
 
 async def create(store: Store, chain_id: str, order_b_id: str) -> TrackedChain:
-    change = open_chain(chain_id, "combined_v3", order_b_id, "EURUSD", "BUY", Decimal("0.01"), {}, RULES, T0)
+    change = open_chain(chain_id, OrderBOpening("combined_v3", order_b_id, "EURUSD", "BUY", Decimal("0.01")), RULES, T0)
     await store.commit(change)
     tracked = TrackedChain(replace(change.after))
     tracked.apply(change)

@@ -15,7 +15,7 @@ import pytest
 from profit_booking.domain.chain import CHAIN_FIELDS, ChainStatus
 from profit_booking.domain.changes import ChainChange, LedgerEntry, LedgerKind, OrderUpdate
 from profit_booking.domain.hunts import HuntRules, HuntStatus, HuntUpdate, SlHunt
-from profit_booking.domain.opening import open_chain
+from profit_booking.domain.opening import OrderBOpening, open_chain
 from profit_booking.domain.orders import OrderKind, OrderStatus, parse_client_order_id
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
@@ -119,7 +119,7 @@ def memory_of(tracked: TrackedChain) -> tuple:
 
 def new_chain(rules: PyramidRules, adopt_unknown: bool = True, symbol: str = "EURUSD", direction: str = "BUY",
               priced: bool = True) -> Model:
-    change = open_chain("PB-prop", "prop", "b0", symbol, direction, Decimal("0.01"), {}, rules, T0)
+    change = open_chain("PB-prop", OrderBOpening("prop", "b0", symbol, direction, Decimal("0.01")), rules, T0)
     tracked = TrackedChain(replace(change.after))
     tracked.apply(change)
     return Model(rules, tracked, MARKETS[symbol] if priced else None, adopt_unknown=adopt_unknown)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from profit_booking.domain.changes import ChainChange
 from profit_booking.domain.hunts import HuntRules
-from profit_booking.domain.opening import open_chain
+from profit_booking.domain.opening import OrderBOpening, open_chain
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
 from profit_booking.domain.transitions import ChainDraft
@@ -33,7 +33,7 @@ def new_chain(
     order_b_prices: tuple[Decimal | None, Decimal | None] = (None, None),
 ) -> TrackedChain:
     """Chain ``c1`` at level 0: its Order B ``ob1`` live in slot 0."""
-    opening = open_chain("c1", "plug", "ob1", symbol, direction, LOT, {}, rules, NOW, order_b_prices)
+    opening = open_chain("c1", OrderBOpening("plug", "ob1", symbol, direction, LOT, {}, *order_b_prices), rules, NOW)
     tracked = TrackedChain(opening.after)
     tracked.apply(opening)
     return tracked

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from profit_booking.broker.ports import Tick
 from profit_booking.domain.deadlines import Deadlines
 from profit_booking.domain.hunts import HuntStatus, HuntUpdate
-from profit_booking.domain.opening import open_chain
+from profit_booking.domain.opening import OrderBOpening, open_chain
 from profit_booking.domain.price_index import TriggerKind
 from profit_booking.domain.stats import HuntTally
 from profit_booking.domain.tracked import TrackedChain
@@ -94,7 +94,7 @@ def hunted_memory() -> tuple[ChainRegistry, TrackedChain]:
     """Memory holding chain ``c1`` (EURUSD BUY) whose Order B stopped at 1.09000 at NOW + 1 min:
     its hunt triggers at 1.09020 and expires at NOW + 31 min."""
     memory = ChainRegistry()
-    opening = open_chain("c1", "plug", "ob1", "EURUSD", "BUY", LOT, {}, TWO_TRIES, NOW)
+    opening = open_chain("c1", OrderBOpening("plug", "ob1", "EURUSD", "BUY", LOT), TWO_TRIES, NOW)
     tracked = TrackedChain(opening.after)
     memory.apply(tracked, opening)
     apply(memory, tracked, lambda d: d.stop_loss("ob1", LOSS, D("1.09000")), minutes(1))

@@ -16,7 +16,7 @@ from profit_booking.domain.hunts import HuntRules, HuntStatus
 from profit_booking.domain.orders import OrderStatus
 from profit_booking.domain.rules import PyramidRules
 from profit_booking.domain.tracked import TrackedChain
-from profit_booking.domain.opening import open_chain
+from profit_booking.domain.opening import OrderBOpening, open_chain
 from profit_booking.domain.transitions import ChainDraft
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -25,7 +25,7 @@ NO_HUNT = HuntRules(enabled=False)
 
 
 def new_chain(rules: PyramidRules = PyramidRules()) -> TrackedChain:
-    opening = open_chain("c1", "combined_v3", "ob1", "EURUSD", "BUY", Decimal("0.01"), {}, rules, NOW)
+    opening = open_chain("c1", OrderBOpening("combined_v3", "ob1", "EURUSD", "BUY", Decimal("0.01")), rules, NOW)
     tracked = TrackedChain(opening.after)
     tracked.apply(opening)
     return tracked
