@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +19,7 @@ from .errors import ConfigError, UnknownSymbolError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
 MAX_RECOVERY_ATTEMPTS = 98  # attempt 99 at most: "-A99"
+Value = TypeVar("Value")
 
 
 class ProfitBookingSettings(BaseSettings):
@@ -50,12 +52,12 @@ class ProfitBookingSettings(BaseSettings):
 
     @field_validator("symbols", "recovery_window_overrides")
     @classmethod
-    def _upper_symbols(cls, table: dict) -> dict:
+    def _upper_symbols(cls, table: dict[str, Value]) -> dict[str, Value]:
         return {name.upper(): value for name, value in table.items()}
 
     @field_validator("recovery_window_overrides")
     @classmethod
-    def _over_the_default_windows(cls, overrides: dict) -> dict:
+    def _over_the_default_windows(cls, overrides: dict[str, int]) -> dict[str, int]:
         """Overriding one symbol's window keeps the other symbols' defaults."""
         return {**DEFAULT_WINDOW_OVERRIDES, **overrides}
 
@@ -95,14 +97,15 @@ class ProfitBookingSettings(BaseSettings):
             ),
         )
 
-    def __repr_args__(self):  # noqa: ANN204 - pydantic's hook: the URL's password never shows
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:  # pydantic's hook: the URL's password never shows
         for name, value in super().__repr_args__():
             yield name, (masked_url(value) if name == "database_url" else value)
 
     def symbol_name(self, name: object) -> str:
         """The canonical (upper-case) name of a configured symbol; unknown symbols are errors."""
         self.symbol(name)
-        return name.strip().upper()  # type: ignore[union-attr]
+        assert isinstance(name, str), "symbol() refuses anything but a configured symbol's name"
+        return name.strip().upper()
 
     def symbol(self, name: object) -> SymbolSpec:
         """The symbol's pip size and pip value; an unknown symbol is an error, never a zero."""
@@ -123,8 +126,9 @@ def masked_url(url: object) -> object:
         return "<unparsable database URL>"
 
 
-def load_settings(**overrides: object) -> ProfitBookingSettings:
-    """Build settings, turning validation failures into :class:`ConfigError`."""
+def load_settings(**overrides: Any) -> ProfitBookingSettings:
+    """Build settings, turning validation failures into :class:`ConfigError` (``overrides`` are
+    untrusted values of any type: the settings' own validation checks them)."""
     try:
         return ProfitBookingSettings(**overrides)
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .broker.ports import Broker
+from .broker.boundary import BrokerBoundary
 from .config import ProfitBookingSettings
 from .domain.chain import BookingResult, ChainStatus
 from .domain.rules import PyramidRules
@@ -33,7 +33,7 @@ class Core:
     memory: ChainRegistry
     tracker: ChainTracker
     clock: Clock
-    broker: Broker | None = None
+    broker: BrokerBoundary | None = None
 
     def refused(self, order_id: object, chain_id: object, error: str, status: ChainStatus | None = None) -> BookingResult:
         """A refused booking's result, at the chain's level as memory has it."""

@@ -80,4 +80,34 @@ class DatabaseDamagedError(StoreError):
 
 
 class BrokerError(ProfitBookingError):
-    """The broker refused or failed an order, or reported something the package cannot use."""
+    """The broker refused or failed an order, or reported something the package cannot use.
+
+    ``retryable`` says whether the same request may succeed later (the engine retries an
+    intent on a later tick either way; a bot can use it to decide how loudly to report);
+    ``retcode`` is the broker's own return code when it gave one.
+    """
+
+    retryable: bool = True
+
+    def __init__(self, message: str, *, retcode: int | None = None) -> None:
+        super().__init__(message)
+        self.retcode = retcode
+
+
+class BrokerUnavailableError(BrokerError):
+    """A transient failure: no connection, a timeout, too many requests, a requote or a moved
+    price. The same request may succeed later."""
+
+    retryable = True
+
+
+class OrderRejectedError(BrokerError):
+    """The broker refused the request as it stands: invalid stops or volume, no money, the
+    market closed, trading disabled. Sent again unchanged it fails again."""
+
+    retryable = False
+
+
+class BrokerAdapterError(BrokerError):
+    """A broker adapter raised something of its own (not a BrokerError) or answered with a
+    value of the wrong type; contained at the broker boundary."""

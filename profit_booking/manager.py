@@ -33,7 +33,7 @@ class ProfitBookingManager:
         return chain.chain_id if chain else ""
 
     async def _order_b_direction(self, order_b_id: str) -> str:
-        broker = self.service.broker
+        broker = self.service.core.broker
         positions = await broker.open_positions() if broker is not None else []
         return next((p.direction for p in positions if p.ticket == order_b_id), "BUY")
 
@@ -44,7 +44,7 @@ class ProfitBookingManager:
     async def advance_chain_level(self, chain_id: str) -> int:
         """The chain's level. A level advances in the same transaction as the booking that
         fills it, so there is never a filled level left to advance here."""
-        return (await self.get_chain_status(chain_id))["level"]
+        return (await self.service.find_chain(chain_id)).level
 
     async def get_chain_status(self, chain_id: str) -> dict[str, Any]:
         """The chain's fields as a JSON-ready dictionary (a finished chain is read from the store)."""

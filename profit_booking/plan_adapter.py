@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from .domain.chain import ChainStatus, ProfitChain
 from .domain.changes import ChainChange, LedgerKind
@@ -27,12 +27,32 @@ STORE_METHODS = (
 )
 
 
+class PlanManager(Protocol):
+    """The plan's manager, as far as the adapter calls it (the plan's tests mock it)."""
+
+    async def create_profit_chain(self, order_b_id: str, symbol: str) -> str | None:
+        """Create the chain and name it (``None`` or ``""``: no chain)."""
+
+    async def book_profit(self, chain_id: str, order_id: str) -> bool:
+        """Book ``order_id``; ``False`` refuses."""
+
+    async def advance_chain_level(self, chain_id: str) -> object:
+        """Move the chain to its next level."""
+
+    async def start_profit_sl_hunt(self, chain_id: str) -> bool:
+        """Start the chain's SL hunt; ``False`` refuses."""
+
+
 def as_store(manager: Any) -> Store:
     """``manager`` itself when its class implements the store port; the plan's manager wrapped
     in the adapter otherwise. (The class is asked, not the object: a mock answers any name.)"""
-    if all(callable(getattr(type(manager), name, None)) for name in STORE_METHODS):
+    if _implements_store(manager):
         return manager
     return PlanManagerStore(manager)
+
+
+def _implements_store(manager: object) -> TypeGuard[Store]:
+    return all(callable(getattr(type(manager), name, None)) for name in STORE_METHODS)
 
 
 class PlanManagerStore:
@@ -44,7 +64,7 @@ class PlanManagerStore:
 
     adopts_unknown_orders = True
 
-    def __init__(self, manager: Any) -> None:
+    def __init__(self, manager: PlanManager) -> None:
         self.manager = manager
 
     async def new_chain_id(self, order_b_id: str, symbol: str) -> str | None:

@@ -188,16 +188,17 @@ class ChainRegistry:
         waiting hunts' window ends go to the deadlines."""
         chain = tracked.chain
         self.prices.remove(chain.chain_id)
-        buy = chain.direction == "BUY"
+        key, symbol, side = chain.chain_id, chain.symbol, chain.direction
+        buy = side == "BUY"
         pairs = {(o.target_price, o.stop_price) for o in tracked.slots.values() if o.status is OrderStatus.OPEN}
         for target, stop in pairs:
             if target is not None:
-                self.prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP)
+                self.prices.add_trigger(key, symbol, target, above=buy, kind=TriggerKind.TP, direction=side)
             if stop is not None:
-                self.prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL)
+                self.prices.add_trigger(key, symbol, stop, above=not buy, kind=TriggerKind.SL, direction=side)
         for hunt in tracked.hunts.values():
             if hunt.status is HuntStatus.RUNNING and hunt.trigger_price is not None:
-                self.prices.add_trigger(chain.chain_id, chain.symbol, hunt.trigger_price, above=buy)
+                self.prices.add_trigger(key, symbol, hunt.trigger_price, above=buy, direction=side)
         self.deadlines.set(chain.chain_id, (hunt.expires_at for hunt in tracked.waiting_hunts()))
 
     def _tally_hunts(self, tracked: TrackedChain, change: ChainChange) -> None:

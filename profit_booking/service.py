@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .broker.boundary import BrokerBoundary
 from .broker.ports import Broker, Tick
 from .config import ProfitBookingSettings
 from .core import Clock, Core, utc_now
@@ -68,7 +69,8 @@ class ProfitBookingService(ChainReads):
         self._clock = clock
         self._memory = ChainRegistry()
         self._tracker = ChainTracker(self._memory, self.store, self.rules, clock)
-        self.core = Core(self.settings, self.rules, self.store, self._memory, self._tracker, clock, broker)
+        boundary = None if broker is None else BrokerBoundary(broker)
+        self.core = Core(self.settings, self.rules, self.store, self._memory, self._tracker, clock, boundary)
         self._deals = DealFollower(self.core)
         self.findings: list[Finding] = []  # what the last reconciliation found and did
         self._rehydrated = False

@@ -1,4 +1,5 @@
-"""A paper broker: fills at the last quote, closes at TP/SL, and keeps its state in its own SQLite file.
+"""A paper broker: fills at the last quote (a BUY at the ask, a SELL at the bid), closes at TP/SL
+(a BUY on the bid, a SELL on the ask), and keeps its state in its own SQLite file.
 
 It implements every port of :mod:`.ports`. The methods are ``async`` like the bot's ports, but run
 their sqlite3 work synchronously on the caller's thread: a paper broker's statements are few and
@@ -65,9 +66,11 @@ class PaperBroker:
         self._positions = {row[0]: row_position(row) for row in rows}
         if unknown := {p.symbol for p in self._positions.values()} - self._symbols.keys():
             raise BrokerError(f"open positions on symbols without a spec: {sorted(unknown)}")
-        self._quotes = {symbol: (Decimal(price), datetime.fromisoformat(at))
-                        for symbol, price, at in self._conn.execute("SELECT symbol, price, at FROM quotes")}
-        self._clock = max((at for _, at in self._quotes.values()), default=EPOCH)
+        self._quotes = {
+            symbol: Tick(symbol, Decimal(bid), datetime.fromisoformat(at), None if ask is None else Decimal(ask))
+            for symbol, bid, at, ask in self._conn.execute("SELECT symbol, price, at, ask FROM quotes")
+        }
+        self._clock = max((quote.at for quote in self._quotes.values()), default=EPOCH)
         self._index = PriceIndex()
         for p in self._positions.values():
             self._index.add(p.ticket, p.symbol, p.direction, p.take_profit, p.stop_loss)
@@ -110,7 +113,7 @@ class PaperBroker:
         lot = positive(request.lot, "lot")
         if (quote := self._quotes.get(request.symbol)) is None:
             raise BrokerError(f"no quote for {request.symbol} yet: cannot fill {client_id!r}")
-        fill, sign = quote[0], 1 if request.direction == "BUY" else -1
+        fill, sign = quote.opening_price(request.direction), 1 if request.direction == "BUY" else -1
         tp, sl = request.take_profit, request.stop_loss
         if tp is not None and sign * (positive(tp, "take_profit") - fill) <= 0:
             raise BrokerError(f"invalid stops: a {request.direction} take profit {tp} is reached at the fill {fill}")
@@ -132,27 +135,31 @@ class PaperBroker:
         return None if row is None else row[0]
 
     async def tick(self, ticks: Sequence[Tick]) -> list[Deal]:
-        """Apply prices in one transaction: quotes, the clock, and a close of every position whose TP or
-        SL a price reaches, at that price. A tick not later than its symbol's last quote is ignored.
-        Returns the deals made, by (closed_at, ticket). Bad ticks raise BrokerError, writing nothing."""
+        """Apply quotes in one transaction: quotes, the clock, and a close of every position whose TP or
+        SL a quote reaches (a BUY's on the bid, a SELL's on the ask), at that price. A tick not later
+        than its symbol's last quote is ignored. Returns the deals made, by (closed_at, ticket). Bad
+        ticks (an ask below the bid included) raise BrokerError, writing nothing."""
         for tick in ticks:
             if tick.symbol not in self._symbols:
                 raise BrokerError(f"tick of unknown symbol {tick.symbol!r}")
-            positive(tick.price, "tick price")
+            bid = positive(tick.bid, "tick bid")
+            if positive(tick.offer, "tick ask") < bid:
+                raise BrokerError(f"tick ask {tick.ask} is below its bid {tick.bid}")
             utc(tick.at, "tick time")
         deals = []
         with self._write() as db:
             for tick in ticks:
                 at, last = utc(tick.at, "tick time"), self._quotes.get(tick.symbol)
-                if last is not None and at <= last[1]:
+                if last is not None and at <= last.at:
                     continue
-                self._quotes[tick.symbol], self._clock = (tick.price, at), max(self._clock, at)
-                db.execute("INSERT INTO quotes (symbol, price, at) VALUES (?, ?, ?) ON CONFLICT (symbol)"
-                           " DO UPDATE SET price = excluded.price, at = excluded.at",
-                           (tick.symbol, str(tick.price), text(at)))
-                for ticket, kind in self._index.crossed(tick.symbol, tick.price):
-                    if ticket in self._positions:  # TP and SL at one price (stops inverted by hand): once
-                        deals.append(self._close(db, ticket, tick.price, CloseReason(kind), at))
+                self._quotes[tick.symbol], self._clock = Tick(tick.symbol, tick.bid, at, tick.ask), max(self._clock, at)
+                db.execute("INSERT INTO quotes (symbol, price, at, ask) VALUES (?, ?, ?, ?) ON CONFLICT (symbol)"
+                           " DO UPDATE SET price = excluded.price, at = excluded.at, ask = excluded.ask",
+                           (tick.symbol, str(tick.bid), text(at), text(tick.ask)))
+                for ticket, kind in self._index.crossed(tick.symbol, tick.bid, tick.ask):
+                    if (position := self._positions.get(ticket)) is not None:  # TP and SL at one price: once
+                        price = tick.closing_price(position.direction)
+                        deals.append(self._close(db, ticket, price, CloseReason(kind), at))
         return sorted(deals, key=lambda deal: (deal.closed_at, deal.ticket))
 
     async def close_position(self, ticket: str, reason: CloseReason = CloseReason.MANUAL) -> Deal:
@@ -162,7 +169,8 @@ class PaperBroker:
         if reason not in set(CloseReason):
             raise BrokerError(f"reason must be one of {[r.value for r in CloseReason]}, got {reason!r}")
         with self._write() as db:
-            return self._close(db, ticket, self._quotes[position.symbol][0], CloseReason(reason), self._clock)
+            price = self._quotes[position.symbol].closing_price(position.direction)
+            return self._close(db, ticket, price, CloseReason(reason), self._clock)
 
     def _close(self, db: sqlite3.Connection, ticket: str, price: Decimal, reason: CloseReason, at: datetime) -> Deal:
         p = self._positions.pop(ticket)
@@ -187,10 +195,13 @@ class PaperBroker:
         return [Deal(ticket, client_id, symbol, Decimal(price), from_cents(cents), CloseReason(reason),
                      datetime.fromisoformat(at)) for ticket, client_id, symbol, price, cents, reason, at in rows]
 
-    async def price(self, symbol: str) -> Decimal | None:
-        """The last quoted price of ``symbol``, or ``None`` before its first tick."""
-        quote = self._quotes.get(symbol)
-        return None if quote is None else quote[0]
+    async def quote(self, symbol: str) -> Tick | None:
+        """The last quote (bid and ask) of ``symbol``, or ``None`` before its first tick."""
+        return self._quotes.get(symbol)
+
+    async def symbol_spec(self, symbol: str) -> SymbolSpec | None:
+        """The pip size and pip value the paper broker values ``symbol`` with."""
+        return self._symbols.get(symbol)
 
     def now(self) -> datetime:
         """The latest tick time seen (UTC); :data:`EPOCH` before any tick."""

@@ -31,7 +31,8 @@ SCHEMA = (
     " reason TEXT NOT NULL CHECK (reason IN ('TP', 'SL', 'MANUAL')), opened_at TEXT NOT NULL,"
     " closed_at TEXT NOT NULL) STRICT",
     "CREATE INDEX IF NOT EXISTS deals_by_close ON deals (closed_at, ticket)",
-    "CREATE TABLE IF NOT EXISTS quotes (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, at TEXT NOT NULL) STRICT",
+    "CREATE TABLE IF NOT EXISTS quotes (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, at TEXT NOT NULL, ask TEXT)"
+    " STRICT",
     "CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
 )
 POSITION = "ticket, client_order_id, symbol, direction, lot, entry_price, take_profit, stop_loss, opened_at"
@@ -90,6 +91,8 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("BEGIN IMMEDIATE")
         for ddl in SCHEMA:
             conn.execute(ddl)
+        if "ask" not in {row[1] for row in conn.execute("PRAGMA table_info(quotes)")}:  # a file from before spreads
+            conn.execute("ALTER TABLE quotes ADD COLUMN ask TEXT")
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         conn.close()

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -37,6 +37,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 Command = TypeVar("Command", bound=Callable[..., Any])
+Answer = TypeVar("Answer")
 StatsByPlugin = dict[str, dict[str, Any]]
 
 DbOption = Annotated[Path, typer.Option("--db", help="SQLite database file.", dir_okay=False)]
@@ -160,7 +161,7 @@ async def _list_chains(
     return await _read(db, both)
 
 
-async def _read(db: Path, query: Callable[[ProfitBookingService], Any]) -> Any:
+async def _read(db: Path, query: Callable[[ProfitBookingService], Awaitable[Answer]]) -> Answer:
     """Run ``query`` on a service over the file opened read-only: nothing is created or written."""
     service = await open_service(_settings(db), read_only=True)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -21,13 +22,15 @@ class LedgerKind(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One append-only row of the bookings ledger."""
+    """One append-only row of the bookings ledger; ``at`` is the market time of the close it
+    records (the change's time when ``None``)."""
 
     order_id: str
     level: int
     slot: int
     amount: Decimal
     kind: LedgerKind
+    at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +47,12 @@ class OrderUpdate:
 
 @dataclass(frozen=True, slots=True)
 class ChainEvent:
-    """One row of the chain's append-only event log."""
+    """One row of the chain's append-only event log; ``at`` as for :class:`LedgerEntry`."""
 
     kind: str
     level: int
     data: dict[str, Any]
+    at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ class Deadlines:
     def due(self, now: datetime) -> list[str]:
         """Every key with a deadline at or before ``now``, once each, earliest first. Nothing
         is removed: the caller acts, and sets the key's deadlines anew."""
-        due = self._times.islice(0, self._times.bisect_right((now, _LAST)))
+        due: Iterable[tuple[datetime, str]] = self._times.islice(0, self._times.bisect_right((now, _LAST)))
         return list(dict.fromkeys(key for _, key in due))
 
     def __len__(self) -> int:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import ProfitBookingError
 from .chain import ChainStatus, ProfitChain
-from .changes import ChainEvent, HuntUpdate, LedgerEntry, LedgerKind, OrderUpdate
-from .hunts import HuntStatus, SlHunt
+from .changes import ChainEvent, LedgerEntry, LedgerKind, OrderUpdate
+from .hunts import HuntStatus, HuntUpdate, SlHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .rules import PyramidRules
 from .slots import only_open, slot_of
@@ -124,6 +124,7 @@ class HuntSteps:
         if hunt is None or not hunt.is_due(when, recovery_unplaced=unplaced):
             chain_id = self.chain.chain_id
             raise ProfitBookingError(f"no SL hunt of chain {chain_id} slot {slot} is due at {when.isoformat()}")
+        assert order is not None, "a hunt's slot always holds its stopped or recovery order"
         self._end_hunt(slot, HuntStatus.EXPIRED, at=when)
         self._lose(order, None if unplaced else hunt.order_id, "SL hunt expired")
 
@@ -131,7 +132,7 @@ class HuntSteps:
         """The broker's close of an order whose stop was recorded without its realised figure:
         the figure goes on the ledger and to the hunt, which goes on as it was."""
         assert hunt.order_id is not None
-        self.ledger.append(LedgerEntry(hunt.order_id, hunt.level, hunt.slot, realised, LedgerKind.LOSS))
+        self.ledger.append(LedgerEntry(hunt.order_id, hunt.level, hunt.slot, realised, LedgerKind.LOSS, self.now))
         self.chain.total_profit += realised
         self.hunts[hunt.slot] = replace(hunt, loss=realised)
         update = HuntUpdate(hunt.level, hunt.slot, hunt.attempt, hunt.status, at=self.now, loss=realised)
@@ -147,7 +148,7 @@ class HuntSteps:
 
     def _record_loss(self, order: SlotOrder, order_id: str, realised: Decimal | None) -> None:
         if realised is not None:
-            self.ledger.append(LedgerEntry(order_id, self.chain.level, order.slot, realised, LedgerKind.LOSS))
+            self.ledger.append(LedgerEntry(order_id, self.chain.level, order.slot, realised, LedgerKind.LOSS, self.now))
             self.chain.total_profit += realised
 
     def _end_hunt(

@@ -138,19 +138,25 @@ def closes_of(value: object) -> list[tuple[str, Decimal]]:
 
 def check_ticks(ticks: object, symbols: Collection[str]) -> None:
     """A batch of ticks as the market's clock and prices: a sequence of objects with one of
-    ``symbols`` (by its canonical name), a finite positive ``Decimal`` price and a timezone-aware
-    ``at``. An unknown symbol is an :class:`UnknownSymbolError`: its tick would move the market's
-    clock (and expire other symbols' hunts) while matching nothing."""
+    ``symbols`` (by its canonical name), a finite positive ``Decimal`` bid, an ask that is
+    ``None`` or a ``Decimal`` not below the bid, and a timezone-aware ``at``. An unknown symbol
+    is an :class:`UnknownSymbolError`: its tick would move the market's clock (and expire other
+    symbols' hunts) while matching nothing."""
     if not _is_sequence(ticks):
         raise InvalidInputError(f"ticks must be a list of ticks, got {type(ticks).__name__}")
     for tick in ticks:  # type: ignore[union-attr]
         symbol = getattr(tick, "symbol", None)
         if symbol not in symbols:
             raise UnknownSymbolError(f"tick.symbol {short_repr(symbol)} is not a configured symbol name")
-        price = getattr(tick, "price", None)
-        if not isinstance(price, Decimal):
-            raise InvalidInputError(f"tick.price must be a Decimal, got {short_repr(price)}")
-        positive_decimal(price, "tick.price")
+        bid, ask = getattr(tick, "bid", None), getattr(tick, "ask", None)
+        for price, name in ((bid, "tick.bid"), (ask, "tick.ask")):
+            if price is None and name == "tick.ask":
+                continue
+            if not isinstance(price, Decimal):
+                raise InvalidInputError(f"{name} must be a Decimal, got {short_repr(price)}")
+            positive_decimal(price, name)
+        if ask is not None and ask < bid:  # type: ignore[operator]
+            raise InvalidInputError(f"tick.ask {ask} is below tick.bid {bid}")
         aware_datetime(getattr(tick, "at", None), "tick.at")
 
 

@@ -104,6 +104,7 @@ def _parse(value: object, what: str) -> Decimal:
 def _too_many_places(number: Decimal) -> bool:
     """Whether ``number`` needs over :data:`MAX_PLACES` places once trailing zeros are dropped."""
     _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int), "only finite numbers get here: _parse refuses the others"
     if exponent >= -MAX_PLACES or not any(digits):
         return False
     trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))

@@ -1,9 +1,10 @@
 """Which trigger prices one tick reaches, found by bisection instead of a scan of every order.
 
-Per symbol, two sorted lists of ``(level, key, kind)``: triggers that fire when the price is at
-or above their level and triggers that fire when it is at or below. A tick at ``price`` takes the
-prefix of the first list up to ``price`` and the suffix of the second from ``price``: the cost is
-a bisection plus the triggers it returns, not the number of orders. Pure domain: no I/O.
+A BUY position closes at the bid and a SELL at the ask, so each trigger is read on its side's
+price: per symbol and side, two sorted lists of ``(level, key, kind)``, triggers that fire when
+that price is at or above their level and triggers that fire when it is at or below. A tick takes
+the prefix of the first list up to its price and the suffix of the second from it: the cost is a
+bisection plus the triggers it returns, not the number of orders. Pure domain: no I/O.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from heapq import merge
 from sortedcontainers import SortedList
 
 Entry = tuple[Decimal, str, str]
+Books = tuple[SortedList, SortedList]  # (fires at or above, fires at or below)
 
 
 class TriggerKind(str, Enum):
@@ -46,11 +48,18 @@ def _check_level(level: object) -> None:
         raise ValueError(f"trigger level must be a finite Decimal, got {level!r}")
 
 
+def _on_bid(direction: str) -> bool:
+    """Whether a position of ``direction`` is valued at the bid (a BUY) rather than the ask."""
+    if direction not in ("BUY", "SELL"):
+        raise ValueError(f"direction must be 'BUY' or 'SELL', got {direction!r}")
+    return direction == "BUY"
+
+
 class PriceIndex:
-    """Trigger prices of string keys (orders), per symbol, in sorted lists."""
+    """Trigger prices of string keys (orders), per symbol and quote side, in sorted lists."""
 
     def __init__(self) -> None:
-        self._books: dict[str, tuple[SortedList, SortedList]] = {}  # symbol -> (above, below)
+        self._books: dict[tuple[str, bool], Books] = {}  # (symbol, on the bid) -> (above, below)
         self._keys: dict[str, list[tuple[SortedList, Entry]]] = {}  # key -> where its entries are
 
     def add(
@@ -58,34 +67,35 @@ class PriceIndex:
     ) -> None:
         """Register an order's take profit and stop loss, replacing every trigger ``key`` had.
 
-        A BUY's TP fires at ``price >= take_profit`` and its SL at ``price <= stop_loss``; a SELL's
-        TP at ``price <= take_profit`` and its SL at ``price >= stop_loss``. ``None`` registers no
+        A BUY's TP fires at ``bid >= take_profit`` and its SL at ``bid <= stop_loss``; a SELL's
+        TP at ``ask <= take_profit`` and its SL at ``ask >= stop_loss``. ``None`` registers no
         trigger (the key is still known). Raises ValueError, changing nothing, for a bad direction
         or a level that is not a finite Decimal.
         """
-        if direction not in ("BUY", "SELL"):
-            raise ValueError(f"direction must be 'BUY' or 'SELL', got {direction!r}")
+        buy = _on_bid(direction)
         for level in (take_profit, stop_loss):
             if level is not None:
                 _check_level(level)  # before anything changes
         self.remove(key)
         self._keys[key] = []
-        buy = direction == "BUY"
         if take_profit is not None:
-            self.add_trigger(key, symbol, take_profit, above=buy, kind=TriggerKind.TP)
+            self.add_trigger(key, symbol, take_profit, above=buy, kind=TriggerKind.TP, direction=direction)
         if stop_loss is not None:
-            self.add_trigger(key, symbol, stop_loss, above=not buy, kind=TriggerKind.SL)
+            self.add_trigger(key, symbol, stop_loss, above=not buy, kind=TriggerKind.SL, direction=direction)
 
     def add_trigger(
-        self, key: str, symbol: str, level: Decimal, *, above: bool, kind: str = TriggerKind.RECOVERY
+        self, key: str, symbol: str, level: Decimal, *, above: bool, direction: str,
+        kind: str = TriggerKind.RECOVERY,
     ) -> None:
-        """Add one trigger to ``key`` (its others stay): it fires at ``price >= level`` when ``above``,
-        else at ``price <= level``, and :meth:`crossed` reports it as ``(key, kind)``.
+        """Add one trigger to ``key`` (its others stay), read on the price a position of
+        ``direction`` closes at (a BUY's bid, a SELL's ask): it fires at ``price >= level`` when
+        ``above``, else at ``price <= level``, and :meth:`crossed` reports it as ``(key, kind)``.
 
-        Adding the same trigger twice keeps one. Raises ValueError unless ``level`` is a finite Decimal.
+        Adding the same trigger twice keeps one. Raises ValueError unless ``level`` is a finite
+        Decimal and ``direction`` is BUY or SELL.
         """
         _check_level(level)
-        lists = self._books.setdefault(symbol, (SortedList(), SortedList()))
+        lists = self._books.setdefault((symbol, _on_bid(direction)), (SortedList(), SortedList()))
         target, entry = lists[0 if above else 1], (level, key, kind)
         held = self._keys.setdefault(key, [])
         if not any(where is target and held_entry == entry for where, held_entry in held):
@@ -97,17 +107,15 @@ class PriceIndex:
         for target, entry in self._keys.pop(key, ()):
             target.remove(entry)
 
-    def crossed(self, symbol: str, price: Decimal) -> list[tuple[str, str]]:
-        """Every ``(key, kind)`` whose trigger ``price`` reaches on ``symbol``, by level then key.
+    def crossed(self, symbol: str, bid: Decimal, ask: Decimal | None = None) -> list[tuple[str, str]]:
+        """Every ``(key, kind)`` whose trigger the quote reaches on ``symbol`` (BUY triggers on
+        the ``bid``, SELL triggers on the ``ask``, which is the bid when ``None``), by level then key.
 
         Nothing is removed: the caller removes what it acts on.
         """
-        lists = self._books.get(symbol)
-        if lists is None:
-            return []
-        above, below = lists
-        fired: Iterable[Entry] = merge(
-            above.islice(0, above.bisect_right((price, _TOP))), below.islice(below.bisect_left((price,)))
+        fired = merge(
+            _fired(self._books.get((symbol, True)), bid),
+            _fired(self._books.get((symbol, False)), bid if ask is None else ask),
         )
         return [(key, kind) for _, key, kind in fired]
 
@@ -118,3 +126,11 @@ class PriceIndex:
     def __contains__(self, key: object) -> bool:
         """Whether ``key`` is registered (with or without triggers)."""
         return key in self._keys
+
+
+def _fired(books: Books | None, price: Decimal) -> Iterable[Entry]:
+    """The triggers of one side's books that ``price`` reaches, by level then key."""
+    if books is None:
+        return ()
+    above, below = books
+    return merge(above.islice(0, above.bisect_right((price, _TOP))), below.islice(below.bisect_left((price,))))

@@ -60,10 +60,13 @@ class PyramidRules:
         """A level missing from ``enabled_levels`` is enabled."""
         return self.enabled_levels.get(level, True)
 
-    def order_prices(self, chain: ProfitChain, entry: Decimal) -> tuple[Decimal, Decimal] | tuple[None, None]:
+    def order_prices(
+        self, chain: ProfitChain, entry: Decimal, spec: SymbolSpec | None = None
+    ) -> tuple[Decimal, Decimal] | tuple[None, None]:
         """Take-profit and stop prices of a chain order entered at ``entry`` (none for a symbol
-        without a spec): the target and the stop in dollars at the chain's lot."""
-        spec = self.symbols.get(chain.symbol)
+        without a spec): the target and the stop in dollars at the chain's lot. ``spec`` is the
+        broker's own figures of the symbol, when it gives them; else the configured table's."""
+        spec = spec or self.symbols.get(chain.symbol)
         if spec is None or chain.lot is None:
             return None, None
         return (

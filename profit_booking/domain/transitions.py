@@ -74,7 +74,7 @@ class ChainDraft(HuntSteps):
         if order.status is OrderStatus.STOPPED:
             raise ProfitBookingError(f"order {order_id} hit its stop loss; its SL hunt decides slot {order.slot}")
         chain = self.chain
-        self.ledger.append(LedgerEntry(order_id, chain.level, order.slot, amount, LedgerKind.PROFIT))
+        self.ledger.append(LedgerEntry(order_id, chain.level, order.slot, amount, LedgerKind.PROFIT, self.now))
         self._close(order, order_id, OrderStatus.BOOKED)
         self._end_hunt(order.slot, HuntStatus.RECOVERED, won_back=amount)
         chain.orders_booked += 1
@@ -87,7 +87,16 @@ class ChainDraft(HuntSteps):
         booked when it made the target (or closed at its take-profit with a profit), a stop
         loss (SL hunt) when it closed at its stop, and otherwise (a close by hand short of the
         target, a take-profit that netted nothing) a lost slot. The close of an order whose stop
-        was reported without its figure brings that figure to the ledger and to its hunt."""
+        was reported without its figure brings that figure to the ledger and to its hunt.
+        Everything the close writes is stamped with its own time (``close.at``), not its batch's."""
+        batch_now = self.now
+        self.now = close.at or batch_now
+        try:
+            self._settle(close)
+        finally:
+            self.now = batch_now
+
+    def _settle(self, close: Close) -> None:
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
         hunt = next((h for h in self.hunts.values() if h.order_id == close.order_id and h.awaits_figure), None)
@@ -154,7 +163,7 @@ class ChainDraft(HuntSteps):
 
     def event(self, kind: str, **data: object) -> None:
         """Record one event of the chain's story."""
-        self.events.append(ChainEvent(kind, self.chain.level, data))
+        self.events.append(ChainEvent(kind, self.chain.level, data, self.now))
 
     def change(self) -> ChainChange:
         """The recorded change, with the chain's version moved on by one.

@@ -26,9 +26,10 @@ class PaperDualOrders:
     async def create(self, signal: dict[str, Any]) -> DualOrderResult:
         """Place Order A then Order B for a checked signal."""
         symbol, direction, lot = signal["symbol"], signal["signal_type"], self.settings.default_lot
-        spec, entry = self.settings.symbol(symbol), await self.broker.price(symbol)
-        if entry is None:
+        spec, quote = self.settings.symbol(symbol), await self.broker.quote(symbol)
+        if quote is None:
             return DualOrderResult(None, None, error=f"no price for {symbol} yet")
+        entry = quote.opening_price(direction)
         stop = stop_price(spec, direction, entry, lot, self.settings.stop_loss)
         order_a = OrderRequest(
             symbol, direction, lot, target_price(spec, direction, entry, lot, ORDER_A_TARGET), stop,

@@ -2,10 +2,10 @@
 
 Both are a pure function of (seed, symbols, plugins): tick ``i`` is the same whatever the
 number of ticks asked for, so a replay resumed at tick ``i`` sees what an uninterrupted one saw.
-Prices move in whole tenths of a pip (exact ``Decimal``), reflected to stay within half and
-one and a half times the start price; a step's spread is a sixth of the
+Bids move in whole tenths of a pip (exact ``Decimal``), reflected to stay within half and
+one and a half times the start price; a step's standard deviation is a sixth of the
 distance that makes the per-order target at the demo's lot, so an order resolves in a few
-dozen ticks.
+dozen ticks. Each tick quotes an ask a fixed spread above the bid (:data:`SPREAD_PIPS`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ START_PRICES = {
     "USDJPY": "150.000", "EURJPY": "162.000", "GBPJPY": "190.000", "AUDJPY": "99.000", "XAUUSD": "2000.000",
 }
 SIGNAL_CHANCE = 0.0015  # per tick, plugin and symbol
+SPREAD_PIPS = {"XAUUSD": Decimal("25"), "GBPJPY": Decimal("2.5"), "EURJPY": Decimal("1.8"), "AUDJPY": Decimal("1.8")}
+DEFAULT_SPREAD_PIPS = Decimal("1.2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,8 @@ class SyntheticMarket:
     ) -> None:
         self.symbols = list(symbols)
         walk, signals = random.Random(f"walk:{seed}"), random.Random(f"signals:{seed}")
-        steps = {name: self._spread(spec, lot, target) for name, spec in symbols.items()}
+        steps = {name: self._step_size(spec, lot, target) for name, spec in symbols.items()}
+        spreads = {name: SPREAD_PIPS.get(name, DEFAULT_SPREAD_PIPS) * spec.pip_size for name, spec in symbols.items()}
         missing = [name for name in self.symbols if name not in START_PRICES]
         if missing:
             raise InvalidInputError(
@@ -62,14 +65,14 @@ class SyntheticMarket:
             for name in self.symbols:
                 step = round(walk.gauss(0, steps[name])) * symbols[name].pip_size / 10
                 prices[name] = _within(prices[name] + step, bounds[name])
-            self.ticks.append([Tick(name, prices[name], at) for name in self.symbols])
+            self.ticks.append([Tick(name, prices[name], at, prices[name] + spreads[name]) for name in self.symbols])
             self.signals.append([
                 Signal(plugin, name, signals.choice(("BUY", "SELL")), f"{plugin[:10]}-{name}-T{i}")
                 for plugin in plugin_ids for name in self.symbols if signals.random() < SIGNAL_CHANCE
             ])
 
     @staticmethod
-    def _spread(spec: SymbolSpec, lot: Decimal, target: Decimal) -> float:
+    def _step_size(spec: SymbolSpec, lot: Decimal, target: Decimal) -> float:
         """Tenths of a pip of one step's standard deviation."""
         pips_to_target = target / (spec.pip_value_per_std_lot * lot)
         return float(pips_to_target * 10 / 6)

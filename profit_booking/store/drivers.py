@@ -13,18 +13,30 @@ the same on both backends.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+import aiosqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import Executable, Select
+from sqlalchemy.sql import Executable
 
 from ..errors import ProfitBookingError, StoreError
-from .errors import driver_errors, is_integrity, translate
+from .errors import driver_errors, translate
 from .runner import CHUNK, Part, Row, check_rows, prepare_cached
 
+if TYPE_CHECKING:
+    from .runner import Query
+
 Write = Callable[[], Awaitable[None]]
+Driver = TypeVar("Driver")
+"""The driver's own connection a runner executes on (aiosqlite's or asyncpg's)."""
+
+
+def _tuples(rows: Iterable[sqlite3.Row]) -> Sequence[Row]:
+    """aiosqlite annotates its rows as ``sqlite3.Row``; with no ``row_factory`` set (the store
+    sets none) they are the plain tuples ``fetchall`` and ``fetchmany`` return in a list."""
+    return cast("Sequence[Row]", rows)
 
 
 class SqlAlchemyRunner:
@@ -42,13 +54,13 @@ class SqlAlchemyRunner:
     async def isolated(self, write: Write) -> Part:
         raise StoreError("a read transaction writes nothing")
 
-    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         try:
             return [tuple(row) for row in await self._conn.execute(query, dict(params or {}))]
         except driver_errors() as exc:
             raise translate(exc) from exc
 
-    async def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+    async def stream(self, query: Query) -> AsyncIterator[list[Row]]:
         try:
             result = await self._conn.stream(query.execution_options(yield_per=CHUNK))
             async for chunk in result.partitions(CHUNK):
@@ -57,10 +69,10 @@ class SqlAlchemyRunner:
             raise translate(exc) from exc
 
 
-class _OnDriver:
+class _OnDriver(Generic[Driver]):
     """A runner that sends prepared statements to a driver connection, one execute each."""
 
-    def __init__(self, driver_connection: Any, dialect: Dialect) -> None:
+    def __init__(self, driver_connection: Driver, dialect: Dialect) -> None:
         self._driver = driver_connection
         self._dialect = dialect
 
@@ -87,7 +99,7 @@ class _OnDriver:
         raise NotImplementedError  # abstract: each driver runs a batch and counts rows its own way
 
 
-class SqliteDriverRunner(_OnDriver):
+class SqliteDriverRunner(_OnDriver[aiosqlite.Connection]):
     """Statements on the aiosqlite connection: one thread round trip each (reads, and opening)."""
 
     async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
@@ -104,24 +116,24 @@ class SqliteDriverRunner(_OnDriver):
             raise translate(exc) from exc
         return cursor.rowcount
 
-    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         params = params or {}
         prepared = prepare_cached(query, params, self._dialect)
         try:
             rows = await self._driver.execute_fetchall(prepared.sql, prepared.bind(params))
         except driver_errors() as exc:
             raise translate(exc) from exc
-        return prepared.convert(rows)
+        return prepared.convert(_tuples(rows))
 
     async def isolated(self, write: Write) -> Part:
         raise StoreError("savepoints run in a recorded write transaction (SqliteWriteBatch)")
 
-    async def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+    async def stream(self, query: Query) -> AsyncIterator[list[Row]]:
         prepared = prepare_cached(query, {}, self._dialect)
         try:
             async with self._driver.execute(prepared.sql, prepared.bind({})) as cursor:
                 while rows := await cursor.fetchmany(CHUNK):
-                    yield prepared.convert(rows)
+                    yield prepared.convert(_tuples(rows))
         except driver_errors() as exc:
             raise translate(exc) from exc
 
@@ -130,7 +142,7 @@ class UnknownStateError(StoreError):
     """A transaction could be neither committed nor rolled back: its connection must go."""
 
 
-class AsyncpgDriverRunner(_OnDriver):
+class AsyncpgDriverRunner(_OnDriver[Any]):  # an asyncpg.Connection: asyncpg ships no type information
     """Writes on the asyncpg connection itself (PostgreSQL), compiled once by SQLAlchemy: the
     same statements without the adapter's per-statement work, which cost more than the round
     trip. Row counts come from the command status (``UPDATE 1``)."""
@@ -162,10 +174,10 @@ class AsyncpgDriverRunner(_OnDriver):
             await savepoint.commit()
         return part
 
-    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         raise StoreError("a write transaction on PostgreSQL reads through SQLAlchemy, not here")
 
-    def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+    def stream(self, query: Query) -> AsyncIterator[list[Row]]:
         raise StoreError("a write transaction on PostgreSQL reads through SQLAlchemy, not here")
 
     async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
@@ -210,10 +222,10 @@ class SqliteWriteBatch:
         self._parts.append((first, len(self._steps), part))
         return part
 
-    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
 
-    def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+    def stream(self, query: Query) -> AsyncIterator[list[Row]]:
         raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
 
     def apply(self, db: sqlite3.Connection) -> None:
@@ -230,7 +242,7 @@ class SqliteWriteBatch:
                     self._run(db, first, end)
                 except (ProfitBookingError, sqlite3.IntegrityError) as exc:
                     db.execute("ROLLBACK TO part")
-                    part.error = translate(exc) if is_integrity(exc) else exc
+                    part.error = translate(exc)  # an integrity error translated, a refusal as it is
                 db.execute("RELEASE part")
                 done = end
             self._run(db, done, len(self._steps))

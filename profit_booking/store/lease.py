@@ -20,9 +20,9 @@ from sqlalchemy.dialects.sqlite import insert
 
 from ..errors import DatabaseBusyError
 from .runner import StatementRunner
-from .tables import WriterLeaseRow
+from .tables import WriterLeaseRow, table_of
 
-lease = WriterLeaseRow.__table__
+lease = table_of(WriterLeaseRow)
 
 READ = select(lease.c.token, lease.c.pid, lease.c.host, lease.c.since, lease.c.renewed_at)
 _INSERT = insert(lease)

@@ -19,12 +19,12 @@ from ..domain.changes import ChainEvent, LedgerEntry
 from ..domain.findings import Finding
 from ..domain.hunts import SlHunt
 from ..domain.orders import SlotOrder
-from .tables import BookingRow, ChainOrderRow, ChainRow, SlHuntRow
+from .tables import BookingRow, ChainOrderRow, ChainRow, SlHuntRow, table_of
 
-chains = ChainRow.__table__
-orders = ChainOrderRow.__table__
-bookings = BookingRow.__table__
-hunts = SlHuntRow.__table__
+chains = table_of(ChainRow)
+orders = table_of(ChainOrderRow)
+bookings = table_of(BookingRow)
+hunts = table_of(SlHuntRow)
 
 _RENAMED = {"total_profit": "total_profit_cents", "metadata": "metadata_json", "loss": "loss_cents"}
 
@@ -34,13 +34,13 @@ def column_name(field_name: str) -> str:
     return _RENAMED.get(field_name, field_name)
 
 
-CHAIN_COLUMNS: tuple[Column, ...] = tuple(chains.c[column_name(name)] for name in CHAIN_FIELDS)
+CHAIN_COLUMNS: tuple[Column[Any], ...] = tuple(chains.c[column_name(name)] for name in CHAIN_FIELDS)
 CHANGING_COLUMNS: tuple[str, ...] = tuple(column_name(name) for name in CHANGING_FIELDS)
-_CHANGING = tuple(zip(CHANGING_COLUMNS, CHANGING_FIELDS))
+_CHANGING = tuple(zip(CHANGING_COLUMNS, CHANGING_FIELDS, strict=True))
 ORDER_FIELDS = tuple(f.name for f in fields(SlotOrder))
-ORDER_COLUMNS: tuple[Column, ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
+ORDER_COLUMNS: tuple[Column[Any], ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
 HUNT_FIELDS = tuple(f.name for f in fields(SlHunt))
-HUNT_COLUMNS: tuple[Column, ...] = tuple(hunts.c[column_name(name)] for name in HUNT_FIELDS)
+HUNT_COLUMNS: tuple[Column[Any], ...] = tuple(hunts.c[column_name(name)] for name in HUNT_FIELDS)
 
 
 def chain_from_row(row: tuple[Any, ...]) -> ProfitChain:
@@ -69,13 +69,13 @@ def ledger_values(chain_id: str, entry: LedgerEntry, now: datetime) -> dict[str,
     """Every column of a ledger row."""
     return {
         "chain_id": chain_id, "order_id": entry.order_id, "level": entry.level, "slot": entry.slot,
-        "kind": entry.kind, "amount_cents": entry.amount, "booked_at": now,
+        "kind": entry.kind, "amount_cents": entry.amount, "booked_at": entry.at or now,
     }
 
 
 def event_values(chain_id: str, event: ChainEvent, now: datetime) -> dict[str, Any]:
     """Every column of an event row."""
-    return {"chain_id": chain_id, "kind": event.kind, "level": event.level, "data": event.data, "at": now}
+    return {"chain_id": chain_id, "kind": event.kind, "level": event.level, "data": event.data, "at": event.at or now}
 
 
 def hunt_values(hunt: SlHunt) -> dict[str, Any]:

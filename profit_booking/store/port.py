@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from datetime import datetime
-
 from ..domain.chain import ChainStatus, ProfitChain
-from ..domain.findings import Finding
 from ..domain.changes import ChainChange
+from ..domain.findings import Finding
 from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError

@@ -14,14 +14,14 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, inspect, select, text
-from sqlalchemy.engine import URL
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
 from ..errors import NotADatabaseError, StoreError
-from .errors import driver_errors, translate
 from .drivers import AsyncpgDriverRunner, SqlAlchemyRunner
+from .errors import driver_errors, translate
 from .runner import StatementRunner
 from .schema import check_version
 from .sql_store import SqlStore
@@ -29,7 +29,7 @@ from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow
 
 logger = logging.getLogger(__name__)
 SCHEMA_LOCK = 0x70625F736368  # pg_advisory_xact_lock key: one schema creation at a time
-DIALECT = PGDialect_asyncpg()
+DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves its constructor unannotated
 
 
 class PostgresStore(SqlStore):
@@ -83,6 +83,7 @@ class PostgresStore(SqlStore):
                 conn = await self._connection()
                 if write:
                     driver = (await conn.get_raw_connection()).driver_connection
+                    assert driver is not None, "a connection checked out of the pool has its driver's"
                     transaction = driver.transaction()
                     await transaction.start()
                 else:

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Executable, Insert, Select, Update
+from sqlalchemy.sql import ClauseElement, Executable, Insert, Select, Update
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from ..errors import ConcurrentUpdateError, ProfitBookingError, StoreError
 
 Row = tuple[Any, ...]
 Processor = Callable[[Any], Any] | None
 CHUNK = 5000
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    Query: TypeAlias = Select[*tuple[Any, ...]]
+    """A select of any columns (the store's rows are plain tuples, converted by column type)."""
 
 
 class StatementRunner(Protocol):
@@ -40,10 +47,10 @@ class StatementRunner(Protocol):
     ) -> None:
         """Execute once per parameter set, in one call."""
 
-    async def fetch(self, query: Select, params: Mapping[str, Any] | None = None) -> list[Row]:
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Every row of a select, as tuples of converted values."""
 
-    def stream(self, query: Select) -> AsyncIterator[list[Row]]:
+    def stream(self, query: Query) -> AsyncIterator[list[Row]]:
         """The rows of a select in chunks, so a large read never sits in memory twice."""
 
     async def isolated(self, write: Callable[[], Awaitable[None]]) -> Part:
@@ -67,14 +74,14 @@ class Prepared:
     sql: str
     names: tuple[str, ...]
     binds: tuple[Processor, ...]
-    construct: Callable[..., dict[str, Any]] | None  # None: every parameter is a caller's key
+    construct: Callable[..., Mapping[str, Any]] | None  # None: every parameter is a caller's key
     convert_row: Callable[[Row], Row] | None
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         values = params if self.construct is None else self.construct(params=params)
         return tuple(
             value if process is None else process(value)
-            for value, process in zip([values[name] for name in self.names], self.binds)
+            for value, process in zip([values[name] for name in self.names], self.binds, strict=True)
         )
 
     def convert(self, rows: Sequence[Row]) -> list[Row]:
@@ -95,7 +102,8 @@ def row_converter(processors: Sequence[Processor]) -> Callable[[Row], Row] | Non
         return None
     names = {f"p{index}": process for index, process in enumerate(processors) if process is not None}
     items = ", ".join(f"p{i}(r[{i}])" if f"p{i}" in names else f"r[{i}]" for i in range(len(processors)))
-    return eval(f"lambda r: ({items},)", names)  # noqa: S307 - built from column positions only
+    converter: Callable[[Row], Row] = eval(f"lambda r: ({items},)", names)  # built from column positions only
+    return converter
 
 
 def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> Prepared:
@@ -106,7 +114,11 @@ def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> P
         for column in table.columns:
             if column.onupdate is not None or (column.default is not None and not column.primary_key):
                 raise StoreError(f"{table.name}.{column.name} has a Python-side default the driver path cannot apply")
+    if not isinstance(statement, ClauseElement):
+        raise StoreError(f"{type(statement).__name__} is not a SQL statement the driver path can compile")
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if not isinstance(compiled, SQLCompiler):  # a DDL statement's compiler: never one of the store's
+        raise StoreError(f"{type(statement).__name__} does not compile to a statement the driver path can run")
     if any(bind.expanding for bind in compiled.binds.values()):
         raise StoreError("statements with expanding IN parameters cannot run on the driver path")
     names = tuple(compiled.positiontup or ())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import create_mock_engine
+from sqlalchemy import ClauseElement, create_mock_engine
 from sqlmodel import SQLModel
 
 from ..errors import NotADatabaseError, SchemaVersionError
@@ -23,7 +23,7 @@ def ddl_statements(dialect_name: str) -> tuple[str, ...]:
     """Every CREATE statement of the schema for ``dialect_name``, in creation order."""
     statements: list[str] = []
 
-    def collect(sql, *multiparams, **params) -> None:  # noqa: ANN001 - SQLAlchemy's executor signature
+    def collect(sql: ClauseElement, *multiparams: object, **params: object) -> None:  # the mock engine's executor
         statements.append(str(sql.compile(dialect=engine.dialect)).strip())
 
     engine = create_mock_engine(f"{dialect_name}://", collect)

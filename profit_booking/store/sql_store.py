@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from functools import lru_cache, partial
-from typing import Any
-
-from sqlalchemy import Select, bindparam, text
-
 from datetime import datetime
+from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import bindparam, text
 
 from ..domain.chain import ChainStatus, ProfitChain
-from ..domain.findings import Finding
 from ..domain.changes import ChainChange
+from ..domain.findings import Finding
 from ..domain.hunts import HuntUpdate, SlHunt
 from ..domain.orders import SlotOrder
 from ..domain.stats import ChainTally, HuntTally
@@ -27,12 +26,23 @@ from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError
 from . import statements as q
 from .mapping import (
-    chain_from_row, chain_values, changing_values, chains, event_values, finding_values, hunt_values, ledger_values,
+    chain_from_row,
+    chain_values,
+    chains,
+    changing_values,
+    event_values,
+    finding_values,
+    hunt_values,
+    ledger_values,
     order_values,
 )
 from .port import Snapshot
 from .runner import StatementRunner
 from .tables import sql_in
+
+if TYPE_CHECKING:
+    from .runner import Query
+
 
 class SqlStore:
     """The persistence port over SQL statements; subclasses own the connection."""
@@ -92,9 +102,9 @@ class SqlStore:
                     snapshot.chains.append(tracked)
             async for rows in run.stream(q.ACTIVE_ORDERS):
                 for row in rows:
-                    tracked = by_id.get(row[0])
-                    if tracked is not None and tracked.chain.level == row[1]:
-                        tracked.slots[row[2]] = SlotOrder(tracked.chain.chain_id, *row[1:])
+                    owner = by_id.get(row[0])
+                    if owner is not None and owner.chain.level == row[1]:
+                        owner.slots[row[2]] = SlotOrder(owner.chain.chain_id, *row[1:])
             async for rows in run.stream(q.OPEN_HUNTS):
                 for row in rows:
                     by_id[row[0]].hunts[row[2]] = SlHunt(by_id[row[0]].chain.chain_id, *row[1:])
@@ -140,6 +150,7 @@ class SqlStore:
 async def write_change(run: StatementRunner, change: ChainChange) -> None:
     """The statements of one change, in the order that finds a conflict first."""
     chain_id, now = change.chain_id, change.after.updated_at
+    assert now is not None, "a drafted change always stamps its chain's updated_at"
     if change.creates:
         await run.run(q.INSERT_CHAIN, chain_values(change.after))
     else:
@@ -152,6 +163,7 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
     if change.new_orders:
         await run.run_many(q.INSERT_ORDER, [order_values(o, now) for o in change.new_orders])
     conflict = f"an order of chain {chain_id} is no longer active in the database"
+    rows: list[dict[str, Any]]
     if updates := [u for u in change.order_updates if u.target_price is None]:
         rows = [
             {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status, "updated_at": now}
@@ -199,7 +211,7 @@ async def _update_hunts(run: StatementRunner, chain_id: str, updates: Sequence[H
 
 
 @lru_cache(maxsize=32)
-def _listing(by_plugin: bool, statuses: frozenset[ChainStatus]) -> Select:
+def _listing(by_plugin: bool, statuses: frozenset[ChainStatus]) -> Query:
     query = q.ALL_CHAINS
     if by_plugin:
         query = query.where(chains.c.plugin_id == bindparam("plugin_id"))

@@ -26,8 +26,15 @@ from .lease import WriterLease
 from .runner import StatementRunner
 from .sql_store import SqlStore
 from .sqlite_file import (
-    DIALECT, check_pages, check_schema, connect, create_owner_only, open_error, prepare_for_writing,
-    read_only_mode, stamp,
+    DIALECT,
+    check_pages,
+    check_schema,
+    connect,
+    create_owner_only,
+    open_error,
+    prepare_for_writing,
+    read_only_mode,
+    stamp,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,14 +70,14 @@ class SqliteStore(SqlStore):
         """
         if synchronous not in SYNCHRONOUS_LEVELS:
             raise StoreError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
-        pragmas = (f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA foreign_keys=ON")
+        pragmas: tuple[str, ...] = (f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA foreign_keys=ON")
         if not read_only:
             pragmas += (f"PRAGMA synchronous={synchronous}",)
         create_owner_only(path, create and not read_only)
         lease = None if read_only else WriterLease(lease_ttl)
         conn = await connect(path, read_only, pragmas)
         try:
-            if read_only:
+            if lease is None:  # read-only
                 await check_schema(conn, str(path))
             else:
                 await prepare_for_writing(conn, str(path), create, lease, busy_timeout_ms)
@@ -150,7 +157,8 @@ class SqliteStore(SqlStore):
         itself failed: then the connection is replaced.
         """
         try:
-            await conn._execute(lambda: batch.apply(conn._conn))  # noqa: SLF001 - see the docstring
+            # private and unannotated in aiosqlite: see the docstring
+            await conn._execute(lambda: batch.apply(conn._conn))  # type: ignore[no-untyped-call]
         except UnknownStateError:
             await self._discard(conn)
             raise

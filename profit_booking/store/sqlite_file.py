@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +64,7 @@ async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aios
     pending = aiosqlite.connect(target, uri=True, isolation_level=None)
     # aiosqlite's worker thread is not a daemon: a bot that dies without closing the store would
     # hang at exit. SQLite itself makes an interrupted transaction roll back on the next open.
-    pending._thread.daemon = True  # noqa: SLF001 - aiosqlite offers no public switch
+    pending._thread.daemon = True  # private: aiosqlite offers no public switch
     try:
         conn = await pending
     except (sqlite3.Error, OSError) as exc:
@@ -80,6 +80,7 @@ async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aios
 
 async def check_pages(conn: aiosqlite.Connection, path: Path) -> None:
     """Refuse a file that is not a database or whose pages are damaged (``PRAGMA quick_check``)."""
+    rows: Iterable[Sequence[object]]
     try:
         rows = await conn.execute_fetchall("PRAGMA quick_check(1)")
     except sqlite3.DatabaseError as exc:

@@ -12,11 +12,17 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from ..domain.chain import FINAL_STATUSES
 from .mapping import CHAIN_COLUMNS, CHANGING_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
 from .tables import (
-    ACTIVE_ORDER_WHERE, OPEN_HUNT_WHERE, UNFINISHED_CHAIN_WHERE, BrokerFindingRow, ChainEventRow, sql_in,
+    ACTIVE_ORDER_WHERE,
+    OPEN_HUNT_WHERE,
+    UNFINISHED_CHAIN_WHERE,
+    BrokerFindingRow,
+    ChainEventRow,
+    sql_in,
+    table_of,
 )
 
-events = ChainEventRow.__table__
-findings = BrokerFindingRow.__table__
+events = table_of(ChainEventRow)
+findings = table_of(BrokerFindingRow)
 
 UNFINISHED = text(f"chains.{UNFINISHED_CHAIN_WHERE.text}")
 ACTIVE_ORDER = text(f"chain_orders.{ACTIVE_ORDER_WHERE.text}")
@@ -69,7 +75,10 @@ FINAL_SUMMARY = (
     .group_by(chains.c.plugin_id, chains.c.status, chains.c.level)
 )
 HUNT_SUMMARY = (
-    select(chains.c.plugin_id, hunts.c.status, func.count(), func.sum(hunts.c.loss_cents), func.sum(hunts.c.won_back_cents))
+    select(
+        chains.c.plugin_id, hunts.c.status, func.count(), func.sum(hunts.c.loss_cents),
+        func.sum(hunts.c.won_back_cents),
+    )
     .join(chains, chains.c.chain_id == hunts.c.chain_id)
     .group_by(chains.c.plugin_id, hunts.c.status)
 )

@@ -7,11 +7,13 @@ lists exactly the domain enum's members.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from ..domain.chain import UNFINISHED_STATUSES, ChainStatus
@@ -25,9 +27,9 @@ from .types import Cents, DecimalText, UTCDateTime, enum_names
 SCHEMA_VERSION = 4
 
 
-def sql_in(column: str, members: object) -> str:
+def sql_in(column: str, members: Iterable[Enum]) -> str:
     """``column IN ('A', 'B')`` with enum member names as literals (the package's own constants)."""
-    names = sorted(member.name for member in members)  # type: ignore[attr-defined]
+    names = sorted(member.name for member in members)
     return f"{column} IN ({', '.join(repr(n) for n in names)})"
 
 
@@ -40,7 +42,7 @@ def _time(nullable: bool = False) -> Any:
     return Field(sa_type=UTCDateTime, nullable=nullable)
 
 
-def _enum(enum: type, name: str) -> Any:
+def _enum(enum: type[Enum], name: str) -> Any:
     return Field(sa_type=enum_names(enum, name))
 
 
@@ -213,14 +215,20 @@ class BrokerFindingRow(SQLModel, table=True):
     detail: dict[str, Any] = Field(sa_type=JSON)
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The ``Table`` of a ``table=True`` model."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel's metaclass sets it; its typing omits it
+    return table
+
+
 TABLES = [
-    t.__table__
+    table_of(t)
     for t in (
         SchemaVersionRow, WriterLeaseRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow,
         BrokerFindingRow,
     )
 ]
 
-make_append_only(BookingRow.__table__)
-make_append_only(ChainEventRow.__table__)
-make_append_only(BrokerFindingRow.__table__)
+make_append_only(table_of(BookingRow))
+make_append_only(table_of(ChainEventRow))
+make_append_only(table_of(BrokerFindingRow))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy import Enum as EnumType
@@ -46,7 +48,10 @@ class EnumByName(EnumType):
 
     cache_ok = True
 
-    def result_processor(self, dialect: Dialect, coltype: object):  # noqa: ANN201 - SQLAlchemy's hook
+    # SQLAlchemy's Enum holds str | Enum values but inherits String's hook typed for str alone.
+    def result_processor(  # type: ignore[override]
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], Enum | str | None]:
         return self._object_lookup.__getitem__
 
 

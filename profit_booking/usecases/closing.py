@@ -14,7 +14,7 @@ from ..domain.hunts import HuntStatus
 from ..domain.money import ZERO
 from ..domain.transitions import ChainDraft
 from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
-from .placing import place_opened_levels
+from .placing import entry_price, place_opened_levels
 
 logger = logging.getLogger(__name__)
 
@@ -120,11 +120,10 @@ async def after_closing(core: Core, results: dict[str, list[BookingResult]]) -> 
 
 
 async def market_price(core: Core, chain_id: str) -> Decimal | None:
-    """The broker's price of the chain's symbol: what a level opened now is priced from."""
+    """Where the chain's orders open now (the broker's ask for a BUY, its bid for a SELL): what
+    a level opened now is priced from."""
     tracked = core.memory.tracked.get(chain_id)
-    if core.broker is None or tracked is None:
-        return None
-    return await core.broker.price(tracked.chain.symbol)
+    return None if tracked is None else await entry_price(core, tracked.chain)
 
 
 async def refusal(core: Core, order_id: str, chain_id: str, exc: ProfitBookingError) -> BookingResult:

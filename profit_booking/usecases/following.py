@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..broker.ports import CloseReason, Deal, Tick
 from ..core import Core
 from ..domain.chain import BookingResult
 from ..domain.closes import Close
 from ..domain.price_index import TriggerKind
-from ..errors import ProfitBookingError
+from ..errors import BrokerError, ProfitBookingError
 from .closing import settle_closes
 from .hunting import follow_hunts
 from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
+HISTORY_LAG = timedelta(seconds=60)
+"""How long, in market time, ticks keep reading the broker's deals after one reached a chain
+order's take-profit or stop: a broker's deal history can show a close seconds after it happened
+(MT5's does), and the price may have left the trigger by then."""
 
 
 def close_of(deal: Deal) -> Close:
@@ -36,23 +40,46 @@ class DealFollower:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.since: datetime | None = None
+        self.expecting: dict[str, datetime] = {}  # chain id → when a tick reached its TP or SL
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
         """Decide the SL hunts the ticks reach (expiry, recovery order), try again the intents the
         broker refused before, then settle what the ticks closed; the broker is asked only when
-        a tick reached the take-profit or stop of an open chain order."""
+        a tick reached the take-profit or stop of an open chain order (and, for a while after,
+        until the close shows in its history). A broker failure is logged and tried again on
+        the next ticks: it never escapes."""
         memory = self.core.memory
         # one look into the price index per tick, before anything is placed: the broker can have
         # closed only orders that were open before this batch, so it serves both uses below
-        crossings = [(tick, memory.prices.crossed(tick.symbol, tick.price)) for tick in ticks]
+        crossings = [(tick, memory.prices.crossed(tick.symbol, tick.bid, tick.ask)) for tick in ticks]
         await follow_hunts(self.core, crossings)  # first: a recovery order whose window ended is not sent
         if memory.unplaced:
             await place_opened_levels(self.core, sorted(memory.unplaced))
         if self.core.broker is None:  # the bot places and reports its orders itself
             return []
-        if not any(kind is not TriggerKind.RECOVERY for _, reached in crossings for _, kind in reached):
+        for tick, reached in crossings:
+            for chain_id, kind in reached:
+                if kind is not TriggerKind.RECOVERY:
+                    self.expecting.setdefault(chain_id, tick.at)
+        if not self.expecting:
             return []
-        return await self.poll()
+        watched = {
+            order.order_id: chain_id for chain_id in self.expecting if chain_id in memory.tracked
+            for order in memory.tracked[chain_id].slots.values() if order.order_id is not None
+        }
+        try:
+            deals = await self.core.broker.closed_deals(self.since)
+        except BrokerError as exc:  # a database failure is no broker's: it goes to the caller
+            logger.error("could not read the broker's deals (tried again on the next ticks): %s", exc)
+            return []
+        results = await self.settle(deals)
+        arrived = {watched.get(result.order_id) for result in results}
+        latest = max(tick.at for tick in ticks)
+        self.expecting = {
+            chain_id: since for chain_id, since in self.expecting.items()
+            if chain_id in memory.tracked and chain_id not in arrived and latest - since < HISTORY_LAG
+        }
+        return results
 
     async def poll(self) -> list[BookingResult]:
         """Settle every deal closed since the last poll (the broker's ``since`` is inclusive, so a
@@ -81,3 +108,4 @@ class DealFollower:
         if deals:
             self.since = max(deal.closed_at for deal in deals)
         return results
+

@@ -35,9 +35,11 @@ def decisions_of(memory: ChainRegistry, crossings: Crossings) -> Decisions:
                 decided.setdefault(chain_id, {}).setdefault(slot, (None, tick.at))
         for chain_id, kind in reached:
             if kind is TriggerKind.RECOVERY:
-                for slot, hunt in memory.tracked[chain_id].hunts.items():
-                    if hunt.triggered_by(tick.price):
-                        decided.setdefault(chain_id, {}).setdefault(slot, (tick.price, tick.at))
+                tracked = memory.tracked[chain_id]
+                price = tick.closing_price(tracked.chain.direction)  # where its stop was hit: the same side
+                for slot, hunt in tracked.hunts.items():
+                    if hunt.triggered_by(price):
+                        decided.setdefault(chain_id, {}).setdefault(slot, (price, tick.at))
     return decided
 
 

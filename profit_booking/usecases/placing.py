@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from ..broker.ports import OrderRequest
+from ..broker.ports import OrderRequest, Placement
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.orders import OrderStatus, SlotOrder
@@ -18,16 +18,19 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
     """Send the chain's unplaced intents to the broker and record each ticket.
 
     The intents were committed first (with the change that opened their level). Under the
-    chain's lock, each is sent with its client order id; the tickets the broker returned are
-    committed in one change, also when a later placement fails, so nothing places an intent
-    twice. A crash between the broker's answer and that commit leaves the position to be
-    linked by its client id on the next start. A recovery order whose hunt's window has ended
-    (on the service's market clock) is not sent: its hunt expires instead. Returns the orders
-    placed.
+    chain's lock, each is sent with its client order id, its take-profit and stop priced from
+    the price it opens at now (the ask for a BUY, the bid for a SELL, so that the spread is
+    paid before the target counts); the tickets the broker returned are committed in one
+    change, with the take-profit and stop the broker holds, also when a later placement fails,
+    so nothing places an intent twice. A crash between the broker's answer and that commit
+    leaves the position to be linked by its client id on the next start. A recovery order
+    whose hunt's window has ended (on the service's market clock) is not sent: its hunt
+    expires instead. Returns the orders placed.
     """
-    if core.broker is None or not core.settings.engine_places_orders:
+    broker = core.broker
+    if broker is None or not core.settings.engine_places_orders:
         return []
-    placed: dict[str, tuple[str, tuple[Decimal, Decimal]]] = {}
+    placed: dict[str, Placement] = {}
     async with core.tracker.locked(chain_id) as tracked:
         chain, too_late = tracked.chain, set(tracked.due_hunts(core.clock()))
         try:
@@ -36,23 +39,42 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
                     continue
                 target, stop = await _prices_now(core, chain, order)
                 request = OrderRequest(chain.symbol, chain.direction, chain.lot, target, stop, order.client_order_id)
-                placed[order.client_order_id] = await core.broker.place(request), (target, stop)
+                placed[order.client_order_id] = await broker.place(request)
         finally:
             if placed:
                 await core.tracker.commit_locked(
                     tracked,
-                    lambda draft: [draft.register(ticket, client, prices) for client, (ticket, prices) in placed.items()],
+                    lambda draft: [
+                        draft.register(p.ticket, client, _held_prices(p)) for client, p in placed.items()
+                    ],
                 )
     if placed:
         logger.info("placed %d orders of chain %s", len(placed), chain_id)
     return [o for o in core.memory.open_orders(chain_id) if o.client_order_id in placed]
 
 
+def _held_prices(placement: Placement) -> tuple[Decimal, Decimal] | None:
+    if placement.take_profit is None or placement.stop_loss is None:
+        return None
+    return placement.take_profit, placement.stop_loss
+
+
+async def entry_price(core: Core, chain: ProfitChain) -> Decimal | None:
+    """Where an order of the chain opens now: the broker's ask for a BUY, its bid for a SELL."""
+    if core.broker is None:
+        return None
+    quote = await core.broker.quote(chain.symbol)
+    return None if quote is None else quote.opening_price(chain.direction)
+
+
 async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple[Decimal, Decimal]:
-    """Take-profit and stop from the price the order fills at now (the intent's own were priced
-    from the close that opened its level, which the market may have left since)."""
-    price = await core.broker.price(chain.symbol)
-    target, stop = core.rules.order_prices(chain, price) if price is not None else (None, None)
+    """Take-profit and stop from the price the order fills at now, with the broker's own pip
+    value of the symbol when it gives one (the intent's own were priced from the close that
+    opened its level, which the market may have left since)."""
+    assert core.broker is not None
+    price = await entry_price(core, chain)
+    spec = await core.broker.symbol_spec(chain.symbol)
+    target, stop = core.rules.order_prices(chain, price, spec) if price is not None else (None, None)
     target, stop = (target, stop) if target is not None else (order.target_price, order.stop_price)
     if target is None or stop is None:
         raise BrokerError(f"intent {order.client_order_id} cannot be priced: the broker has no price for {chain.symbol}")
@@ -60,15 +82,15 @@ async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple
 
 
 async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:
-    """Place the intents of levels just opened; those the broker refused stay pending, and the
-    chain is remembered so that the next ticks try again (as the next start's reconciliation
-    would)."""
+    """Place the intents of levels just opened; those the broker refused (or an adapter failed)
+    stay pending, and the chain is remembered so that the next ticks try again (as the next
+    start's reconciliation would)."""
     for chain_id in chain_ids:
         try:
             await place_orders(core, chain_id)
         except ChainFinalError:  # it ended meanwhile: nothing of it is placed any more
             core.memory.unplaced.discard(chain_id)
-        except ProfitBookingError as exc:  # the broker refused
+        except ProfitBookingError as exc:  # the broker refused, or its adapter failed (contained)
             logger.error("orders of chain %s stay pending: %s", chain_id, exc)
             if chain_id in core.memory.tracked:
                 core.memory.unplaced.add(chain_id)

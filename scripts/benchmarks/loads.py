@@ -76,13 +76,16 @@ async def _build_memory(chunks, when) -> SimpleNamespace:
     for one in tracked.values():  # the price index by chain and distinct price, and the deadlines, as ours
         chain, buy = one.chain, one.chain.direction == "BUY"
         for target, stop in {(o.target_price, o.stop_price) for o in one.slots.values() if o.status is OrderStatus.OPEN}:
-            prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP)
-            prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL)
+            prices.add_trigger(chain.chain_id, chain.symbol, target, above=buy, kind=TriggerKind.TP,
+                               direction=chain.direction)
+            prices.add_trigger(chain.chain_id, chain.symbol, stop, above=not buy, kind=TriggerKind.SL,
+                               direction=chain.direction)
         if one.hunts:
             waiting = [hunt for hunt in one.hunts.values() if hunt.status is HuntStatus.RUNNING]
             for hunt in waiting:
                 if hunt.trigger_price is not None:
-                    prices.add_trigger(chain.chain_id, chain.symbol, hunt.trigger_price, above=buy)
+                    prices.add_trigger(chain.chain_id, chain.symbol, hunt.trigger_price, above=buy,
+                                       direction=chain.direction)
             if waiting:
                 deadlines.set(chain.chain_id, (hunt.expires_at for hunt in waiting))
     async for rows in chunks(SELECTS[3]):

@@ -21,7 +21,7 @@ LOT = Decimal("0.01")
 
 async def open_order_b(broker: PaperBroker, service, symbol: str, direction: str, client_id: str):
     """The bot's dual entry, reduced to its Order B: placed with the chain's target and stop."""
-    spec, entry = DEFAULT_SYMBOLS[symbol], await broker.price(symbol)
+    spec, entry = DEFAULT_SYMBOLS[symbol], (await broker.quote(symbol)).bid
     tp = target_price(spec, direction, entry, LOT, Decimal("7.00"))
     sl = stop_price(spec, direction, entry, LOT, Decimal("10.00"))
     ticket = await broker.place(OrderRequest(symbol, direction, LOT, tp, sl, client_id))

@@ -89,7 +89,7 @@ def test_the_replay_market_stays_within_its_bounds_and_names_what_it_cannot_repl
     specs = {"NZDUSD": DEFAULT_SYMBOLS["NZDUSD"]}
     market = SyntheticMarket(7, specs, ["p"], 20_000, Decimal("0.01"), Decimal("7.00"))
     start = Decimal(START_PRICES["NZDUSD"])
-    prices = [batch[0].price for batch in market.ticks]
+    prices = [batch[0].bid for batch in market.ticks]
     assert min(prices) >= start / 2 and max(prices) <= start * 3 / 2
     assert max(prices) - min(prices) > start / 10  # it does move
     with pytest.raises(InvalidInputError, match="no start price for BTCUSD"):

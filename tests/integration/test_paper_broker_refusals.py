@@ -46,14 +46,14 @@ async def test_bad_requests_raise_and_write_nothing(broker, path, request_, mess
     [
         (Tick("EURGBP", D("0.8"), T0), "unknown symbol"),
         (Tick("EURUSD", D("1.1"), T0.replace(tzinfo=None)), "timezone-aware"),
-        (Tick("EURUSD", D("-1.1"), T0), "tick price"),
+        (Tick("EURUSD", D("-1.1"), T0), "tick bid"),
     ],
 )
 async def test_a_batch_with_a_bad_tick_writes_nothing(broker, path, tick, message):
     before = dump(path)
     with pytest.raises(BrokerError, match=message):
         await broker.tick([Tick("EURUSD", D("1.10000"), at(1)), tick])
-    assert dump(path) == before and await broker.price("EURUSD") is None and broker.now() == EPOCH
+    assert dump(path) == before and await broker.quote("EURUSD") is None and broker.now() == EPOCH
 
 
 async def test_a_batch_that_fails_midway_leaves_file_and_memory_as_before(broker, path, monkeypatch):
@@ -72,7 +72,7 @@ async def test_a_batch_that_fails_midway_leaves_file_and_memory_as_before(broker
     with pytest.raises(RuntimeError, match="crash"):
         await broker.tick([Tick("EURUSD", D("1.10700"), at(1))])
     assert dump(path) == before
-    assert await broker.price("EURUSD") == D("1.10000") and broker.now() == at(0)
+    assert (await broker.quote("EURUSD")).bid == D("1.10000") and broker.now() == at(0)
     assert sorted(p.ticket for p in await broker.open_positions()) == tickets
     monkeypatch.undo()
     deals = await broker.tick([Tick("EURUSD", D("1.10700"), at(1))])  # the retry closes both, once

@@ -19,11 +19,11 @@ async def test_a_stale_tick_is_ignored(broker, path):
     for when in (at(10), at(9)):  # not later than the last quote: a replay after a crash
         assert await broker.tick([Tick("EURUSD", D("1.20000"), when)]) == []
     assert dump(path) == before
-    assert await broker.price("EURUSD") == D("1.10000") and broker.now() == at(10)
+    assert (await broker.quote("EURUSD")).bid == D("1.10000") and broker.now() == at(10)
     assert [p.ticket for p in await broker.open_positions()] == [ticket]
     # another symbol's clock is its own; the market clock is the latest of all
     await broker.tick([Tick("USDJPY", D("150.000"), at(3))])
-    assert broker.now() == at(10) and await broker.price("USDJPY") == D("150.000")
+    assert broker.now() == at(10) and (await broker.quote("USDJPY")).bid == D("150.000")
     # within one batch too: the second EURUSD tick is older than the first
     assert await broker.tick([Tick("EURUSD", D("1.10100"), at(20)), Tick("EURUSD", D("1.20000"), at(15))]) == []
     assert read_sql(path, "SELECT price, at FROM quotes WHERE symbol = 'EURUSD'") == [
@@ -66,7 +66,7 @@ async def test_state_survives_close_and_reopen(path):
         assert dump(path) == before
         assert await broker.open_positions() == positions and [p.ticket for p in positions] == [buy, sell]
         assert await broker.closed_deals() == deals == [closed] and closed.ticket == done
-        assert await broker.price("EURUSD") == D("1.10500") and await broker.price("USDJPY") == D("150.000")
+        assert (await broker.quote("EURUSD")).bid == D("1.10500") and (await broker.quote("USDJPY")).bid == D("150.000")
         assert broker.now() == at(2)
         assert await broker.get_marker("replay") == "tick 3" and await broker.get_marker("other") is None
         assert await broker.place(order("b")) == buy  # still known

@@ -25,7 +25,7 @@ async def test_it_is_a_broker_with_an_owner_only_wal_file(broker, path):
     assert read_sql(path, "PRAGMA journal_mode") == [("wal",)]
     assert {name for (name,) in read_sql(path, "SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
     assert broker.now() == EPOCH == datetime(1970, 1, 1, tzinfo=UTC)
-    assert await broker.price("EURUSD") is None
+    assert await broker.quote("EURUSD") is None
     assert await broker.open_positions() == [] and await broker.closed_deals() == []
 
 

@@ -89,16 +89,22 @@ def closes_of(sixteen: dict[str, list[str]]) -> list[Close]:
 
 
 async def test_64_closes_across_16_chains_settle_in_one_transaction(service, db_path, sixteen):
-    """One write transaction holds all 64 bookings, a savepoint per chain; every booking has the
-    same booked_at, every chain's version moved by exactly one, and memory matches the file."""
+    """One write transaction holds all 64 bookings, a savepoint per chain; every booking has its
+    own close's time, every chain's version moved by exactly one, and memory matches the file."""
     before = chain_rows(db_path)
-    results, transactions = await traced(service, service.settle_closes(closes_of(sixteen)))
+    closes = closes_of(sixteen)
+    results, transactions = await traced(service, service.settle_closes(closes))
 
     assert len(results) == 64 and all(r.success for r in results)
     (tx,) = transactions
     assert (count(tx, "INSERT INTO bookings"), count(tx, "SAVEPOINT"), count(tx, "ROLLBACK")) == (64, 16, 0)
     booked = read_sql(db_path, "SELECT count(*), count(DISTINCT booked_at) FROM bookings WHERE amount_cents = 725")
-    assert booked == [(64, 1)]
+    assert booked == [(64, 64)]
+    in_time_order = read_sql(db_path, "SELECT order_id FROM bookings WHERE amount_cents = 725 ORDER BY booked_at")
+    assert [order_id for (order_id,) in in_time_order] == [close.order_id for close in closes]
+    first_event = read_sql(db_path, f"SELECT at FROM chain_events WHERE data LIKE '%{closes[0].order_id}%'")
+    assert [at for (at,) in first_event] == [read_sql(db_path, "SELECT min(booked_at) FROM bookings"
+                                                               " WHERE amount_cents = 725")[0][0]]
     after = chain_rows(db_path)
     for cid in sixteen:
         assert after[cid][3] == before[cid][3] + 1 and after[cid][:3] == (3, 0, 700 * 3 + 725 * 4)

@@ -131,7 +131,7 @@ def test_memory_tallies_hunts_and_keeps_their_triggers_and_deadlines_with_each_c
 
 def decided(memory, ticks):
     """What ``ticks`` decide, each with what it reaches in memory's price index (as on_ticks looks)."""
-    return decisions_of(memory, [(tick, memory.prices.crossed(tick.symbol, tick.price)) for tick in ticks])
+    return decisions_of(memory, [(tick, memory.prices.crossed(tick.symbol, tick.bid, tick.ask)) for tick in ticks])
 
 
 def test_the_first_tick_past_the_trigger_or_the_window_decides_a_waiting_hunt():

@@ -64,7 +64,7 @@ def test_crossed_does_not_remove_and_remove_does(index):
 
 
 def test_re_adding_a_key_replaces_its_triggers(index):
-    index.add_trigger("buy", "EURUSD", D("1.0950"), above=False)
+    index.add_trigger("buy", "EURUSD", D("1.0950"), above=False, direction="BUY")
     index.add("buy", "EURUSD", "SELL", D("1.0800"), None)  # now a SELL with a TP only
     assert len(index) == 2
     assert index.crossed("EURUSD", D("1.0950")) == []  # the old SL and the extra trigger are gone
@@ -81,9 +81,9 @@ def test_an_order_without_levels_is_known_but_never_fires():
 
 def test_general_triggers_several_per_key_with_their_labels():
     index = PriceIndex()
-    index.add_trigger("hunt", "XAUUSD", D("2010.00"), above=True)
-    index.add_trigger("hunt", "XAUUSD", D("1990.00"), above=False, kind="EXPIRY_FLOOR")
-    index.add_trigger("hunt", "XAUUSD", D("2010.00"), above=True)  # the same trigger again: kept once
+    index.add_trigger("hunt", "XAUUSD", D("2010.00"), above=True, direction="BUY")
+    index.add_trigger("hunt", "XAUUSD", D("1990.00"), above=False, kind="EXPIRY_FLOOR", direction="BUY")
+    index.add_trigger("hunt", "XAUUSD", D("2010.00"), above=True, direction="BUY")  # again: kept once
     assert len(index) == 1
     assert index.crossed("XAUUSD", D("2010.00")) == [("hunt", TriggerKind.RECOVERY)]
     assert index.crossed("XAUUSD", D("1990.00")) == [("hunt", "EXPIRY_FLOOR")]
@@ -106,7 +106,9 @@ def test_bad_input_changes_nothing(index):
     with pytest.raises(ValueError, match="finite Decimal"):
         index.add("buy", "EURUSD", "BUY", D("1.2"), D("NaN"))
     with pytest.raises(ValueError, match="finite Decimal"):
-        index.add_trigger("buy", "EURUSD", 1.2, above=True)  # a float
+        index.add_trigger("buy", "EURUSD", 1.2, above=True, direction="BUY")  # a float
+    with pytest.raises(ValueError, match="direction"):
+        index.add_trigger("buy", "EURUSD", D("1.2"), above=True, direction="buy")
     assert index.crossed("EURUSD", D("1.1070")) == [("buy", "TP")]  # "buy" kept its triggers
     assert len(index) == 2
 
@@ -117,22 +119,25 @@ SYMBOLS = ("EURUSD", "USDJPY")
 prices = st.integers(min_value=90, max_value=110).map(lambda n: D(n) / 100)  # few values: many ties
 levels = st.none() | prices
 orders = st.tuples(st.sampled_from(SYMBOLS), st.sampled_from(("BUY", "SELL")), levels, levels)
-triggers = st.tuples(st.sampled_from(SYMBOLS), prices, st.booleans())
+triggers = st.tuples(st.sampled_from(SYMBOLS), prices, st.booleans(), st.sampled_from(("BUY", "SELL")))
+spreads = st.integers(min_value=0, max_value=3).map(lambda n: D(n) / 100)
 operations = st.lists(
     st.one_of(
         st.tuples(st.just("add"), st.integers(0, 15), orders),
         st.tuples(st.just("trigger"), st.integers(0, 15), triggers),
         st.tuples(st.just("remove"), st.integers(0, 15), st.none()),
-        st.tuples(st.just("tick"), st.sampled_from(SYMBOLS), prices),
+        st.tuples(st.just("tick"), st.sampled_from(SYMBOLS), st.tuples(prices, spreads)),
     ),
     max_size=60,
 )
 
 
-def naive(model: dict[str, list], symbol: str, price: Decimal) -> list[tuple[str, str]]:
-    """Every trigger of every key, tested one by one, sorted by (level, key, kind)."""
-    hits = [(level, key, kind) for key, held in model.items() for sym, level, above, kind in held
-            if sym == symbol and (price >= level if above else price <= level)]
+def naive(model: dict[str, list], symbol: str, bid: Decimal, ask: Decimal) -> list[tuple[str, str]]:
+    """Every trigger of every key, tested one by one on its side's price (a BUY's bid, a SELL's
+    ask), sorted by (level, key, kind)."""
+    hits = [(level, key, kind) for key, held in model.items() for sym, level, above, kind, side in held
+            if sym == symbol and ((bid if side == "BUY" else ask) >= level if above
+                                  else (bid if side == "BUY" else ask) <= level)]
     return [(key, kind) for _, key, kind in sorted(hits)]
 
 
@@ -146,22 +151,24 @@ def test_crossed_equals_a_naive_scan(ops):
             symbol, direction, tp, sl = args
             index.add(key, symbol, direction, tp, sl)
             buy = direction == "BUY"
-            model[key] = [(symbol, level, above, kind) for level, above, kind
+            model[key] = [(symbol, level, above, kind, direction) for level, above, kind
                           in ((tp, buy, TriggerKind.TP), (sl, not buy, TriggerKind.SL)) if level is not None]
         elif op == "trigger":
-            symbol, level, above = args
-            index.add_trigger(key, symbol, level, above=above)
+            symbol, level, above, direction = args
+            index.add_trigger(key, symbol, level, above=above, direction=direction)
             held = model.setdefault(key, [])
-            if (symbol, level, above, TriggerKind.RECOVERY) not in held:
-                held.append((symbol, level, above, TriggerKind.RECOVERY))
+            if (symbol, level, above, TriggerKind.RECOVERY, direction) not in held:
+                held.append((symbol, level, above, TriggerKind.RECOVERY, direction))
         elif op == "remove":
             index.remove(key)
             model.pop(key, None)
         else:
-            assert index.crossed(target, args) == naive(model, target, args)
+            bid, spread = args
+            assert index.crossed(target, bid, bid + spread) == naive(model, target, bid, bid + spread)
         assert len(index) == len(model)
         assert all(k in index for k in model)
     for symbol in SYMBOLS:  # and a final sweep over every price
         for cents in range(89, 112):
             price = D(cents) / 100
-            assert index.crossed(symbol, price) == naive(model, symbol, price)
+            assert index.crossed(symbol, price) == naive(model, symbol, price, price)
+            assert index.crossed(symbol, price, price + D("0.02")) == naive(model, symbol, price, price + D("0.02"))
