@@ -14,10 +14,24 @@ from .domain.chain import BookingResult, ChainStatus, ProfitChain
 from .domain.hunts import HuntStatus, SlHunt
 from .domain.orders import OrderKind, OrderStatus, SlotOrder
 from .errors import (
-    AlreadyBookedError, BrokerError, ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ConfigError,
-    ConstraintError, UnknownOrderError,
-    DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, DuplicateChainError, InvalidInputError,
-    NotADatabaseError, ProfitBookingError, SchemaVersionError, StoreError, UnknownSymbolError,
+    AlreadyBookedError,
+    BrokerError,
+    ChainFinalError,
+    ChainNotFoundError,
+    ConcurrentUpdateError,
+    ConfigError,
+    ConstraintError,
+    DatabaseBusyError,
+    DatabaseDamagedError,
+    DatabaseMissingError,
+    DuplicateChainError,
+    InvalidInputError,
+    NotADatabaseError,
+    ProfitBookingError,
+    SchemaVersionError,
+    StoreError,
+    UnknownOrderError,
+    UnknownSymbolError,
 )
 from .interface import IProfitBookingCapable
 from .manager import ProfitBookingManager
@@ -26,10 +40,10 @@ from .service import ProfitBookingService
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
-    "AlreadyBookedError", "BookingResult", "BrokerError", "ConstraintError", "UnknownOrderError", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
-    "ConcurrentUpdateError", "ConfigError", "DatabaseBusyError", "DatabaseDamagedError", "DatabaseMissingError",
-    "DuplicateChainError", "IProfitBookingCapable", "InvalidInputError", "NotADatabaseError", "OrderKind",
-    "OrderStatus", "ProfitBookingError", "ProfitBookingManager", "ProfitBookingService", "ProfitBookingSettings",
-    "ProfitChain", "SchemaVersionError", "SlHunt", "HuntStatus", "SlotOrder", "StoreError", "UnknownSymbolError", "load_settings",
-    "open_service", "start_engine",
+    "AlreadyBookedError", "BookingResult", "BrokerError", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
+    "ConcurrentUpdateError", "ConfigError", "ConstraintError", "DatabaseBusyError", "DatabaseDamagedError",
+    "DatabaseMissingError", "DuplicateChainError", "HuntStatus", "IProfitBookingCapable", "InvalidInputError",
+    "NotADatabaseError", "OrderKind", "OrderStatus", "ProfitBookingError", "ProfitBookingManager",
+    "ProfitBookingService", "ProfitBookingSettings", "ProfitChain", "SchemaVersionError", "SlHunt", "SlotOrder",
+    "StoreError", "UnknownOrderError", "UnknownSymbolError", "load_settings", "open_service", "start_engine",
 ]

@@ -12,9 +12,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from .domain.hunts import DEFAULT_WINDOW_MINUTES, DEFAULT_WINDOW_OVERRIDES, HuntRules
+from .domain.money import short_repr
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, DEFAULT_STOP_LOSS, PyramidRules
-from .domain.money import short_repr
 from .errors import ConfigError, UnknownSymbolError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"

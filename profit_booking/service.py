@@ -22,13 +22,12 @@ from .domain.money import positive_money
 from .domain.opening import OrderBOpening
 from .domain.orders import SlotOrder
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID
-from .domain.transitions import ChainDraft
 from .errors import InvalidInputError
 from .plan_adapter import as_store
 from .reads import ChainReads
 from .registry import ChainRegistry
 from .tracking import ChainTracker
-from .usecases import closing, opening, placing, reconciling, stopping
+from .usecases import cancelling, closing, opening, placing, reconciling, stopping
 from .usecases.following import DealFollower
 from .working_set import collector_paused
 
@@ -223,16 +222,17 @@ class ProfitBookingService(ChainReads):
         order = await self._tracker.change(chain_id, lambda draft: draft.register(order_id, client_id))
         return order.client_order_id
 
-    async def cancel_chain(self, chain_id: str, reason: str = "cancelled by the user") -> ProfitChain:
-        """End a chain (reversal, manual stop): CANCELLED is final. Returns the chain as it ends."""
+    async def cancel_chain(
+        self, chain_id: str, reason: str = "cancelled by the user", *, leave_order_b: bool = False
+    ) -> ProfitChain:
+        """End a chain (reversal, manual stop): CANCELLED is final. With a broker its open
+        positions are closed first, the Order B's too unless ``leave_order_b``; the chain's
+        events say what was closed and what could not be. Returns the chain as it ends."""
         await self._ready()
         chain_id, reason = require_id(chain_id, "chain_id"), require_id(reason, "reason")
-
-        def cancel(draft: ChainDraft) -> ProfitChain:
-            draft.cancel(reason)
-            return draft.tracked.chain  # the caller's object, which the commit updates in place
-
-        return await self._tracker.change(chain_id, cancel)
+        if not isinstance(leave_order_b, bool):
+            raise InvalidInputError(f"leave_order_b must be True or False, got {leave_order_b!r}")
+        return await cancelling.cancel_chain(self.core, chain_id, reason, leave_order_b=leave_order_b)
 
     def _engine_on(self) -> bool:
         """``use_profit_booking=false`` switches the engine off too: it reads no deal, settles,

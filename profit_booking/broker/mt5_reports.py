@@ -22,7 +22,7 @@ DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_OUT_BY = 0, 1, 3
 DEAL_REASON_SL, DEAL_REASON_TP = 4, 5
 
 
-def price(value: float, digits: int | None) -> Decimal:
+def price(value: float | Decimal, digits: int | None) -> Decimal:
     """A price as ``Decimal``, rounded to ``digits`` places when they are known."""
     converted = Decimal(str(value))
     return converted if digits is None else converted.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN)

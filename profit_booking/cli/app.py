@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Console
 from sqlalchemy.engine import URL
 from typer.exceptions import TyperException
-from rich.console import Console
 
 from .. import (
-    ChainStatus, InvalidInputError, ProfitBookingError, ProfitBookingService, ProfitBookingSettings, ProfitChain,
-    load_settings, open_service,
+    ChainStatus,
+    InvalidInputError,
+    ProfitBookingError,
+    ProfitBookingService,
+    ProfitBookingSettings,
+    ProfitChain,
+    load_settings,
+    open_service,
 )
 from ..domain.hunts import SlHunt
 from .demo import DemoTally, run_demo

@@ -51,10 +51,12 @@ def chains_table(chains: Sequence[ProfitChain], limit: int | None = None, title:
 def stats_table(stats_by_plugin: Mapping[str, Mapping[str, Any]]) -> Table:
     """One row of ``get_chain_stats`` per plugin, with a totals row."""
     table = _table("Per-plugin statistics", show_footer=len(stats_by_plugin) > 1)
-    counts = ("total_chains", "active_chains", "sl_hunt_chains", "completed_chains", "stopped_chains", "cancelled_chains")
+    counts = (
+        "total_chains", "active_chains", "sl_hunt_chains", "completed_chains", "stopped_chains", "cancelled_chains",
+    )
     headers = ("chains", "active", "hunt", "done", "stop", "cancel")
     table.add_column("plugin", footer="all", no_wrap=True)
-    for key, header in zip(counts, headers):
+    for key, header in zip(counts, headers, strict=True):
         table.add_column(header, justify="right", footer=str(sum(s[key] for s in stats_by_plugin.values())))
     total = sum((s["total_profit"] for s in stats_by_plugin.values()), start=0)
     table.add_column("profit", justify="right", footer=money(total))

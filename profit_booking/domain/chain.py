@@ -84,7 +84,9 @@ class ProfitChain:
 
 
 CHAIN_FIELDS = tuple(f.name for f in fields(ProfitChain))
-FIXED_FIELDS = frozenset({"chain_id", "plugin_id", "symbol", "direction", "metadata", "created_at", "order_b_id", "lot"})
+FIXED_FIELDS = frozenset(
+    {"chain_id", "plugin_id", "symbol", "direction", "metadata", "created_at", "order_b_id", "lot"}
+)
 CHANGING_FIELDS = tuple(name for name in CHAIN_FIELDS if name not in FIXED_FIELDS)
 
 

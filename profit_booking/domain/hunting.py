@@ -16,7 +16,6 @@ from .orders import OrderKind, OrderStatus, SlotOrder
 from .rules import PyramidRules
 from .slots import only_open, slot_of
 
-
 DOOMED = "its level is already lost in strict mode: no recovery order for this slot"
 
 

@@ -15,6 +15,7 @@ from ..domain.money import ZERO
 from ..domain.transitions import ChainDraft
 from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
 from .placing import entry_price, place_opened_levels
+from .positions import open_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +25,23 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
 
     If one of several is refused as unknown or already booked, the others are booked one by
     one. A level that fills writes the next level's intents, priced from the broker's price,
-    and the engine places them.
+    and the engine places them. With a broker, an order it still holds open is refused: its own
+    close will be settled with the broker's figure (the ledger never keeps a figure the broker
+    would contradict).
     """
     for order_id, _ in closes:
         owner = core.memory.order_chain.get(order_id)
         if owner not in (None, chain_id):
             error = f"order {order_id} belongs to chain {owner}, not {chain_id}"
             return [core.refused(oid, chain_id, error) for oid, _ in closes]
+    if still_open := {order_id for order_id, _ in closes} & await open_tickets(core):
+        error = "is still open at the broker: it is booked from the broker's close, with its realised figure"
+        rest = [(order_id, amount) for order_id, amount in closes if order_id not in still_open]
+        booked = dict(zip([order_id for order_id, _ in rest], await book_profits(core, chain_id, rest))) if rest else {}
+        return [
+            booked[order_id] if order_id in booked else core.refused(order_id, chain_id, f"order {order_id} {error}")
+            for order_id, _ in closes
+        ]
 
     def book_all(draft: ChainDraft) -> list[BookingResult]:
         return [settled(draft, order_id, lambda: draft.book(order_id, amount)) for order_id, amount in closes]

@@ -12,6 +12,7 @@ from ..domain.transitions import ChainDraft
 from ..errors import ProfitBookingError
 from .closing import market_price
 from .following import DealFollower
+from .positions import open_tickets
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ async def stop_order(
     if order_id in settled or (order_id is None and live & stopped):
         return True  # the broker's own close of it was just settled, with its real figure
     named = order_id if order_id is not None else next(iter(live)) if len(live) == 1 else None
-    if named is not None and await _still_open(core, named):
+    if named is not None and named in await open_tickets(core):
         logger.warning("stop of %s in chain %s not recorded: the broker still holds it open", named, chain_id)
         return False
 
@@ -50,14 +51,3 @@ async def stop_order(
     logger.info("stop loss of chain %s recorded", chain_id)
     return True
 
-
-async def _still_open(core: Core, ticket: str) -> bool:
-    """Whether the broker holds ``ticket`` open (unknown without a broker, or when it cannot
-    say: the caller's report is then taken)."""
-    if core.broker is None:
-        return False
-    try:
-        return any(position.ticket == ticket for position in await core.broker.open_positions())
-    except ProfitBookingError as exc:
-        logger.warning("could not read the broker's positions: %s", exc)
-        return False

@@ -102,7 +102,7 @@ async def test_64_closes_across_16_chains_settle_in_one_transaction(service, db_
     assert booked == [(64, 64)]
     in_time_order = read_sql(db_path, "SELECT order_id FROM bookings WHERE amount_cents = 725 ORDER BY booked_at")
     assert [order_id for (order_id,) in in_time_order] == [close.order_id for close in closes]
-    first_event = read_sql(db_path, f"SELECT at FROM chain_events WHERE data LIKE '%{closes[0].order_id}%'")
+    first_event = read_sql(db_path, f"SELECT at FROM chain_events WHERE kind = 'booked' AND data LIKE '%{closes[0].order_id}%'")
     assert [at for (at,) in first_event] == [read_sql(db_path, "SELECT min(booked_at) FROM bookings"
                                                                " WHERE amount_cents = 725")[0][0]]
     after = chain_rows(db_path)
