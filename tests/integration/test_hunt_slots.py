@@ -8,8 +8,11 @@ closed market), so it is placed on the next tick, five pips higher."""
 
 from __future__ import annotations
 
+import json
+
 from profit_booking import ChainStatus
 from profit_booking.domain.hunts import HuntStatus
+from tests.conftest import read_sql
 from tests.integration.hunt_helpers import refuse_once, running, stored
 
 WINDOW = 30 * 60
@@ -98,4 +101,7 @@ async def test_a_chain_cancelled_mid_hunt_cancels_its_hunts(tmp_path, monkeypatc
     assert [row[:5] for row in bot.orders(cid) if row[0] == 1] == [
         (1, 0, 1, "LEVEL", "REPLACED"), (1, 0, 2, "RECOVERY", "OPEN"), (1, 1, 1, "LEVEL", "LOST")]
     assert bot.chain_row(cid) == ("CANCELLED", 1, 0, 0, -1300, "reversal")
-    assert [row[1] for row in bot.positions()] == [f"{cid}-L1-S0-A2"]  # the open one stays the bot's to manage
+    assert bot.positions() == []  # the open recovery order was closed with its chain, and the chain says so
+    closed = read_sql(bot.pb_path, "SELECT kind, data FROM chain_events WHERE chain_id = ? AND kind LIKE 'position%'", (cid,))
+    assert [(kind, json.loads(data)["client_order_id"]) for kind, data in closed] == [
+        ("position_closed", f"{cid}-L1-S0-A2")]
