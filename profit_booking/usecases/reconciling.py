@@ -9,7 +9,9 @@ never adopted. Everything found and done is written to ``broker_findings``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from ..broker.ports import Position
 from ..core import Core
 from ..domain.findings import Finding, FindingKind
 from ..domain.orders import OrderStatus, parse_client_order_id
@@ -78,20 +80,26 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
 _REPORTED = {FindingKind.UNKNOWN_POSITION, FindingKind.DUPLICATE_POSITION, FindingKind.MISSING_ORDER, FindingKind.FAILED}
 
 
-def _strangers(core: Core, positions: list, closed_tickets: set[str]) -> list[Finding]:
-    """Positions that are ours by client id but not on record, and open orders the broker lost."""
+def _strangers(core: Core, positions: Sequence[Position], closed_tickets: set[str]) -> list[Finding]:
+    """Positions of the engine (MT5: of its magic) that no chain knows, whether they carry one of
+    our client ids (a chain order not on record, or a second one of a slot) or not (an Order B
+    whose chain was never opened, or a position left open by a cancelled chain); and open
+    orders the broker lost."""
     memory, findings = core.memory, []
     for position in positions:
+        if position.ticket in memory.order_chain:
+            continue  # on record
         parsed = parse_client_order_id(position.client_order_id)
-        if position.ticket in memory.order_chain or parsed is None:
-            continue  # on record, or not a chain order (an Order A, the bot's own)
-        tracked = memory.tracked.get(parsed[0])
-        order = tracked.slots.get(parsed[2]) if tracked else None
+        tracked = memory.tracked.get(parsed[0]) if parsed else None
+        order = tracked.slots.get(parsed[2]) if tracked and parsed else None
         kind = FindingKind.UNKNOWN_POSITION
         if order is not None and order.client_order_id == position.client_order_id:
             kind = FindingKind.DUPLICATE_POSITION
         detail = {"symbol": position.symbol, "direction": position.direction, "lot": str(position.lot)}
-        findings.append(Finding(kind, parsed[0] if tracked else None, position.ticket, position.client_order_id, detail))
+        if parsed is None:
+            detail["note"] = "not a chain order: no chain knows this position"
+        chain_id = tracked.chain.chain_id if tracked else None
+        findings.append(Finding(kind, chain_id, position.ticket, position.client_order_id, detail))
     open_tickets = {p.ticket for p in positions}
     for chain_id, tracked in memory.tracked.items():
         for order in tracked.slots.values():

@@ -15,7 +15,25 @@ from __future__ import annotations
 from typing import Any
 
 from .fake_mt5_market import norm, on_grid, point
+from .fake_mt5_types import REQUEST_FIELDS
 from .fake_mt5_types import Mt5Constants as C
+
+
+def parse_request(request: object, comment_limit: int) -> dict[str, Any] | tuple[int, str]:
+    """What the Python module makes of a request dict before the server sees it: every field with
+    its default (0, 0.0, ""), or the ``last_error`` of a key it refuses (unknown key, a value of
+    another type (an int volume, a Decimal price), a comment longer than the terminal takes)."""
+    if not isinstance(request, dict):
+        return (-2, "Invalid arguments")
+    parsed: dict[str, Any] = {key: kind() for key, kind in REQUEST_FIELDS.items()}
+    for key, value in request.items():
+        kind = REQUEST_FIELDS.get(key)
+        too_long = key == "comment" and isinstance(value, str) and len(value) > comment_limit
+        if kind is None or not isinstance(value, kind) or isinstance(value, bool) or too_long:
+            return (-2, f'Invalid "{key}" argument')
+        parsed[key] = value
+    return parsed
+
 
 INSTANT_LIKE = (C.SYMBOL_TRADE_EXECUTION_INSTANT, C.SYMBOL_TRADE_EXECUTION_REQUEST)
 
@@ -34,7 +52,7 @@ def filling_ok(s: dict[str, Any], type_filling: int) -> bool:
 def volume_ok(s: dict[str, Any], volume: float) -> bool:
     if volume <= 0 or volume < s["volume_min"] - 1e-9 or volume > s["volume_max"] + 1e-9:
         return False
-    steps = volume / s["volume_step"]
+    steps = volume / float(s["volume_step"])
     return abs(steps - round(steps)) < 1e-6
 
 

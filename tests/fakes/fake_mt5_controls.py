@@ -5,8 +5,8 @@ None of this is part of the MetaTrader5 module; calls to it are not logged in ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,7 +46,6 @@ class Controls(Mt5Constants):
 
     _store: Store
     _raise: tuple[BaseException, bool] | None
-    _change: Callable[[], AbstractContextManager[dict[str, Any]]]
 
     server_offset = Setting("server_offset_s", lambda v: timedelta(seconds=v), lambda v: int(_seconds(v)))
     history_lag = Setting("history_lag_s", lambda v: timedelta(seconds=v), _seconds)
@@ -57,11 +56,23 @@ class Controls(Mt5Constants):
     call_delay = Setting("call_delay", dump=float)
     close_fee = Setting("close_fee", dump=float)
 
+    @contextmanager
+    def _change(self) -> Iterator[dict[str, Any]]:
+        """The state for a change, saved after it."""
+        with self._store.session() as st:
+            yield st
+            self._store.save()
+
     def server_ms(self, at: datetime) -> int:
         """``at`` (timezone-aware) on the trade server's clock, in ms since 1970 as ``time_msc`` counts."""
         if at.utcoffset() is None:
             raise ValueError(f"a quote's time must be timezone-aware, got {at!r}")
-        return (at - EPOCH) // timedelta(milliseconds=1) + round(self.server_offset / timedelta(milliseconds=1))
+        offset: timedelta = self.server_offset
+        return (at - EPOCH) // timedelta(milliseconds=1) + offset // timedelta(milliseconds=1)
+
+    def server_seconds(self, at: datetime) -> int:
+        """``at`` (timezone-aware) on the trade server's clock, as the module's ``time`` fields count it."""
+        return self.server_ms(at) // 1000
 
     def set_quote(self, symbol: str, bid: Decimal | float, ask: Decimal | float, at: datetime) -> None:
         """The market's new quote (rounded to the symbol's digits); closes the positions whose SL/TP it reaches."""

@@ -46,7 +46,7 @@ def point(s: dict[str, Any]) -> float:
 
 def norm(price: float, s: dict[str, Any]) -> float:
     """A price rounded to the symbol's digits, as the server stores it."""
-    return round(float(price), s["digits"])
+    return round(float(price), int(s["digits"]))
 
 
 def on_grid(price: float, s: dict[str, Any]) -> bool:
@@ -71,7 +71,7 @@ def profit(s: dict[str, Any], is_buy: bool, volume: float, open_price: float, cl
 
 def tick_value(s: dict[str, Any], bid: float) -> float:
     """Value in USD of one tick for one lot: converted by the bid when the profit currency is not USD."""
-    raw = point(s) * s["trade_contract_size"]
+    raw = point(s) * float(s["trade_contract_size"])
     if s["currency_profit"] == ACCOUNT_CURRENCY:
         return raw
     return raw / bid if bid > 0 else 0.0

@@ -50,7 +50,8 @@ def positions(st: dict[str, Any], symbol: str | None, group: str | None, ticket:
 
 
 def synced(st: dict[str, Any], time_msc: int) -> bool:
-    return clock_ms(st) >= time_msc + round(st["settings"]["history_lag_s"] * 1000)
+    lag_ms = round(float(st["settings"]["history_lag_s"]) * 1000)
+    return clock_ms(st) >= time_msc + lag_ms
 
 
 def history(st: dict[str, Any], kind: str, date_from: int | None, date_to: int | None, group: str | None,

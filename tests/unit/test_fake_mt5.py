@@ -33,7 +33,7 @@ def market(symbol: str = "EURUSD", bid: float = 1.09000, ask: float = 1.09012, m
     return mt5
 
 
-def buy(mt5: FakeMT5, symbol: str = "EURUSD", **fields: Any) -> Any:
+def buy(mt5: FakeMT5, symbol: str = "EURUSD", /, **fields: Any) -> Any:
     tick = mt5.symbol_info_tick(symbol)
     request = {"action": mt5.TRADE_ACTION_DEAL, "symbol": symbol, "volume": 0.1, "type": mt5.ORDER_TYPE_BUY,
                "price": tick.ask, "deviation": 10, "magic": 77, "comment": "pb:c1",
@@ -41,7 +41,7 @@ def buy(mt5: FakeMT5, symbol: str = "EURUSD", **fields: Any) -> Any:
     return mt5.order_send(request)
 
 
-def sell(mt5: FakeMT5, symbol: str = "EURUSD", **fields: Any) -> Any:
+def sell(mt5: FakeMT5, symbol: str = "EURUSD", /, **fields: Any) -> Any:
     return buy(mt5, symbol, type=mt5.ORDER_TYPE_SELL, price=mt5.symbol_info_tick(symbol).bid, **fields)
 
 
@@ -118,6 +118,11 @@ def test_history_by_ticket_means_the_order_ticket() -> None:
     assert [d.ticket for d in mt5.history_deals_get(ticket=result.order)] == [result.deal]
     assert mt5.history_deals_get(ticket=result.deal) == ()
     assert mt5.history_deals_get() is None and mt5.last_error() == (-2, "Invalid arguments")
+    assert mt5.history_deals_get(position=str(result.order)) is None  # type: ignore[arg-type]
+    assert mt5.positions_get(ticket=str(result.order)) is None  # type: ignore[arg-type]
+    assert mt5.last_error()[0] == -2
+    with pytest.raises(TypeError):
+        mt5.positions_get("EURUSD")  # type: ignore[call-arg]  # a named parameter only, as documented
 
 
 def test_take_profit_closes_a_buy_on_the_bid_with_a_server_comment() -> None:
@@ -373,7 +378,12 @@ def test_calls_are_logged_with_their_thread_and_delayed() -> None:
     mt5 = market()
     mt5.call_delay = 0.05
     worker: list[int] = []
-    thread = threading.Thread(target=lambda: worker.append(threading.get_ident()) or mt5.positions_get())
+
+    def read() -> None:
+        worker.append(threading.get_ident())
+        mt5.positions_get()
+
+    thread = threading.Thread(target=read)
     started = time.monotonic()
     thread.start()
     thread.join()
