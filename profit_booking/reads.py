@@ -74,6 +74,17 @@ class ChainReads:
         """The chain an active order (pending, open or stopped) belongs to."""
         return self._memory.order_chain.get(order_id) if isinstance(order_id, str) else None
 
+    def order_owner(self, order_id: str) -> tuple[str, str] | None:
+        """``(chain id, plugin id)`` of an active order, or of one closed lately (its chain
+        may have ended since): a late report of its close still finds its chain."""
+        if not isinstance(order_id, str):
+            return None
+        chain_id = self._memory.order_chain.get(order_id)
+        tracked = self._memory.tracked.get(chain_id) if chain_id is not None else None
+        if tracked is not None:
+            return tracked.chain.chain_id, tracked.chain.plugin_id
+        return self._memory.closed_lately.get(order_id)
+
     def open_orders(self, chain_id: str) -> list[SlotOrder]:
         """Copies of the chain's active orders (pending intents included), by slot."""
         return self._memory.open_orders(chain_id)

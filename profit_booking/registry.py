@@ -9,6 +9,7 @@ already final at startup never enters it: memory holds the working set, not the 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import replace
 
 from .domain.chain import ProfitChain
@@ -22,6 +23,8 @@ from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
 from .store.port import Snapshot
 from .working_set import KeyedLocks
+
+CLOSED_LATELY = 10_000  # closed orders whose chain memory keeps for late reports
 
 
 class ChainRegistry:
@@ -37,6 +40,7 @@ class ChainRegistry:
         self.hunt_tallies: dict[str, HuntTally] = {}
         self.stale: set[str] = set()
         self.unplaced: set[str] = set()  # chains whose order intents the broker refused so far
+        self.closed_lately: OrderedDict[str, tuple[str, str]] = OrderedDict()  # order id → (chain, plugin)
         self.locks = KeyedLocks()
 
     def load(self, snapshot: Snapshot) -> None:
@@ -85,6 +89,7 @@ class ChainRegistry:
                 self.order_chain[update.order_id] = chain_id
             else:
                 self.order_chain.pop(update.order_id, None)
+                self._remember_closed(update.order_id, tracked.chain)
         self._map_awaiting_figures(tracked, awaiting)
         self._retire_if_final(tracked)
 
@@ -167,9 +172,18 @@ class ChainRegistry:
         for order in tracked.slots.values():
             if order.order_id is not None:
                 self.order_chain.pop(order.order_id, None)
+                self._remember_closed(order.order_id, tracked.chain)
         for hunt in tracked.hunts.values():
             if hunt.order_id is not None:
                 self.order_chain.pop(hunt.order_id, None)
+
+    def _remember_closed(self, order_id: str, chain: ProfitChain) -> None:
+        """Keep the last closed orders' chains, so that a late report of a close (a plugin's,
+        after the engine settled it from the broker) still finds its chain."""
+        self.closed_lately[order_id] = (chain.chain_id, chain.plugin_id)
+        self.closed_lately.move_to_end(order_id)
+        while len(self.closed_lately) > CLOSED_LATELY:
+            self.closed_lately.popitem(last=False)
 
     def _map_awaiting_figures(self, tracked: TrackedChain, before: set[str | None]) -> None:
         """A stop reported without its realised figure keeps its ticket in the order→chain map

@@ -66,7 +66,7 @@ class DealHistory:
         reason = {DEAL_REASON_TP: CloseReason.TP, DEAL_REASON_SL: CloseReason.SL}.get(last.reason, CloseReason.MANUAL)
         return Deal(
             ticket=str(position), client_order_id=opening.comment, symbol=opening.symbol,
-            close_price=price(last.price, digits), profit=money(sum((row.result for row in outs), opening.charges)),
+            close_price=price(last.price, digits), profit=money(sum((row.result for row in outs), Decimal(0))),
             reason=reason, closed_at=terminal.clock.to_utc(last.time_msc),
         )
 

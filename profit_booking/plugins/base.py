@@ -26,11 +26,10 @@ class OrderChainMap(MutableMapping[str, str]):
         if order_id in self.local:
             return self.local[order_id]
         service = getattr(self.plugin, "_profit_booking_service", None)
-        chain_id = service.chain_for_order(order_id) if service is not None else None
-        chain = service.get_chain(chain_id) if chain_id is not None else None
-        if chain is None or chain.plugin_id != self.plugin.plugin_id:
+        owner = service.order_owner(order_id) if service is not None else None
+        if owner is None or owner[1] != self.plugin.plugin_id:
             raise KeyError(order_id)
-        return chain_id
+        return owner[0]
 
     def __setitem__(self, order_id: str, chain_id: str) -> None:
         self.local[order_id] = chain_id

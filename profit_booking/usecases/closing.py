@@ -138,9 +138,12 @@ async def market_price(core: Core, chain_id: str) -> Decimal | None:
 
 
 async def refusal(core: Core, order_id: str, chain_id: str, exc: ProfitBookingError) -> BookingResult:
-    """A refused close's result; an order id the chain no longer holds may be one it booked."""
-    if isinstance(exc, UnknownOrderError) and await core.store.is_booked(order_id):
-        exc = AlreadyBookedError(f"order {order_id} is already booked")
+    """A refused close's result; an order id the chain no longer holds (or a chain that has
+    ended) may be one it booked: a second report of a close that is on the ledger (the same
+    close from two paths) is no warning."""
     status = exc.status if isinstance(exc, ChainFinalError) else None
-    logger.warning("close of %s in chain %s refused: %s", order_id, chain_id, exc)
+    if isinstance(exc, (UnknownOrderError, ChainFinalError)) and await core.store.is_booked(order_id):
+        exc = AlreadyBookedError(f"order {order_id} is already booked")
+    log = logger.info if isinstance(exc, AlreadyBookedError) else logger.warning
+    log("close of %s in chain %s refused: %s", order_id, chain_id, exc)
     return core.refused(order_id, chain_id, str(exc), status)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.opening import OrderBOpening, open_chain, same_opening
 from ..domain.tracked import TrackedChain
-from ..errors import DuplicateChainError
+from ..errors import BrokerError, DuplicateChainError
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +19,11 @@ async def open_for_order_b(core: Core, opening: OrderBOpening) -> ProfitChain | 
     another process on a shared database) returns its chain; ``None`` when the store names none.
 
     Creation is the one change that inserts, so it holds the Order B's own lock instead of a
-    chain's, and commits directly.
+    chain's, and commits directly. An Order B opened without its take-profit and stop (the
+    plan's plugin gives none) takes them from the broker's position, so that a tick reaching
+    one notices its close.
     """
+    opening = await _with_broker_prices(core, opening)
     memory, order_b_id = core.memory, opening.order_b_id
     async with memory.locks.hold(f"order-b:{order_b_id}"):
         existing = memory.chain_opened_by(order_b_id)
@@ -40,3 +45,23 @@ async def open_for_order_b(core: Core, opening: OrderBOpening) -> ProfitChain | 
         memory.apply(tracked, change)
     logger.info("profit chain created: %s for plugin %s", chain_id, opening.plugin_id)
     return tracked.chain
+
+
+async def _with_broker_prices(core: Core, opening: OrderBOpening) -> OrderBOpening:
+    """The opening with the take-profit and stop the broker's position of the Order B holds,
+    where the caller gave none (unchanged without a broker, or when it cannot say)."""
+    if core.broker is None or (opening.take_profit is not None and opening.stop_loss is not None):
+        return opening
+    try:
+        positions = await core.broker.open_positions()
+    except BrokerError as exc:
+        logger.warning("Order B %s: its take-profit and stop could not be read: %s", opening.order_b_id, exc)
+        return opening
+    position = next((p for p in positions if p.ticket == opening.order_b_id), None)
+    if position is None:
+        return opening
+    return replace(
+        opening,
+        take_profit=opening.take_profit if opening.take_profit is not None else position.take_profit,
+        stop_loss=opening.stop_loss if opening.stop_loss is not None else position.stop_loss,
+    )

@@ -35,6 +35,8 @@ def parse_request(request: object, comment_limit: int) -> dict[str, Any] | tuple
     return parsed
 
 
+# MQL5's flags of symbol_info().filling_mode; the Python package does not export them, nor does the fake.
+SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC = 1, 2
 INSTANT_LIKE = (C.SYMBOL_TRADE_EXECUTION_INSTANT, C.SYMBOL_TRADE_EXECUTION_REQUEST)
 
 
@@ -43,9 +45,9 @@ def filling_ok(s: dict[str, Any], type_filling: int) -> bool:
     if mode in INSTANT_LIKE:
         return type_filling in (C.ORDER_FILLING_FOK, C.ORDER_FILLING_IOC, C.ORDER_FILLING_RETURN)
     if type_filling == C.ORDER_FILLING_FOK:
-        return bool(s["filling_mode"] & C.SYMBOL_FILLING_FOK)
+        return bool(s["filling_mode"] & SYMBOL_FILLING_FOK)
     if type_filling == C.ORDER_FILLING_IOC:
-        return bool(s["filling_mode"] & C.SYMBOL_FILLING_IOC)
+        return bool(s["filling_mode"] & SYMBOL_FILLING_IOC)
     return type_filling == C.ORDER_FILLING_RETURN and mode == C.SYMBOL_TRADE_EXECUTION_EXCHANGE
 
 

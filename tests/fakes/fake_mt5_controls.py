@@ -88,7 +88,7 @@ class Controls(Mt5Constants):
             trigger_stops(st, symbol)
 
     def configure_symbol(self, symbol: str, **fields: Any) -> None:
-        """Override the symbol table: ``trade_stops_level``, ``filling_mode`` (SYMBOL_FILLING_* flags),
+        """Override the symbol table: ``trade_stops_level``, ``filling_mode`` (MQL5 flags: 1 FOK, 2 IOC),
         ``trade_exemode``, ``trade_mode``, ``volume_min/max/step``, ``trade_contract_size``, ``select``."""
         unknown = set(fields) - SETTABLE
         if unknown:

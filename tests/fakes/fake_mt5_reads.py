@@ -59,6 +59,7 @@ class Reads(Module):
     @api(None)
     def positions_get(self, st: dict[str, Any], *, symbol: str | None = None, group: str | None = None,
                       ticket: int | None = None) -> Any:
+        """Open positions: all, of a ``symbol`` (which wins over ``ticket``), of a ``group`` mask, or one ``ticket``."""
         if not self._arguments_ok(texts=(symbol, group), numbers=(ticket,)):
             return None
         return q.positions(st, symbol, group, ticket)
@@ -79,11 +80,14 @@ class Reads(Module):
     @api(None)
     def history_deals_get(self, st: dict[str, Any], date_from: Any = None, date_to: Any = None, *,
                           group: str | None = None, ticket: int | None = None, position: int | None = None) -> Any:
+        """Deals with ``date_from <= time <= date_to`` (server seconds), of an order ``ticket``, or of a
+        ``position``; only those the terminal has synchronised (``history_lag``)."""
         return self._history(st, "deals", date_from, date_to, group, ticket, position)
 
     @api(None)
     def history_orders_get(self, st: dict[str, Any], date_from: Any = None, date_to: Any = None, *,
                            group: str | None = None, ticket: int | None = None, position: int | None = None) -> Any:
+        """History orders set up within the dates, the order ``ticket``, or those of a ``position``."""
         return self._history(st, "orders", date_from, date_to, group, ticket, position)
 
     @api(None)
@@ -100,9 +104,9 @@ class Reads(Module):
                  ticket: int | None, position: int | None) -> tuple[Any, ...] | None:
         start, end = q.seconds(date_from), q.seconds(date_to)
         dates_ok = (date_from is None or start is not None) and (date_to is None or end is not None)
-        if not dates_ok or not self._arguments_ok(texts=(group,), numbers=(ticket, position)):
-            return None
-        found = q.history(st, kind, start, end, group, ticket, position)
+        found = None
+        if self._arguments_ok(texts=(group,), numbers=(ticket, position)) and dates_ok:
+            found = q.history(st, kind, start, end, group, ticket, position)
         if found is None:
             self._error = BAD_ARGS
         return found

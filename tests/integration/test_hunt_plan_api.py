@@ -68,7 +68,7 @@ async def test_start_sl_hunt_without_a_broker_hunts_from_the_orders_stop(setting
 
 @pytest.mark.parametrize("plugin_class, stop, trigger", [
     (CombinedV3Plugin, "1.09000", "1.09020"),  # it gives the chain its Order B's stop
-    (PlanCombinedV3Plugin, "1.08990", "1.09010"),  # the plan's gives none: the broker's close price
+    (PlanCombinedV3Plugin, "1.09000", "1.09020"),  # the plan's gives none: read from the broker's position
 ])
 async def test_a_plugins_on_chain_sl_hit_opens_the_hunt_with_the_brokers_figure(tmp_path, plugin_class, stop, trigger):
     plugin = plugin_class({"plugin_id": "combined_v3"})

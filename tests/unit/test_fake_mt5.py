@@ -61,6 +61,7 @@ def test_constants_have_the_packages_values() -> None:
         10009, 10030, 10040)
     assert (mt5.DEAL_REASON_EXPERT, mt5.DEAL_REASON_SL, mt5.DEAL_REASON_TP, mt5.DEAL_ENTRY_OUT_BY) == (3, 4, 5, 3)
     assert mt5.RES_E_INTERNAL_FAIL_CONNECT == -10004
+    assert not hasattr(mt5, "SYMBOL_FILLING_IOC")  # an MQL5 flag the Python package does not export
 
 
 def test_a_buy_fills_at_the_ask_and_its_tickets_tie_order_position_and_deals() -> None:
@@ -119,6 +120,7 @@ def test_history_by_ticket_means_the_order_ticket() -> None:
     assert mt5.history_deals_get(ticket=result.deal) == ()
     assert mt5.history_deals_get() is None and mt5.last_error() == (-2, "Invalid arguments")
     assert mt5.history_deals_get(position=str(result.order)) is None  # type: ignore[arg-type]
+    assert mt5.history_deals_get("yesterday", T0) is None and mt5.last_error() == (-2, "Invalid arguments")
     assert mt5.positions_get(ticket=str(result.order)) is None  # type: ignore[arg-type]
     assert mt5.last_error()[0] == -2
     with pytest.raises(TypeError):
