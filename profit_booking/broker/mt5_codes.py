@@ -53,7 +53,9 @@ A function that answers ``None`` failed; ``last_error()`` then says why as ``(co
 codes at or below -10000 are the terminal's IPC link (e.g. ``(-10004, 'No IPC connection')``) and
 -6 a failed authorisation: the terminal is unreachable, so the answer is
 :class:`~profit_booking.errors.BrokerUnavailableError`. Other codes (-1 a generic failure, -4 not
-found...) mean the terminal answered but had nothing to give.
+found...) mean the terminal answered but had nothing to give. ``order_send`` answering ``None``
+is a ``BrokerUnavailableError`` (the request may have reached the server: ``place`` finds it on
+a retry), except -2, the module refusing the request's form, which is an ``OrderRejectedError``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from .mt5_reports import DEAL_REASON_SL, DEAL_REASON_TP, DealRow, money, price
 from .mt5_terminal import Terminal
 from .ports import CloseReason, Deal
 
-MARGIN = 3600  # seconds a history query reaches back before ``since`` (stamps are whole seconds)
+MARGIN = 3600  # seconds a query reaches back before ``since``: whole-second stamps, a DST switch not yet seen
 _KEPT = 50_000  # opening deals kept in memory
 
 
@@ -66,7 +66,7 @@ class DealHistory:
         reason = {DEAL_REASON_TP: CloseReason.TP, DEAL_REASON_SL: CloseReason.SL}.get(last.reason, CloseReason.MANUAL)
         return Deal(
             ticket=str(position), client_order_id=opening.comment, symbol=opening.symbol,
-            close_price=price(last.price, digits), profit=money(sum((row.result for row in outs), Decimal(0))),
+            close_price=price(last.price, digits), profit=money(sum((row.result for row in outs), opening.charges)),
             reason=reason, closed_at=terminal.clock.to_utc(last.time_msc),
         )
 

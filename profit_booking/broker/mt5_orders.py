@@ -81,7 +81,7 @@ class OrderDesk:
         asked, lot = ask if side == BUY else bid, round_lot(request.lot, info)
         tp, sl = (None if x is None else price(x, digits) for x in (request.take_profit, request.stop_loss))
         check_stops(side, bid, ask, tp, sl, Decimal(int(info.trade_stops_level)) * Decimal(str(info.point)))
-        result = t.call("order_send", {
+        result = t.send({
             "action": TRADE_ACTION_DEAL, "symbol": request.symbol, "volume": float(lot), "type": side,
             "price": float(asked), "sl": _float(sl), "tp": _float(tp), "deviation": self.deviation,
             "magic": self.magic, "comment": request.client_order_id, "type_time": ORDER_TIME_GTC,
@@ -121,7 +121,7 @@ class OrderDesk:
         info, quote = t.info(symbol), t.prices(symbol)
         if info is None or quote is None:
             raise BrokerUnavailableError(f"MetaTrader 5 has no price for {symbol} now")
-        result = t.call("order_send", {
+        result = t.send({
             "action": TRADE_ACTION_DEAL, "symbol": symbol, "volume": float(p.volume), "type": side,
             "position": position, "price": quote[0] if side == SELL else quote[1], "deviation": self.deviation,
             "magic": self.magic, "comment": f"close {p.comment}"[: self.comment_limit], "type_time": ORDER_TIME_GTC,
@@ -144,7 +144,7 @@ class OrderDesk:
         request = {"action": TRADE_ACTION_SLTP, "symbol": symbol, "position": ticket,
                    "tp": _float(moved_tp), "sl": _float(moved_sl), "magic": self.magic}
         try:
-            result = t.call("order_send", request)
+            result = t.send(request)
             if (code := int(result.retcode)) not in SUCCESS | {NO_CHANGES}:
                 raise retcode_error(code, result.comment, f"moving the stops of position {ticket}")
         except BrokerError as exc:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..errors import BrokerError, BrokerUnavailableError
+from ..errors import BrokerError, BrokerUnavailableError, OrderRejectedError
 from .mt5_clock import ServerClock
 from .mt5_codes import RES_S_OK, last_error, link_down, unavailable
 from .mt5_reports import tick_of
 from .ports import Tick
 
-_NOT_FOUND = -4  # last_error()'s "no history"
+_INVALID_PARAMS, _NOT_FOUND = -2, -4  # last_error()'s "invalid arguments" and "no history"
 
 
 class Terminal:
@@ -40,6 +40,18 @@ class Terminal:
         answer = self._invoke(name, args, kwargs)
         if answer is None:
             raise unavailable(name, *last_error(self.mt5))
+        return answer
+
+    def send(self, request: dict[str, Any]) -> Any:
+        """``order_send``'s result; ``None`` raises: OrderRejectedError when the module refused the
+        request's form (-2: a field of the wrong type, a comment longer than the terminal takes),
+        else BrokerUnavailableError (the request may or may not have reached the server)."""
+        answer = self._invoke("order_send", (request,), {})
+        if answer is None:
+            code, text = last_error(self.mt5)
+            if code == _INVALID_PARAMS:
+                raise OrderRejectedError(f"MetaTrader 5 refused the request: last_error {code} {text!r}", retcode=code)
+            raise unavailable("order_send", code, text)
         return answer
 
     def maybe(self, name: str, *args: Any, **kwargs: Any) -> Any:

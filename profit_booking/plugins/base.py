@@ -73,6 +73,48 @@ def _set_order_map(plugin: BaseLogicPlugin, value: Mapping[str, str]) -> None:
 # fall back to the service, limited to this plugin's chains (plugins share one service).
 ORDER_TO_CHAIN = property(_get_order_map, _set_order_map, doc="order id → chain id, surviving restarts")
 
+OFF_WORDS = ("false", "0", "no", "off")
+
+
+def config_switches_on(config: Mapping[str, Any]) -> bool:
+    """Whether a plugin's config leaves profit booking on (``use_profit_booking``, default on)."""
+    flag = config.get("use_profit_booking", True)
+    if isinstance(flag, str):
+        return flag.strip().lower() not in OFF_WORDS
+    return bool(flag)
+
+
+class SwitchedOffService:
+    """The service as a plugin whose config switches profit booking off sees it: it opens no
+    chain (``create_chain`` answers ``None``); everything else is the service's."""
+
+    def __init__(self, service: Any, plugin_id: str) -> None:
+        self._service, self._plugin_id = service, plugin_id
+
+    async def create_chain(self, *args: Any, **kwargs: Any) -> None:
+        """No chain: the plugin's own config switched profit booking off."""
+        logger.info("plugin %s has profit booking switched off (use_profit_booking): no chain", self._plugin_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+
+def _get_service(plugin: BaseLogicPlugin) -> Any:
+    service = plugin.__dict__.get("_injected_service")
+    if service is None or config_switches_on(getattr(plugin, "config", {})):
+        return service
+    return SwitchedOffService(service, plugin.plugin_id)
+
+
+def _set_service(plugin: BaseLogicPlugin, service: Any) -> None:
+    plugin.__dict__["_injected_service"] = service
+
+
+# The plan's plugin keeps the service in ``self._profit_booking_service`` and calls its
+# ``create_chain`` directly, so its own ``{"use_profit_booking": False}`` switched nothing off:
+# the same kind of descriptor hands such a plugin a service that opens no chain.
+PROFIT_BOOKING_SERVICE = property(_get_service, _set_service, doc="the injected service, as the plugin's config allows")
+
 
 def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
@@ -87,6 +129,7 @@ class BaseLogicPlugin:
 
     DEFAULT_PLUGIN_ID: str | None = None
     _order_to_chain = ORDER_TO_CHAIN
+    _profit_booking_service = PROFIT_BOOKING_SERVICE
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         if config is None:
@@ -96,7 +139,7 @@ class BaseLogicPlugin:
         self.config: dict[str, Any] = dict(config)
         default = self.DEFAULT_PLUGIN_ID or _snake_case(type(self).__name__)
         self.plugin_id = require_id(self.config.get("plugin_id") or default, "plugin_id")
-        self._profit_booking_service: Any = None
+        self._profit_booking_service = None
         self._dual_order_port: DualOrderPort | None = None
         self._fallback_settings: ProfitBookingSettings | None = None
         self._order_to_chain = {}

@@ -12,11 +12,10 @@ from ..domain.orders import SlotOrder
 from ..domain.rules import DEFAULT_PYRAMID
 from ..errors import ProfitBookingError
 from ..interface import IProfitBookingCapable
-from .base import ORDER_TO_CHAIN, BaseLogicPlugin
+from .base import ORDER_TO_CHAIN, BaseLogicPlugin, config_switches_on
 from .dual_orders import DualOrderResult
 
 logger = logging.getLogger(__name__)
-OFF_WORDS = ("false", "0", "no", "off")
 Amount = Decimal | str | float
 
 
@@ -48,11 +47,10 @@ class ProfitBookingMixin(IProfitBookingCapable):
     @property
     def profit_booking_enabled(self) -> bool:
         """False when the plugin's config or the service's settings switch profit booking off."""
-        flag = getattr(self, "config", {}).get("use_profit_booking", True)
-        if isinstance(flag, str):
-            flag = flag.strip().lower() not in OFF_WORDS
         service = self._service()
-        return bool(flag) and (service is None or service.settings.use_profit_booking)
+        return config_switches_on(getattr(self, "config", {})) and (
+            service is None or service.settings.use_profit_booking
+        )
 
     # -- IProfitBookingCapable ----------------------------------------------------------------
 

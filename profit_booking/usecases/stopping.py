@@ -29,12 +29,22 @@ async def stop_order(
     """Record the stop of ``order_id`` (the chain's one live order when ``None``) with its
     realised figure; with a broker, its own report of the close is settled first and wins, and
     a position the broker still holds open is left to its close (no hunt for a live position).
-    Returns whether the stop is on record; a refusal is logged and changes nothing."""
-    live = {o.order_id for o in core.memory.open_orders(chain_id) if o.status is OrderStatus.OPEN}
+    A stop already on record (the engine settled the broker's close first, or the same stop is
+    reported twice) is answered as recorded; so is, with a broker, a stop named only by its
+    chain while every live order of it is still open at the broker and one of its stops is on
+    record. Returns whether the stop is on record; a refusal is logged and changes nothing."""
+    orders = core.memory.open_orders(chain_id)
+    live = {o.order_id for o in orders if o.status is OrderStatus.OPEN}
+    on_record = {o.order_id for o in orders if o.status is OrderStatus.STOPPED}
+    on_record |= {h.order_id for h in core.memory.tracked[chain_id].hunts.values()} if chain_id in core.memory.tracked else set()
     settled = await follower.poll_settled()
     stopped = {oid for oid, result in settled.items() if not result.success}
     if order_id in settled or (order_id is None and live & stopped):
         return True  # the broker's own close of it was just settled, with its real figure
+    if order_id is not None and order_id in on_record:
+        return True
+    if order_id is None and core.broker is not None and on_record - {None} and live <= await open_tickets(core):
+        return True  # the stop the caller heard of is the one the broker's close recorded
     named = order_id if order_id is not None else next(iter(live)) if len(live) == 1 else None
     if named is not None and named in await open_tickets(core):
         logger.warning("stop of %s in chain %s not recorded: the broker still holds it open", named, chain_id)

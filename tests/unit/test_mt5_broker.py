@@ -399,9 +399,11 @@ async def test_an_opening_deal_older_than_the_window_is_looked_up(fake: FakeMT5,
     quote_at(fake, wall, NOW + timedelta(days=3), "1.08710", "1.08720")
     fresh = Mt5Broker(fake, magic=MAGIC, wall_clock=wall)
     try:
-        (deal,) = await fresh.closed_deals(wall.at - timedelta(minutes=1))
+        since = wall.at - timedelta(minutes=1)
+        window = fake.history_deals_get(fake.server_seconds(since - timedelta(hours=2)), fake.server_seconds(wall.at))
+        assert [d.entry for d in window] == [fake.DEAL_ENTRY_OUT]  # the opening deal lies outside any window
+        (deal,) = await fresh.closed_deals(since)
         assert (deal.ticket, deal.client_order_id) == (placed.ticket, "old-one")
-        assert ("history_deals_get" in {name for name, _ in fake.calls})
     finally:
         await fresh.aclose()
 
@@ -416,3 +418,26 @@ async def test_quote_tick_and_now(broker: Mt5Broker, fake: FakeMT5, wall: Wall) 
     assert (tick.symbol, tick.bid, tick.ask, tick.at) == ("EURUSD", BID, ASK, NOW)
     calls = len(fake.calls)
     assert broker.now() == NOW and len(fake.calls) == calls
+
+
+async def test_a_comment_the_terminal_refuses_is_a_rejected_order(broker: Mt5Broker, fake: FakeMT5) -> None:
+    fake.comment_limit = 10  # this terminal keeps shorter comments than the adapter was told
+    with pytest.raises(OrderRejectedError, match="comment") as raised:
+        await broker.place(order("PB-0123456789abcdef-L0-S1-A1"))
+    assert raised.value.retcode == -2 and fake.positions_get() == ()
+
+
+async def test_a_position_closed_in_parts_is_reported_once_whole(
+        broker: Mt5Broker, fake: FakeMT5, wall: Wall) -> None:
+    placed = await broker.place(order(lot="0.20"))
+    half = fake.order_send({
+        "action": fake.TRADE_ACTION_DEAL, "symbol": "EURUSD", "volume": 0.1, "type": fake.ORDER_TYPE_SELL,
+        "position": int(placed.ticket), "price": float(BID), "deviation": 20, "magic": 0, "comment": "",
+        "type_filling": fake.ORDER_FILLING_IOC, "type_time": fake.ORDER_TIME_GTC,
+    })
+    assert half.retcode == fake.TRADE_RETCODE_DONE
+    assert await broker.closed_deals(NOW) == []
+    quote_at(fake, wall, NOW + timedelta(minutes=4), "1.08710", "1.08720")
+    (deal,) = await broker.closed_deals(NOW)
+    # -1.00 on the half closed at 1.08500, +20.00 on the half the TP closed at 1.08710
+    assert (deal.profit, deal.reason, deal.close_price) == (Decimal("19.00"), CloseReason.TP, Decimal("1.08710"))
