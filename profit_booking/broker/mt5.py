@@ -115,7 +115,7 @@ class Mt5Broker:
         """Pip size and the broker's current pip value per standard lot; ``None`` if unknown."""
         def spec(t: Terminal) -> SymbolSpec | None:
             info = t.info(symbol)
-            return None if info is None else spec_of(info)
+            return None if info is None else spec_of(info, t.call("account_info").currency)
         return await self._run("symbol_spec", spec)
 
     async def close_position(self, ticket: str) -> Deal | None:

@@ -118,18 +118,24 @@ def tick_of(symbol: str, record: Any, digits: int | None, clock: ServerClock) ->
     return Tick(symbol, price(bid, digits), clock.to_utc(time_msc), price(ask, digits) if ask > 0 else None)
 
 
-def spec_of(info: Any) -> SymbolSpec | None:
+def spec_of(info: Any, account_currency: str) -> SymbolSpec | None:
     """Pip size and pip value per standard lot from a ``SymbolInfo``.
 
     A pip is ten points on a 3- or 5-digit quote, one point otherwise; its value is the broker's
-    current ``trade_tick_value`` per ``trade_tick_size`` (so a JPY quote's follows the rate).
+    current ``trade_tick_value`` per ``trade_tick_size`` (so a JPY quote's follows the rate). A
+    symbol based on the account's currency and quoted in another (USDJPY on a USD account) has
+    its profit converted at its own price: the spec says at which (``valued_at``, the bid).
     """
     point, digits = Decimal(str(info.point)), int(info.digits)
     tick_value, tick_size = Decimal(str(info.trade_tick_value)), Decimal(str(info.trade_tick_size))
     if point <= 0 or tick_value <= 0 or tick_size <= 0:
         return None
     pip = point * 10 if digits in (3, 5) else point
-    return SymbolSpec(pip_size=_plain(pip), pip_value_per_std_lot=_plain(tick_value * pip / tick_size))
+    converted = info.currency_base == account_currency != info.currency_profit and info.bid > 0
+    return SymbolSpec(
+        pip_size=_plain(pip), pip_value_per_std_lot=_plain(tick_value * pip / tick_size),
+        valued_at=Decimal(str(info.bid)) if converted else None,
+    )
 
 
 def _plain(value: Decimal) -> Decimal:

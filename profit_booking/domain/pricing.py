@@ -18,10 +18,23 @@ from .money import CENT
 
 @dataclass(frozen=True, slots=True)
 class SymbolSpec:
-    """Pip size and dollar value of one pip per standard lot for a symbol."""
+    """Pip size and dollar value of one pip per standard lot for a symbol.
+
+    ``valued_at`` is set for a symbol whose profit the broker converts to dollars at the
+    symbol's own price (a USD-based pair such as USDJPY on a dollar account): its pip value is
+    ``pip_value_per_std_lot`` at that price and ``pip_value_per_std_lot × valued_at / p`` at a
+    price ``p``, so a take-profit is placed where the close itself is worth the target.
+    """
 
     pip_size: Decimal
     pip_value_per_std_lot: Decimal
+    valued_at: Decimal | None = None
+
+    def pip_value_at(self, price: Decimal) -> Decimal:
+        """The dollar value of one pip per standard lot at ``price``."""
+        if self.valued_at is None:
+            return self.pip_value_per_std_lot
+        return self.pip_value_per_std_lot * self.valued_at / price
 
 
 def _spec(pip_size: str, pip_value: str) -> SymbolSpec:
@@ -76,7 +89,7 @@ def profit_of(
     sign = _sign(direction)
     _require_positive("lot", lot)
     pips = sign * (price - entry) / spec.pip_size
-    return (pips * spec.pip_value_per_std_lot * lot).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return (pips * spec.pip_value_at(price) * lot).quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def target_price(
@@ -107,7 +120,13 @@ def _price_after(
     sign = _sign(direction) * (1 if gained else -1)
     _require_positive("lot", lot)
     _require_positive(what, dollars)
-    offset = _quantize_offset(spec, _price_offset(spec, lot, dollars), ROUND_CEILING if gained else ROUND_HALF_EVEN)
+    offset = _price_offset(spec, lot, dollars)
+    if spec.valued_at is not None:  # worth the dollars at the price it closes at: (p − e) / p = offset / valued_at
+        ratio = offset / spec.valued_at
+        if sign > 0 and ratio >= 1:
+            raise ValueError(f"{what} of {dollars} cannot be reached from {entry} at lot {lot}")
+        offset = abs(entry / (1 - sign * ratio) - entry)
+    offset = _quantize_offset(spec, offset, ROUND_CEILING if gained else ROUND_HALF_EVEN)
     return entry + sign * offset
 
 

@@ -367,8 +367,9 @@ async def test_usdjpy_pip_value_comes_from_the_brokers_tick_value(broker: Mt5Bro
     assert spec is not None and spec.pip_size == Decimal("0.01")
     assert abs(spec.pip_value_per_std_lot - Decimal(1000) / 150) < Decimal("1e-9")
     fake.set_quote("USDJPY", Decimal("100.000"), Decimal("100.020"), NOW)
-    assert (await broker.symbol_spec("USDJPY")) == type(spec)(Decimal("0.01"), Decimal("10"))
-    assert (await broker.symbol_spec("EURUSD")) == type(spec)(Decimal("0.0001"), Decimal("10"))
+    assert spec.valued_at == Decimal("150")  # a USD-based pair: its profit is converted at its own price
+    assert (await broker.symbol_spec("USDJPY")) == type(spec)(Decimal("0.01"), Decimal("10"), Decimal("100"))
+    assert (await broker.symbol_spec("EURUSD")) == type(spec)(Decimal("0.0001"), Decimal("10"))  # USD-quoted: fixed
     assert await broker.symbol_spec("NOPE") is None
 
 

@@ -196,3 +196,22 @@ def test_profit_is_antisymmetric_in_direction(o, ticks):
     sell = profit_of(spec, "SELL", entry, price, lot)
     assert buy == -sell
     assert buy.as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize("direction", ["BUY", "SELL"])
+@pytest.mark.parametrize("rate", ["80.000", "150.000", "161.250"])
+def test_a_pair_converted_at_its_own_price_books_the_target_at_the_take_profit(direction, rate):
+    """USDJPY on a dollar account: the broker converts the close's yen at the close price, so the
+    take-profit lies where the close itself is worth $7.00 (priced with the entry's pip value it
+    would book about $6.95 at 150), and the stop where it loses $10.00."""
+    entry, lot = Decimal(rate), Decimal("0.01")
+    spec = SymbolSpec(Decimal("0.01"), Decimal("1000") / entry, valued_at=entry)  # MT5's tick value at the entry
+    tp = target_price(spec, direction, entry, lot, Decimal("7.00"))
+    sl = stop_price(spec, direction, entry, lot, Decimal("10.00"))
+    assert profit_of(spec, direction, entry, tp, lot) >= Decimal("7.00")
+    assert abs(tp - entry) < abs(target_price(spec, direction, entry, lot, Decimal("7.01")) - entry)
+    if direction == "BUY":  # the entry's pip value held fixed falls short: the yen are worth less up there
+        fixed = SymbolSpec(Decimal("0.01"), Decimal("1000") / entry)
+        assert profit_of(spec, direction, entry, target_price(fixed, direction, entry, lot, Decimal("7.00")), lot) < (
+            Decimal("7.00"))
+    assert profit_of(spec, direction, entry, sl, lot) == Decimal("-10.00")
