@@ -9,8 +9,8 @@ from typing import Any
 
 from .broker.ports import Broker
 from .config import ProfitBookingSettings, load_settings
-from .errors import ConfigError
 from .core import Clock, utc_now
+from .errors import ConfigError
 from .service import ProfitBookingService
 from .store import open_store
 

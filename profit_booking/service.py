@@ -17,7 +17,15 @@ from .core import Clock, Core, utc_now
 from .domain.chain import BookingResult, ProfitChain, normalize_direction
 from .domain.closes import Close
 from .domain.findings import Finding
-from .domain.inputs import aware_datetime, check_ticks, closes_of, json_metadata, order_ids_of, positive_decimal, require_id
+from .domain.inputs import (
+    aware_datetime,
+    check_ticks,
+    closes_of,
+    json_metadata,
+    order_ids_of,
+    positive_decimal,
+    require_id,
+)
 from .domain.money import positive_money
 from .domain.opening import OrderBOpening
 from .domain.orders import SlotOrder

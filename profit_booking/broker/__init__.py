@@ -6,8 +6,19 @@ from .boundary import BrokerBoundary
 from .mt5 import Mt5Broker
 from .paper import EPOCH, PaperBroker, ticket_of
 from .ports import (
-    Broker, CloseReason, Deal, MarketClock, OrderPlacer, OrderRequest, Placement, Position, PositionBook,
-    PositionCloser, PriceFeed, SymbolBook, Tick,
+    Broker,
+    CloseReason,
+    Deal,
+    MarketClock,
+    OrderPlacer,
+    OrderRequest,
+    Placement,
+    Position,
+    PositionBook,
+    PositionCloser,
+    PriceFeed,
+    SymbolBook,
+    Tick,
 )
 
 __all__ = [

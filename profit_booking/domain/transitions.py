@@ -18,8 +18,8 @@ from .closes import Close
 from .hunting import HuntSteps
 from .hunts import HuntStatus, HuntUpdate, SlHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
-from .rules import LevelOutcome, PyramidRules
 from .plan_claims import claim_slot
+from .rules import LevelOutcome, PyramidRules
 from .slots import ordered, slot_of, slot_of_client
 from .tracked import TrackedChain
 
