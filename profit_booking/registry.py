@@ -120,13 +120,13 @@ class ChainRegistry:
         if client_order_id is None:
             return None
         parsed = parse_client_order_id(client_order_id)
-        tracked = self.tracked.get(parsed[0]) if parsed else None
-        if tracked is None:
+        owner = self.tracked.get(parsed[0]) if parsed else None
+        if parsed is None or owner is None:
             return None
-        order = tracked.slots.get(parsed[2])
+        order = owner.slots.get(parsed[2])
         if order is None or order.client_order_id != client_order_id or order.order_id is not None:
             return None
-        return tracked.chain.chain_id
+        return owner.chain.chain_id
 
     def chains_of(self, plugin_id: str) -> list[ProfitChain]:
         """Every tracked chain of a plugin."""

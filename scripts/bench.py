@@ -28,12 +28,17 @@ decimal_sum    1,000,000 amounts summed as Decimal (ours) and as integer cents (
 ticks          per tick, ``PriceIndex.crossed`` over 20,000 open orders on 10 symbols (TP and SL each) vs a scan of
                every order testing the same conditions, on the same random ticks (hits checked equal, tick by
                tick); ``speedup`` = naive ÷ index, target >= 30.
+broker_ticks   ``service.on_ticks([tick])`` of the engine over ``Mt5Broker(FakeMT5())`` (ours) and the
+               ``PaperBroker`` (baseline), the same chains (Order B placed through the broker) and ticks in
+               both; ``broker_tick``: per tick reaching no take-profit or stop; ``broker_booking``: per tick
+               reaching one chain's take-profit (deals read, the close booked, level 1 placed); ratio = mt5 ÷
+               paper; results, ledgers and open positions checked equal. Moving the market is not timed.
 
 Ours and baselines run interleaved in chunks (the first a warm-up) so machine noise hits all; figures are
 medians of wall time, with ``cpu`` (process CPU time, both threads) beside them.
 Run: python scripts/bench.py [--json] [--quick] [--only JOB ...] [--set KEY=N ...]
-(--quick: ~10x smaller; --only: some jobs (bookings, rehydrate, rehydrate_50k, postgres, decimal_sum, ticks);
---set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
+(--quick: ~10x smaller; --only: some jobs (bookings, rehydrate, rehydrate_50k, postgres, decimal_sum, ticks,
+broker_ticks); --set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
 Missed targets are reported, not fatal: the exit status is non-zero only when something raised.
 The code is in scripts/benchmarks/, a module a job (listed in its __init__); this file sizes and runs them.
 """
@@ -54,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmarks packa
 
 from benchmarks import log
 from benchmarks.bookings import bench_bookings
+from benchmarks.broker_ticks import bench_broker_ticks
 from benchmarks.decimal_sum import bench_decimal_sum
 from benchmarks.measure import table
 from benchmarks.postgres import bench_postgres
@@ -61,12 +67,14 @@ from benchmarks.rehydrate import bench_rehydrate, child
 from benchmarks.ticks import bench_ticks
 
 FULL = {"bookings": 1500, "chunk": 10, "bursts": 50, "burst_chunk": 2, "tick_bursts": 50, "active": 10_000,
-        "final": 40_000, "big": 50_000, "big_final": 10_000, "pg_bookings": 500, "repeats": 7, "amounts": 1_000_000}
+        "final": 40_000, "big": 50_000, "big_final": 10_000, "pg_bookings": 500, "repeats": 7, "amounts": 1_000_000,
+        "broker_bookings": 50, "broker_ticks": 500, "broker_chunk": 10}
 QUICK = {"bookings": 150, "chunk": 10, "bursts": 6, "burst_chunk": 2, "tick_bursts": 6, "active": 1_000,
-         "final": 4_000, "big": 5_000, "big_final": 1_000, "pg_bookings": 50, "repeats": 3, "amounts": 100_000}
+         "final": 4_000, "big": 5_000, "big_final": 1_000, "pg_bookings": 50, "repeats": 3, "amounts": 100_000,
+         "broker_bookings": 10, "broker_ticks": 50, "broker_chunk": 5}
 
 
-JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks")
+JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks", "broker_ticks")
 
 
 async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
@@ -77,6 +85,8 @@ async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
             results.update(await bench_bookings(tmp, size))
         if jobs & {"rehydrate", "rehydrate_50k"}:
             results.update(await bench_rehydrate(tmp, size, small="rehydrate" in jobs, big="rehydrate_50k" in jobs))
+        if "broker_ticks" in jobs:
+            results.update(await bench_broker_ticks(tmp, size))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if "postgres" in jobs:

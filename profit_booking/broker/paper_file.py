@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from hashlib import blake2b
 from pathlib import Path
+from typing import Any
 
 from ..errors import BrokerError
 from .ports import Position
@@ -70,7 +71,7 @@ def positive(value: object, what: str) -> Decimal:
     return value
 
 
-def row_position(row: tuple) -> Position:
+def row_position(row: tuple[Any, ...]) -> Position:
     """A ``positions`` row (columns :data:`POSITION`) as a Position."""
     ticket, client_id, symbol, direction, lot, entry, tp, sl, opened_at = row
     return Position(ticket, client_id, symbol, direction, Decimal(lot), Decimal(entry), decimal_or_none(tp),

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from ..errors import InvalidInputError, UnknownSymbolError
 from .money import positive_money, short_repr, to_decimal
@@ -71,10 +71,10 @@ def json_metadata(value: object) -> dict[str, Any]:
         raise InvalidInputError(f"metadata must be JSON-serializable: {short_repr(str(exc), 80)}") from None
     if len(encoded) > MAX_METADATA_BYTES:  # ensure_ascii: one character is one byte
         raise _too_large()
-    return json.loads(encoded)
+    return cast(dict[str, Any], json.loads(encoded))  # the encoding of a dict: a JSON object
 
 
-def _check_tree(root: dict) -> None:
+def _check_tree(root: dict[object, object]) -> None:
     """Refuse what JSON would not hold faithfully, with a loop (no RecursionError) whose work
     is bounded by :data:`MAX_METADATA_BYTES`: every key, element and character costs at least
     one byte of the encoding, so the walk stops once it has seen more than that."""
@@ -129,10 +129,10 @@ def closes_of(value: object) -> list[tuple[str, Decimal]]:
     if not _is_sequence(value):
         raise InvalidInputError(f"closes must be a list of (order_id, amount) pairs, got {type(value).__name__}")
     closes = []
-    for close in value:  # type: ignore[union-attr]
-        if not _is_sequence(close) or len(close) != 2:  # type: ignore[arg-type]
+    for close in value:
+        if not _is_sequence(close) or len(close) != 2:
             raise InvalidInputError(f"each close must be an (order_id, amount) pair, got {short_repr(close)}")
-        closes.append((require_id(close[0], "order_id"), positive_money(close[1], "profit_amount")))  # type: ignore[index]
+        closes.append((require_id(close[0], "order_id"), positive_money(close[1], "profit_amount")))
     return closes
 
 
@@ -144,7 +144,7 @@ def check_ticks(ticks: object, symbols: Collection[str]) -> None:
     symbols' hunts) while matching nothing."""
     if not _is_sequence(ticks):
         raise InvalidInputError(f"ticks must be a list of ticks, got {type(ticks).__name__}")
-    for tick in ticks:  # type: ignore[union-attr]
+    for tick in ticks:
         symbol = getattr(tick, "symbol", None)
         if symbol not in symbols:
             raise UnknownSymbolError(f"tick.symbol {short_repr(symbol)} is not a configured symbol name")
@@ -155,7 +155,7 @@ def check_ticks(ticks: object, symbols: Collection[str]) -> None:
             if not isinstance(price, Decimal):
                 raise InvalidInputError(f"{name} must be a Decimal, got {short_repr(price)}")
             positive_decimal(price, name)
-        if ask is not None and ask < bid:  # type: ignore[operator]
+        if ask is not None and ask < bid:
             raise InvalidInputError(f"tick.ask {ask} is below tick.bid {bid}")
         aware_datetime(getattr(tick, "at", None), "tick.at")
 
@@ -164,8 +164,8 @@ def order_ids_of(value: object) -> list[str]:
     """The order ids of a malformed batch of closes, as far as they can be read (for its refusals)."""
     if not _is_sequence(value):
         return [short_repr(value)]
-    return [short_repr(c[0] if _is_sequence(c) and c else c) for c in value]  # type: ignore[union-attr,index]
+    return [short_repr(c[0] if _is_sequence(c) and c else c) for c in value]
 
 
-def _is_sequence(value: object) -> bool:
+def _is_sequence(value: object) -> TypeGuard[Sequence[object]]:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))

@@ -37,14 +37,21 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
     if still_open := {order_id for order_id, _ in closes} & await open_tickets(core):
         error = "is still open at the broker: it is booked from the broker's close, with its realised figure"
         rest = [(order_id, amount) for order_id, amount in closes if order_id not in still_open]
-        booked = dict(zip([order_id for order_id, _ in rest], await book_profits(core, chain_id, rest))) if rest else {}
+        booked = (
+            dict(zip([order_id for order_id, _ in rest], await book_profits(core, chain_id, rest), strict=False))
+            if rest else {}
+        )
         return [
             booked[order_id] if order_id in booked else core.refused(order_id, chain_id, f"order {order_id} {error}")
             for order_id, _ in closes
         ]
 
     def book_all(draft: ChainDraft) -> list[BookingResult]:
-        return [settled(draft, order_id, lambda: draft.book(order_id, amount)) for order_id, amount in closes]
+        # the defaults bind each close; mypy cannot type such a lambda (python/mypy#15459)
+        return [
+            settled(draft, order_id, lambda oid=order_id, amt=amount: draft.book(oid, amt))  # type: ignore[misc]
+            for order_id, amount in closes
+        ]
 
     try:
         results = await core.tracker.change(chain_id, book_all, entry_price=await market_price(core, chain_id))
@@ -61,10 +68,10 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
 
     Each close is booked when it made the target (or closed at its take-profit), starts an SL
     hunt when it closed at its stop, and otherwise loses its slot, strict mode or partial
-    progression deciding what follows; the realised figure goes on the ledger either way. Each chain's part is isolated: a refused close
-    refuses only its chain's part, whose closes are then tried one by one. Closes of orders not
-    active here (already settled, or not chain orders) are skipped, so a close reported twice,
-    or by two paths, settles once.
+    progression deciding what follows; the realised figure goes on the ledger either way. Each
+    chain's part is isolated: a refused close refuses only its chain's part, whose closes are
+    then tried one by one. Closes of orders not active here (already settled, or not chain
+    orders) are skipped, so a close reported twice, or by two paths, settles once.
     """
     by_chain: dict[str, list[Close]] = {}
     for close in closes:
@@ -76,7 +83,8 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
 
     def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
         def settle(draft: ChainDraft) -> list[BookingResult]:
-            return [settled(draft, c.order_id, lambda c=c: draft.settle(c)) for c in group]
+            # the default binds each close; mypy cannot type such a lambda (python/mypy#15459)
+            return [settled(draft, c.order_id, lambda c=c: draft.settle(c)) for c in group]  # type: ignore[misc]
         return settle
 
     now = max((c.at for c in closes if c.at is not None), default=None)
@@ -100,7 +108,8 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
 def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> BookingResult:
     """Run one close on the draft and say what it did: booked (success) or recorded as a loss,
     and what became of its slot's SL hunt."""
-    level, rows, opened, updates = draft.chain.level, len(draft.ledger), len(draft.opened_hunts), len(draft.hunt_updates)
+    level, rows = draft.chain.level, len(draft.ledger)
+    opened, updates = len(draft.opened_hunts), len(draft.hunt_updates)
     close()
     entry = draft.ledger[rows] if len(draft.ledger) > rows else None
     chain = draft.chain
@@ -111,7 +120,7 @@ def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> Book
     error = None
     if hunt is HuntStatus.RUNNING:
         error = "hit its stop loss: SL hunt started"
-    elif not booked:
+    elif not booked and entry is not None:  # not booked: a ledger entry other than a profit
         error = "hit its stop loss: slot lost" if entry.amount < 0 else "closed short of the target: slot lost"
     return BookingResult(
         booked, order_id, entry.amount if entry is not None else ZERO, chain.level != level, chain.level, error,

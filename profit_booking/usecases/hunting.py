@@ -110,4 +110,7 @@ async def _link_sent_recoveries(core: Core, decided: Decisions) -> None:
             chain_id, slot = unsent[position.client_order_id]
             del decided[chain_id][slot]
             ticket, client_id = position.ticket, position.client_order_id
-            await core.tracker.change(chain_id, lambda draft: draft.register(ticket, client_id))
+            # the defaults bind this position's ids; mypy cannot type such a lambda (python/mypy#15459)
+            await core.tracker.change(
+                chain_id, lambda draft, t=ticket, c=client_id: draft.register(t, c)  # type: ignore[misc]
+            )

@@ -77,7 +77,9 @@ async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple
     target, stop = core.rules.order_prices(chain, price, spec) if price is not None else (None, None)
     target, stop = (target, stop) if target is not None else (order.target_price, order.stop_price)
     if target is None or stop is None:
-        raise BrokerError(f"intent {order.client_order_id} cannot be priced: the broker has no price for {chain.symbol}")
+        raise BrokerError(
+            f"intent {order.client_order_id} cannot be priced: the broker has no price for {chain.symbol}"
+        )
     return target, stop
 
 

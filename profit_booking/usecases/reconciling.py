@@ -2,8 +2,9 @@
 
 Closes that happened while the bot was down are settled with their real figures; an intent
 whose client id the broker knows is linked to that position (or its close); SL hunts whose
-window ended by the broker's clock expire; an intent the broker does not know is placed; positions that carry one of our client ids but are not on record are reported,
-never adopted. Everything found and done is written to ``broker_findings``.
+window ended by the broker's clock expire; an intent the broker does not know is placed;
+positions that carry one of our client ids but are not on record are reported, never adopted.
+Everything found and done is written to ``broker_findings``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
             if o.status is OrderStatus.PENDING and o.client_order_id in at_broker
         }
         if links:
-            await core.tracker.change(chain_id, lambda d, links=links: [d.register(t, c) for c, t in links.items()])
+            # the default binds this chain's links; mypy cannot type such a lambda (python/mypy#15459)
+            await core.tracker.change(
+                chain_id, lambda d, links=links: [d.register(t, c) for c, t in links.items()]  # type: ignore[misc]
+            )
             findings += [Finding(FindingKind.LINKED, chain_id, t, c) for c, t in links.items()]
 
     owners = {d.ticket: memory.chain_of_close(d.ticket, d.client_order_id) for d in deals}
@@ -77,7 +81,9 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     return findings
 
 
-_REPORTED = {FindingKind.UNKNOWN_POSITION, FindingKind.DUPLICATE_POSITION, FindingKind.MISSING_ORDER, FindingKind.FAILED}
+_REPORTED = {
+    FindingKind.UNKNOWN_POSITION, FindingKind.DUPLICATE_POSITION, FindingKind.MISSING_ORDER, FindingKind.FAILED,
+}
 
 
 def _strangers(core: Core, positions: Sequence[Position], closed_tickets: set[str]) -> list[Finding]:

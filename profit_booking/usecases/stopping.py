@@ -36,7 +36,9 @@ async def stop_order(
     orders = core.memory.open_orders(chain_id)
     live = {o.order_id for o in orders if o.status is OrderStatus.OPEN}
     on_record = {o.order_id for o in orders if o.status is OrderStatus.STOPPED}
-    on_record |= {h.order_id for h in core.memory.tracked[chain_id].hunts.values()} if chain_id in core.memory.tracked else set()
+    on_record |= (
+        {h.order_id for h in core.memory.tracked[chain_id].hunts.values()} if chain_id in core.memory.tracked else set()
+    )
     settled = await follower.poll_settled()
     stopped = {oid for oid, result in settled.items() if not result.success}
     if order_id in settled or (order_id is None and live & stopped):

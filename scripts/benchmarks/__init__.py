@@ -9,6 +9,7 @@ rehydrate    rehydrate, rehydrate_50k (a fresh process: ``bench.py --child``) an
 postgres     pg_booking and pg_rehydrate
 decimal_sum  Decimal vs integer-cent sums
 ticks        PriceIndex vs a naive scan of every open order
+broker_ticks broker_tick and broker_booking: on_ticks through the MT5 adapter (FakeMT5) vs the paper broker
 """
 
 import logging

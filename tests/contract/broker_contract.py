@@ -36,7 +36,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
+from profit_booking import ProfitBookingService
 from profit_booking.broker import BrokerBoundary, Mt5Broker, OrderRequest, PaperBroker, Tick
+from profit_booking.domain.chain import ProfitChain
+from profit_booking.domain.pricing import DEFAULT_SYMBOLS, stop_price, target_price
 from tests.fakes import FakeMT5
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -164,3 +167,35 @@ def pips_profit(direction: str, entry: str | Decimal, close: str | Decimal, lot:
     sign = 1 if direction == "BUY" else -1
     pips = sign * (Decimal(close) - Decimal(entry)) / Decimal("0.0001")
     return (pips * 10 * Decimal(lot)).quantize(CENT)
+
+
+# -- driving the engine over a driver ------------------------------------------------------------
+
+LOT = Decimal("0.01")
+SPREAD = Decimal("0.00015")  # 1.5 pips
+
+
+async def market_step(driver: PaperDriver | Mt5Driver, service: ProfitBookingService, bid: Decimal,
+                      at: datetime) -> Tick:
+    """The market moves to ``bid`` / ``bid`` + 1.5 pips at ``at``; the engine gets the adapter's quote."""
+    await driver.quote("EURUSD", bid, bid + SPREAD, at)
+    tick = await driver.boundary.quote("EURUSD")
+    assert tick is not None and (tick.bid, tick.at) == (bid, at)
+    await service.on_ticks([tick])
+    return tick
+
+
+async def open_order_b(driver: PaperDriver | Mt5Driver, service: ProfitBookingService,
+                       client_id: str = "sig-1-B") -> tuple[str, ProfitChain]:
+    """The bot's Order B, a BUY placed through the adapter with a $7 target and a $10 stop from the
+    ask, and the chain opened for it."""
+    tick = await driver.boundary.quote("EURUSD")
+    assert tick is not None
+    spec = DEFAULT_SYMBOLS["EURUSD"]
+    tp = target_price(spec, "BUY", tick.offer, LOT, Decimal("7.00"))
+    sl = stop_price(spec, "BUY", tick.offer, LOT, Decimal("10.00"))
+    placed = await driver.boundary.place(OrderRequest("EURUSD", "BUY", LOT, tp, sl, client_id))
+    chain = await service.create_chain("combined_v3", placed.ticket, "EURUSD", "BUY", lot=LOT, take_profit=tp,
+                                       stop_loss=sl)
+    assert chain is not None
+    return placed.ticket, chain
