@@ -35,7 +35,9 @@ class Core:
     clock: Clock
     broker: BrokerBoundary | None = None
 
-    def refused(self, order_id: object, chain_id: object, error: str, status: ChainStatus | None = None) -> BookingResult:
+    def refused(
+        self, order_id: object, chain_id: object, error: str, status: ChainStatus | None = None
+    ) -> BookingResult:
         """A refused booking's result, at the chain's level as memory has it."""
         tracked = self.memory.tracked.get(chain_id) if isinstance(chain_id, str) else None
         level = tracked.chain.level if tracked else 0

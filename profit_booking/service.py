@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -53,7 +53,7 @@ class ProfitBookingService(ChainReads):
     the broker's market price.
     """
 
-    PYRAMID_LEVELS: dict[int, int] = dict(DEFAULT_PYRAMID)
+    PYRAMID_LEVELS: Mapping[int, int] = dict(DEFAULT_PYRAMID)  # a copy to read: the engine uses ``rules.levels``
     MAX_LEVEL = max(DEFAULT_PYRAMID)
     PROFIT_TARGET = DEFAULT_PROFIT_TARGET
 
@@ -164,7 +164,8 @@ class ProfitBookingService(ChainReads):
         results = {order_id: settled[order_id] for order_id, _ in parsed if order_id in settled}
         left = [(order_id, amount) for order_id, amount in parsed if order_id not in results]
         if left:
-            results.update(zip([order_id for order_id, _ in left], await closing.book_profits(self.core, chain_id, left)))
+            booked = await closing.book_profits(self.core, chain_id, left)
+            results.update(zip([order_id for order_id, _ in left], booked, strict=False))
         return [results[order_id] for order_id, _ in parsed]
 
     async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:

@@ -109,7 +109,7 @@ class ChainTracker:
             except BaseException:
                 self.memory.stale.update(change.chain_id for _, change, _ in drafted)
                 raise
-            for (tracked, change, outcome), error in zip(drafted, errors):
+            for (tracked, change, outcome), error in zip(drafted, errors, strict=False):
                 if error is None:
                     self.memory.apply(tracked, change)
                     outcomes[change.chain_id] = outcome

@@ -44,7 +44,9 @@ class PaperBroker:
         self._load()
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str], symbols: Mapping[str, SymbolSpec] = DEFAULT_SYMBOLS) -> PaperBroker:
+    async def open(
+        cls, path: str | os.PathLike[str], symbols: Mapping[str, SymbolSpec] = DEFAULT_SYMBOLS
+    ) -> PaperBroker:
         """Open (or create, owner-only) the broker's file, create missing tables and load its state."""
         conn = connect(Path(path))
         try:

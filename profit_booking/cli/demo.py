@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from .. import ChainStatus, OrderStatus, ProfitBookingService, ProfitChain, SlotOrder
 
@@ -94,10 +95,11 @@ class DemoBroker:
         if roll < STOP_LOSS_CHANCE:
             await self._stop_loss(chain_id, self.rng.choice(live))
         elif len(live) > 1 and roll < STOP_LOSS_CHANCE + SAME_TICK_CHANCE:
+            # an OPEN order is live at the broker: its ticket (order_id) is on record
             closing = self.rng.sample(live, self.rng.randint(2, min(4, len(live))))
-            await self._book(chain_id, [(o.order_id, self._profit()) for o in closing])
+            await self._book(chain_id, [(cast(str, o.order_id), self._profit()) for o in closing])
         else:
-            await self._book(chain_id, [(self.rng.choice(live).order_id, self._profit())])
+            await self._book(chain_id, [(cast(str, self.rng.choice(live).order_id), self._profit())])
 
     async def _book(self, chain_id: str, closes: list[tuple[str, Decimal]]) -> None:
         if len(closes) == 1:

@@ -8,10 +8,10 @@ Directions are the canonical strings ``"BUY"`` and ``"SELL"``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
-from typing import Mapping
 
 from .money import CENT
 

@@ -29,5 +29,7 @@ def only_open(slots: Slots, chain_id: str) -> SlotOrder | None:
     live = [o for o in ordered(slots) if o.status is OrderStatus.OPEN]
     if len(live) > 1:
         tickets = ", ".join(str(o.order_id) for o in live)
-        raise ProfitBookingError(f"chain {chain_id} has {len(live)} live orders ({tickets}); name the one that hit its stop")
+        raise ProfitBookingError(
+            f"chain {chain_id} has {len(live)} live orders ({tickets}); name the one that hit its stop"
+        )
     return live[0] if live else None

@@ -205,7 +205,9 @@ class ChainDraft(HuntSteps):
         target, stop = (None, None) if self.entry_price is None else self.rules.order_prices(chain, self.entry_price)
         for slot in range(chain.orders_in_level):
             self.add_order(
-                SlotOrder(chain.chain_id, chain.level, slot, 1, OrderKind.LEVEL, OrderStatus.PENDING, None, target, stop)
+                SlotOrder(
+                    chain.chain_id, chain.level, slot, 1, OrderKind.LEVEL, OrderStatus.PENDING, None, target, stop
+                )
             )
         self.event(
             "advanced", from_level=old, to_level=chain.level, orders=chain.orders_in_level,

@@ -5,14 +5,52 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol, cast
 
 from ..config import ProfitBookingSettings, load_settings
+from ..domain.chain import BookingResult, ProfitChain
 from ..domain.inputs import require_id
+from ..domain.orders import SlotOrder
 from ..errors import InvalidInputError
 from .dual_orders import DualOrderPort, DualOrderResult, order_b_config, validate_signal
 
 logger = logging.getLogger(__name__)
+
+
+class PluginService(Protocol):
+    """What the plugins use of the service injected into them: the
+    :class:`~profit_booking.service.ProfitBookingService`, or a :class:`SwitchedOffService` over it."""
+
+    @property
+    def settings(self) -> ProfitBookingSettings: ...
+
+    @property
+    def PROFIT_TARGET(self) -> Decimal: ...
+
+    @property
+    def PYRAMID_LEVELS(self) -> Mapping[int, int]: ...
+
+    def order_owner(self, order_id: str) -> tuple[str, str] | None: ...
+
+    def get_plugin_chains(self, plugin_id: str) -> list[ProfitChain]: ...
+
+    def get_active_chains(self, plugin_id: str) -> list[ProfitChain]: ...
+
+    def get_chain(self, chain_id: str) -> ProfitChain | None: ...
+
+    def open_orders(self, chain_id: str) -> list[SlotOrder]: ...
+
+    async def create_chain(
+        self, plugin_id: str, order_b_id: str, symbol: str, direction: str, metadata: dict[str, Any] | None = None,
+        *, lot: Decimal | None = None, take_profit: Decimal | None = None, stop_loss: Decimal | None = None,
+    ) -> ProfitChain | None: ...
+
+    async def book_profit(
+        self, chain_id: str, order_id: str, profit_amount: Decimal | str | float
+    ) -> BookingResult: ...
+
+    async def start_sl_hunt(self, chain_id: str, order_id: str | None = None) -> bool: ...
 
 
 class OrderChainMap(MutableMapping[str, str]):
@@ -25,7 +63,7 @@ class OrderChainMap(MutableMapping[str, str]):
     def __getitem__(self, order_id: str) -> str:
         if order_id in self.local:
             return self.local[order_id]
-        service = getattr(self.plugin, "_profit_booking_service", None)
+        service: PluginService | None = getattr(self.plugin, "_profit_booking_service", None)
         owner = service.order_owner(order_id) if service is not None else None
         if owner is None or owner[1] != self.plugin.plugin_id:
             raise KeyError(order_id)
@@ -39,7 +77,7 @@ class OrderChainMap(MutableMapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         yield from self.local
-        service = getattr(self.plugin, "_profit_booking_service", None)
+        service: PluginService | None = getattr(self.plugin, "_profit_booking_service", None)
         if service is None:
             return
         for chain in service.get_plugin_chains(self.plugin.plugin_id):
@@ -57,7 +95,7 @@ class OrderChainMap(MutableMapping[str, str]):
 def _get_order_map(plugin: BaseLogicPlugin) -> OrderChainMap:
     if "_order_chain_map" not in plugin.__dict__:
         plugin.__dict__["_order_chain_map"] = OrderChainMap(plugin, {})
-    return plugin.__dict__["_order_chain_map"]
+    return cast(OrderChainMap, plugin.__dict__["_order_chain_map"])  # only an OrderChainMap is stored there
 
 
 def _set_order_map(plugin: BaseLogicPlugin, value: Mapping[str, str]) -> None:
@@ -156,12 +194,13 @@ class BaseLogicPlugin:
 
     def signal_settings(self) -> ProfitBookingSettings:
         """The settings signals are checked against: the service's, or the defaults without one."""
-        service = getattr(self, "_profit_booking_service", None)
+        service: PluginService | None = getattr(self, "_profit_booking_service", None)
         if service is not None:
             return service.settings
-        if getattr(self, "_fallback_settings", None) is None:
-            self._fallback_settings = load_settings()
-        return self._fallback_settings
+        fallback: ProfitBookingSettings | None = getattr(self, "_fallback_settings", None)
+        if fallback is None:
+            fallback = self._fallback_settings = load_settings()
+        return fallback
 
     async def create_dual_orders(self, signal: dict[str, Any]) -> DualOrderResult:
         """Check ``signal`` and send its Order A and Order B through the dual-order port.
@@ -170,7 +209,7 @@ class BaseLogicPlugin:
         result carries an error.
         """
         checked = self.validate_signal(signal)
-        port = getattr(self, "_dual_order_port", None)
+        port: DualOrderPort | None = getattr(self, "_dual_order_port", None)
         if port is None:
             logger.warning("plugin %s has no dual-order port: nothing sent", self.plugin_id)
             return DualOrderResult(None, None, error="no dual-order port injected")

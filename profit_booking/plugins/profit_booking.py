@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from ..domain.chain import BookingResult, ProfitChain
 from ..domain.inputs import json_metadata
@@ -12,7 +12,7 @@ from ..domain.orders import SlotOrder
 from ..domain.rules import DEFAULT_PYRAMID
 from ..errors import ProfitBookingError
 from ..interface import IProfitBookingCapable
-from .base import ORDER_TO_CHAIN, BaseLogicPlugin, config_switches_on
+from .base import ORDER_TO_CHAIN, BaseLogicPlugin, PluginService, config_switches_on
 from .dual_orders import DualOrderResult
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ class ProfitBookingMixin(IProfitBookingCapable):
     settings) switches chains and bookings off; the dual orders are still sent.
     """
 
+    plugin_id: str  # the base's (BaseLogicPlugin sets both)
+    config: dict[str, Any]
     _order_to_chain = ORDER_TO_CHAIN
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -88,10 +90,10 @@ class ProfitBookingMixin(IProfitBookingCapable):
     ) -> BookingResult:
         """Book an order that hit its target (``profit_amount`` defaults to the service's target);
         an advanced chain's next-level intents go to :meth:`_create_level_orders`."""
-        service = self._service()
         refusal = self._refusal(chain_id)
         if refusal:
             return BookingResult.failed(str(order_id), self._level(chain_id), refusal)
+        service = self._live_service()
         amount = service.PROFIT_TARGET if profit_amount is None else profit_amount
         result = await service.book_profit(chain_id=chain_id, order_id=order_id, profit_amount=amount)
         if result.chain_advanced:
@@ -105,7 +107,7 @@ class ProfitBookingMixin(IProfitBookingCapable):
         if refusal:
             logger.warning("SL hit of chain %s not recorded: %s", chain_id, refusal)
             return False
-        return await self._service().start_sl_hunt(chain_id, order_id)
+        return await self._live_service().start_sl_hunt(chain_id, order_id)
 
     async def get_active_chains(self) -> list[ProfitChain]:
         """This plugin's ACTIVE chains."""
@@ -141,7 +143,7 @@ class ProfitBookingMixin(IProfitBookingCapable):
 
     def validate_signal(self, signal: object) -> dict[str, Any]:
         """The base's check, plus (when a chain will open) that the chain metadata is storable."""
-        checked = super().validate_signal(signal)  # type: ignore[misc]
+        checked: dict[str, Any] = super().validate_signal(signal)  # type: ignore[misc]
         if self.profit_booking_enabled and not checked.get("is_profit_chain_order"):
             json_metadata(self._chain_metadata(checked))
         return checked
@@ -150,7 +152,7 @@ class ProfitBookingMixin(IProfitBookingCapable):
         """Check the signal (nothing is sent if it is bad), send the dual orders, then open the
         Order B's chain unless the signal is itself a profit chain order."""
         checked = self.validate_signal(signal)
-        result = await super().create_dual_orders(checked)  # type: ignore[misc]
+        result: DualOrderResult = await super().create_dual_orders(checked)  # type: ignore[misc]
         if not result.order_b_id or checked.get("is_profit_chain_order"):
             return result
         try:
@@ -166,15 +168,21 @@ class ProfitBookingMixin(IProfitBookingCapable):
     async def _create_level_orders(self, chain_id: str, level: int) -> list[SlotOrder]:
         """The level's orders as the engine wrote them: PENDING intents for the bot to place (then
         ``service.register_order``), or OPEN when the engine placed them through its broker."""
-        orders = [order for order in self._service().open_orders(chain_id) if order.level == level]
+        orders = [order for order in self._live_service().open_orders(chain_id) if order.level == level]
         for order in orders:
             logger.info("chain %s level %d: order %s is %s", chain_id, level, order.client_order_id, order.status.name)
         return orders
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _service(self) -> Any:
-        return getattr(self, "_profit_booking_service", None)
+    def _service(self) -> PluginService | None:
+        service: PluginService | None = getattr(self, "_profit_booking_service", None)
+        return service
+
+    def _live_service(self) -> PluginService:
+        """The service, where the caller knows one is injected (:meth:`_refusal` answered ``None``,
+        or a booking through it just advanced the chain)."""
+        return cast(PluginService, self._service())
 
     def _chain_metadata(self, signal: dict[str, Any]) -> dict[str, Any]:
         return {"logic": signal.get("logic", "LOGIC1"), "original_signal": dict(signal)}
@@ -186,13 +194,15 @@ class ProfitBookingMixin(IProfitBookingCapable):
 
     def _refusal(self, chain_id: str) -> str | None:
         """Why this plugin may not act on the chain, or ``None``."""
-        if self._service() is None or not self.profit_booking_enabled:
+        service = self._service()
+        if service is None or not self.profit_booking_enabled:
             return self._why_off()
-        chain = self._service().get_chain(chain_id)
+        chain = service.get_chain(chain_id)
         if chain is not None and chain.plugin_id != self.plugin_id:
             return f"chain {chain_id} belongs to plugin {chain.plugin_id}, not {self.plugin_id}"
         return None
 
     def _level(self, chain_id: str) -> int:
-        chain = self._service().get_chain(chain_id) if self._service() is not None else None
+        service = self._service()
+        chain = service.get_chain(chain_id) if service is not None else None
         return chain.level if chain is not None else 0

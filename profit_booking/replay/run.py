@@ -22,6 +22,7 @@ from ..domain.chain import ChainStatus
 from ..domain.money import ZERO
 from ..errors import InvalidInputError
 from ..plugins.combined_v3 import CombinedV3Plugin
+from ..service import ProfitBookingService
 from .dual_orders import PaperDualOrders
 from .market import Signal, SyntheticMarket
 
@@ -104,7 +105,7 @@ def _signal_dict(signal: Signal) -> dict[str, object]:
     }
 
 
-async def _tally(summary: ReplaySummary, service, broker: PaperBroker) -> None:
+async def _tally(summary: ReplaySummary, service: ProfitBookingService, broker: PaperBroker) -> None:
     summary.ticks_done = int(await broker.get_marker(PROGRESS_MARKER) or -1) + 1
     chains = await service.store.list_chains()
     summary.chains = Counter(chain.status.name for chain in chains)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import cast
 
 from ..broker.ports import OrderRequest, Placement
 from ..core import Core
@@ -38,7 +39,10 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
                 if order.status is not OrderStatus.PENDING or slot in too_late:
                     continue
                 target, stop = await _prices_now(core, chain, order)
-                request = OrderRequest(chain.symbol, chain.direction, chain.lot, target, stop, order.client_order_id)
+                # a tracked chain has its lot: opened from a checked Order B, or read back from the
+                # chains table, where it is NOT NULL (only a ProfitChain built by hand may lack one)
+                lot = cast(Decimal, chain.lot)
+                request = OrderRequest(chain.symbol, chain.direction, lot, target, stop, order.client_order_id)
                 placed[order.client_order_id] = await broker.place(request)
         finally:
             if placed:
