@@ -68,10 +68,10 @@ from benchmarks.ticks import bench_ticks
 
 FULL = {"bookings": 1500, "chunk": 10, "bursts": 50, "burst_chunk": 2, "tick_bursts": 50, "active": 10_000,
         "final": 40_000, "big": 50_000, "big_final": 10_000, "pg_bookings": 500, "repeats": 7, "amounts": 1_000_000,
-        "broker_bookings": 50, "broker_ticks": 500, "broker_chunk": 10}
+        "broker_bookings": 50, "broker_ticks": 2000, "broker_chunk": 10}
 QUICK = {"bookings": 150, "chunk": 10, "bursts": 6, "burst_chunk": 2, "tick_bursts": 6, "active": 1_000,
          "final": 4_000, "big": 5_000, "big_final": 1_000, "pg_bookings": 50, "repeats": 3, "amounts": 100_000,
-         "broker_bookings": 10, "broker_ticks": 50, "broker_chunk": 5}
+         "broker_bookings": 10, "broker_ticks": 200, "broker_chunk": 5}
 
 
 JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks", "broker_ticks")

@@ -80,10 +80,10 @@ class Mt5Broker:
         """Open a market position (see ``mt5_orders.py``): its ticket, fill price and the TP/SL it
         holds, moved by the fill's slippage. A client order id already placed returns its
         position and sends nothing; one longer than ``comment_limit`` is refused unsent."""
-        client = request.client_order_id
-        if not isinstance(client, str) or not client or len(client) > self.comment_limit:
+        client, limit = request.client_order_id, self._desk.comment_limit  # the desk learns a shorter one
+        if not isinstance(client, str) or not client or len(client) > limit:
             raise OrderRejectedError(
-                f"client order id {client!r} must be 1 to {self.comment_limit} characters: "
+                f"client order id {client!r} must be 1 to {limit} characters: "
                 "MetaTrader 5 keeps it as the order's comment")
         if not request.lot > 0:
             raise OrderRejectedError(f"lot must be positive, got {request.lot}")

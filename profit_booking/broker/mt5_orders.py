@@ -95,10 +95,27 @@ class OrderDesk:
             if (found := self.existing(t, request)) is not None:
                 return found
             raise BrokerUnavailableError(f"MetaTrader 5 filled {what} without naming its ticket", retcode=code)
+        self._check_comment_kept(t, ticket, request.client_order_id)
         filled = price(fill, digits) if fill > 0 else self._opened_at(t, ticket, digits) or asked
         if filled != asked and (tp is not None or sl is not None):
             tp, sl = self._move_stops(t, request.symbol, ticket, filled - asked, tp, sl)
         return Placement(str(ticket), filled, tp, sl)
+
+    def _check_comment_kept(self, t: Terminal, ticket: int, client_id: str) -> None:
+        """A broker that keeps fewer characters of a comment than ``comment_limit`` would lose
+        the position's client id (and could give two slots one id): the position is closed
+        again at once, the shorter limit learned (longer ids are refused unsent from now on),
+        and the placement refused, naming the setting."""
+        kept = next((str(p.comment) for p in t.rows("positions_get", ticket=ticket)), client_id)
+        if kept == client_id:
+            return
+        self.comment_limit = min(self.comment_limit, len(kept))
+        try:
+            self.close(t, str(ticket))
+        finally:
+            raise OrderRejectedError(
+                f"the broker kept {kept!r} of the comment {client_id!r}: position {ticket} was closed again; "
+                f"give Mt5Broker comment_limit={len(kept)} and use shorter client ids")
 
     def existing(self, t: Terminal, request: OrderRequest) -> Placement | None:
         """Our position (or, closed since, its opening deal) commented with the client order id."""

@@ -116,11 +116,12 @@ class PaperBroker:
         if (quote := self._quotes.get(request.symbol)) is None:
             raise BrokerError(f"no quote for {request.symbol} yet: cannot fill {client_id!r}")
         fill, sign = quote.opening_price(request.direction), 1 if request.direction == "BUY" else -1
+        closing = quote.closing_price(request.direction)  # what its take-profit and stop are read on
         tp, sl = request.take_profit, request.stop_loss
-        if tp is not None and sign * (positive(tp, "take_profit") - fill) <= 0:
-            raise BrokerError(f"invalid stops: a {request.direction} take profit {tp} is reached at the fill {fill}")
-        if sl is not None and sign * (fill - positive(sl, "stop_loss")) <= 0:
-            raise BrokerError(f"invalid stops: a {request.direction} stop loss {sl} is reached at the fill {fill}")
+        if tp is not None and sign * (positive(tp, "take_profit") - closing) <= 0:
+            raise BrokerError(f"invalid stops: a {request.direction} take profit {tp} is reached at {closing}")
+        if sl is not None and sign * (closing - positive(sl, "stop_loss")) <= 0:
+            raise BrokerError(f"invalid stops: a {request.direction} stop loss {sl} is reached at {closing}")
         position = Position(ticket, client_id, request.symbol, request.direction, lot, fill, tp, sl, self._clock)
         with self._write() as db:
             db.execute(f"INSERT INTO positions ({POSITION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

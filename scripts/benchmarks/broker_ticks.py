@@ -20,7 +20,8 @@ first chunk of each phase a warm-up); figures are medians, ``ratio`` = mt5 ÷ pa
 no target). Checked, not only timed: no result on a tick that reaches nothing, one successful
 booking of $7.00 advancing to level 1 on each other, the same results from both engines, the same
 ledger (count and sum of bookings) in both files, and two open level-1 positions a chain at both
-brokers. ``mt5_calls_*``: calls of MetaTrader5 functions an ``on_ticks`` made, per tick.
+brokers. ``mt5_calls``: MetaTrader5 functions an ``on_ticks`` called (mean); ``fake_ms``: the median
+time inside the fake module's functions (test code, not the adapter's) within the mt5 figure.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import importlib
 import random
 import sqlite3
+import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -63,6 +65,26 @@ def fake_mt5_class():
     return importlib.import_module("tests.fakes.fake_mt5").FakeMT5
 
 
+class Clocked:
+    """The fake MetaTrader5 module, with the seconds spent in its functions added up (``spent``)."""
+
+    def __init__(self, module) -> None:
+        self.module, self.spent = module, 0.0
+
+    def __getattr__(self, name: str):
+        value = getattr(self.module, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self.spent += time.perf_counter() - start
+        return call
+
+
 class Mt5Side:
     """The engine over ``Mt5Broker(FakeMT5())``; the adapter's wall clock follows the market."""
 
@@ -70,7 +92,8 @@ class Mt5Side:
 
     def __init__(self) -> None:
         self.fake, self.wall = fake_mt5_class()(), T0
-        self.broker = Mt5Broker(self.fake, magic=MAGIC, wall_clock=lambda: self.wall)
+        self.module = Clocked(self.fake)
+        self.broker = Mt5Broker(self.module, magic=MAGIC, wall_clock=lambda: self.wall)
 
     async def move(self, tick: Tick) -> Tick:
         """The terminal's new quote, read back as the bot's loop reads it (``broker.tick``)."""
@@ -84,8 +107,9 @@ class Mt5Side:
     async def place(self, request: OrderRequest) -> str:
         return (await self.broker.place(request)).ticket
 
-    def calls(self) -> int:
-        return len(self.fake.calls)
+    def counters(self) -> tuple[int, float]:
+        """MetaTrader5 functions called so far, and the seconds spent in the fake's."""
+        return len(self.fake.calls), self.module.spent
 
 
 class PaperSide:
@@ -103,8 +127,8 @@ class PaperSide:
     async def place(self, request: OrderRequest) -> str:
         return await self.broker.place(request)
 
-    def calls(self) -> int:
-        return 0
+    def counters(self) -> tuple[int, float]:
+        return 0, 0.0
 
 
 def quote(points: int, second: int) -> Tick:
@@ -133,21 +157,24 @@ async def open_chains(side, service, n: int, step: int) -> list[Decimal]:
 async def follow(sides: list, services: list, ticks: list[Tick], chunk: int) -> dict[str, dict]:
     """Each tick moves a side's market (untimed), then its ``on_ticks`` runs under the clocks;
     the sides take the ticks chunk by chunk in turn. Per side: (wall, CPU) samples (the first chunk
-    dropped), the results of every tick, and the broker calls of every timed tick."""
-    out = {side.name: {"samples": [], "results": [], "calls": []} for side in sides}
+    dropped), the results of every tick, and per timed tick the MetaTrader5 calls and the seconds
+    inside the fake module."""
+    out = {side.name: {"samples": [], "results": [], "calls": [], "fake": []} for side in sides}
     for start in range(0, len(ticks), chunk):
         for side, service in zip(sides, services, strict=True):
             got = out[side.name]
             for tick in ticks[start:start + chunk]:
                 seen = await side.move(tick)
-                calls = side.calls()
+                calls, spent = side.counters()
                 begin, cpu = time.perf_counter(), time.process_time()
                 results = await service.on_ticks([seen])
                 sample = (time.perf_counter() - begin, time.process_time() - cpu)
                 got["results"].append(results)
                 if start:
                     got["samples"].append(sample)
-                    got["calls"].append(side.calls() - calls)
+                    after = side.counters()
+                    got["calls"].append(after[0] - calls)
+                    got["fake"].append(after[1] - spent)
     return out
 
 
@@ -202,7 +229,7 @@ async def bench_broker_ticks(tmp: Path, size: dict) -> dict:
                  size["broker_bookings"], chunk)
         booked = await follow(sides, services, hits, chunk)
         check_results("broker_booking", booked, booking=True)
-        positions = [len(await side.broker.open_positions()) for side in sides]
+        positions = [len(await side.broker.open_positions()) for side in sides]  # untimed: after the runs
     finally:
         for service in services:
             await service.aclose()
@@ -213,12 +240,8 @@ async def bench_broker_ticks(tmp: Path, size: dict) -> dict:
         raise RuntimeError(f"the ledgers differ: mt5 {mt5_ledger}, paper {paper_ledger}, expected {chains} × 700 ¢")
     if positions != [2 * chains] * 2:
         raise RuntimeError(f"open positions (mt5, paper) {positions}, expected {2 * chains} level-1 orders each")
-    calls = {name: runs["mt5"]["calls"] for name, runs in (("tick", quiet), ("booking", booked))}
     common = {"chains": chains, "ledger_cents": mt5_ledger[1], "brokers": "mt5 (FakeMT5) ÷ paper"}
-    return {
-        "broker_tick": compare(quiet["mt5"]["samples"], quiet["paper"]["samples"], None,
-                               mt5_calls_per_tick=round(sum(calls["tick"]) / len(calls["tick"]), 2), **common),
-        "broker_booking": compare(booked["mt5"]["samples"], booked["paper"]["samples"], None,
-                                  mt5_calls_per_booking=round(sum(calls["booking"]) / len(calls["booking"]), 2),
-                                  open_positions=positions[0], **common),
-    }
+    return {name: compare(runs["mt5"]["samples"], runs["paper"]["samples"], None,
+                          mt5_calls=round(statistics.mean(runs["mt5"]["calls"]), 2),
+                          fake_ms=round(statistics.median(runs["mt5"]["fake"]) * 1000, 4), **common)
+            for name, runs in (("broker_tick", quiet), ("broker_booking", booked))}

@@ -1,5 +1,9 @@
 """The broker contract (stated in ``broker_contract.py``) on every adapter: the paper broker and
-MetaTrader 5 over the fake terminal, each called through the engine's broker boundary."""
+MetaTrader 5 over the fake terminal, each called through the engine's broker boundary; and the
+contract as the engine relies on it, on every adapter and every backend: an Order B placed through
+the adapter opens a chain that a rising market, quoted with a 1.5-pip spread, drives to COMPLETED,
+with the ledger, the chain's total and the broker's own deals agreeing to the cent (raw SQL:
+sqlite3 / asyncpg; the broker's own records)."""
 
 from __future__ import annotations
 
@@ -10,9 +14,21 @@ from pathlib import Path
 
 import pytest
 
+from profit_booking import ChainStatus
+from profit_booking.bootstrap import start_engine
 from profit_booking.broker import CloseReason
 from profit_booking.errors import BrokerError
-from tests.contract.broker_contract import ADAPTERS, T0, Mt5Driver, PaperDriver, open_driver, order, pips_profit
+from tests.contract.broker_contract import (
+    ADAPTERS,
+    T0,
+    Mt5Driver,
+    PaperDriver,
+    market_step,
+    open_driver,
+    open_order_b,
+    order,
+    pips_profit,
+)
 
 BID, ASK = "1.08500", "1.08515"  # a 1.5-pip spread
 Driver = PaperDriver | Mt5Driver
@@ -183,3 +199,49 @@ async def test_close_position_of_a_ticket_not_open_is_a_broker_error(driver: Dri
     with pytest.raises(BrokerError):
         await driver.boundary.close_position(placed.ticket)
     assert len(await driver.boundary.closed_deals(None)) == 1
+
+
+# -- the contract through the engine, on every backend ---------------------------------------------
+
+STEP = Decimal("0.00030")  # the market rises 3 pips a tick
+MAX_TICKS = 300
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+async def test_an_order_b_grows_a_completed_pyramid_that_the_broker_and_the_ledger_agree_on(
+        backend, adapter: str, tmp_path: Path) -> None:
+    settings, raw = backend
+    driver = await open_driver(adapter, tmp_path)
+    service = None
+    try:
+        await driver.quote("EURUSD", Decimal("1.10000"), Decimal("1.10015"), T0)
+        service = await start_engine(settings, driver.adapter)
+        ticket, chain = await open_order_b(driver, service, "sig-1-B")
+        bid = Decimal("1.10000")
+        for second in range(1, MAX_TICKS):
+            bid += STEP
+            await market_step(driver, service, bid, T0 + timedelta(seconds=second))
+            if chain.status is not ChainStatus.ACTIVE:
+                break
+        assert chain.status is ChainStatus.COMPLETED, chain
+        positions = await driver.boundary.open_positions()
+        broker = driver.broker_net_cents()
+    finally:
+        if service is not None:
+            await service.aclose()
+        await driver.aclose()
+
+    ledger = await raw(f"SELECT order_id, kind, amount_cents FROM bookings WHERE chain_id = '{chain.chain_id}'")
+    (total,) = await raw(f"SELECT status, total_profit_cents FROM chains WHERE chain_id = '{chain.chain_id}'")
+    orders = await raw(f"SELECT kind, status, order_id, client_order_id FROM chain_orders"
+                       f" WHERE chain_id = '{chain.chain_id}'")
+    assert len(ledger) == 31 and {kind for _, kind, _ in ledger} == {"PROFIT"}
+    assert all(cents >= 700 for _, _, cents in ledger)  # the spread is paid before the target counts
+    booked = {order_id: int(cents) for order_id, _, cents in ledger}
+    assert booked == broker  # every close at the broker, each booked once, to the cent
+    assert total == ("COMPLETED", sum(booked.values())) and int(chain.total_profit * 100) == total[1]
+    assert sorted(kind for kind, *_ in orders) == ["LEVEL"] * 30 + ["ORDER_B"]
+    assert {status for _, status, _, _ in orders} == {"BOOKED"}
+    assert ("ORDER_B", "BOOKED", ticket) in {row[:3] for row in orders}
+    assert all(client.startswith(chain.chain_id) for kind, _, _, client in orders if kind == "LEVEL")
+    assert positions == []

@@ -1,0 +1,176 @@
+"""A bot process for the MetaTrader 5 crash tests: the engine over ``Mt5Broker(FakeMT5(path=...))`` on
+a SQLite file, following a seeded price path (a market that mostly rises, 1.5-pip spread).
+
+Run as ``python -m tests.e2e.mt5_bot --db DB --fake FAKE.json --start I [--stop J] [--open]
+[--crash after-close|reconcile-link|reconcile-settle]`` from the repository's root. Each run starts
+the engine (which reconciles with the terminal), with ``--open`` first places the Order B
+``sig-1-B`` at tick 0's quote and opens its chain, then feeds ticks ``I``, ``I+1``, ... (each one
+first quoted on the terminal, then read back from the adapter and given to ``on_ticks``) until the
+chain ends, tick ``J`` or the path's end. Stdout carries one JSON object a line: ``{"begin": i}``
+before tick ``i``, ``{"end": i, "level": ..., "status": ...}`` after it and ``{"done": ...}`` last.
+
+Crash points (the process sends itself SIGKILL, after saying why on stderr):
+
+* ``FAKE_MT5_CRASH_AFTER_SEND=1`` in the environment: the fake terminal, right after an executed
+  ``order_send``, before the adapter has the answer;
+* ``after-close``: right after a quote closed one of our positions at the terminal, before the
+  engine hears of it;
+* ``reconcile-link`` / ``reconcile-settle``: inside the startup reconciliation, right after it
+  committed the link of an intent to the broker's position / the settlement of a close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from profit_booking import load_settings
+from profit_booking.bootstrap import start_engine
+from profit_booking.broker import Mt5Broker, OrderRequest
+from profit_booking.domain.chain import ProfitChain
+from profit_booking.domain.pricing import DEFAULT_SYMBOLS, stop_price, target_price
+from tests.fakes import FakeMT5
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+SEED = 20_260_302
+TICKS = 600
+MAGIC = 880_001
+PLUGIN = "combined_v3"
+ORDER_B = "sig-1-B"
+LOT = Decimal("0.01")
+PIP, SPREAD = Decimal("0.0001"), Decimal("0.00015")
+FINAL = ("COMPLETED", "STOPPED", "CANCELLED")
+
+
+def price_path(seed: int = SEED, ticks: int = TICKS) -> list[tuple[Decimal, datetime]]:
+    """``(bid, time)`` of every tick: steps of -1 to +5 pips, one second apart."""
+    rng, bid, path = random.Random(seed), Decimal("1.10000"), []
+    for i in range(ticks):
+        path.append((bid, T0 + timedelta(seconds=i)))
+        bid += PIP * rng.choice((-1, 0, 1, 2, 3, 4, 5))
+    return path
+
+
+def emit(**fields: Any) -> None:
+    print(json.dumps(fields), flush=True)
+
+
+def die(why: str) -> None:
+    print(f"SIGKILL: {why}", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Wall:
+    """The bot's machine clock: live, i.e. at the tick it is working on."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def kill_inside_reconcile(after: str) -> None:
+    """SIGKILL inside the startup reconciliation, right after its first link (``link``) or its
+    first settlement that booked something (``settle``) was committed."""
+    from profit_booking.tracking import ChainTracker
+    from profit_booking.usecases import reconciling
+    from profit_booking.usecases.following import DealFollower
+
+    inside = {"now": False}
+    real_reconcile, real_change, real_settle = reconciling.reconcile, ChainTracker.change, DealFollower.settle
+
+    async def reconcile(core: Any, follower: Any) -> Any:
+        inside["now"] = True
+        try:
+            return await real_reconcile(core, follower)
+        finally:
+            inside["now"] = False
+
+    async def change(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await real_change(self, *args, **kwargs)
+        if inside["now"]:
+            die("inside the reconciliation, right after it linked an intent")
+        return result
+
+    async def settle(self: Any, deals: Any) -> Any:
+        results = await real_settle(self, deals)
+        if inside["now"] and any(r.success for r in results):
+            die(f"inside the reconciliation, right after it settled {len(results)} close(s)")
+        return results
+
+    reconciling.reconcile = reconcile
+    if after == "link":
+        ChainTracker.change = change
+    else:
+        DealFollower.settle = settle
+
+
+def closes_at_terminal(fake: FakeMT5) -> int:
+    return sum(1 for d in fake.deals_of_magic(MAGIC) if d.entry != fake.DEAL_ENTRY_IN)
+
+
+async def open_order_b(broker: Mt5Broker, service: Any) -> ProfitChain:
+    tick = await broker.tick("EURUSD")
+    spec = DEFAULT_SYMBOLS["EURUSD"]
+    entry = tick.opening_price("BUY")
+    tp, sl = target_price(spec, "BUY", entry, LOT, Decimal(7)), stop_price(spec, "BUY", entry, LOT, Decimal(10))
+    placed = await broker.place(OrderRequest("EURUSD", "BUY", LOT, tp, sl, ORDER_B))
+    chain = await service.create_chain(PLUGIN, placed.ticket, "EURUSD", "BUY", lot=LOT, take_profit=tp, stop_loss=sl)
+    assert chain is not None
+    return chain
+
+
+async def run(args: argparse.Namespace) -> None:
+    path = price_path()
+    if args.crash in ("reconcile-link", "reconcile-settle"):
+        kill_inside_reconcile(args.crash.split("-")[1])
+    wall = Wall(path[args.start][1])
+    fake = FakeMT5(args.fake)
+    if args.open:
+        bid, at = path[0]
+        fake.set_quote("EURUSD", bid, bid + SPREAD, at)
+    broker = Mt5Broker(fake, magic=MAGIC, server_offset=timedelta(hours=3), wall_clock=wall)
+    await broker.tick("EURUSD")  # the market's clock, before the engine asks for it
+    service = await start_engine(load_settings(database_url=f"sqlite+aiosqlite:///{args.db}"), broker)
+    try:
+        chain = await open_order_b(broker, service) if args.open else service.get_active_chains(PLUGIN)[0]
+        last = args.start
+        for i in range(args.start, min(args.stop, len(path))):
+            last, (bid, at) = i, path[i]
+            emit(begin=i)
+            wall.at, closed = at, closes_at_terminal(fake)
+            fake.set_quote("EURUSD", bid, bid + SPREAD, at)
+            if args.crash == "after-close" and closes_at_terminal(fake) > closed:
+                die(f"tick {i} closed a position at the terminal; the engine has not heard of it")
+            await service.on_ticks([await broker.tick("EURUSD")])
+            emit(end=i, level=chain.level, status=chain.status.name)
+            if chain.status.name in FINAL:
+                break
+        emit(done=True, last=last, chain_id=chain.chain_id, level=chain.level, status=chain.status.name)
+    finally:
+        await service.aclose()
+        await broker.aclose()
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--fake", required=True)
+    parser.add_argument("--start", type=int, default=0)
+    parser.add_argument("--stop", type=int, default=TICKS)
+    parser.add_argument("--open", action="store_true")
+    parser.add_argument("--crash", choices=("after-close", "reconcile-link", "reconcile-settle"))
+    asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
