@@ -1,0 +1,98 @@
+"""The broker boundary holds whatever an adapter does: an adapter written the way MT5 answers
+(integer tickets everywhere) and one that raises its own exceptions drive a chain to COMPLETED
+across a restart, with every ticket stored as text and nothing escaping ``on_ticks``. Both
+SQLite files are read back with raw SQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from profit_booking import ChainStatus, load_settings
+from profit_booking.bootstrap import start_engine
+from profit_booking.broker import OrderRequest, PaperBroker, Tick
+from profit_booking.domain.pricing import DEFAULT_SYMBOLS, stop_price, target_price
+from tests.conftest import read_sql
+from tests.integration.test_engine_flow import T0
+
+LOT, STEP, SPREAD = Decimal("0.01"), Decimal("0.00010"), Decimal("0.00012")
+
+
+class IntTicketAdapter:
+    """The paper broker answering as MT5's module does: tickets are ``int``; and its ``place``
+    raises a ``RuntimeError`` (not a BrokerError) on the calls listed in ``fail_on``."""
+
+    def __init__(self, broker: PaperBroker, fail_on: set[int]) -> None:
+        self.broker, self.fail_on, self.calls = broker, fail_on, 0
+
+    async def place(self, request: OrderRequest) -> int:
+        self.calls += 1
+        if self.calls in self.fail_on:
+            raise RuntimeError("EOFError on the RPyC link")  # what an mt5linux client can raise
+        return int(await self.broker.place(request))
+
+    async def open_positions(self) -> list[Any]:
+        return [dataclasses.replace(p, ticket=int(p.ticket)) for p in await self.broker.open_positions()]
+
+    async def closed_deals(self, since: Any = None) -> list[Any]:
+        return [dataclasses.replace(d, ticket=int(d.ticket)) for d in await self.broker.closed_deals(since)]
+
+    async def quote(self, symbol: str) -> Tick | None:
+        return await self.broker.quote(symbol)
+
+    def now(self) -> Any:
+        return self.broker.now()
+
+
+def tick(i: int) -> Tick:
+    bid = Decimal("1.10000") + STEP * i
+    return Tick("EURUSD", bid, T0 + timedelta(seconds=i), bid + SPREAD)
+
+
+async def start(tmp: Path, fail_on: set[int]) -> tuple[PaperBroker, IntTicketAdapter, Any]:
+    broker = await PaperBroker.open(tmp / "paper.db")
+    adapter = IntTicketAdapter(broker, fail_on)
+    service = await start_engine(load_settings(database_url=f"sqlite+aiosqlite:///{tmp / 'pb.db'}"), adapter)
+    return broker, adapter, service
+
+
+async def test_int_tickets_and_adapter_exceptions_never_stop_a_chain_across_a_restart(tmp_path, caplog):
+    broker, adapter, service = await start(tmp_path, fail_on={1})  # the first level order fails
+    await broker.tick([tick(-1)])
+    spec, entry = DEFAULT_SYMBOLS["EURUSD"], tick(-1).offer
+    tp, sl = target_price(spec, "BUY", entry, LOT, Decimal("7")), stop_price(spec, "BUY", entry, LOT, Decimal("10"))
+    ticket = await broker.place(OrderRequest("EURUSD", "BUY", LOT, tp, sl, "sig-1-B"))
+    chain = await service.create_chain("combined_v3", ticket, "EURUSD", "BUY", lot=LOT, take_profit=tp, stop_loss=sl)
+    chain_id, i, failed_at = chain.chain_id, 0, None
+    while service.get_chain(chain_id).level < 2:
+        i += 1
+        await broker.tick([tick(i)])
+        await service.on_ticks([tick(i)])  # never raises, whatever the adapter did
+        pending = read_sql(tmp_path / "pb.db", "SELECT count(*) FROM chain_orders WHERE status = 'PENDING'")
+        if failed_at is None and adapter.calls == 1:
+            failed_at = i
+            assert pending == [(2,)]  # level 1's intents wait for a later tick, not for a restart
+    assert failed_at is not None and "RuntimeError" in caplog.text
+    await service.aclose()
+    await broker.aclose()
+
+    broker, adapter, service = await start(tmp_path, fail_on=set())  # a new process
+    for j in range(i + 1, i + 500):
+        await broker.tick([tick(j)])
+        await service.on_ticks([tick(j)])
+        if service.get_chain(chain_id) is None:
+            break
+    final = await service.find_chain(chain_id)
+    await service.aclose()
+    await broker.aclose()
+
+    assert final.status is ChainStatus.COMPLETED
+    ledger = dict(read_sql(tmp_path / "pb.db", "SELECT order_id, amount_cents FROM bookings"))
+    deals = dict(read_sql(tmp_path / "paper.db", "SELECT ticket, profit_cents FROM deals"))
+    assert len(ledger) == 31 and ledger == deals and min(ledger.values()) >= 700
+    assert read_sql(tmp_path / "pb.db", "SELECT typeof(order_id), count(*) FROM chain_orders GROUP BY 1") == [
+        ("text", 31)]
+    assert read_sql(tmp_path / "pb.db", "SELECT kind FROM broker_findings WHERE kind <> 'PLACED'") == []
