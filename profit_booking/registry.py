@@ -18,6 +18,7 @@ from .domain.deadlines import Deadlines
 from .domain.hunts import HuntStatus, SlHunt
 from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder, parse_client_order_id
 from .domain.price_index import PriceIndex, TriggerKind
+from .domain.retries import PlacementRetries
 from .domain.stats import ChainTally, HuntTally
 from .domain.tracked import TrackedChain
 from .errors import DuplicateChainError
@@ -39,7 +40,7 @@ class ChainRegistry:
         self.archive: dict[str, ChainTally] = {}
         self.hunt_tallies: dict[str, HuntTally] = {}
         self.stale: set[str] = set()
-        self.unplaced: set[str] = set()  # chains whose order intents the broker refused so far
+        self.unplaced = PlacementRetries()  # chains whose order intents the broker refused so far
         self.closed_lately: OrderedDict[str, tuple[str, str]] = OrderedDict()  # order id → (chain, plugin)
         self.locks = KeyedLocks()
 

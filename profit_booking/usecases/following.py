@@ -53,8 +53,8 @@ class DealFollower:
         # closed only orders that were open before this batch, so it serves both uses below
         crossings = [(tick, memory.prices.crossed(tick.symbol, tick.bid, tick.ask)) for tick in ticks]
         await follow_hunts(self.core, crossings)  # first: a recovery order whose window ended is not sent
-        if memory.unplaced:
-            await place_opened_levels(self.core, sorted(memory.unplaced))
+        if memory.unplaced:  # on the clock their refusals were stamped with: the service's
+            await place_opened_levels(self.core, memory.unplaced.due(self.core.clock()))
         if self.core.broker is None:  # the bot places and reports its orders itself
             return []
         for tick, reached in crossings:

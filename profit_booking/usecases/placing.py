@@ -89,16 +89,24 @@ async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple
 
 async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:
     """Place the intents of levels just opened; those the broker refused (or an adapter failed)
-    stay pending, and the chain is remembered so that the next ticks try again (as the next
-    start's reconciliation would)."""
+    stay pending, and the chain is remembered so that later ticks try again (as the next
+    start's reconciliation would): the next tick after a failure that may pass, after a pause
+    that grows with each refusal in a row when the broker said it cannot succeed as it stands."""
     for chain_id in chain_ids:
         try:
             await place_orders(core, chain_id)
         except ChainFinalError:  # it ended meanwhile: nothing of it is placed any more
             core.memory.unplaced.discard(chain_id)
         except ProfitBookingError as exc:  # the broker refused, or its adapter failed (contained)
-            logger.error("orders of chain %s stay pending: %s", chain_id, exc)
             if chain_id in core.memory.tracked:
-                core.memory.unplaced.add(chain_id)
+                remember_unplaced(core, chain_id, exc)
         else:
             core.memory.unplaced.discard(chain_id)
+
+
+def remember_unplaced(core: Core, chain_id: str, exc: ProfitBookingError) -> None:
+    """The chain's intents stay pending after ``exc``: log it and say when to try again."""
+    final = isinstance(exc, BrokerError) and not exc.retryable
+    retry = core.memory.unplaced.add(chain_id, core.clock(), final=final)
+    when = "on the next tick" if retry.at is None else f"not before {retry.at.isoformat()} (market time)"
+    logger.error("orders of chain %s stay pending, tried again %s: %s", chain_id, when, exc)

@@ -19,7 +19,7 @@ from ..domain.orders import OrderStatus, parse_client_order_id
 from ..errors import ProfitBookingError
 from .following import DealFollower
 from .hunting import expire_elapsed
-from .placing import place_orders
+from .placing import place_orders, remember_unplaced
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):
             try:
                 await place_orders(core, chain_id)
-            except ProfitBookingError as exc:  # the next ticks try again
-                memory.unplaced.add(chain_id)
+            except ProfitBookingError as exc:  # later ticks try again
+                remember_unplaced(core, chain_id, exc)
                 findings.append(Finding(FindingKind.FAILED, chain_id, detail={"error": str(exc)}))
 
     linked = {f.ticket for f in findings if f.kind is FindingKind.LINKED}
