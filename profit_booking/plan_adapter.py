@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeGuard
 
 from .domain.chain import ChainStatus, ProfitChain
-from .domain.changes import ChainChange, LedgerKind
+from .domain.changes import ChainChange, ChainEvent, LedgerKind
 from .domain.findings import Finding
 from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
@@ -22,8 +22,8 @@ from .errors import ProfitBookingError
 from .store.port import Snapshot, Store
 
 STORE_METHODS = (
-    "new_chain_id", "commit", "commit_many", "record_findings", "is_booked", "load_chain", "load_snapshot",
-    "hunt_tally", "chain_opened_by", "list_chains", "verify", "close",
+    "new_chain_id", "commit", "commit_many", "record_findings", "record_events", "is_booked", "load_chain",
+    "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "verify", "close",
 )
 
 
@@ -99,6 +99,9 @@ class PlanManagerStore:
 
     async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
         return None  # the plan's manager keeps no broker findings
+
+    async def record_events(self, chain_id: str, events: Sequence[ChainEvent], at: datetime) -> None:
+        return None  # the plan's manager keeps no event log
 
     async def is_booked(self, order_id: str) -> bool:
         return False

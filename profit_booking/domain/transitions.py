@@ -7,6 +7,7 @@ only after the commit, so a failed write leaves memory as it was.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -140,11 +141,12 @@ class ChainDraft(HuntSteps):
         self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
         return order
 
-    def cancel(self, reason: str) -> None:
+    def cancel(self, reason: str, closing: Sequence[str | None] = ()) -> None:
         """End the chain by the user's or the bot's decision.
 
         Unplaced intents are dropped, stopped orders' slots are lost and open SL hunts end
-        (in :meth:`change`); open orders stay on record.
+        (in :meth:`change`); open orders stay on record. ``closing``: the tickets of the open
+        positions that will be closed at the broker once the chain has ended (in its event).
         """
         self._refuse_if_final()
         for order in ordered(self.slots):
@@ -154,7 +156,7 @@ class ChainDraft(HuntSteps):
             elif order.status is OrderStatus.STOPPED:
                 self._close(order, order.order_id, OrderStatus.LOST)
         self.chain.status, self.chain.stop_reason = ChainStatus.CANCELLED, reason
-        self.event("cancelled", reason=reason)
+        self.event("cancelled", reason=reason, **({"closing": list(closing)} if closing else {}))
 
     def add_order(self, order: SlotOrder) -> None:
         """Put a new order (or order intent) in its slot; it is written with the change."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..domain.chain import ChainStatus, ProfitChain
-from ..domain.changes import ChainChange
+from ..domain.changes import ChainChange, ChainEvent
 from ..domain.findings import Finding
 from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
@@ -45,6 +45,10 @@ class Store(Protocol):
 
     async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
         """Append what reconciling with the broker found and did."""
+
+    async def record_events(self, chain_id: str, events: Sequence[ChainEvent], at: datetime) -> None:
+        """Append events to a chain's log without changing the chain (what the broker answered
+        after a change that ended it, such as the closes of a cancelled chain's positions)."""
 
     async def is_booked(self, order_id: str) -> bool:
         """Whether ``order_id`` has a row in the ledger."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, text
 
 from ..domain.chain import ChainStatus, ProfitChain
-from ..domain.changes import ChainChange
+from ..domain.changes import ChainChange, ChainEvent
 from ..domain.findings import Finding
 from ..domain.hunts import HuntUpdate, SlHunt
 from ..domain.orders import SlotOrder
@@ -125,6 +125,11 @@ class SqlStore:
         """Append what a reconciliation found and did to ``broker_findings``."""
         async with self._transaction(write=True) as run:
             await run.run_many(q.INSERT_FINDING, [finding_values(f, at) for f in findings])
+
+    async def record_events(self, chain_id: str, events: Sequence[ChainEvent], at: datetime) -> None:
+        """Append ``events`` to ``chain_events`` of ``chain_id``; the chain's row is not touched."""
+        async with self._transaction(write=True) as run:
+            await run.run_many(q.INSERT_EVENT, [event_values(chain_id, e, at) for e in events])
 
     async def is_booked(self, order_id: str) -> bool:
         """Whether ``order_id`` has a row in the ledger."""
