@@ -241,7 +241,7 @@ class ProfitBookingService(ChainReads):
         chain_id, reason = require_id(chain_id, "chain_id"), require_id(reason, "reason")
         if not isinstance(leave_order_b, bool):
             raise InvalidInputError(f"leave_order_b must be True or False, got {leave_order_b!r}")
-        return await cancelling.cancel_chain(self.core, chain_id, reason, leave_order_b=leave_order_b)
+        return await cancelling.cancel_chain(self.core, self._deals, chain_id, reason, leave_order_b=leave_order_b)
 
     def _engine_on(self) -> bool:
         """``use_profit_booking=false`` switches the engine off too: it reads no deal, settles,

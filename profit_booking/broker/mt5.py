@@ -13,8 +13,14 @@ needs no credentials::
     await broker.aclose()
 
 Every MT5 call runs on one thread the adapter owns (the module is not thread-safe and an RPyC
-call blocks), reached with ``loop.run_in_executor``: one hop per port call, so the event loop
-never waits on the terminal. :meth:`Mt5Broker.now` calls nothing.
+call blocks), reached through an executor: one hop per port call, so the event loop never waits
+on the terminal. A port call the terminal does not answer within ``call_timeout`` seconds is a
+:class:`~profit_booking.errors.BrokerUnavailableError`; while the thread still runs it, later
+calls fail at once instead of queueing behind a hung terminal. :meth:`Mt5Broker.now` calls nothing.
+
+The account must hedge: on a netting account MT5 merges a chain's orders into one position, so
+the first call that reaches the terminal reads ``account_info().margin_mode`` and, on a netting
+or exchange account, every ``place`` is refused (reads still answer).
 
 Failures are typed (``mt5_codes.py`` holds the retcode table): a refused order is an
 :class:`~profit_booking.errors.OrderRejectedError` or, when it may pass later, a
@@ -27,8 +33,9 @@ close and its realised figure is in ``mt5_history.py``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -43,7 +50,11 @@ from .ports import Deal, OrderRequest, Placement, Position, Tick
 
 __all__ = ["Mt5Broker"]
 
+logger = logging.getLogger(__name__)
+
 T = TypeVar("T")
+ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_EXCHANGE = 0, 1
+NETTING = {ACCOUNT_MARGIN_MODE_RETAIL_NETTING: "RETAIL_NETTING", ACCOUNT_MARGIN_MODE_EXCHANGE: "EXCHANGE"}
 
 
 class Mt5Broker:
@@ -52,17 +63,20 @@ class Mt5Broker:
     ``magic`` marks the positions this adapter opens and reports; ``deviation`` is the slippage
     in points a market order accepts; ``server_offset`` the trade server's offset from UTC
     (detected from live ticks when left out); ``comment_limit`` the longest comment the broker
-    keeps whole (client order ids longer than it are refused). ``executor``, when given, must
-    run one worker thread and stays the caller's to shut down; by default the adapter starts
-    its own and :meth:`aclose` stops it. ``wall_clock`` (UTC) replaces the machine's clock.
+    keeps whole (client order ids longer than it are refused); ``call_timeout`` the seconds a
+    port call may wait for the terminal. ``executor``, when given, must run one worker thread
+    and stays the caller's to shut down; by default the adapter starts its own and
+    :meth:`aclose` stops it. ``wall_clock`` (UTC) replaces the machine's clock.
     """
 
     def __init__(
         self, mt5: Any, *, magic: int, deviation: int = 20, server_offset: timedelta | None = None,
-        comment_limit: int = 31, executor: Executor | None = None,
+        comment_limit: int = 31, call_timeout: float = 10.0, executor: Executor | None = None,
         wall_clock: Callable[[], datetime] = wall_clock,
     ) -> None:
-        self.magic, self.comment_limit = int(magic), int(comment_limit)
+        if not call_timeout > 0:
+            raise ValueError(f"call_timeout must be positive, got {call_timeout}")
+        self.magic, self.comment_limit, self.call_timeout = int(magic), int(comment_limit), float(call_timeout)
         self._owns_executor = executor is None
         self._executor = executor or ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5")
         self._clock = ServerClock(server_offset, wall_clock)
@@ -70,6 +84,8 @@ class Mt5Broker:
         self._history = DealHistory(self.magic)
         self._desk = OrderDesk(self._history, deviation=int(deviation), comment_limit=self.comment_limit)
         self._closed = False
+        self._late: list[tuple[str, Future[Any]]] = []  # calls that timed out while the thread ran them
+        self._margin_mode: int | None = None  # the account's, read by the first call that reaches MT5
 
     @property
     def server_offset(self) -> timedelta | None:
@@ -87,7 +103,7 @@ class Mt5Broker:
                 "MetaTrader 5 keeps it as the order's comment")
         if not request.lot > 0:
             raise OrderRejectedError(f"lot must be positive, got {request.lot}")
-        return await self._run("place", lambda t: self._desk.place(t, request))
+        return await self._run("place", lambda t: self._desk.place(t, request), trades=True)
 
     async def open_positions(self) -> list[Position]:
         """Every open position of our magic; its client order id is the position's comment."""
@@ -124,12 +140,16 @@ class Mt5Broker:
         return await self._run("close_position", lambda t: self._desk.close(t, ticket))
 
     async def aclose(self) -> None:
-        """Stop the MT5 thread (after the call it runs, if any); the adapter is unusable after."""
+        """Stop the MT5 thread (after the call it runs, if any, unless that call timed out: a hung
+        terminal is not waited for); the adapter is unusable after."""
         if self._closed:
             return
         self._closed = True
         if self._owns_executor:
-            await asyncio.to_thread(self._executor.shutdown, wait=True)
+            if self._busy_with() is None:
+                await asyncio.to_thread(self._executor.shutdown, wait=True)
+            else:
+                self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> Mt5Broker:
         return self
@@ -144,14 +164,55 @@ class Mt5Broker:
         digits = {symbol: t.digits(symbol) for symbol in symbols}
         return [position_of(p, digits[str(p.symbol)], self._clock) for p in mine]
 
-    async def _run(self, what: str, job: Callable[[Terminal], T]) -> T:
-        """Run ``job`` on the MT5 thread and await it without blocking the loop."""
+    async def _run(self, what: str, job: Callable[[Terminal], T], *, trades: bool = False) -> T:
+        """Run ``job`` on the MT5 thread and await it, for at most ``call_timeout`` seconds,
+        without blocking the loop; ``trades``: it opens positions (refused on a netting account)."""
         if self._closed:
             raise BrokerError("the MetaTrader 5 adapter is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._guarded, what, job)
-
-    def _guarded(self, what: str, job: Callable[[Terminal], T]) -> T:
+        if (busy := self._busy_with()) is not None:
+            raise BrokerUnavailableError(
+                f"the MT5 thread is still busy with {busy}, which the terminal did not answer in "
+                f"{self.call_timeout:g} s: {what} was not sent")
+        running: Future[T] = self._executor.submit(self._guarded, what, job, trades)
+        answer = asyncio.wrap_future(running)
+        answer.add_done_callback(_retrieve)  # a late failure, nobody awaiting it any more
         try:
+            return await asyncio.wait_for(asyncio.shield(answer), self.call_timeout)
+        except TimeoutError:
+            if not running.cancel():  # it runs (a queued call is simply dropped)
+                self._late.append((what, running))
+            raise BrokerUnavailableError(
+                f"MetaTrader 5 did not answer {what} in {self.call_timeout:g} s (the terminal or its link hangs)"
+            ) from None
+        except asyncio.CancelledError:
+            running.cancel()
+            raise
+
+    def _busy_with(self) -> str | None:
+        """The timed-out call the MT5 thread still runs, if any."""
+        self._late = [(what, running) for what, running in self._late if not running.done()]
+        return self._late[0][0] if self._late else None
+
+    def _guarded(self, what: str, job: Callable[[Terminal], T], trades: bool) -> T:
+        try:
+            if self._margin_mode is None:
+                self._margin_mode = self._read_margin_mode()
+            if trades and self._margin_mode in NETTING:
+                raise OrderRejectedError(
+                    "profit_booking needs a hedging account: a netting account merges a chain's orders into one "
+                    f"position (this account's margin_mode is {self._margin_mode}, {NETTING[self._margin_mode]})")
             return job(self._terminal)
         except (EOFError, OSError) as exc:  # an RPyC link dropped while a record's fields were read
             raise BrokerUnavailableError(f"MetaTrader 5 failed during {what}: {type(exc).__name__}: {exc}") from exc
+
+    def _read_margin_mode(self) -> int:
+        mode = int(self._terminal.call("account_info").margin_mode)
+        if mode in NETTING:
+            logger.error("MetaTrader 5 account is a %s account, not a hedging one: every order will be refused",
+                         NETTING[mode])
+        return mode
+
+
+def _retrieve(answer: asyncio.Future[Any]) -> None:
+    if not answer.cancelled():
+        answer.exception()

@@ -64,7 +64,11 @@ class OrderDesk:
         self.deviation, self.comment_limit = deviation, comment_limit
 
     def place(self, t: Terminal, request: OrderRequest) -> Placement:
-        """Open ``request``'s position, or answer the one a previous try of it opened."""
+        """Open ``request``'s position, or answer the one a previous try of it opened.
+
+        Its TP and SL end up moved by the fill's distance from ``request.price`` (the price they
+        were priced from; the price sent when not given): sent moved by the market's move since,
+        then moved again by the fill's slippage."""
         side = {"BUY": BUY, "SELL": SELL}.get(request.direction)
         if side is None:
             raise OrderRejectedError(f"direction must be BUY or SELL, got {request.direction!r}")
@@ -79,7 +83,10 @@ class OrderDesk:
         digits = int(info.digits)
         bid, ask = price(quote[0], digits), price(quote[1], digits)
         asked, lot = ask if side == BUY else bid, round_lot(request.lot, info)
-        tp, sl = (None if x is None else price(x, digits) for x in (request.take_profit, request.stop_loss))
+        priced = asked if request.price is None or not request.price > 0 else price(request.price, digits)
+        # stops priced from an older quote move with the market up to the price sent, the fill's slippage after
+        tp, sl = (None if x is None else price(x, digits) + asked - priced
+                  for x in (request.take_profit, request.stop_loss))
         check_stops(side, bid, ask, tp, sl, Decimal(int(info.trade_stops_level)) * Decimal(str(info.point)))
         result = t.send({
             "action": TRADE_ACTION_DEAL, "symbol": request.symbol, "volume": float(lot), "type": side,
@@ -105,17 +112,24 @@ class OrderDesk:
         """A broker that keeps fewer characters of a comment than ``comment_limit`` would lose
         the position's client id (and could give two slots one id): the position is closed
         again at once, the shorter limit learned (longer ids are refused unsent from now on),
-        and the placement refused, naming the setting."""
+        and the placement refused, naming the setting. A close that fails is logged as an error
+        and named in the refusal: the position stays open for reconciliation to report."""
         kept = next((str(p.comment) for p in t.rows("positions_get", ticket=ticket)), client_id)
         if kept == client_id:
             return
         self.comment_limit = min(self.comment_limit, len(kept))
+        failure: Exception | None = None
         try:
             self.close(t, str(ticket))
-        finally:
-            raise OrderRejectedError(
-                f"the broker kept {kept!r} of the comment {client_id!r}: position {ticket} was closed again; "
-                f"give Mt5Broker comment_limit={len(kept)} and use shorter client ids")
+        except Exception as exc:  # whatever failed, the refusal below must still be raised
+            logger.error("position %s (comment %r cut to %r) could not be closed again and stays open: %s",
+                         ticket, client_id, kept, exc)
+            failure = exc
+        fate = (f"position {ticket} was closed again" if failure is None
+                else f"closing position {ticket} again failed ({failure}): it stays open")
+        raise OrderRejectedError(
+            f"the broker kept {kept!r} of the comment {client_id!r}: {fate}; "
+            f"give Mt5Broker comment_limit={len(kept)} and use shorter client ids") from failure
 
     def existing(self, t: Terminal, request: OrderRequest) -> Placement | None:
         """Our position (or, closed since, its opening deal) commented with the client order id."""

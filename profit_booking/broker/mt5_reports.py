@@ -114,8 +114,9 @@ def tick_of(symbol: str, record: Any, digits: int | None, clock: ServerClock) ->
     bid, ask, time_msc = float(record.bid), float(record.ask), int(record.time_msc)
     if bid <= 0 or time_msc <= 0:
         return None
-    clock.observe(symbol, time_msc)
-    return Tick(symbol, price(bid, digits), clock.to_utc(time_msc), price(ask, digits) if ask > 0 else None)
+    at = clock.observe(symbol, time_msc)  # in the offset the tick was stamped in (a DST switch seen once)
+    return Tick(symbol, price(bid, digits), clock.to_utc(time_msc) if at is None else at,
+                price(ask, digits) if ask > 0 else None)
 
 
 def spec_of(info: Any, account_currency: str) -> SymbolSpec | None:

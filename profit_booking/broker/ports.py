@@ -56,7 +56,12 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
-    """A market order to open, written down (as an intent) before it is sent."""
+    """A market order to open, written down (as an intent) before it is sent.
+
+    ``price`` is the price its take-profit and stop were priced from (the ask for a BUY, the
+    bid for a SELL, when the engine read it): an adapter that fills elsewhere moves them by
+    the difference, so that the take-profit still makes its target from the real fill.
+    """
 
     symbol: str
     direction: str
@@ -64,6 +69,7 @@ class OrderRequest:
     take_profit: Decimal | None
     stop_loss: Decimal | None
     client_order_id: str
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

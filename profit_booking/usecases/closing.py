@@ -12,8 +12,9 @@ from ..domain.changes import LedgerKind
 from ..domain.closes import Close
 from ..domain.hunts import HuntStatus
 from ..domain.money import ZERO
+from ..domain.orders import OrderKind
 from ..domain.transitions import ChainDraft
-from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
+from ..errors import AlreadyBookedError, BrokerError, ChainFinalError, ProfitBookingError, UnknownOrderError
 from .placing import entry_price, place_opened_levels
 from .positions import open_tickets
 
@@ -25,24 +26,22 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
 
     If one of several is refused as unknown or already booked, the others are booked one by
     one. A level that fills writes the next level's intents, priced from the broker's price,
-    and the engine places them. With a broker, an order it still holds open is refused: its own
-    close will be settled with the broker's figure (the ledger never keeps a figure the broker
-    would contradict).
+    and the engine places them. With a broker, a report the broker would contradict is refused
+    (see :func:`contradicted`): the ledger never keeps a figure the broker's own deal would not.
     """
     for order_id, _ in closes:
         owner = core.memory.order_chain.get(order_id)
         if owner not in (None, chain_id):
             error = f"order {order_id} belongs to chain {owner}, not {chain_id}"
             return [core.refused(oid, chain_id, error) for oid, _ in closes]
-    if still_open := {order_id for order_id, _ in closes} & await open_tickets(core):
-        error = "is still open at the broker: it is booked from the broker's close, with its realised figure"
-        rest = [(order_id, amount) for order_id, amount in closes if order_id not in still_open]
+    if refused := await contradicted(core, chain_id, [order_id for order_id, _ in closes]):
+        rest = [(order_id, amount) for order_id, amount in closes if order_id not in refused]
         booked = (
             dict(zip([order_id for order_id, _ in rest], await book_profits(core, chain_id, rest), strict=False))
             if rest else {}
         )
         return [
-            booked[order_id] if order_id in booked else core.refused(order_id, chain_id, f"order {order_id} {error}")
+            booked[order_id] if order_id in booked else core.refused(order_id, chain_id, refused[order_id])
             for order_id, _ in closes
         ]
 
@@ -103,6 +102,34 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
             results.append(await refusal(core, group[0].order_id, chain_id, outcome))
     await after_closing(core, done)
     return results
+
+
+async def contradicted(core: Core, chain_id: str, order_ids: Sequence[str]) -> dict[str, str]:
+    """Why the broker would contradict a caller's booking of each of ``order_ids`` (after its
+    own closes were settled): the position is still open there; or the engine placed it and
+    its close is not in the broker's history yet (MT5's lags by seconds: the deal books it when
+    it shows); or the broker cannot say which positions it holds. An Order B the bot placed
+    itself, which the broker may not report (another magic), is taken as reported."""
+    if core.broker is None:
+        return {}
+    try:
+        held = await open_tickets(core)
+    except BrokerError as exc:
+        return {oid: f"order {oid} not booked: the broker's positions could not be read ({exc})" for oid in order_ids}
+    placed = {o.order_id for o in core.memory.open_orders(chain_id) if o.kind is not OrderKind.ORDER_B}
+    refused = {}
+    for order_id in order_ids:
+        if order_id in held:
+            refused[order_id] = (
+                f"order {order_id} is still open at the broker: it is booked from the broker's close,"
+                " with its realised figure"
+            )
+        elif order_id in placed:
+            refused[order_id] = (
+                f"order {order_id} is closed but its deal is not in the broker's history yet:"
+                " it is booked from that deal when it shows"
+            )
+    return refused
 
 
 def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> BookingResult:

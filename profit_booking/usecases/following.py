@@ -59,25 +59,20 @@ class DealFollower:
             return []
         for tick, reached in crossings:
             for chain_id, kind in reached:
-                if kind is not TriggerKind.RECOVERY:
-                    self.expecting.setdefault(chain_id, tick.at)
+                if kind is not TriggerKind.RECOVERY:  # its window counts from its latest crossing
+                    self.expecting[chain_id] = max(tick.at, self.expecting.get(chain_id, tick.at))
         if not self.expecting:
             return []
-        watched = {
-            order.order_id: chain_id for chain_id in self.expecting if chain_id in memory.tracked
-            for order in memory.tracked[chain_id].slots.values() if order.order_id is not None
-        }
         try:
             deals = await self.core.broker.closed_deals(self.since)
         except BrokerError as exc:  # a database failure is no broker's: it goes to the caller
             logger.error("could not read the broker's deals (tried again on the next ticks): %s", exc)
             return []
         results = await self.settle(deals)
-        arrived = {watched.get(result.order_id) for result in results}
         latest = max(tick.at for tick in ticks)
-        self.expecting = {
+        self.expecting = {  # a chain can have more closes on their way: each is read until the window ends
             chain_id: since for chain_id, since in self.expecting.items()
-            if chain_id in memory.tracked and chain_id not in arrived and latest - since < HISTORY_LAG
+            if chain_id in memory.tracked and latest - since < HISTORY_LAG
         }
         return results
 

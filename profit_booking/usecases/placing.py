@@ -38,11 +38,13 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
             for slot, order in sorted(tracked.slots.items()):
                 if order.status is not OrderStatus.PENDING or slot in too_late:
                     continue
-                target, stop = await _prices_now(core, chain, order)
+                price, target, stop = await _prices_now(core, chain, order)
                 # a tracked chain has its lot: opened from a checked Order B, or read back from the
                 # chains table, where it is NOT NULL (only a ProfitChain built by hand may lack one)
                 lot = cast(Decimal, chain.lot)
-                request = OrderRequest(chain.symbol, chain.direction, lot, target, stop, order.client_order_id)
+                request = OrderRequest(
+                    chain.symbol, chain.direction, lot, target, stop, order.client_order_id, price=price
+                )
                 placed[order.client_order_id] = await broker.place(request)
         finally:
             if placed:
@@ -71,10 +73,13 @@ async def entry_price(core: Core, chain: ProfitChain) -> Decimal | None:
     return None if quote is None else quote.opening_price(chain.direction)
 
 
-async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple[Decimal, Decimal]:
-    """Take-profit and stop from the price the order fills at now, with the broker's own pip
-    value of the symbol when it gives one (the intent's own were priced from the close that
-    opened its level, which the market may have left since)."""
+async def _prices_now(
+    core: Core, chain: ProfitChain, order: SlotOrder
+) -> tuple[Decimal | None, Decimal, Decimal]:
+    """The price the order fills at now, and its take-profit and stop priced from it with the
+    broker's own pip value of the symbol when it gives one (the intent's own were priced from
+    the close that opened its level, which the market may have left since; they serve, with
+    no price, only when the broker has none)."""
     assert core.broker is not None
     price = await entry_price(core, chain)
     spec = await core.broker.symbol_spec(chain.symbol)
@@ -84,7 +89,7 @@ async def _prices_now(core: Core, chain: ProfitChain, order: SlotOrder) -> tuple
         raise BrokerError(
             f"intent {order.client_order_id} cannot be priced: the broker has no price for {chain.symbol}"
         )
-    return target, stop
+    return price, target, stop
 
 
 async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:

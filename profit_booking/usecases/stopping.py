@@ -9,7 +9,7 @@ from decimal import Decimal
 from ..core import Core
 from ..domain.orders import OrderStatus
 from ..domain.transitions import ChainDraft
-from ..errors import ProfitBookingError
+from ..errors import BrokerError, ProfitBookingError
 from .closing import market_price
 from .following import DealFollower
 from .positions import open_tickets
@@ -45,10 +45,15 @@ async def stop_order(
         return True  # the broker's own close of it was just settled, with its real figure
     if order_id is not None and order_id in on_record:
         return True
-    if order_id is None and core.broker is not None and on_record - {None} and live <= await open_tickets(core):
+    try:
+        held = await open_tickets(core)
+    except BrokerError as exc:
+        logger.warning("stop in chain %s not recorded: the broker's positions could not be read: %s", chain_id, exc)
+        return False
+    if order_id is None and core.broker is not None and on_record - {None} and live <= held:
         return True  # the stop the caller heard of is the one the broker's close recorded
     named = order_id if order_id is not None else next(iter(live)) if len(live) == 1 else None
-    if named is not None and named in await open_tickets(core):
+    if named is not None and named in held:
         logger.warning("stop of %s in chain %s not recorded: the broker still holds it open", named, chain_id)
         return False
 

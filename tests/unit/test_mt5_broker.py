@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -189,7 +190,22 @@ async def test_the_offset_follows_daylight_saving_but_not_a_stale_tick(
     fake.server_offset = timedelta(hours=2)
     quote_at(fake, wall, NOW + timedelta(hours=10), "1.08600", "1.08610")
     tick = await broker.tick("EURUSD")
-    assert broker.server_offset == timedelta(hours=2) and tick.at == NOW + timedelta(hours=10)
+    assert tick.at == NOW + timedelta(hours=10) and broker.server_offset == timedelta(hours=3)  # seen once only
+    later = NOW + timedelta(hours=10, seconds=2)
+    quote_at(fake, wall, later, "1.08601", "1.08611")
+    tick = await broker.tick("EURUSD")
+    assert broker.server_offset == timedelta(hours=2) and tick.at == later == broker.now()
+
+
+async def test_a_half_hour_old_tick_never_moves_a_known_offset(broker: Mt5Broker, fake: FakeMT5, wall: Wall) -> None:
+    await broker.quote("EURUSD")
+    assert broker.server_offset == timedelta(hours=3)
+    came = NOW + timedelta(minutes=1)
+    quote_at(fake, wall, came, "1.08501", "1.08511")
+    wall.at = came + timedelta(minutes=30)  # a quiet market: the new tick is looked at half an hour after it came
+    tick = await broker.tick("EURUSD")
+    assert broker.server_offset == timedelta(hours=3)
+    assert tick.at == came == broker.now()
 
 
 async def test_an_unknown_offset_is_refused_rather_than_guessed(fake: FakeMT5, wall: Wall) -> None:
@@ -442,3 +458,150 @@ async def test_a_position_closed_in_parts_is_reported_once_whole(
     (deal,) = await broker.closed_deals(NOW)
     # -1.00 on the half closed at 1.08500, +20.00 on the half the TP closed at 1.08710
     assert (deal.profit, deal.reason, deal.close_price) == (Decimal("19.00"), CloseReason.TP, Decimal("1.08710"))
+
+
+@pytest.mark.parametrize(("direction", "slippage", "fill", "moved_tp", "moved_sl"), [
+    ("BUY", 0, "1.08520", "1.08710", "1.08310"),
+    ("BUY", 3, "1.08523", "1.08713", "1.08313"),
+    ("SELL", 0, "1.08510", "1.08310", "1.08710"),
+    ("SELL", 3, "1.08507", "1.08307", "1.08707"),
+])
+async def test_stops_priced_from_an_older_quote_move_by_the_fills_distance_from_it(
+        broker: Mt5Broker, fake: FakeMT5, wall: Wall, direction: str, slippage: int, fill: str, moved_tp: str,
+        moved_sl: str) -> None:
+    buy = direction == "BUY"
+    request = replace(order(direction=direction, tp="1.08700" if buy else "1.08300", sl="1.08300" if buy else "1.08700"),
+                      price=ASK if buy else BID)
+    quote_at(fake, wall, NOW + timedelta(seconds=1), "1.08510", "1.08520")  # a pip up after the engine priced it
+    fake.slippage_points = slippage
+    placed = await broker.place(request)
+    assert (placed.fill_price, placed.take_profit, placed.stop_loss) == tuple(map(Decimal, (fill, moved_tp, moved_sl)))
+    (held,) = fake.positions_get(ticket=int(placed.ticket))
+    assert (held.tp, held.sl) == (float(moved_tp), float(moved_sl))
+
+
+async def test_a_hung_terminal_times_out_and_later_calls_fail_fast_until_it_answers(
+        fake: FakeMT5, wall: Wall) -> None:
+    broker = Mt5Broker(fake, magic=MAGIC, wall_clock=wall, call_timeout=0.1)
+    loop = asyncio.get_running_loop()
+    try:
+        fake.call_delay = 0.4
+        started = loop.time()
+        with pytest.raises(BrokerUnavailableError, match=r"did not answer quote in 0\.1 s") as raised:
+            await broker.quote("EURUSD")
+        assert raised.value.retryable and loop.time() - started < 0.3
+        started = loop.time()
+        with pytest.raises(BrokerUnavailableError, match="the MT5 thread is still busy with quote"):
+            await broker.place(order())
+        assert loop.time() - started < 0.05
+        fake.call_delay = 0
+        while True:  # the hung call returns within one more delay
+            try:
+                positions = await broker.open_positions()
+                break
+            except BrokerUnavailableError as exc:
+                assert "still busy with quote" in str(exc) and loop.time() - started < 5
+                await asyncio.sleep(0.02)
+        assert positions == [] and sent(fake) == 0
+        assert (await broker.tick("EURUSD")).bid == BID
+    finally:
+        await broker.aclose()
+
+
+async def test_closing_does_not_wait_for_a_hung_terminal(fake: FakeMT5, wall: Wall) -> None:
+    broker = Mt5Broker(fake, magic=MAGIC, wall_clock=wall, call_timeout=0.05)
+    assert Mt5Broker(fake, magic=MAGIC).call_timeout == 10.0
+    fake.call_delay = 1.0
+    try:
+        with pytest.raises(BrokerUnavailableError, match="did not answer"):
+            await broker.open_positions()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await broker.aclose()
+        assert loop.time() - started < 0.5
+    finally:
+        fake.call_delay = 0
+
+
+class MarginMode:
+    """The module of a terminal logged in to an account of another margin mode."""
+
+    def __init__(self, fake: FakeMT5, mode: int) -> None:
+        self.fake, self.mode = fake, mode
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.fake, name)
+
+    def account_info(self) -> object:
+        info = self.fake.account_info()
+        return None if info is None else info._replace(margin_mode=self.mode)
+
+
+@pytest.mark.parametrize("mode", [0, 1])  # ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_EXCHANGE
+async def test_a_netting_account_refuses_every_order_but_answers_reads(
+        fake: FakeMT5, wall: Wall, mode: int, caplog: pytest.LogCaptureFixture) -> None:
+    broker = Mt5Broker(MarginMode(fake, mode), magic=MAGIC, wall_clock=wall)
+    try:
+        assert (await broker.tick("EURUSD")).bid == BID
+        assert any(r.levelname == "ERROR" and "hedging" in r.getMessage() for r in caplog.records)
+        for client in ("c1", "c2"):
+            with pytest.raises(OrderRejectedError, match="needs a hedging account: a netting account merges") as raised:
+                await broker.place(order(client))
+            assert not raised.value.retryable
+        assert sent(fake) == 0 and fake.positions_get() == ()
+        assert await broker.open_positions() == [] and await broker.closed_deals(None) == []
+        assert [name for name, _ in fake.calls].count("account_info") == 1
+    finally:
+        await broker.aclose()
+
+
+async def test_a_hedging_account_is_read_once_and_trades(fake: FakeMT5, wall: Wall) -> None:
+    broker = Mt5Broker(MarginMode(fake, fake.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING), magic=MAGIC, wall_clock=wall)
+    try:
+        placed = await broker.place(order())
+        assert [p.ticket for p in await broker.open_positions()] == [placed.ticket]
+        assert [name for name, _ in fake.calls].count("account_info") == 1
+    finally:
+        await broker.aclose()
+
+
+class CloseRefused:
+    """The module of a broker that refuses the next close of a position (an opening goes through)."""
+
+    def __init__(self, fake: FakeMT5, retcode: int) -> None:
+        self.fake, self.retcode = fake, retcode
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.fake, name)
+
+    def order_send(self, request: dict[str, object]) -> object:
+        if request.get("position"):
+            self.fake.fail_next(self.retcode)
+        return self.fake.order_send(request)
+
+
+async def test_a_cut_comments_position_that_cannot_be_closed_again_is_logged_and_named(
+        fake: FakeMT5, wall: Wall, caplog: pytest.LogCaptureFixture) -> None:
+    fake.comment_cut = 8
+    broker = Mt5Broker(CloseRefused(fake, fake.TRADE_RETCODE_MARKET_CLOSED), magic=MAGIC, wall_clock=wall)
+    try:
+        with pytest.raises(OrderRejectedError, match="comment_limit=8") as raised:
+            await broker.place(order("chain-0001-L0"))
+        (held,) = fake.positions_get()
+        assert f"closing position {held.ticket} again failed" in str(raised.value)
+        assert "stays open" in str(raised.value) and "10018" in str(raised.value)
+        (logged,) = [r for r in caplog.records if r.levelname == "ERROR"]
+        assert str(held.ticket) in logged.getMessage() and "stays open" in logged.getMessage()
+    finally:
+        await broker.aclose()
+
+
+async def test_a_cut_comments_position_closed_again_says_so(fake: FakeMT5, wall: Wall) -> None:
+    fake.comment_cut = 8
+    broker = Mt5Broker(fake, magic=MAGIC, wall_clock=wall)
+    try:
+        with pytest.raises(OrderRejectedError, match="was closed again"):
+            await broker.place(order("chain-0001-L0"))
+        assert fake.positions_get() == ()
+    finally:
+        await broker.aclose()
