@@ -6,11 +6,6 @@ caller can catch one type; SQLAlchemy and sqlite errors are translated at the st
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .domain.chain import ChainStatus
-
 
 class ProfitBookingError(Exception):
     """Root of every error this package raises on purpose."""
@@ -39,7 +34,7 @@ class DuplicateChainError(ProfitBookingError):
 class ChainFinalError(ProfitBookingError):
     """The chain is COMPLETED, STOPPED or CANCELLED and accepts no further events."""
 
-    def __init__(self, message: str, status: ChainStatus | None = None) -> None:
+    def __init__(self, message: str, status: object = None) -> None:
         super().__init__(message)
         self.status = status
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from ..core import Core
-from ..domain.chain import BookingResult
+from ..domain.chain import BookingResult, ChainStatus
 from ..domain.changes import LedgerKind
 from ..domain.closes import Close
 from ..domain.hunts import HuntStatus
@@ -177,7 +177,7 @@ async def refusal(core: Core, order_id: str, chain_id: str, exc: ProfitBookingEr
     """A refused close's result; an order id the chain no longer holds (or a chain that has
     ended) may be one it booked: a second report of a close that is on the ledger (the same
     close from two paths) is no warning."""
-    status = exc.status if isinstance(exc, ChainFinalError) else None
+    status = exc.status if isinstance(exc, ChainFinalError) and isinstance(exc.status, ChainStatus) else None
     if isinstance(exc, (UnknownOrderError, ChainFinalError)) and await core.store.is_booked(order_id):
         exc = AlreadyBookedError(f"order {order_id} is already booked")
     log = logger.info if isinstance(exc, AlreadyBookedError) else logger.warning

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -470,8 +470,8 @@ async def test_stops_priced_from_an_older_quote_move_by_the_fills_distance_from_
         broker: Mt5Broker, fake: FakeMT5, wall: Wall, direction: str, slippage: int, fill: str, moved_tp: str,
         moved_sl: str) -> None:
     buy = direction == "BUY"
-    request = replace(order(direction=direction, tp="1.08700" if buy else "1.08300", sl="1.08300" if buy else "1.08700"),
-                      price=ASK if buy else BID)
+    tp, sl = ("1.08700", "1.08300") if buy else ("1.08300", "1.08700")
+    request = replace(order(direction=direction, tp=tp, sl=sl), price=ASK if buy else BID)
     quote_at(fake, wall, NOW + timedelta(seconds=1), "1.08510", "1.08520")  # a pip up after the engine priced it
     fake.slippage_points = slippage
     placed = await broker.place(request)
