@@ -94,8 +94,9 @@ class Mt5Broker:
 
     async def place(self, request: OrderRequest) -> Placement:
         """Open a market position (see ``mt5_orders.py``): its ticket, fill price and the TP/SL it
-        holds, moved by the fill's slippage. A client order id already placed returns its
-        position and sends nothing; one longer than ``comment_limit`` is refused unsent."""
+        holds, moved by the fill's distance from ``request.price`` (from the price sent when it is
+        not given). A client order id already placed returns its position and sends nothing; one
+        longer than ``comment_limit`` is refused unsent; on a netting account every order is refused."""
         client, limit = request.client_order_id, self._desk.comment_limit  # the desk learns a shorter one
         if not isinstance(client, str) or not client or len(client) > limit:
             raise OrderRejectedError(

@@ -493,7 +493,7 @@ async def test_a_hung_terminal_times_out_and_later_calls_fail_fast_until_it_answ
         started = loop.time()
         with pytest.raises(BrokerUnavailableError, match="the MT5 thread is still busy with quote"):
             await broker.place(order())
-        assert loop.time() - started < 0.05
+        assert loop.time() - started < 0.2  # not queued behind the hung call
         fake.call_delay = 0
         while True:  # the hung call returns within one more delay
             try:
