@@ -10,7 +10,7 @@ from ..domain.changes import ChainEvent
 from ..domain.orders import OrderKind, OrderStatus, SlotOrder
 from ..domain.tracked import TrackedChain
 from ..domain.transitions import ChainDraft
-from ..errors import BrokerError
+from ..errors import BrokerError, ProfitBookingError
 from .following import DealFollower
 
 logger = logging.getLogger(__name__)
@@ -22,18 +22,19 @@ async def cancel_chain(
     """End the chain, then close its open positions through the broker.
 
     The broker's closes are settled first (a position that closed at its take-profit a moment
-    ago is booked, not "closed" again). Then, under the chain's lock, the cancellation commits:
-    CANCELLED is final, unplaced intents are dropped, open hunts end, and its ``cancelled``
-    event names the positions to be closed (those of intents sent without a recorded answer
-    too, found by client id), so that from then on no order of the chain can go out, whatever
-    happens next. Each of those positions (the Order B's too, unless ``leave_order_b``) is then
-    closed at the market, and the chain's log gets one event per position: ``position_closed``
-    with the broker's figure when its history shows it, or ``position_not_closed`` with the
-    broker's refusal (also logged as an error). A position left open, by a refusal or by a
-    crash before its close, is the engine's position no chain knows: reconciliation reports it
-    at each start until someone closes it. Returns the chain as it ends.
+    ago is booked, not "closed" again; a level that fills meanwhile is not sent). Then, under
+    the chain's lock, the cancellation commits: CANCELLED is final, unplaced intents are
+    dropped, open hunts end, and its ``cancelled`` event names the positions to be closed
+    (those of intents sent without a recorded answer too, found by client id), so that from
+    then on no order of the chain can go out, whatever happens next. Each of those positions
+    (the Order B's too, unless ``leave_order_b``) is then closed at the market, and the chain's
+    log gets one event per position: ``position_closed`` with the broker's figure when its
+    history shows it, or ``position_not_closed`` with the broker's refusal (also logged as an
+    error). A position left open, by a refusal or by a crash before its close, is the engine's
+    position no chain knows: reconciliation reports it at each start until someone closes it.
+    Returns the chain as it ends.
     """
-    await follower.poll_settled()
+    await follower.poll_settled(hold=chain_id)  # a level these closes open is not sent: it ends here
     async with core.tracker.locked(chain_id) as tracked:
         to_close = await _open_positions_of(core, tracked, leave_order_b)
 
@@ -41,7 +42,12 @@ async def cancel_chain(
             draft.cancel(reason, closing=[ticket for ticket, _ in to_close])
             return draft.tracked.chain  # the caller's object, which the commit updates in place
 
-        chain = await core.tracker.commit_locked(tracked, cancel)
+        try:
+            chain = await core.tracker.commit_locked(tracked, cancel)
+        except ProfitBookingError:  # not cancelled: a level held back above goes out as usual
+            if chain_id in core.memory.tracked:
+                core.memory.unplaced.add(chain_id, core.clock(), final=False)
+            raise
         events = [await _close(core, chain, ticket, order) for ticket, order in to_close]
         if events:
             await core.store.record_events(chain_id, events, core.clock())

@@ -62,7 +62,7 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
     return results
 
 
-async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResult]:
+async def settle_closes(core: Core, closes: Sequence[Close], *, hold: str | None = None) -> list[BookingResult]:
     """Broker closes of chain orders (one tick's, across chains) in one transaction.
 
     Each close is booked when it made the target (or closed at its take-profit), starts an SL
@@ -70,7 +70,8 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
     progression deciding what follows; the realised figure goes on the ledger either way. Each
     chain's part is isolated: a refused close refuses only its chain's part, whose closes are
     then tried one by one. Closes of orders not active here (already settled, or not chain
-    orders) are skipped, so a close reported twice, or by two paths, settles once.
+    orders) are skipped, so a close reported twice, or by two paths, settles once. The levels
+    the closes open are placed, except the chain ``hold`` names (one about to be cancelled).
     """
     by_chain: dict[str, list[Close]] = {}
     for close in closes:
@@ -97,10 +98,10 @@ async def settle_closes(core: Core, closes: Sequence[Close]) -> list[BookingResu
             results.extend(outcome)
         elif len(group) > 1:  # one refused close refused its chain's part: the others alone
             for close in group:
-                results.extend(await settle_closes(core, [close]))
+                results.extend(await settle_closes(core, [close], hold=hold))
         else:
             results.append(await refusal(core, group[0].order_id, chain_id, outcome))
-    await after_closing(core, done)
+    await after_closing(core, done, hold)
     return results
 
 
@@ -155,7 +156,7 @@ def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> Book
     )
 
 
-async def after_closing(core: Core, results: dict[str, list[BookingResult]]) -> None:
+async def after_closing(core: Core, results: dict[str, list[BookingResult]], hold: str | None = None) -> None:
     """Log what was settled, then place the orders of every level it opened."""
     for chain_id, chain_results in results.items():
         for result in chain_results:
@@ -163,7 +164,8 @@ async def after_closing(core: Core, results: dict[str, list[BookingResult]]) -> 
                 "settled %s in chain %s: %s, level %d", result.order_id, chain_id, result.profit_amount,
                 result.new_level,
             )
-    await place_opened_levels(core, [cid for cid, rs in results.items() if any(r.chain_advanced for r in rs)])
+    opened = [cid for cid, rs in results.items() if cid != hold and any(r.chain_advanced for r in rs)]
+    await place_opened_levels(core, opened)
 
 
 async def market_price(core: Core, chain_id: str) -> Decimal | None:

@@ -76,30 +76,32 @@ class DealFollower:
         }
         return results
 
-    async def poll(self) -> list[BookingResult]:
+    async def poll(self, *, hold: str | None = None) -> list[BookingResult]:
         """Settle every deal closed since the last poll (the broker's ``since`` is inclusive, so a
-        deal of the last instant is seen again and skipped); without a broker there is none."""
+        deal of the last instant is seen again and skipped); without a broker there is none.
+        A level the deals open is placed, except in the chain ``hold`` names."""
         if self.core.broker is None:
             return []
         deals = await self.core.broker.closed_deals(self.since)
-        return await self.settle(deals)
+        return await self.settle(deals, hold=hold)
 
-    async def poll_settled(self) -> dict[str, BookingResult]:
+    async def poll_settled(self, *, hold: str | None = None) -> dict[str, BookingResult]:
         """With a broker, settle what it reports before a caller's report of one of those closes
         is taken, so the broker's realised figure wins over the caller's (the plan books the flat
-        target). The closes settled, by order id."""
+        target); ``hold``: a chain about to end, whose opened level is not placed. The closes
+        settled, by order id."""
         if self.core.broker is None:
             return {}
         try:
-            return {result.order_id: result for result in await self.poll()}
+            return {result.order_id: result for result in await self.poll(hold=hold)}
         except ProfitBookingError as exc:  # the caller's own report still goes through
             logger.warning("could not read the broker's closes first: %s", exc)
             return {}
 
-    async def settle(self, deals: Sequence[Deal]) -> list[BookingResult]:
+    async def settle(self, deals: Sequence[Deal], *, hold: str | None = None) -> list[BookingResult]:
         """Settle ``deals`` (read by the caller), then move the reading point past them: a
         settlement that fails leaves them to be read again."""
-        results = await settle_closes(self.core, [close_of(deal) for deal in deals])
+        results = await settle_closes(self.core, [close_of(deal) for deal in deals], hold=hold)
         if deals:
             self.since = max(deal.closed_at for deal in deals)
         return results
