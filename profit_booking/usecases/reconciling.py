@@ -33,7 +33,11 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     positions = await broker.open_positions()
     since = min((t.chain.created_at for t in memory.tracked.values() if t.chain.created_at), default=None)
     deals = await broker.closed_deals(since) if memory.tracked else []
-    at_broker = {p.client_order_id: p.ticket for p in positions} | {d.client_order_id: d.ticket for d in deals}
+    at_broker = {d.client_order_id: d.ticket for d in deals} | {p.client_order_id: p.ticket for p in positions}
+    held = {  # the take-profit and stop an open position holds: what its order is linked with
+        p.client_order_id: (p.take_profit, p.stop_loss)
+        for p in positions if p.take_profit is not None and p.stop_loss is not None
+    }
     findings: list[Finding] = []
     known_before = set(memory.order_chain)
 
@@ -46,7 +50,8 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         if links:
             # the default binds this chain's links; mypy cannot type such a lambda (python/mypy#15459)
             await core.tracker.change(
-                chain_id, lambda d, links=links: [d.register(t, c) for c, t in links.items()]  # type: ignore[misc]
+                chain_id,
+                lambda d, links=links: [d.register(t, c, held.get(c)) for c, t in links.items()],  # type: ignore[misc]
             )
             findings += [Finding(FindingKind.LINKED, chain_id, t, c) for c, t in links.items()]
 

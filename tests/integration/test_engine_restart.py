@@ -16,7 +16,7 @@ from profit_booking.broker import OrderRequest, PaperBroker, Tick
 from tests.conftest import read_sql
 from tests.integration.test_engine_flow import T0, open_order_b
 
-STEP, TICKS = Decimal("0.00030"), 400
+STEP, TICKS, SPREAD = Decimal("0.00030"), 400, Decimal("0.00012")
 
 
 class Crash(BaseException):
@@ -48,7 +48,8 @@ def settings(tmp: Path):
 
 
 def tick(i: int) -> Tick:
-    return Tick("EURUSD", Decimal("1.10000") + STEP * i, T0 + timedelta(seconds=i))
+    bid = Decimal("1.10000") + STEP * i
+    return Tick("EURUSD", bid, T0 + timedelta(seconds=i), bid + SPREAD)
 
 
 async def run(tmp: Path, crash: tuple[str, int] | None) -> None:
