@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from .broker.boundary import BrokerBoundary
 from .broker.ports import Broker
 from .config import ProfitBookingSettings, load_settings
 from .core import Clock, utc_now
@@ -70,7 +71,8 @@ async def start_engine(
     ids = [pid for pid in (getattr(plugin, "plugin_id", None) for plugin in plugins) if pid is not None]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"two plugins share a plugin_id ({', '.join(ids)}): each must see only its own chains")
-    service = await open_service(settings, clock=broker.now, create=create, broker=broker)
+    clock = BrokerBoundary(broker).now  # the market clock, as the engine's boundary answers it
+    service = await open_service(settings, clock=clock, create=create, broker=broker)
     try:
         await service.reconcile()
         for plugin in plugins:

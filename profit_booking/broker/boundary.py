@@ -32,6 +32,7 @@ class BrokerBoundary:
 
     def __init__(self, adapter: Broker) -> None:
         self.adapter = adapter
+        self._last_now: datetime | None = None
 
     async def place(self, request: OrderRequest) -> Placement:
         """Send ``request``; the position's ticket as text, with its fill when the adapter says."""
@@ -75,13 +76,16 @@ class BrokerBoundary:
         return Tick(tick.symbol, decimal(tick.bid), utc(tick.at), decimal_or_none(tick.ask))
 
     def now(self) -> datetime:
-        """The broker's market clock, in UTC."""
+        """The broker's market clock, in UTC. A clock that fails (or answers something that is
+        no time) is logged and answered with the last time it gave, the wall clock before any:
+        the engine's clock never raises, so no use case fails on it."""
         try:
-            return utc(self.adapter.now())
-        except BrokerError:
-            raise
+            self._last_now = utc(self.adapter.now())
         except Exception as exc:
-            raise _contained("now", exc) from exc
+            logger.error("broker adapter's now failed (%s: %s); its last time serves", type(exc).__name__, exc)
+            if self._last_now is None:
+                self._last_now = datetime.now(UTC)
+        return self._last_now
 
     async def symbol_spec(self, symbol: str) -> SymbolSpec | None:
         """The broker's pip size and pip value of ``symbol`` now; ``None`` when it offers none
@@ -92,7 +96,9 @@ class BrokerBoundary:
         spec = await self._call("symbol_spec", lambda: book.symbol_spec(symbol))
         if spec is None:
             return None
-        return SymbolSpec(decimal(spec.pip_size), decimal(spec.pip_value_per_std_lot))
+        return SymbolSpec(
+            decimal(spec.pip_size), decimal(spec.pip_value_per_std_lot), decimal_or_none(spec.valued_at)
+        )
 
     async def close_position(self, ticket: str) -> Deal | None:
         """Close the open position ``ticket`` at the market; BrokerError when the adapter cannot."""

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import BrokerError, BrokerUnavailableError, OrderRejectedError
 from .mt5_codes import NO_CHANGES, SUCCESS, retcode_error
 from .mt5_history import DealHistory
-from .mt5_reports import BUY, SELL, price, stop
+from .mt5_reports import BUY, SELL, beyond, price, stop
 from .mt5_terminal import Terminal
 from .ports import Deal, OrderRequest, Placement
 
@@ -84,9 +84,10 @@ class OrderDesk:
         bid, ask = price(quote[0], digits), price(quote[1], digits)
         asked, lot = ask if side == BUY else bid, round_lot(request.lot, info)
         priced = asked if request.price is None or not request.price > 0 else price(request.price, digits)
-        # stops priced from an older quote move with the market up to the price sent, the fill's slippage after
-        tp, sl = (None if x is None else price(x, digits) + asked - priced
-                  for x in (request.take_profit, request.stop_loss))
+        # stops priced from an older quote move with the market up to the price sent, the fill's slippage after;
+        # a take-profit finer than the symbol's digits is rounded away from the entry, so it still makes its target
+        tp = None if request.take_profit is None else beyond(request.take_profit + asked - priced, digits, side)
+        sl = None if request.stop_loss is None else price(request.stop_loss, digits) + asked - priced
         check_stops(side, bid, ask, tp, sl, Decimal(int(info.trade_stops_level)) * Decimal(str(info.point)))
         result = t.send({
             "action": TRADE_ACTION_DEAL, "symbol": request.symbol, "volume": float(lot), "type": side,

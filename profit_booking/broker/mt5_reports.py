@@ -9,7 +9,7 @@ trip).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from ..domain.pricing import SymbolSpec
@@ -26,6 +26,14 @@ def price(value: float | Decimal, digits: int | None) -> Decimal:
     """A price as ``Decimal``, rounded to ``digits`` places when they are known."""
     converted = Decimal(str(value))
     return converted if digits is None else converted.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_EVEN)
+
+
+def beyond(target: Decimal, digits: int | None, side: int) -> Decimal:
+    """A take-profit on the symbol's price grid, rounded away from the entry (up for a BUY, down
+    for a SELL): the nearest price at which the close still makes what ``target`` makes."""
+    if digits is None:
+        return target
+    return target.quantize(Decimal(1).scaleb(-digits), ROUND_CEILING if side == BUY else ROUND_FLOOR)
 
 
 def stop(value: float, digits: int | None) -> Decimal | None:

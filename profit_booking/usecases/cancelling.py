@@ -10,7 +10,7 @@ from ..domain.changes import ChainEvent
 from ..domain.orders import OrderKind, OrderStatus, SlotOrder
 from ..domain.tracked import TrackedChain
 from ..domain.transitions import ChainDraft
-from ..errors import BrokerError, ProfitBookingError
+from ..errors import BrokerError, BrokerUnavailableError, ProfitBookingError
 from .following import DealFollower
 
 logger = logging.getLogger(__name__)
@@ -35,22 +35,22 @@ async def cancel_chain(
     Returns the chain as it ends.
     """
     await follower.poll_settled(hold=chain_id)  # a level these closes open is not sent: it ends here
-    async with core.tracker.locked(chain_id) as tracked:
-        to_close = await _open_positions_of(core, tracked, leave_order_b)
+    try:
+        async with core.tracker.locked(chain_id) as tracked:
+            to_close = await _open_positions_of(core, tracked, leave_order_b)
 
-        def cancel(draft: ChainDraft) -> ProfitChain:
-            draft.cancel(reason, closing=[ticket for ticket, _ in to_close])
-            return draft.tracked.chain  # the caller's object, which the commit updates in place
+            def cancel(draft: ChainDraft) -> ProfitChain:
+                draft.cancel(reason, closing=[ticket for ticket, _ in to_close])
+                return draft.tracked.chain  # the caller's object, which the commit updates in place
 
-        try:
             chain = await core.tracker.commit_locked(tracked, cancel)
-        except ProfitBookingError:  # not cancelled: a level held back above goes out as usual
-            if chain_id in core.memory.tracked:
-                core.memory.unplaced.add(chain_id, core.clock(), final=False)
-            raise
-        events = [await _close(core, chain, ticket, order) for ticket, order in to_close]
-        if events:
-            await core.store.record_events(chain_id, events, core.clock())
+            events = [await _close(core, chain, ticket, order) for ticket, order in to_close]
+            if events:
+                await core.store.record_events(chain_id, events, core.clock())
+    except ProfitBookingError:
+        if chain_id in core.memory.tracked:  # not cancelled: a level held back above goes out as usual
+            core.memory.unplaced.add(chain_id, core.clock(), final=False)
+        raise
     closed = sum(event.kind == "position_closed" for event in events)
     logger.info("chain %s cancelled (%s); %d of its %d open positions closed", chain_id, reason, closed, len(events))
     return chain
@@ -58,27 +58,35 @@ async def cancel_chain(
 
 async def _open_positions_of(core: Core, tracked: TrackedChain, leave_order_b: bool) -> list[tuple[str, SlotOrder]]:
     """The chain's positions open at the broker, by ticket: its open orders (the Order B's
-    unless left), and the positions of intents whose send succeeded but whose answer was lost
-    (found by client id; when the broker cannot list its positions, those are left to be
-    reported at the next start)."""
+    unless left; an Order B the broker does not list, sent with another magic, is not the
+    engine's to close), and the positions of intents whose send succeeded but whose answer was
+    lost (found by client id; when the broker cannot list its positions, those are left to be
+    reported at the next start). An order the engine placed that is neither open nor settled
+    is closed but its deal not shown yet: the cancellation is refused (a retryable
+    BrokerUnavailableError) rather than record a close it cannot book."""
     if core.broker is None:
         return []
     slots = [order for _, order in sorted(tracked.slots.items())]
-    to_close = [
+    opened = [
         (order.order_id, order) for order in slots
         if order.status is OrderStatus.OPEN and order.order_id is not None
         and not (leave_order_b and order.kind is OrderKind.ORDER_B)
     ]
+    try:
+        positions = await core.broker.open_positions()
+    except BrokerError as exc:  # close what is on record; unanswered sends are reported at the next start
+        logger.warning("chain %s: the broker's positions could not be listed: %s", tracked.chain.chain_id, exc)
+        return opened
+    held = {p.ticket for p in positions}
+    if lagging := [ticket for ticket, o in opened if ticket not in held and o.kind is not OrderKind.ORDER_B]:
+        raise BrokerUnavailableError(
+            f"chain {tracked.chain.chain_id} not cancelled: its positions {', '.join(lagging)} are closed"
+            " at the broker but their deals are not in its history yet; cancel again once they show"
+        )
     pending = {order.client_order_id: order for order in slots if order.status is OrderStatus.PENDING}
-    if pending:
-        try:
-            positions = await core.broker.open_positions()
-        except BrokerError as exc:
-            logger.warning("chain %s: the positions of its unanswered sends could not be looked up: %s",
-                           tracked.chain.chain_id, exc)
-            positions = []
-        to_close += [(p.ticket, pending[p.client_order_id]) for p in positions if p.client_order_id in pending]
-    return to_close
+    return [(ticket, o) for ticket, o in opened if ticket in held] + [
+        (p.ticket, pending[p.client_order_id]) for p in positions if p.client_order_id in pending
+    ]
 
 
 async def _close(core: Core, chain: ProfitChain, ticket: str, order: SlotOrder) -> ChainEvent:

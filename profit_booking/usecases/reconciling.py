@@ -78,6 +78,9 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         ]
     positions = await broker.open_positions()  # as they stand now, with what was placed above
     findings += _strangers(core, positions, {d.ticket for d in deals})
+    for finding in findings:  # closed at the broker, its deal not shown yet: ticks read deals until it does
+        if finding.kind is FindingKind.MISSING_ORDER and finding.chain_id is not None:
+            follower.expecting[finding.chain_id] = core.clock()
     if findings:
         await core.store.record_findings(findings, core.clock())
     for finding in findings:

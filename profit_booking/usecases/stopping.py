@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..core import Core
-from ..domain.orders import OrderStatus
+from ..domain.orders import OrderKind, OrderStatus
 from ..domain.transitions import ChainDraft
 from ..errors import BrokerError, ProfitBookingError
 from .closing import market_price
@@ -32,7 +32,10 @@ async def stop_order(
     A stop already on record (the engine settled the broker's close first, or the same stop is
     reported twice) is answered as recorded; so is, with a broker, a stop named only by its
     chain while every live order of it is still open at the broker and one of its stops is on
-    record. Returns whether the stop is on record; a refusal is logged and changes nothing."""
+    record. With a broker, the stop of an order the engine placed, closed but with its deal not
+    in the broker's history yet, is recorded without the caller's figure: the deal brings its
+    own (read on the following ticks). Returns whether the stop is on record; a refusal is
+    logged and changes nothing."""
     orders = core.memory.open_orders(chain_id)
     live = {o.order_id for o in orders if o.status is OrderStatus.OPEN}
     on_record = {o.order_id for o in orders if o.status is OrderStatus.STOPPED}
@@ -56,6 +59,10 @@ async def stop_order(
     if named is not None and named in held:
         logger.warning("stop of %s in chain %s not recorded: the broker still holds it open", named, chain_id)
         return False
+    placed = {o.order_id for o in orders if o.kind is not OrderKind.ORDER_B}
+    if core.broker is not None and named in placed:  # closed, its deal not shown yet: the deal brings the figure
+        realised = None
+        follower.expecting[chain_id] = now
 
     def stop_loss(draft: ChainDraft) -> None:
         draft.stop_loss(order_id, realised, stop)
