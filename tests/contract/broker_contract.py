@@ -103,6 +103,19 @@ class PaperDriver:
         await self.adapter.aclose()
 
 
+def net_cents_by_position(fake: FakeMT5, magic: int = MAGIC) -> dict[str, int]:
+    """Net of every position of ``magic`` that has an OUT deal: profit, commission, swap and fee of
+    all its deals (the IN deal's charges included), as the fake's own records say (its history lag
+    ignored)."""
+    net: dict[str, Decimal] = defaultdict(Decimal)
+    closed = set()
+    for deal in fake.deals_of_magic(magic):
+        net[str(deal.position_id)] += sum(Decimal(repr(x)) for x in (deal.profit, deal.commission, deal.swap, deal.fee))
+        if deal.entry != fake.DEAL_ENTRY_IN:
+            closed.add(str(deal.position_id))
+    return {ticket: int(net[ticket] / CENT) for ticket in closed}
+
+
 class Wall:
     """The machine's clock of a live bot: a moment after the last quote it saw."""
 
@@ -133,16 +146,7 @@ class Mt5Driver:
         self.fake.close_by_hand(int(ticket), self.at)
 
     def broker_net_cents(self) -> dict[str, int]:
-        """Net of every position of our magic that has an OUT deal: profit, commission, swap and fee
-        of all its deals (the IN deal's charges included), as the fake's own records say."""
-        net: dict[str, Decimal] = defaultdict(Decimal)
-        closed = set()
-        for deal in self.fake.deals_of_magic(MAGIC):
-            net[str(deal.position_id)] += sum(Decimal(repr(x)) for x in (deal.profit, deal.commission, deal.swap,
-                                                                         deal.fee))
-            if deal.entry != self.fake.DEAL_ENTRY_IN:
-                closed.add(str(deal.position_id))
-        return {ticket: int(net[ticket] / CENT) for ticket in closed}
+        return net_cents_by_position(self.fake)
 
     async def aclose(self) -> None:
         await self.adapter.aclose()

@@ -7,7 +7,6 @@ the fake's own deals. (Cancelling and placing: ``test_mt5_engine_edges_orders.py
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +19,14 @@ from profit_booking import ProfitBookingService, load_settings
 from profit_booking.bootstrap import start_engine
 from profit_booking.errors import BrokerUnavailableError
 from tests.conftest import dump_database, read_sql, sqlite_url
-from tests.contract.broker_contract import MAGIC, SPREAD, T0, Mt5Driver, market_step, open_order_b
+from tests.contract.broker_contract import (
+    SPREAD,
+    T0,
+    Mt5Driver,
+    market_step,
+    net_cents_by_position,
+    open_order_b,
+)
 from tests.fakes import FakeMT5
 
 CENT = Decimal("0.01")
@@ -45,16 +51,8 @@ class Engine:
         return read_sql(self.db, "SELECT level, status FROM chains")[0]
 
     def broker_net(self) -> dict[str, int]:
-        """Cents by position of our magic that the broker closed: profit, commission, swap and fee
-        of all its deals, as the fake's records say (its history lag ignored)."""
-        net: dict[str, Decimal] = defaultdict(Decimal)
-        closed: set[str] = set()
-        for deal in self.fake.deals_of_magic(MAGIC):
-            net[str(deal.position_id)] += sum(Decimal(repr(x)) for x in (deal.profit, deal.commission, deal.swap,
-                                                                         deal.fee))
-            if deal.entry != self.fake.DEAL_ENTRY_IN:
-                closed.add(str(deal.position_id))
-        return {ticket: int(net[ticket] / CENT) for ticket in closed}
+        """Cents by position of our magic that the broker closed (see ``net_cents_by_position``)."""
+        return net_cents_by_position(self.fake)
 
     def tps(self) -> list[Decimal]:
         """The take-profits of the fake's open positions, lowest first."""
