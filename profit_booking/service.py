@@ -133,7 +133,7 @@ class ProfitBookingService(ChainReads):
         plugin_id, order_b_id = require_id(plugin_id, "plugin_id"), require_id(order_b_id, "order_b_id")
         symbol = self.settings.symbol_name(symbol)
         direction = normalize_direction(direction)
-        lot = positive_money(self.settings.default_lot if lot is None else lot, "lot")
+        lot = None if lot is None else positive_money(lot, "lot")  # None: the position's, else the default
         take_profit, stop_loss = (None if p is None else positive_decimal(p, name) for p, name in (
             (take_profit, "take_profit"), (stop_loss, "stop_loss")))
         order_b = OrderBOpening(plugin_id, order_b_id, symbol, direction, lot, json_metadata(metadata),

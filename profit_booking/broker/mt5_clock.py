@@ -40,7 +40,6 @@ class ServerClock:
     """
 
     def __init__(self, offset: timedelta | None = None, wall: Callable[[], datetime] = wall_clock) -> None:
-        self.fixed = offset is not None
         self._offset: int | None = None if offset is None else int(offset.total_seconds())
         self._wall = wall
         self._latest_utc_msc: int | None = None  # the latest tick placed in UTC
@@ -60,7 +59,7 @@ class ServerClock:
             return None
         previous = self._seen.get(symbol)
         self._seen[symbol] = time_msc
-        stamped_in = self._offset if self.fixed else self._learn(symbol, time_msc, previous)
+        stamped_in = self._learn(symbol, time_msc, previous)  # a given offset follows daylight saving too
         if stamped_in is None:
             self._unplaced_msc = max(time_msc, self._unplaced_msc or 0)
             return None

@@ -19,14 +19,15 @@ from .transitions import ChainDraft
 
 @dataclass(frozen=True, slots=True)
 class OrderBOpening:
-    """A checked Order B as it opens its chain: who opened it, where, at which lot, and the
+    """A checked Order B as it opens its chain: who opened it, where, at which lot (``None``
+    until it is known: the broker's position's, else the configured default), and the
     take-profit and stop it was sent with when the bot says them."""
 
     plugin_id: str
     order_b_id: str
     symbol: str
     direction: str
-    lot: Decimal
+    lot: Decimal | None
     metadata: dict[str, Any] = field(default_factory=dict)
     take_profit: Decimal | None = None
     stop_loss: Decimal | None = None
@@ -34,7 +35,9 @@ class OrderBOpening:
 
 def open_chain(chain_id: str, opening: OrderBOpening, rules: PyramidRules, now: datetime) -> ChainChange:
     """The change that opens chain ``chain_id`` for an Order B: level 0, the Order B live in
-    slot 0 (with its take-profit and stop, when the bot says them)."""
+    slot 0 (with its take-profit and stop, when the bot says them). Its lot must be known."""
+    if opening.lot is None:
+        raise ValueError(f"Order B {opening.order_b_id} opens its chain without a lot")
     chain = ProfitChain(
         chain_id, opening.plugin_id, opening.symbol, opening.direction, 0, rules.orders_in(0), 0, ZERO,
         ChainStatus.ACTIVE, opening.metadata, now, now, opening.order_b_id, opening.lot,

@@ -123,15 +123,29 @@ def config_switches_on(config: Mapping[str, Any]) -> bool:
 
 
 class SwitchedOffService:
-    """The service as a plugin whose config switches profit booking off sees it: it opens no
-    chain (``create_chain`` answers ``None``); everything else is the service's."""
+    """The service as a plugin whose config switches profit booking off sees it, as the mixin's
+    plugins are switched off: it opens no chain (``create_chain`` answers ``None``), books
+    nothing and records no stop (the broker's own closes are still settled by the engine);
+    every read is the service's."""
+
+    OFF = "profit booking is switched off for this plugin (use_profit_booking)"
 
     def __init__(self, service: Any, plugin_id: str) -> None:
         self._service, self._plugin_id = service, plugin_id
 
     async def create_chain(self, *args: Any, **kwargs: Any) -> None:
-        """No chain: the plugin's own config switched profit booking off."""
-        logger.info("plugin %s has profit booking switched off (use_profit_booking): no chain", self._plugin_id)
+        """No chain."""
+        logger.info("plugin %s: %s: no chain", self._plugin_id, self.OFF)
+
+    async def book_profit(self, chain_id: str, order_id: str, profit_amount: Any = None) -> BookingResult:
+        """Nothing booked: a refusal that says why."""
+        chain = self._service.get_chain(chain_id) if isinstance(chain_id, str) else None
+        return BookingResult.failed(str(order_id), chain.level if chain else 0, self.OFF)
+
+    async def start_sl_hunt(self, chain_id: str, *args: Any, **kwargs: Any) -> bool:
+        """No stop recorded."""
+        logger.info("plugin %s: %s: stop of chain %s not recorded", self._plugin_id, self.OFF, chain_id)
+        return False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service, name)
@@ -141,7 +155,10 @@ def _get_service(plugin: BaseLogicPlugin) -> Any:
     service = plugin.__dict__.get("_injected_service")
     if service is None or config_switches_on(getattr(plugin, "config", {})):
         return service
-    return SwitchedOffService(service, plugin.plugin_id)
+    seen = plugin.__dict__.get("_switched_off")
+    if seen is None or seen._service is not service:  # one view per injected service: ``is`` holds
+        seen = plugin.__dict__["_switched_off"] = SwitchedOffService(service, plugin.plugin_id)
+    return seen
 
 
 def _set_service(plugin: BaseLogicPlugin, service: Any) -> None:

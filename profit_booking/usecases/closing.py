@@ -105,6 +105,14 @@ async def settle_closes(core: Core, closes: Sequence[Close], *, hold: str | None
     return results
 
 
+def engine_placed(core: Core, chain_id: str) -> set[str | None]:
+    """The tickets of the chain's active orders the engine placed through its broker (none when
+    the bot places them: it may send them with another magic, which the broker does not report)."""
+    if not core.settings.engine_places_orders:
+        return set()
+    return {o.order_id for o in core.memory.open_orders(chain_id) if o.kind is not OrderKind.ORDER_B}
+
+
 async def contradicted(core: Core, chain_id: str, order_ids: Sequence[str]) -> dict[str, str]:
     """Why the broker would contradict a caller's booking of each of ``order_ids`` (after its
     own closes were settled): the position is still open there; or the engine placed it and
@@ -117,7 +125,7 @@ async def contradicted(core: Core, chain_id: str, order_ids: Sequence[str]) -> d
         held = await open_tickets(core)
     except BrokerError as exc:
         return {oid: f"order {oid} not booked: the broker's positions could not be read ({exc})" for oid in order_ids}
-    placed = {o.order_id for o in core.memory.open_orders(chain_id) if o.kind is not OrderKind.ORDER_B}
+    placed = engine_placed(core, chain_id)
     refused = {}
     for order_id in order_ids:
         if order_id in held:

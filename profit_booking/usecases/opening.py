@@ -23,7 +23,9 @@ async def open_for_order_b(core: Core, opening: OrderBOpening) -> ProfitChain | 
     plan's plugin gives none) takes them from the broker's position, so that a tick reaching
     one notices its close.
     """
-    opening = await _with_broker_prices(core, opening)
+    opening = await _with_broker_position(core, opening)
+    if opening.lot is None:
+        opening = replace(opening, lot=core.settings.default_lot)
     memory, order_b_id = core.memory, opening.order_b_id
     async with memory.locks.hold(f"order-b:{order_b_id}"):
         existing = memory.chain_opened_by(order_b_id)
@@ -47,21 +49,23 @@ async def open_for_order_b(core: Core, opening: OrderBOpening) -> ProfitChain | 
     return tracked.chain
 
 
-async def _with_broker_prices(core: Core, opening: OrderBOpening) -> OrderBOpening:
-    """The opening with the take-profit and stop the broker's position of the Order B holds,
+async def _with_broker_position(core: Core, opening: OrderBOpening) -> OrderBOpening:
+    """The opening with the lot, take-profit and stop the broker's position of the Order B holds,
     where the caller gave none (unchanged without a broker, or when it cannot say)."""
-    if core.broker is None or (opening.take_profit is not None and opening.stop_loss is not None):
+    given = (opening.lot, opening.take_profit, opening.stop_loss)
+    if core.broker is None or all(value is not None for value in given):
         return opening
     try:
         positions = await core.broker.open_positions()
     except BrokerError as exc:
-        logger.warning("Order B %s: its take-profit and stop could not be read: %s", opening.order_b_id, exc)
+        logger.warning("Order B %s: its position could not be read: %s", opening.order_b_id, exc)
         return opening
     position = next((p for p in positions if p.ticket == opening.order_b_id), None)
     if position is None:
         return opening
     return replace(
         opening,
+        lot=opening.lot if opening.lot is not None else position.lot,
         take_profit=opening.take_profit if opening.take_profit is not None else position.take_profit,
         stop_loss=opening.stop_loss if opening.stop_loss is not None else position.stop_loss,
     )

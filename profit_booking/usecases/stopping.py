@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..core import Core
-from ..domain.orders import OrderKind, OrderStatus
+from ..domain.orders import OrderStatus
 from ..domain.transitions import ChainDraft
 from ..errors import BrokerError, ProfitBookingError
-from .closing import market_price
+from .closing import engine_placed, market_price
 from .following import DealFollower
 from .positions import open_tickets
 
@@ -59,8 +59,7 @@ async def stop_order(
     if named is not None and named in held:
         logger.warning("stop of %s in chain %s not recorded: the broker still holds it open", named, chain_id)
         return False
-    placed = {o.order_id for o in orders if o.kind is not OrderKind.ORDER_B}
-    if core.broker is not None and named in placed:  # closed, its deal not shown yet: the deal brings the figure
+    if core.broker is not None and named in engine_placed(core, chain_id):  # closed, its deal to come
         realised = None
         follower.expecting[chain_id] = now
 

@@ -279,3 +279,23 @@ async def test_the_mixin_plugin_records_a_stop_naming_the_order_and_survives_a_r
         ("XAUUSD", "SELL", 1, 1, 1525, "SL_HUNT")
     ]
     assert sql("SELECT order_id, amount_cents FROM bookings ORDER BY id") == [("B-1", 725), ("G-1", 800)]
+
+
+async def test_the_plans_plugin_switched_off_books_and_stops_nothing_on_a_chain_it_opened(settings, sql, caplog):
+    """The plan's rollback flag: a plugin restarted with ``use_profit_booking: False`` opens no
+    chain and reports no booking or stop on the chains it opened before (as the mixin's plugins);
+    the service it sees is one object for as long as it is injected."""
+    async with running(settings) as service:
+        result = await plan_plugin(service).create_dual_orders({"symbol": "EURUSD", "signal_type": "BUY"})
+        chain_id = service.chain_for_order(result.order_b_id)
+        off = PlanCombinedV3Plugin({"plugin_id": "combined_v3", "use_profit_booking": False})
+        off.set_profit_booking_service(service)
+        off.set_dual_order_port(FakeDualOrders())
+        assert off._profit_booking_service is off._profit_booking_service
+        booked = await off.on_profit_target_hit(chain_id, result.order_b_id)
+        assert await off.on_chain_sl_hit(chain_id) is False
+        again = await off.create_dual_orders({"symbol": "EURUSD", "signal_type": "SELL"})
+    assert not booked.success and "switched off" in booked.error
+    assert again.order_b_id and sql("SELECT order_b_id FROM chains") == [(result.order_b_id,)]
+    assert sql("SELECT count(*) FROM bookings") == [(0,)] and sql("SELECT count(*) FROM sl_hunts") == [(0,)]
+    assert warnings_in(caplog) == []

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from profit_booking import ChainStatus, load_settings
 from profit_booking.bootstrap import start_engine
-from profit_booking.broker import PaperBroker, Tick
+from profit_booking.broker import OrderRequest, PaperBroker, Tick
 from profit_booking.replay.dual_orders import PaperDualOrders
 from tests.conftest import read_sql
 from tests.integration.test_engine_flow import T0
@@ -102,3 +102,19 @@ async def test_on_chain_sl_hit_by_chain_id_at_level_one_after_the_engine_recorde
         await broker.aclose()
     hunts = read_sql(tmp_path / "pb.db", "SELECT level, status FROM sl_hunts WHERE chain_id = ?", (chain_id,))
     assert hunts == [(1, "RUNNING"), (1, "RUNNING")]  # one per stopped slot, not one more
+
+
+async def test_a_chain_opened_without_a_lot_takes_the_order_bs_own_from_the_broker(tmp_path):
+    broker, plugin, service = await start(tmp_path)
+    try:
+        quote = await broker.quote("EURUSD")
+        ticket = await broker.place(OrderRequest("EURUSD", "BUY", Decimal("0.05"), quote.offer + Decimal("0.0030"),
+                                                 quote.offer - Decimal("0.0040"), "sig-9-B"))
+        chain = await service.create_chain("combined_v3", ticket, "EURUSD", "BUY")  # the plan's call: no lot
+    finally:
+        await service.aclose()
+        await broker.aclose()
+    assert chain.lot == Decimal("0.05")
+    assert read_sql(tmp_path / "pb.db", "SELECT lot FROM chains") == [("0.05",)]
+    assert read_sql(tmp_path / "pb.db", "SELECT target_price, stop_price FROM chain_orders WHERE kind = 'ORDER_B'") == [
+        ("1.10315", "1.09615")]

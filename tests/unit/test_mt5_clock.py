@@ -109,9 +109,16 @@ def test_the_same_stale_ticks_an_hour_old_never_switch(clock: ServerClock, wall:
     assert clock.offset == HOURS_3 and clock.now() == NOW
 
 
-def test_a_given_offset_is_never_changed(wall: Wall) -> None:
+def test_a_given_offset_follows_daylight_saving_but_no_stale_tick(wall: Wall) -> None:
+    """A production bot passes its server's offset: the switch to winter time (two live ticks an
+    hour off) is followed all the same, and a quiet symbol's stale tick moves nothing."""
     clock = ServerClock(HOURS_3, wall)
-    for seconds, symbol in ((0, "EURUSD"), (1, "EURUSD"), (2, "GBPUSD"), (3, "GBPUSD")):
+    wall.at = NOW
+    clock.observe("XAUUSD", stamp(NOW - timedelta(minutes=30), HOURS_3))  # a tick half an hour old
+    assert clock.offset == HOURS_3 and clock.now() == NOW - timedelta(minutes=30)
+    for symbol in ("EURUSD", "GBPUSD"):  # live ticks before the switch
+        clock.observe(symbol, stamp(NOW, HOURS_3))
+    for seconds, symbol in ((1, "EURUSD"), (2, "GBPUSD")):
         wall.at = NOW + timedelta(seconds=seconds)
         clock.observe(symbol, stamp(wall.at, HOURS_2))
-    assert clock.offset == HOURS_3
+    assert clock.offset == HOURS_2 and clock.now() == NOW + timedelta(seconds=2)
