@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
+from datetime import datetime
 
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
@@ -128,6 +129,11 @@ class ChainRegistry:
         if order is None or order.client_order_id != client_order_id or order.order_id is not None:
             return None
         return owner.chain.chain_id
+
+    def oldest_opened(self) -> datetime | None:
+        """When the oldest tracked chain was opened (``None`` without one): no broker deal before
+        it can be one of theirs."""
+        return min((t.chain.created_at for t in self.tracked.values() if t.chain.created_at), default=None)
 
     def chains_of(self, plugin_id: str) -> list[ProfitChain]:
         """Every tracked chain of a plugin."""

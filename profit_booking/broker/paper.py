@@ -222,4 +222,3 @@ class PaperBroker:
         with self._write() as db:
             db.execute("INSERT INTO markers (name, value) VALUES (?, ?)"
                        " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, value))
-

@@ -64,11 +64,10 @@ class DealFollower:
         if not self.expecting:
             return []
         try:
-            deals = await self.core.broker.closed_deals(self.since or self._oldest_chain())
+            results = await self.poll()
         except BrokerError as exc:  # a database failure is no broker's: it goes to the caller
             logger.error("could not read the broker's deals (tried again on the next ticks): %s", exc)
             return []
-        results = await self.settle(deals)
         latest = max(tick.at for tick in ticks)
         self.expecting = {  # a chain can have more closes on their way: each is read until the window ends
             chain_id: since for chain_id, since in self.expecting.items()
@@ -82,15 +81,11 @@ class DealFollower:
         A level the deals open is placed, except in the chain ``hold`` names."""
         if self.core.broker is None:
             return []
-        since = self.since or self._oldest_chain()
+        since = self.since or self.core.memory.oldest_opened()
         if since is None:  # no chain is tracked: no deal can be settled (and none is read from 1970 on)
             return []
         deals = await self.core.broker.closed_deals(since)
         return await self.settle(deals, hold=hold)
-
-    def _oldest_chain(self) -> datetime | None:
-        """When the oldest tracked chain was opened: no deal before it can be one of theirs."""
-        return min((t.chain.created_at for t in self.core.memory.tracked.values() if t.chain.created_at), default=None)
 
     async def poll_settled(self, *, hold: str | None = None) -> dict[str, BookingResult]:
         """With a broker, settle what it reports before a caller's report of one of those closes
@@ -112,4 +107,3 @@ class DealFollower:
         if deals:
             self.since = max(deal.closed_at for deal in deals)
         return results
-

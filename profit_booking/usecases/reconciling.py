@@ -31,8 +31,7 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         return []
     memory = core.memory
     positions = await broker.open_positions()
-    since = min((t.chain.created_at for t in memory.tracked.values() if t.chain.created_at), default=None)
-    deals = await broker.closed_deals(since) if memory.tracked else []
+    deals = await broker.closed_deals(memory.oldest_opened()) if memory.tracked else []
     at_broker = {d.client_order_id: d.ticket for d in deals} | {p.client_order_id: p.ticket for p in positions}
     held = {  # the take-profit and stop an open position holds: what its order is linked with
         p.client_order_id: (p.take_profit, p.stop_loss)

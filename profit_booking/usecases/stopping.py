@@ -73,4 +73,3 @@ async def stop_order(
         return False
     logger.info("stop loss of chain %s recorded", chain_id)
     return True
-
