@@ -1,9 +1,11 @@
--- profit_booking schema, version 4 (SQLite).
+-- profit_booking schema, version 5 (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
 -- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
 -- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
 -- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
+-- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps the
+-- profit-booking switch and the last tick and deal the engine saw.
 
 -- table schema_version
 CREATE TABLE schema_version (
@@ -50,11 +52,11 @@ CREATE TABLE chains (
 	CONSTRAINT ck_chains_status CHECK (status IN ('ACTIVE', 'COMPLETED', 'SL_HUNT', 'CANCELLED', 'STOPPED'))
 );
 
--- index ix_chains_plugin_status
-CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
-
 -- index ix_chains_unfinished
 CREATE INDEX ix_chains_unfinished ON chains (level) WHERE status IN ('ACTIVE', 'SL_HUNT');
+
+-- index ix_chains_plugin_status
+CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
 
 -- table broker_findings
 CREATE TABLE broker_findings (
@@ -77,6 +79,41 @@ CREATE TRIGGER broker_findings_no_update BEFORE UPDATE ON broker_findings BEGIN 
 
 -- trigger broker_findings_no_delete
 CREATE TRIGGER broker_findings_no_delete BEFORE DELETE ON broker_findings BEGIN SELECT RAISE(ABORT, 'broker_findings is append-only'); END;
+
+-- table operator_requests
+CREATE TABLE operator_requests (
+	id INTEGER NOT NULL,
+	kind VARCHAR(24) NOT NULL,
+	chain_id VARCHAR,
+	plugin_id VARCHAR,
+	enabled BOOLEAN,
+	leave_positions BOOLEAN NOT NULL,
+	requested_by VARCHAR NOT NULL,
+	requested_at DATETIME NOT NULL,
+	status VARCHAR(24) NOT NULL,
+	outcome JSON,
+	handled_by VARCHAR,
+	handled_at DATETIME,
+	PRIMARY KEY (id),
+	CONSTRAINT ck_operator_requests_kind CHECK (kind IN ('STOP_CHAIN', 'STOP_ALL', 'PROFIT_BOOKING')),
+	CONSTRAINT ck_operator_requests_status CHECK (status IN ('PENDING', 'DONE', 'FAILED'))
+);
+
+-- index ix_operator_requests_pending
+CREATE INDEX ix_operator_requests_pending ON operator_requests (id) WHERE status IN ('PENDING');
+
+-- table engine_state
+CREATE TABLE engine_state (
+	id INTEGER NOT NULL,
+	profit_booking_enabled BOOLEAN NOT NULL,
+	switched_by VARCHAR,
+	switched_at DATETIME,
+	last_tick_at DATETIME,
+	last_deal_at DATETIME,
+	updated_at DATETIME NOT NULL,
+	PRIMARY KEY (id),
+	CONSTRAINT ck_engine_state_single CHECK (id = 1)
+);
 
 -- table chain_orders
 CREATE TABLE chain_orders (

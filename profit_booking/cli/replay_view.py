@@ -9,27 +9,29 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..config import ProfitBookingSettings
+from ..config import ProfitBookingSettings, masked_url
 from ..replay import ReplaySummary, replay
-from ..replay.run import paper_path
+from .common import console
 from .serialize import money
 
 
-def run_replay(settings: ProfitBookingSettings, db: Path, seed: int, ticks: int, symbols: list[str]) -> ReplaySummary:
+def run_replay(
+    settings: ProfitBookingSettings, paper: Path, seed: int, ticks: int, symbols: list[str], pace: float = 0.0
+) -> ReplaySummary:
     """Run (or resume) the replay with a progress bar on stderr; print the summary on stdout."""
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("ticks"), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("replay", total=ticks)
         summary = asyncio.run(
-            replay(settings, db, seed, ticks, symbols, lambda done, total: bar.update(task, completed=done))
+            replay(settings, paper, seed, ticks, symbols, lambda done, total: bar.update(task, completed=done), pace)
         )
-    Console().print(summary_table(summary, db))
+    console().print(summary_table(summary, masked_url(settings.database_url), paper))
     return summary
 
 
-def summary_table(summary: ReplaySummary, db: Path) -> Table:
-    """What the replay's two files hold."""
-    table = Table(title=f"Replay in {db} (paper broker: {paper_path(db)})", show_header=False, box=None)
+def summary_table(summary: ReplaySummary, database: object, paper: Path) -> Table:
+    """What the replay's database and paper broker hold."""
+    table = Table(title=f"Replay in {database} (paper broker: {paper})", show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column(justify="right")
     resumed = f" (resumed at tick {summary.resumed_at})" if summary.resumed_at else ""

@@ -9,6 +9,7 @@ last tick marked done, so a run killed anywhere ends as an uninterrupted one.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from ..broker.paper import PaperBroker
 from ..config import ProfitBookingSettings
 from ..domain.chain import ChainStatus
 from ..domain.money import ZERO
-from ..errors import InvalidInputError
+from ..errors import DatabaseMissingError, InvalidInputError, NotADatabaseError
 from ..plugins.combined_v3 import CombinedV3Plugin
 from ..service import ProfitBookingService
+from ..store import open_store
 from .dual_orders import PaperDualOrders
 from .market import Signal, SyntheticMarket
 
@@ -50,27 +52,22 @@ class ReplaySummary:
     overdue_hunts: int = 0  # hunts still waiting past their window, in market time
 
 
-def paper_path(db: Path) -> Path:
-    """The paper broker's file beside the database: ``demo.db`` → ``demo.paper.db``."""
-    return db.with_name(f"{db.stem}.paper{db.suffix or '.db'}")
-
-
 async def replay(
-    settings: ProfitBookingSettings, db: Path, seed: int, ticks: int, symbols: list[str],
-    progress: Callable[[int, int], None] = lambda done, total: None,
+    settings: ProfitBookingSettings, paper: Path, seed: int, ticks: int, symbols: list[str],
+    progress: Callable[[int, int], None] = lambda done, total: None, pace: float = 0.0,
 ) -> ReplaySummary:
-    """Replay ``ticks`` ticks of the seeded market (resuming where the files stopped)."""
+    """Replay ``ticks`` ticks of the seeded market (resuming where the files stopped), the paper
+    broker's state in ``paper``; ``pace`` seconds pass after each tick, as on a live market."""
     specs = {name: settings.symbol(name) for name in symbols}
     market = SyntheticMarket(seed, specs, PLUGIN_IDS, ticks, settings.default_lot, settings.profit_target)
-    fresh = not paper_path(db).exists()
-    if fresh and db.exists() and db.stat().st_size:
-        raise InvalidInputError(f"{db} holds chains but {paper_path(db)} is missing: replay into new files")
-    broker = await PaperBroker.open(paper_path(db), specs)
+    if not paper.exists() and await _holds_chains(settings.database_url):
+        raise InvalidInputError(f"the database holds chains but {paper} is missing: replay into new files")
+    broker = await PaperBroker.open(paper, specs)
     try:
         arguments = f"seed={seed} symbols={','.join(symbols)}"
         stored = await broker.get_marker(ARGUMENTS_MARKER)
         if stored not in (None, arguments):
-            raise InvalidInputError(f"{paper_path(db)} holds a replay of {stored}, not {arguments}; use other files")
+            raise InvalidInputError(f"{paper} holds a replay of {stored}, not {arguments}; use other files")
         await broker.set_marker(ARGUMENTS_MARKER, arguments)
         plugins = {pid: CombinedV3Plugin({"plugin_id": pid}) for pid in PLUGIN_IDS}
         for plugin in plugins.values():
@@ -90,12 +87,26 @@ async def replay(
                 await broker.set_marker(PROGRESS_MARKER, str(i))
                 summary.ticks_this_run += 1
                 progress(i + 1, ticks)
+                if pace:
+                    await asyncio.sleep(pace)
             await _tally(summary, service, broker)
         finally:
             await service.aclose()
     finally:
         await broker.aclose()
     return summary
+
+
+async def _holds_chains(url: str) -> bool:
+    """Whether the database at ``url`` exists and holds at least one chain."""
+    try:
+        store = await open_store(url, create=False, read_only=True)
+    except (DatabaseMissingError, NotADatabaseError):
+        return False
+    try:
+        return bool(await store.list_chains())
+    finally:
+        await store.close()
 
 
 def _signal_dict(signal: Signal) -> dict[str, object]:

@@ -21,10 +21,11 @@ from ..domain.changes import LedgerKind
 from ..domain.findings import FindingKind
 from ..domain.hunts import OPEN_HUNT_STATUSES, HuntStatus
 from ..domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus
+from ..domain.requests import RequestKind, RequestStatus
 from .append_only import make_append_only
 from .types import Cents, DecimalText, UTCDateTime, enum_names
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def sql_in(column: str, members: Iterable[Enum]) -> str:
@@ -36,6 +37,7 @@ def sql_in(column: str, members: Iterable[Enum]) -> str:
 UNFINISHED_CHAIN_WHERE = text(sql_in("status", UNFINISHED_STATUSES))
 ACTIVE_ORDER_WHERE = text(sql_in("status", ACTIVE_ORDER_STATUSES))
 OPEN_HUNT_WHERE = text(sql_in("status", OPEN_HUNT_STATUSES))
+PENDING_REQUEST_WHERE = text(sql_in("status", [RequestStatus.PENDING]))
 
 
 def _time(nullable: bool = False) -> Any:
@@ -215,6 +217,46 @@ class BrokerFindingRow(SQLModel, table=True):
     detail: dict[str, Any] = Field(sa_type=JSON)
 
 
+class OperatorRequestRow(SQLModel, table=True):
+    """The operator inbox: a request to the running engine (the one row a process that does not
+    hold the writer lease may write), and, once the engine ran it, its outcome."""
+
+    __tablename__ = "operator_requests"
+    __table_args__ = (
+        Index("ix_operator_requests_pending", "id", sqlite_where=PENDING_REQUEST_WHERE,
+              postgresql_where=PENDING_REQUEST_WHERE),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    kind: RequestKind = _enum(RequestKind, "ck_operator_requests_kind")
+    chain_id: str | None = None
+    plugin_id: str | None = None
+    enabled: bool | None = None
+    leave_positions: bool = False
+    requested_by: str
+    requested_at: datetime = _time()
+    status: RequestStatus = _enum(RequestStatus, "ck_operator_requests_status")
+    outcome: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    handled_by: str | None = None
+    handled_at: datetime | None = _time(nullable=True)
+
+
+class EngineStateRow(SQLModel, table=True):
+    """The engine's one row of state: profit booking switched on or off by an operator (kept
+    across restarts), and the market time of the last tick and the last broker deal it saw."""
+
+    __tablename__ = "engine_state"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_engine_state_single"),)
+
+    id: int = Field(primary_key=True)
+    profit_booking_enabled: bool
+    switched_by: str | None = None
+    switched_at: datetime | None = _time(nullable=True)
+    last_tick_at: datetime | None = _time(nullable=True)
+    last_deal_at: datetime | None = _time(nullable=True)
+    updated_at: datetime = _time()
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The ``Table`` of a ``table=True`` model."""
     table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel's metaclass sets it; its typing omits it
@@ -225,7 +267,7 @@ TABLES = [
     table_of(t)
     for t in (
         SchemaVersionRow, WriterLeaseRow, ChainRow, ChainOrderRow, BookingRow, ChainEventRow, SlHuntRow,
-        BrokerFindingRow,
+        BrokerFindingRow, OperatorRequestRow, EngineStateRow,
     )
 ]
 

@@ -74,7 +74,7 @@ def test_a_refused_foreign_sqlite_database_keeps_its_bytes(tmp_path: Path, cli):
     "args, fragment",
     [
         (("event-demo", "--events", "-1"), "--events"),
-        (("chains", "--db", "."), "is a directory"),
+        (("chains", "--db", "."), "is not a file"),
         (("chains", "--nope"), "No such option"),
         (("rebalance",), "No such command"),
     ],

@@ -1,0 +1,86 @@
+"""What every command shares: the ``--db`` and ``--json`` options, the database a ``--db`` names,
+errors as one ``error:`` line, and a console fit for a terminal and for a pipe."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.engine import URL
+
+from .. import ProfitBookingError, ProfitBookingService, ProfitBookingSettings, load_settings, open_service
+from ..config import DEFAULT_DATABASE_URL
+from ..errors import ConfigError
+
+ERROR_EXIT = 2
+DATABASE_ENV = "PROFIT_BOOKING_DATABASE_URL"
+Command = TypeVar("Command", bound=Callable[..., Any])
+Answer = TypeVar("Answer")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", show_default=False,
+        help=f"A SQLite file or a database URL (sqlite+aiosqlite:///FILE, postgresql+asyncpg://…); "
+        f"default: ${DATABASE_ENV}, else {DEFAULT_DATABASE_URL.split('///')[-1]}.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+
+
+def guarded(function: Command) -> Command:
+    """``function`` with package errors ended as one ``error:`` line on stderr and exit code 2."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ProfitBookingError as exc:
+            fail(str(exc) or type(exc).__name__)
+
+    return run  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
+
+
+def fail(message: str, code: int = ERROR_EXIT) -> typer.Exit:
+    """Print ``error: message`` (on one line) on stderr and end the command with ``code``."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def database_url(db: str | None, default: str | None = None) -> str:
+    """The database URL a ``--db`` value names: a URL as it is, a path as a SQLite file's URL;
+    no value: ``$PROFIT_BOOKING_DATABASE_URL``, else ``default``, else the library's default."""
+    if db is None:
+        return os.environ.get(DATABASE_ENV) or default or DEFAULT_DATABASE_URL
+    if not db.strip():
+        raise ConfigError("--db names no database")
+    if "://" in db:
+        return db
+    return URL.create("sqlite+aiosqlite", database=db).render_as_string(hide_password=False)
+
+
+def settings_for(url: str, **overrides: Any) -> ProfitBookingSettings:
+    """The settings (from the environment) with ``url`` as the database."""
+    return load_settings(database_url=url, **overrides)
+
+
+async def read(url: str, query: Callable[[ProfitBookingService], Awaitable[Answer]]) -> Answer:
+    """Run ``query`` on a service over the database opened read-only: nothing is created or written."""
+    service = await open_service(settings_for(url), read_only=True)
+    try:
+        return await query(service)
+    finally:
+        await service.aclose()
+
+
+def console() -> Console:
+    """Standard output as Rich sees it: in a terminal, tables wrap to its width; in a pipe or a
+    file, nothing is cut (a wide virtual width, no colour, no markup from stored text)."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(width=100_000, no_color=True, highlight=False, soft_wrap=True)
