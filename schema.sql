@@ -52,11 +52,11 @@ CREATE TABLE chains (
 	CONSTRAINT ck_chains_status CHECK (status IN ('ACTIVE', 'COMPLETED', 'SL_HUNT', 'CANCELLED', 'STOPPED'))
 );
 
--- index ix_chains_unfinished
-CREATE INDEX ix_chains_unfinished ON chains (level) WHERE status IN ('ACTIVE', 'SL_HUNT');
-
 -- index ix_chains_plugin_status
 CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
+
+-- index ix_chains_unfinished
+CREATE INDEX ix_chains_unfinished ON chains (level) WHERE status IN ('ACTIVE', 'SL_HUNT');
 
 -- table broker_findings
 CREATE TABLE broker_findings (
@@ -70,6 +70,9 @@ CREATE TABLE broker_findings (
 	PRIMARY KEY (id),
 	CONSTRAINT ck_broker_findings_kind CHECK (kind IN ('LINKED', 'PLACED', 'SETTLED', 'UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED'))
 );
+
+-- index ix_broker_findings_chain
+CREATE INDEX ix_broker_findings_chain ON broker_findings (chain_id);
 
 -- index ix_broker_findings_at
 CREATE INDEX ix_broker_findings_at ON broker_findings (at);
@@ -179,6 +182,9 @@ CREATE TABLE chain_events (
 	PRIMARY KEY (id),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id)
 );
+
+-- index ix_chain_events_at
+CREATE INDEX ix_chain_events_at ON chain_events (at);
 
 -- index ix_chain_events_chain
 CREATE INDEX ix_chain_events_chain ON chain_events (chain_id);

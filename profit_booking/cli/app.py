@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from . import demo_commands, inspect_commands
+from . import (
+    db_commands,
+    demo_commands,
+    inspect_commands,
+    report_command,
+    steer_commands,
+    timeline_commands,
+    verify_command,
+)
 from .common import ERROR_EXIT, guarded
 
 app = typer.Typer(
@@ -30,8 +38,18 @@ for name, function in (
     ("event-demo", demo_commands.event_demo),
     ("chains", inspect_commands.chains),
     ("stats", inspect_commands.stats),
+    ("status", inspect_commands.status),
+    ("chain", timeline_commands.chain),
+    ("events", timeline_commands.events),
+    ("export", timeline_commands.export),
+    ("verify", verify_command.verify),
+    ("report", report_command.report),
+    ("stop-chain", steer_commands.stop_chain),
+    ("stop-all", steer_commands.stop_all),
+    ("profit-booking", steer_commands.profit_booking_switch),
 ):
     app.command(name=name)(guarded(function))
+app.add_typer(db_commands.db_app, name="db")
 
 
 def _package_version() -> str:

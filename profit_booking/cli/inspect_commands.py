@@ -68,3 +68,8 @@ def _parse_status(name: str) -> ChainStatus:
     except KeyError:
         known = ", ".join(status.name for status in ChainStatus)
         raise InvalidInputError(f"unknown status {name!r}; expected one of {known}") from None
+
+
+def status(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Who writes the database, its schema, its chains, hunts, last tick and deal, the switch."""
+    raise NotImplementedError

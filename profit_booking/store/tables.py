@@ -162,7 +162,7 @@ class ChainEventRow(SQLModel, table=True):
     """The append-only story of a chain: created, booked, advanced, completed, stopped, ..."""
 
     __tablename__ = "chain_events"
-    __table_args__ = (Index("ix_chain_events_chain", "chain_id"),)
+    __table_args__ = (Index("ix_chain_events_chain", "chain_id"), Index("ix_chain_events_at", "at"))
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     chain_id: str = _chain_fk()
@@ -206,7 +206,7 @@ class BrokerFindingRow(SQLModel, table=True):
     """What reconciling with the broker found and did: linked, placed, booked, or only reported."""
 
     __tablename__ = "broker_findings"
-    __table_args__ = (Index("ix_broker_findings_at", "at"),)
+    __table_args__ = (Index("ix_broker_findings_at", "at"), Index("ix_broker_findings_chain", "chain_id"))
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
     at: datetime = _time()
