@@ -52,6 +52,11 @@ class SqlStore:
     def _transaction(self, *, write: bool) -> AbstractAsyncContextManager[StatementRunner]:
         raise NotImplementedError  # abstract: each backend opens its own transactions
 
+    def reading(self) -> AbstractAsyncContextManager[StatementRunner]:
+        """A read transaction (one instant of the database) for queries of the store's callers:
+        ``async with store.reading() as run: rows = await run.fetch(query, params)``."""
+        return self._transaction(write=False)
+
     async def new_chain_id(self, order_b_id: str, symbol: str) -> str:
         """The chain id of the chain ``order_b_id`` opens, derived from it: an Order B reported
         again after a crash names the same chain, and a replay names every chain alike. (Its
