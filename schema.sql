@@ -5,7 +5,8 @@
 -- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
 -- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
 -- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps the
--- profit-booking switch and the last tick and deal the engine saw.
+-- profit-booking switch and the last tick and deal the engine saw. `alembic_version` names the
+-- head revision (store/migrations); `profit-booking db upgrade` brings an older file here.
 
 -- table schema_version
 CREATE TABLE schema_version (
@@ -71,11 +72,11 @@ CREATE TABLE broker_findings (
 	CONSTRAINT ck_broker_findings_kind CHECK (kind IN ('LINKED', 'PLACED', 'SETTLED', 'UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED'))
 );
 
--- index ix_broker_findings_chain
-CREATE INDEX ix_broker_findings_chain ON broker_findings (chain_id);
-
 -- index ix_broker_findings_at
 CREATE INDEX ix_broker_findings_at ON broker_findings (at);
+
+-- index ix_broker_findings_chain
+CREATE INDEX ix_broker_findings_chain ON broker_findings (chain_id);
 
 -- trigger broker_findings_no_update
 CREATE TRIGGER broker_findings_no_update BEFORE UPDATE ON broker_findings BEGIN SELECT RAISE(ABORT, 'broker_findings is append-only'); END;
@@ -222,4 +223,10 @@ CREATE TABLE sl_hunts (
 
 -- index ix_sl_hunts_open
 CREATE INDEX ix_sl_hunts_open ON sl_hunts (chain_id) WHERE status IN ('RECOVERING', 'RUNNING');
+
+-- table alembic_version
+CREATE TABLE alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
 

@@ -67,6 +67,10 @@ class SchemaVersionError(StoreError):
     """The database was written by a schema version this code cannot open."""
 
 
+class UpgradeNeededError(SchemaVersionError):
+    """The database is of an older schema version: ``profit-booking db upgrade`` brings it up."""
+
+
 class ConfigError(InvalidInputError):
     """The settings are inconsistent or malformed."""
 

@@ -28,6 +28,10 @@ decimal_sum    1,000,000 amounts summed as Decimal (ours) and as integer cents (
 ticks          per tick, ``PriceIndex.crossed`` over 20,000 open orders on 10 symbols (TP and SL each) vs a scan of
                every order testing the same conditions, on the same random ticks (hits checked equal, tick by
                tick); ``speedup`` = naive ÷ index, target >= 30.
+chain_timeline ``read_timeline`` (the ``chain ID`` command) on a 100,000-chain database (orders, ledger, events,
+               hunts, findings; built once per run) vs raw sqlite3 sending the same SELECTs; target < 100 ms.
+html_report    ``report --html`` end to end on it (queries, figures, page written) vs raw sqlite3 with the same
+               queries and the same figures and page; target < 10 s. (Both are the job ``operator``.)
 broker_ticks   ``service.on_ticks([tick])`` of the engine over ``Mt5Broker(FakeMT5())`` (ours) and the
                ``PaperBroker`` (baseline), the same chains (Order B placed through the broker) and ticks in
                both; ``broker_tick``: per tick reaching no take-profit or stop; ``broker_booking``: per tick
@@ -38,7 +42,7 @@ Ours and baselines run interleaved in chunks (the first a warm-up) so machine no
 medians of wall time, with ``cpu`` (process CPU time, both threads) beside them.
 Run: python scripts/bench.py [--json] [--quick] [--only JOB ...] [--set KEY=N ...]
 (--quick: ~10x smaller; --only: some jobs (bookings, rehydrate, rehydrate_50k, postgres, decimal_sum, ticks,
-broker_ticks); --set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
+broker_ticks, operator); --set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
 Missed targets are reported, not fatal: the exit status is non-zero only when something raised.
 The code is in scripts/benchmarks/, a module a job (listed in its __init__); this file sizes and runs them.
 """
@@ -62,19 +66,22 @@ from benchmarks.bookings import bench_bookings
 from benchmarks.broker_ticks import bench_broker_ticks
 from benchmarks.decimal_sum import bench_decimal_sum
 from benchmarks.measure import table
+from benchmarks.operator import bench_operator
 from benchmarks.postgres import bench_postgres
 from benchmarks.rehydrate import bench_rehydrate, child
 from benchmarks.ticks import bench_ticks
 
 FULL = {"bookings": 1500, "chunk": 10, "bursts": 50, "burst_chunk": 2, "tick_bursts": 50, "active": 10_000,
         "final": 40_000, "big": 50_000, "big_final": 10_000, "pg_bookings": 500, "repeats": 7, "amounts": 1_000_000,
-        "broker_bookings": 50, "broker_ticks": 2000, "broker_chunk": 10}
+        "broker_bookings": 50, "broker_ticks": 2000, "broker_chunk": 10, "operator_chains": 100_000,
+        "timeline_ids": 300, "operator_chunk": 25, "report_runs": 5}
 QUICK = {"bookings": 150, "chunk": 10, "bursts": 6, "burst_chunk": 2, "tick_bursts": 6, "active": 1_000,
          "final": 4_000, "big": 5_000, "big_final": 1_000, "pg_bookings": 50, "repeats": 3, "amounts": 100_000,
-         "broker_bookings": 10, "broker_ticks": 200, "broker_chunk": 5}
+         "broker_bookings": 10, "broker_ticks": 200, "broker_chunk": 5, "operator_chains": 10_000,
+         "timeline_ids": 60, "operator_chunk": 10, "report_runs": 3}
 
 
-JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks", "broker_ticks")
+JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks", "broker_ticks", "operator")
 
 
 async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
@@ -87,6 +94,8 @@ async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
             results.update(await bench_rehydrate(tmp, size, small="rehydrate" in jobs, big="rehydrate_50k" in jobs))
         if "broker_ticks" in jobs:
             results.update(await bench_broker_ticks(tmp, size))
+        if "operator" in jobs:
+            results.update(await bench_operator(tmp, size))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if "postgres" in jobs:
@@ -113,7 +122,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="~10x smaller smoke run")
     parser.add_argument("--only", nargs="+", choices=JOBS, metavar="JOB",
                         help=f"run only these jobs, of: {', '.join(JOBS)} (default: all)")
-    parser.add_argument("--set", nargs="+", action="extend", type=size_setting, default=[], metavar="KEY=N", dest="sizes",
+    parser.add_argument("--set", nargs="+", action="extend", type=size_setting, default=[], metavar="KEY=N",
+                        dest="sizes",
                         help=f"override sizes, of: {', '.join(FULL)}")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()

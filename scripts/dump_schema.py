@@ -1,8 +1,9 @@
-"""Print the SQLite schema that the SQLModel tables create, as ``schema.sql`` holds it.
+"""Print the SQLite schema that the SQLModel tables create (the head revision), as ``schema.sql`` holds it.
 
     python scripts/dump_schema.py > schema.sql
 
-``tests/integration/test_schema.py`` proves the committed file and the models agree.
+``tests/integration/test_schema.py`` proves the committed file, the models and the head
+revision's frozen DDL (``store/migrations/sqlite/v{N}.sql``) agree.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ HEADER = f"""-- profit_booking schema, version {SCHEMA_VERSION} (SQLite).
 -- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
 -- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
 -- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps the
--- profit-booking switch and the last tick and deal the engine saw.
+-- profit-booking switch and the last tick and deal the engine saw. `alembic_version` names the
+-- head revision (store/migrations); `profit-booking db upgrade` brings an older file here.
 """
 
 

@@ -2,9 +2,57 @@
 
 from __future__ import annotations
 
-from .common import DbOption
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..report import ReportData, write_report
+from .common import DbOption, JsonOption, console, database_url
+from .serialize import dumps, money
+
+HtmlOption = Annotated[
+    Path, typer.Option("--html", metavar="FILE", help="Write the report to this HTML file (replaced if it exists).")
+]
+PluginOption = Annotated[str | None, typer.Option("--plugin", help="Only this plugin's chains.")]
 
 
-def report(db: DbOption = None) -> None:
-    """Write the HTML report."""
-    raise NotImplementedError
+def report(html: HtmlOption, db: DbOption = None, plugin: PluginOption = None, as_json: JsonOption = False) -> None:
+    """Write an HTML report with charts: profit over time, bookings, levels, SL hunts, symbols (read-only)."""
+    data = asyncio.run(write_report(database_url(db), html, plugin))
+    if as_json:
+        print(dumps(_summary(html, data)))
+        return
+    totals = data.totals
+    console().print(
+        f"wrote {html}: {totals.chains:,} chains, {totals.bookings:,} bookings, "
+        f"{money(totals.realised)} realised, {totals.hunts:,} SL hunts", markup=False,
+    )
+
+
+def _summary(html: Path, data: ReportData) -> dict[str, Any]:
+    totals = data.totals
+    return {
+        "html": str(html),
+        "database": data.source,
+        "plugin": data.plugin,
+        "generated_at": data.generated_at.isoformat(),
+        "chains": totals.chains,
+        "unfinished": totals.unfinished,
+        "completed": totals.completed,
+        "bookings": totals.bookings,
+        "stops": totals.losses,
+        "booked": money(totals.booked),
+        "lost": money(totals.lost),
+        "realised": money(totals.realised),
+        "sl_hunts": totals.hunts,
+        "sl_hunts_recovered": totals.hunts_recovered,
+        "won_back": money(totals.won_back),
+        "plugins": [timeline.plugin_id for timeline in data.timelines],
+        "symbols": {
+            line.symbol: {"chains": line.chains, "bookings": line.bookings, "realised": money(line.realised),
+                          "sl_hunts": line.hunts}
+            for line in data.symbols
+        },
+    }

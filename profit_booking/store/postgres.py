@@ -11,21 +11,19 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlmodel import SQLModel
 
 from ..errors import NotADatabaseError, StoreError
 from .drivers import AsyncpgDriverRunner, SqlAlchemyRunner
 from .errors import driver_errors, translate
 from .runner import StatementRunner
-from .schema import check_version
+from .schema import check_version, ddl_statements, version_rows
 from .sql_store import SqlStore
-from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow
+from .tables import SchemaVersionRow
 
 logger = logging.getLogger(__name__)
 SCHEMA_LOCK = 0x70625F736368  # pg_advisory_xact_lock key: one schema creation at a time
@@ -125,8 +123,10 @@ async def _ensure_schema(conn: AsyncConnection, label: str, create: bool) -> Non
     await conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"))
     names = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
     if not names and create:
-        await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=TABLES))
-        await conn.execute(insert(SchemaVersionRow).values(version=SCHEMA_VERSION, applied_at=datetime.now(UTC)))
+        for statement in ddl_statements("postgresql+asyncpg"):  # its DDL compiler leaves % as written
+            await conn.exec_driver_sql(statement)
+        for statement, parameters in version_rows("postgresql"):
+            await conn.execute(text(statement), parameters)
         return
     if not names:
         raise NotADatabaseError(f"{label} holds no profit_booking tables")

@@ -8,7 +8,6 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,8 +17,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from ..errors import DatabaseBusyError, DatabaseDamagedError, DatabaseMissingError, NotADatabaseError, StoreError
 from .drivers import SqliteDriverRunner
 from .lease import WriterLease
-from .schema import check_version, ddl_statements
-from .tables import SCHEMA_VERSION
+from .schema import check_version, ddl_statements, version_rows
 
 DIALECT = SQLiteDialect_aiosqlite()
 
@@ -117,10 +115,8 @@ async def prepare_for_writing(
         if not tables and create:
             for statement in ddl_statements("sqlite"):
                 await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                (SCHEMA_VERSION, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")),
-            )
+            for statement, parameters in version_rows("sqlite"):
+                await conn.execute(statement, parameters)
         elif not tables:
             raise NotADatabaseError(f"{label} holds no profit_booking tables")
         else:

@@ -10,6 +10,7 @@ postgres     pg_booking and pg_rehydrate
 decimal_sum  Decimal vs integer-cent sums
 ticks        PriceIndex vs a naive scan of every open order
 broker_ticks broker_tick and broker_booking: on_ticks through the MT5 adapter (FakeMT5) vs the paper broker
+operator     chain_timeline and html_report on a 100k-chain database (operator_data builds it)
 """
 
 import logging

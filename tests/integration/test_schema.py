@@ -8,10 +8,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from profit_booking import SchemaVersionError, load_settings, open_service
+from profit_booking.errors import UpgradeNeededError
 from profit_booking.store import open_store
+from profit_booking.store.migrating import known_revisions
+from profit_booking.store.migrating.revisions import MIGRATIONS
+from profit_booking.store.schema import HEAD_REVISION
 from profit_booking.store.tables import SCHEMA_VERSION
 
-from ..conftest import sqlite_url
+from ..conftest import dump_database, sqlite_url
+from ..fixtures import copy_fixture, normalized_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,12 +43,13 @@ async def test_schema_sql_creates_the_same_schema_as_the_models(tmp_path: Path):
     assert models == contract
     assert {name for kind, name, _ in models if kind == "table"} == {
         "schema_version", "writer_lease", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts",
-        "broker_findings", "operator_requests", "engine_state",
+        "broker_findings", "operator_requests", "engine_state", "alembic_version",
     }
     assert SCHEMA_VERSION == 5 and f"schema, version {SCHEMA_VERSION} " in (ROOT / "schema.sql").read_text()
     conn = sqlite3.connect(from_models)
     try:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD_REVISION,)]
         columns = {row[1]: row for row in conn.execute("PRAGMA table_info(chain_orders)")}
     finally:
         conn.close()
@@ -155,3 +162,50 @@ async def test_every_timestamp_is_written_in_one_utc_text_format(service, db_pat
         conn.close()
     assert len(stamps) > 10
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stamp) for stamp in stamps), stamps
+
+
+def test_schema_sql_is_the_head_revisions_frozen_ddl():
+    """The head revision rebuilds a SQLite file to its frozen DDL: that DDL, plus Alembic's own
+    table, is schema.sql statement for statement, and the head writes SCHEMA_VERSION."""
+    def statements(text: str) -> set[str]:
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+        return {normalized_sql(s) for s in body.split(";\n") if s.strip()}
+
+    head = known_revisions()[-1]
+    frozen = statements((MIGRATIONS / "sqlite" / f"v{head.schema_version}.sql").read_text())
+    contract = statements((ROOT / "schema.sql").read_text())
+    assert (head.revision, head.schema_version) == (HEAD_REVISION, SCHEMA_VERSION)
+    assert contract - frozen == {normalized_sql(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+    )}
+    assert frozen < contract
+    assert [r.schema_version for r in known_revisions()] == list(range(1, SCHEMA_VERSION + 1))
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+async def test_an_older_file_is_refused_untouched_with_how_to_upgrade_it(tmp_path: Path, version: int):
+    path = copy_fixture(version, tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(UpgradeNeededError) as refused:
+        await open_service(load_settings(database_url=sqlite_url(path)))
+    assert str(refused.value) == (
+        f"{path} has schema version {version}; upgrade it with `profit-booking db upgrade --db {path}` "
+        "(a backup is made first)"
+    )
+    assert isinstance(refused.value, SchemaVersionError)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+async def test_a_newer_file_names_both_versions(settings, db_path: Path):
+    service = await open_service(settings)
+    await service.aclose()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (?, '2027-01-01 00:00:00.000000')", (SCHEMA_VERSION + 1,))
+    conn.close()
+    before = dump_database(db_path)
+    with pytest.raises(SchemaVersionError) as refused:
+        await open_service(settings)
+    assert not isinstance(refused.value, UpgradeNeededError)
+    assert f"schema version {SCHEMA_VERSION + 1}, newer than version {SCHEMA_VERSION}" in str(refused.value)
+    assert dump_database(db_path) == before

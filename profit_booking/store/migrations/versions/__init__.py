@@ -1,0 +1,1 @@
+"""The revisions, oldest first: ``v{N}_*.py`` brings the schema to version N."""
