@@ -2,6 +2,7 @@
 -- LINKED, PLACED and SETTLED were done; UNKNOWN_POSITION, DUPLICATE_POSITION, MISSING_ORDER
 -- and FAILED were only reported and need an operator's look (nothing is ever adopted).
 -- sqlite3 -header -column profit_booking.db < scripts/broker_findings.sql
+-- psql "$DATABASE" -f scripts/broker_findings.sql   (the same script runs on PostgreSQL)
 SELECT f.at,
        f.kind,
        CASE WHEN f.kind IN ('UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED')

@@ -1,5 +1,6 @@
 -- Every chain with its pyramid position and total in dollars, newest first.
 -- sqlite3 -header -column profit_booking.db < scripts/chains.sql
+-- On PostgreSQL: psql "$DATABASE" -f scripts/postgres/chains.sql
 SELECT chain_id,
        plugin_id,
        symbol,

@@ -1,6 +1,7 @@
 -- SL hunts, open first (soonest window end first), then past ones (latest first): where each
 -- stands, its stop and trigger, what its stop lost and what its recovery order won back.
 -- sqlite3 -header -column profit_booking.db < scripts/hunts.sql
+-- On PostgreSQL: psql "$DATABASE" -f scripts/postgres/hunts.sql
 SELECT h.chain_id,
        c.plugin_id,
        c.symbol,

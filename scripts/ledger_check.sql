@@ -1,5 +1,6 @@
 -- Every way a chain can disagree with its ledger; a healthy database returns no rows.
 -- sqlite3 -header -column profit_booking.db < scripts/ledger_check.sql
+-- psql "$DATABASE" -f scripts/ledger_check.sql   (the same script runs on PostgreSQL)
 -- The ledger (bookings) is the truth: totals, counters, order states, levels and statuses
 -- must all follow from it. One row per chain and problem: chain_id, problem, stored, expected.
 WITH ledger AS (
@@ -13,7 +14,7 @@ booked_here AS (
     GROUP BY c.chain_id
 ),
 active_here AS (
-    SELECT c.chain_id, COUNT(o.id) AS active, COALESCE(SUM(o.status = 'STOPPED'), 0) AS stopped
+    SELECT c.chain_id, COUNT(o.id) AS active, COALESCE(SUM(CASE WHEN o.status = 'STOPPED' THEN 1 ELSE 0 END), 0) AS stopped
     FROM chains c
     LEFT JOIN chain_orders o
            ON o.chain_id = c.chain_id AND o.level = c.level AND o.status IN ('PENDING', 'OPEN', 'STOPPED')

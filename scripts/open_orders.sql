@@ -1,5 +1,6 @@
 -- Orders still pending, open or stopped in chains that are not final: what a restart rehydrates.
 -- sqlite3 -header -column profit_booking.db < scripts/open_orders.sql
+-- psql "$DATABASE" -f scripts/open_orders.sql   (the same script runs on PostgreSQL)
 SELECT o.chain_id,
        c.symbol,
        c.direction,

@@ -1,5 +1,6 @@
 -- Chains and profit per plugin and status, in dollars.
 -- sqlite3 -header -column profit_booking.db < scripts/plugin_stats.sql
+-- On PostgreSQL: psql "$DATABASE" -f scripts/postgres/plugin_stats.sql
 SELECT plugin_id,
        status,
        COUNT(*) AS chains,

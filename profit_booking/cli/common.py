@@ -3,10 +3,12 @@ errors as one ``error:`` line, and a console fit for a terminal and for a pipe."
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -15,7 +17,9 @@ from sqlalchemy.engine import URL
 
 from .. import ProfitBookingError, ProfitBookingService, ProfitBookingSettings, load_settings, open_service
 from ..config import DEFAULT_DATABASE_URL
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidInputError
+from ..inspect import read_only_store
+from ..store.sql_store import SqlStore
 
 ERROR_EXIT = 2
 DATABASE_ENV = "PROFIT_BOOKING_DATABASE_URL"
@@ -41,9 +45,20 @@ def guarded(function: Command) -> Command:
         try:
             return function(*args, **kwargs)
         except ProfitBookingError as exc:
+            if isinstance(exc.__cause__, BrokenPipeError):
+                _reader_left()
             fail(str(exc) or type(exc).__name__)
+        except BrokenPipeError:
+            _reader_left()
 
     return run  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
+
+
+def _reader_left() -> None:
+    """The reader of a pipe (``head``, ``less``) stopped reading: not an error. Standard output
+    is pointed at /dev/null so that the interpreter's last flush does not fail too."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise typer.Exit(0)
 
 
 def fail(message: str, code: int = ERROR_EXIT) -> typer.Exit:
@@ -76,6 +91,39 @@ async def read(url: str, query: Callable[[ProfitBookingService], Awaitable[Answe
         return await query(service)
     finally:
         await service.aclose()
+
+
+def read_db(db: str | None, query: Callable[[SqlStore], Awaitable[Answer]]) -> Answer:
+    """Run ``query`` on the store a ``--db`` names, opened read-only (nothing created or written,
+    beside a running bot)."""
+    url = database_url(db)
+
+    async def run() -> Answer:
+        async with read_only_store(url) as store:
+            return await query(store)
+
+    return asyncio.run(run())
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 date or time given to ``option``; without a time zone it is UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        shown = value if len(value) <= 40 else f"{value[:40]}…"
+        example = "e.g. 2026-03-02 or 2026-03-02T14:30"
+        raise InvalidInputError(f"{option} {shown!r} is not a date or time, {example}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def show_time(moment: datetime | None) -> str:
+    """A stored time for a table: UTC to the second, milliseconds when there are any."""
+    if moment is None:
+        return "-"
+    text = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{moment.microsecond // 1000:03d}" if moment.microsecond else text
 
 
 def console() -> Console:

@@ -1,5 +1,5 @@
-"""Read-only commands: ``chains`` and ``stats``. Each opens the database read-only, beside a
-running bot, and leaves no trace."""
+"""Read-only commands: ``chains``, ``stats`` and ``status``. Each opens the database read-only,
+beside a running bot, and leaves no trace."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import typer
 
 from .. import ChainStatus, InvalidInputError, ProfitBookingService, ProfitChain
 from ..domain.hunts import SlHunt
-from .common import DbOption, JsonOption, console, database_url, read
+from ..inspect import read_status
+from .common import DbOption, JsonOption, console, database_url, read, read_db, settings_for
 from .render import chains_table, hunt_stats_table, hunts_table, stats_table
 from .serialize import dumps, hunt_record, stats_record
+from .status_view import status_tables
 
 StatsByPlugin = dict[str, dict[str, Any]]
 
@@ -38,9 +40,18 @@ def chains(
     out.print(hunts_table([hunt for hunt in hunts if hunt.chain_id in shown]))
 
 
-def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
+def stats(
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    plugin: Annotated[str | None, typer.Option(help="Only this plugin's statistics.")] = None,
+) -> None:
     """Per-plugin chain counts, levels and profit, and SL hunts by outcome (read-only)."""
     found = asyncio.run(read(database_url(db), _stats_by_plugin))
+    if plugin is not None:
+        if plugin not in found:
+            known = ", ".join(sorted(found)) or "none"
+            raise InvalidInputError(f"no chains of plugin {plugin!r} in the database; its plugins: {known}")
+        found = {plugin: found[plugin]}
     if as_json:
         print(dumps({plugin_id: stats_record(plugin_stats) for plugin_id, plugin_stats in found.items()}))
         return
@@ -71,5 +82,16 @@ def _parse_status(name: str) -> ChainStatus:
 
 
 def status(db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Who writes the database, its schema, its chains, hunts, last tick and deal, the switch."""
-    raise NotImplementedError
+    """Who writes the database, its schema, its chains, hunts, last tick and deal, the switch (read-only).
+
+    Profit booking is on when the operator's switch (stored) and this environment's
+    PROFIT_BOOKING_USE_PROFIT_BOOKING both allow it.
+    """
+    allowed = settings_for(database_url(db)).use_profit_booking
+    found = read_db(db, lambda store: read_status(store, allowed))
+    if as_json:
+        print(dumps(found.to_record()))
+        return
+    out = console()
+    for table in status_tables(found):
+        out.print(table)

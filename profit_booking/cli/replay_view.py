@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ..config import ProfitBookingSettings, masked_url
 from ..replay import ReplaySummary, replay
@@ -31,9 +32,9 @@ def run_replay(
 
 def summary_table(summary: ReplaySummary, database: object, paper: Path) -> Table:
     """What the replay's database and paper broker hold."""
-    table = Table(title=f"Replay in {database} (paper broker: {paper})", show_header=False, box=None)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+    table = Table(title=Text(f"Replay in {database} (paper broker: {paper})"), show_header=False, box=None)
+    table.add_column(style="bold", overflow="fold")
+    table.add_column(justify="right", overflow="fold")
     resumed = f" (resumed at tick {summary.resumed_at})" if summary.resumed_at else ""
     table.add_row("ticks", f"{summary.ticks_done} done, {summary.ticks_this_run} this run{resumed}")
     table.add_row("chains", ", ".join(f"{count} {status}" for status, count in sorted(summary.chains.items())))

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-READ_COMMANDS = [("chains",), ("chains", "--json"), ("stats",), ("stats", "--json")]
+READ_COMMANDS = [
+    ("chains",), ("chains", "--json"), ("stats",), ("stats", "--json"), ("status",),
+    ("chain", "PB-0123456789abcdef"), ("events",), ("export",), ("verify", "--json"),
+]
 
 
 def assert_one_error_line(result, *fragments: str) -> None:
@@ -77,10 +80,30 @@ def test_a_refused_foreign_sqlite_database_keeps_its_bytes(tmp_path: Path, cli):
         (("chains", "--db", "."), "is not a file"),
         (("chains", "--nope"), "No such option"),
         (("rebalance",), "No such command"),
+        (("status", "--db", "x" * 300), "File name too long"),
+        (("verify", "--db", "."), "is not a file"),
+        (("status", "--db", "mysql://host/db"), "expected sqlite+aiosqlite"),
+        (("events", "--since", "yesterday-ish"), "--since 'yesterday-ish' is not a date or time"),
+        (("events", "--since", "2026-03-02", "--until", "2026-03-01"), "--since is after --until"),
+        (("export", "--what", "trades"), "--what 'trades'"),
+        (("export", "--out", "."), "is a directory"),
+        (("demo", "--ticks", "20000000"), "--ticks"),
     ],
 )
 def test_usage_errors_are_one_line_too(tmp_path: Path, cli, args, fragment):
     assert_one_error_line(cli(*args), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_unknown_chain_or_plugin_is_one_line(demo_db, cli):
+    db, _ = demo_db
+    assert_one_error_line(cli("chain", "PB-nope", "--db", db), "no chain 'PB-nope'")
+    assert_one_error_line(cli("stats", "--plugin", "nobody", "--db", db), "'nobody'", "combined_v3")
+
+
+def test_export_to_a_missing_directory_leaves_nothing(demo_db, cli, tmp_path: Path):
+    db, _ = demo_db
+    assert_one_error_line(cli("export", "--db", db, "--out", tmp_path / "no" / "such" / "ledger.csv"), "cannot write")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
+from contextlib import closing
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from profit_booking import load_settings
+from profit_booking import load_settings, open_service
 from profit_booking.bootstrap import start_engine
 from profit_booking.broker import OrderRequest, PaperBroker, Tick
+from profit_booking.cli.demo import run_demo
 
 from ..ledger_oracle import ledger_mismatches
 
@@ -85,7 +89,8 @@ async def test_open_orders_sql_is_what_a_restart_rehydrates(populated, db_path, 
 
 
 async def test_plugin_stats_and_hunts(populated, db_path):
-    stats = {(r["plugin_id"], r["status"]): (r["chains"], r["total_profit"]) for r in run_script(db_path, "plugin_stats.sql")}
+    rows = run_script(db_path, "plugin_stats.sql")
+    stats = {(r["plugin_id"], r["status"]): (r["chains"], r["total_profit"]) for r in rows}
     assert stats == {
         ("combined_v3", "ACTIVE"): (1, "14.50"),
         ("scalper", "SL_HUNT"): (1, "-10.00"),
@@ -112,3 +117,79 @@ async def test_broker_findings_sql_lists_what_reconciliation_did_and_what_needs_
         ("UNKNOWN_POSITION", "look", stranger.client_order_id)
     ]
     assert rows[0]["at"].startswith("2026-03-02 00:00:00")  # the market's clock, not the wall clock
+
+
+# -- the same scripts on PostgreSQL (scripts/postgres/ where the dialects differ) ---------------------
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+TIMES = {"updated_at", "started_at", "expires_at", "triggered_at", "closed_at", "at"}
+
+
+def script_for(name: str, backend: str) -> str:
+    variant = ROOT / "scripts" / "postgres" / name
+    return (variant if backend == "postgresql" and variant.exists() else ROOT / "scripts" / name).read_text()
+
+
+async def _demo_into(url: str) -> None:
+    service = await open_service(load_settings(database_url=url))
+    try:
+        await run_demo(service, seed=11, events=200)
+    finally:
+        await service.aclose()
+
+
+@pytest.fixture
+async def both_backends(tmp_path):
+    """The same seeded event demo written to a SQLite file and to a fresh PostgreSQL database."""
+    name = f"pb_scripts_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_SERVER)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        await _demo_into(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+        await _demo_into(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        pg = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
+        try:
+            yield tmp_path / "demo.db", pg
+        finally:
+            await pg.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _comparable(rows) -> list[tuple]:
+    # sqlite3.Row iterates its values, asyncpg's Record its keys: both have keys()
+    return sorted(tuple((k, None if k in TIMES else row[k]) for k in row.keys()) for row in rows)  # noqa: SIM118
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["chains.sql", "plugin_stats.sql", "hunts.sql", "open_orders.sql", "ledger_check.sql", "broker_findings.sql"],
+)
+async def test_each_script_answers_the_same_on_postgresql(both_backends, name):
+    sqlite_db, pg = both_backends
+    on_sqlite = run_script(sqlite_db, name)
+    on_postgres = await pg.fetch(script_for(name, "postgresql"))
+    assert _comparable(on_postgres) == _comparable(on_sqlite)
+    if name in ("chains.sql", "plugin_stats.sql", "open_orders.sql"):
+        assert on_sqlite, f"{name} has rows to compare"
+
+
+async def test_the_ledger_check_finds_the_same_tampering_on_postgresql(both_backends):
+    sqlite_db, pg = both_backends
+    [(chain_id,)] = read_rows(sqlite_db, "SELECT chain_id FROM chains ORDER BY chain_id LIMIT 1")
+    with closing(sqlite3.connect(sqlite_db)) as conn, conn:
+        conn.execute("UPDATE chains SET total_profit_cents = total_profit_cents + 1 WHERE chain_id = ?", (chain_id,))
+    await pg.execute("UPDATE chains SET total_profit_cents = total_profit_cents + 1 WHERE chain_id = $1", chain_id)
+    on_postgres = [tuple(row) for row in await pg.fetch(script_for("ledger_check.sql", "postgresql"))]
+    assert [tuple(row) for row in ledger_check_rows(sqlite_db)] == on_postgres
+    assert [row[:2] for row in on_postgres] == [(chain_id, "total differs from the ledger")]
+
+
+def read_rows(db_path: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(db_path)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def ledger_check_rows(db_path: Path) -> list[sqlite3.Row]:
+    return run_script(db_path, "ledger_check.sql")

@@ -1,0 +1,80 @@
+"""``events``: chain events across chains, filtered by chain, plugin, kind and time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from ..errors import InvalidInputError
+from ..store.sql_store import SqlStore
+from .source import chains, events, plain
+
+DEFAULT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to read: every given criterion must hold; ``limit`` keeps the latest ones."""
+
+    chain_id: str | None = None
+    plugin_id: str | None = None
+    kinds: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        for name, value in (("since", self.since), ("until", self.until)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInputError(f"--{name} must carry a time zone (UTC is assumed by the command line)")
+        if self.since and self.until and self.since > self.until:
+            raise InvalidInputError("--since is after --until: no event can match")
+        if self.limit < 1:
+            raise InvalidInputError("--limit must be at least 1")
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One stored event with its chain's plugin."""
+
+    event_id: int
+    at: datetime
+    chain_id: str
+    plugin_id: str
+    kind: str
+    level: int
+    data: dict[str, Any]
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return plain({
+            "id": self.event_id, "at": self.at, "chain_id": self.chain_id, "plugin_id": self.plugin_id,
+            "kind": self.kind, "level": self.level, "data": self.data,
+        })
+
+
+async def read_events(store: SqlStore, wanted: EventFilter) -> list[EventLine]:
+    """The latest ``wanted.limit`` events that match, oldest first."""
+    query = (
+        select(events.c.id, events.c.at, events.c.chain_id, chains.c.plugin_id, events.c.kind, events.c.level,
+               events.c.data)
+        .join(chains, chains.c.chain_id == events.c.chain_id)
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(wanted.limit)
+    )
+    if wanted.chain_id is not None:
+        query = query.where(events.c.chain_id == wanted.chain_id)
+    if wanted.plugin_id is not None:
+        query = query.where(chains.c.plugin_id == wanted.plugin_id)
+    if wanted.kinds:
+        query = query.where(or_(*(events.c.kind == kind for kind in wanted.kinds)))
+    if wanted.since is not None:
+        query = query.where(events.c.at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(events.c.at <= wanted.until)
+    async with store.reading() as run:
+        rows = await run.fetch(query)
+    return [EventLine(*row) for row in reversed(rows)]

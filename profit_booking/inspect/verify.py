@@ -1,0 +1,122 @@
+"""``verify``: the database checked against itself.
+
+On SQLite, the file's own checks first (the full ``PRAGMA integrity_check`` and
+``foreign_key_check``); on every backend, the ledger against the chains, their counters,
+order states and statuses, and rows that name no chain (:mod:`.verify_checks`). Everything
+is read in one read transaction, so a running bot's writes never make a false alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, literal_column, select
+
+from ..domain.money import from_cents
+from ..store.runner import StatementRunner
+from ..store.sql_store import SqlStore
+from ..store.sqlite import SqliteStore
+from .verify_checks import CHECKS, COUNTED
+
+if TYPE_CHECKING:
+    from ..store.runner import Query
+
+LISTED_PER_CHECK = 200  # a database wrong everywhere lists this many per check, and counts the rest
+INTEGRITY_CHECK: Query = select(literal_column("integrity_check")).select_from(func.pragma_integrity_check())
+FOREIGN_KEY_CHECK: Query = select(
+    literal_column('"table"'), literal_column("rowid"), literal_column("parent")
+).select_from(func.pragma_foreign_key_check())
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One disagreement: what, which chain (``None``: the file itself), and the stored and
+    expected values where there are two to compare."""
+
+    problem: str
+    chain_id: str | None = None
+    stored: Any = None
+    expected: Any = None
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "problem": self.problem, "chain_id": self.chain_id,
+            "stored": _text(self.stored), "expected": _text(self.expected),
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every problem found, how many rows of each table were checked, and how many checks ran."""
+
+    database: str
+    problems: list[Problem] = field(default_factory=list)
+    counted: dict[str, int] = field(default_factory=dict)
+    checks: int = 0
+    unlisted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing disagrees."""
+        return not self.problems
+
+    @property
+    def found(self) -> int:
+        """How many problems there are, listed or not."""
+        return len(self.problems) + self.unlisted
+
+    def summary(self) -> str:
+        """One line: ``ok`` or the number of problems, with the counts checked."""
+        counts = ", ".join(f"{count} {name}" for name, count in self.counted.items())
+        head = "ok" if self.ok else f"{self.found} problem(s)"
+        return f"{head}: {self.checks} checks over {counts}"
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {
+            "database": self.database, "ok": self.ok, "checks": self.checks, "counted": self.counted,
+            "found": self.found, "problems": [problem.to_record() for problem in self.problems],
+        }
+
+
+async def verify_database(store: SqlStore) -> Verdict:
+    """Run every check on ``store`` in one read transaction. Each check lists at most
+    :data:`LISTED_PER_CHECK` problems; the others are counted (``Verdict.unlisted``)."""
+    problems: list[Problem] = []
+    checks = unlisted = 0
+    async with store.reading() as run:
+        if isinstance(store, SqliteStore):
+            problems += await _file_checks(run)
+            checks += 2
+        for check in CHECKS:
+            rows = await run.fetch(check.query.limit(LISTED_PER_CHECK + 1))
+            if len(rows) > LISTED_PER_CHECK:
+                rows = rows[:LISTED_PER_CHECK]
+                everything = select(func.count()).select_from(check.query.subquery())
+                unlisted += (await run.fetch(everything))[0][0] - LISTED_PER_CHECK
+            for chain_id, stored, expected in rows:
+                if check.money:
+                    stored, expected = from_cents(stored), from_cents(expected)
+                problems.append(Problem(check.problem, chain_id, stored, expected))
+            checks += 1
+        counted = {name: (await run.fetch(select(func.count()).select_from(table)))[0][0]
+                   for name, table in COUNTED.items()}
+    return Verdict(store.label, problems, counted, checks, unlisted)
+
+
+async def _file_checks(run: StatementRunner) -> list[Problem]:
+    problems = [
+        Problem(f"integrity_check: {' '.join(str(message).split())}")
+        for (message,) in await run.fetch(INTEGRITY_CHECK.limit(LISTED_PER_CHECK)) if message != "ok"
+    ]
+    problems += [
+        Problem(f"foreign_key_check: {table} row {rowid} names a missing {parent} row")
+        for table, rowid, parent in await run.fetch(FOREIGN_KEY_CHECK.limit(LISTED_PER_CHECK))
+    ]
+    return problems
+
+
+def _text(value: Any) -> Any:
+    return None if value is None else value if isinstance(value, int) else str(value)
