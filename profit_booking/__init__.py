@@ -32,6 +32,7 @@ from .errors import (
     StoreError,
     UnknownOrderError,
     UnknownSymbolError,
+    UpgradeNeededError,
 )
 from .interface import IProfitBookingCapable
 from .manager import ProfitBookingManager
@@ -45,5 +46,6 @@ __all__ = [
     "DatabaseMissingError", "DuplicateChainError", "HuntStatus", "IProfitBookingCapable", "InvalidInputError",
     "NotADatabaseError", "OrderKind", "OrderStatus", "ProfitBookingError", "ProfitBookingManager",
     "ProfitBookingService", "ProfitBookingSettings", "ProfitChain", "SchemaVersionError", "SlHunt", "SlotOrder",
-    "StoreError", "UnknownOrderError", "UnknownSymbolError", "load_settings", "open_service", "start_engine",
+    "StoreError", "UnknownOrderError", "UnknownSymbolError", "UpgradeNeededError", "load_settings", "open_service",
+    "start_engine",
 ]

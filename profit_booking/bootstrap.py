@@ -66,7 +66,9 @@ async def start_engine(
     (closes settled, intents linked or placed, strangers reported), and only then inject the
     service into every plugin and resume them (``await plugin.resume()`` where a plugin has it).
 
-    Time is the broker's market clock. A plugin never sees a service that has not reconciled.
+    Operator requests left pending in the inbox run after reconciliation, before the plugins
+    resume. Time is the broker's market clock. A plugin never sees a service that has not
+    reconciled.
     """
     ids = [pid for pid in (getattr(plugin, "plugin_id", None) for plugin in plugins) if pid is not None]
     if len(set(ids)) != len(ids):
@@ -75,6 +77,7 @@ async def start_engine(
     service = await open_service(settings, clock=clock, create=create, broker=broker)
     try:
         await service.reconcile()
+        await service.take_requests()  # what operators asked while the bot was down, before plugins act
         for plugin in plugins:
             plugin.set_profit_booking_service(service)
         for plugin in plugins:

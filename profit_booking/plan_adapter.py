@@ -4,7 +4,9 @@ The plan builds ``ProfitBookingService(manager)`` with a manager that has
 ``create_profit_chain``, ``book_profit``, ``advance_chain_level``, ``get_chain_status`` and
 ``start_profit_sl_hunt`` (its tests mock them). :func:`as_store` wraps such a manager once,
 when the service is built; the service then runs the same use cases as on a real store. The
-manager keeps its own state, so there is nothing to load and nothing to adopt.
+manager keeps its own state, so there is nothing to load and nothing to adopt. Operator
+steering (``stop_chain``, ``stop_all``, ``set_profit_booking``) works in memory only: the
+manager has no inbox and no switch to keep, so a restart forgets the switch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Protocol, TypeGuard
 from .domain.chain import ChainStatus, ProfitChain
 from .domain.changes import ChainChange, ChainEvent, LedgerKind
 from .domain.findings import Finding
+from .domain.requests import EngineSwitch, Heartbeat, OperatorRequest, RequestAnswer
 from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
 from .errors import ProfitBookingError
@@ -23,7 +26,8 @@ from .store.port import Snapshot, Store
 
 STORE_METHODS = (
     "new_chain_id", "commit", "commit_many", "record_findings", "record_events", "is_booked", "load_chain",
-    "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "verify", "close",
+    "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "pending_requests", "commit_requests",
+    "amend_stop_outcome", "record_heartbeat", "verify", "close",
 )
 
 
@@ -66,6 +70,7 @@ class PlanManagerStore:
 
     def __init__(self, manager: PlanManager) -> None:
         self.manager = manager
+        self.answers: list[RequestAnswer] = []  # the operator requests answered, in memory only
 
     async def new_chain_id(self, order_b_id: str, symbol: str) -> str | None:
         """The plan's manager creates the chain and names it."""
@@ -84,6 +89,7 @@ class PlanManagerStore:
             await self.manager.advance_chain_level(chain_id)
         if change.opened_hunts and not await self.manager.start_profit_sl_hunt(chain_id):
             raise ProfitBookingError("SL hunt failed")
+        self.answers += change.answers
 
     async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
         """The plan's manager has no transactions: each change is its own commit."""
@@ -122,6 +128,18 @@ class PlanManagerStore:
         self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
     ) -> list[ProfitChain]:
         return []
+
+    async def pending_requests(self) -> list[OperatorRequest]:
+        return []  # no inbox: the plan's manager is steered in-process only
+
+    async def commit_requests(self, answers: Sequence[RequestAnswer], switch: EngineSwitch | None = None) -> None:
+        self.answers += answers
+
+    async def amend_stop_outcome(self, chain_id: str, outcome: dict[str, Any]) -> None:
+        return None
+
+    async def record_heartbeat(self, beat: Heartbeat) -> None:
+        return None
 
     async def verify(self) -> None:
         return None

@@ -1,7 +1,7 @@
 """The service's memory: unfinished chains by id and by plugin (with their open SL hunts), the
 order→chain map, the price index of open orders' take-profits and stops and of hunts' triggers,
-hunts' deadlines, the tallies of final chains and of hunts, and the per-chain locks that order
-changes.
+hunts' deadlines, the tallies of final chains and of hunts, the operator's profit-booking switch,
+and the per-chain locks that order changes.
 
 A chain that becomes final leaves memory into its plugin's tally, exactly as a chain that was
 already final at startup never enters it: memory holds the working set, not the history.
@@ -44,6 +44,7 @@ class ChainRegistry:
         self.unplaced = PlacementRetries()  # chains whose order intents the broker refused so far
         self.closed_lately: OrderedDict[str, tuple[str, str]] = OrderedDict()  # order id → (chain, plugin)
         self.locks = KeyedLocks()
+        self.switched_on = True  # the operator's profit-booking switch, as stored (engine_state)
 
     def load(self, snapshot: Snapshot) -> None:
         """Replace memory with a snapshot read from the store."""
@@ -54,6 +55,7 @@ class ChainRegistry:
             self.track(tracked)
         self.archive = dict(snapshot.archive)
         self.hunt_tallies = dict(snapshot.hunt_tallies)
+        self.switched_on = snapshot.profit_booking_enabled
 
     def track(self, tracked: TrackedChain) -> None:
         """Start (or keep) tracking a chain, its active orders and its open hunts."""

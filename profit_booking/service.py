@@ -1,5 +1,6 @@
 """ProfitBookingService: the plan's API and the engine's, one function per use case (the use
-cases themselves in ``usecases/``, the reads in ``reads.py``, the change path in ``tracking.py``)."""
+cases themselves in ``usecases/``, the reads in ``reads.py``, the operator's steering in
+``steering_api.py``, the change path in ``tracking.py``)."""
 
 from __future__ import annotations
 
@@ -34,16 +35,18 @@ from .errors import InvalidInputError
 from .plan_adapter import as_store
 from .reads import ChainReads
 from .registry import ChainRegistry
+from .steering_api import SteeringApi
 from .tracking import ChainTracker
 from .usecases import cancelling, closing, opening, placing, reconciling, stopping
 from .usecases.following import DealFollower
+from .usecases.steering import Steering
 from .working_set import collector_paused
 
 logger = logging.getLogger(__name__)
 Amount = Decimal | float | int | str
 
 
-class ProfitBookingService(ChainReads):
+class ProfitBookingService(ChainReads, SteeringApi):
     """Service layer for profit booking operations; plugins use this, never the store.
 
     ``profit_booking_manager`` is a store (``bootstrap.open_service`` builds one and rehydrates
@@ -79,6 +82,7 @@ class ProfitBookingService(ChainReads):
         boundary = None if broker is None else BrokerBoundary(broker)
         self.core = Core(self.settings, self.rules, self.store, self._memory, self._tracker, clock, boundary)
         self._deals = DealFollower(self.core)
+        self._steering = Steering(self.core, self._deals)
         self.findings: list[Finding] = []  # what the last reconciliation found and did
         self._rehydrated = False
         self._rehydrating = asyncio.Lock()
@@ -120,14 +124,14 @@ class ProfitBookingService(ChainReads):
     ) -> ProfitChain | None:
         """Open a chain for a new Order B; the same Order B reported again returns its chain.
 
-        Returns ``None`` while ``use_profit_booking`` is off. Bad input raises
-        :class:`InvalidInputError` (unknown symbol, bad direction, lot, id or metadata); an
-        Order B that already opened a different or finished chain raises
+        Returns ``None`` while profit booking is off (``use_profit_booking``, or the operator's
+        switch). Bad input raises :class:`InvalidInputError` (unknown symbol, bad direction,
+        lot, id or metadata); an Order B that already opened a different or finished chain raises
         :class:`DuplicateChainError`. ``take_profit`` and ``stop_loss`` are the Order B's own
         prices, when the bot knows them: its close is then noticed on the tick that reaches one.
         """
         await self._ready()
-        if not self.settings.use_profit_booking:
+        if not self._steering.enabled:
             logger.info("profit booking is switched off: no chain for Order B %s", order_b_id)
             return None
         plugin_id, order_b_id = require_id(plugin_id, "plugin_id"), require_id(order_b_id, "order_b_id")
@@ -189,12 +193,24 @@ class ProfitBookingService(ChainReads):
         reached an open order's take-profit or stop. A bad tick raises InvalidInputError."""
         await self._ready()
         check_ticks(ticks, self.settings.symbols)
-        return await self._deals.on_ticks(ticks) if self._engine_on() else []
+        if ticks:
+            self._deals.saw(ticks)
+        if self._steering.due():  # a clock read per tick; the inbox at most every few milliseconds
+            await self._after_switch(self._steering.take_requests())
+        results = await self._deals.on_ticks(ticks) if self._engine_on() else []
+        if self._deals.beat_due():
+            await self._deals.beat()
+        return results
 
     async def poll_deals(self) -> list[BookingResult]:
         """Settle every chain order the broker closed since the last poll."""
         await self._ready()
-        return await self._deals.poll() if self._engine_on() else []
+        if self._steering.due():
+            await self._after_switch(self._steering.take_requests())
+        results = await self._deals.poll() if self._engine_on() else []
+        if self._deals.beat_due():
+            await self._deals.beat()
+        return results
 
     async def reconcile(self) -> list[Finding]:
         """Startup's reconciliation with the broker (``bootstrap`` runs it before plugins get the
@@ -244,12 +260,15 @@ class ProfitBookingService(ChainReads):
         return await cancelling.cancel_chain(self.core, self._deals, chain_id, reason, leave_order_b=leave_order_b)
 
     def _engine_on(self) -> bool:
-        """``use_profit_booking=false`` switches the engine off too: it reads no deal, settles,
-        places and reconciles nothing (the bot's positions are its own again)."""
-        if not self.settings.use_profit_booking:
+        """Profit booking switched off (``use_profit_booking=false``, or the operator's switch)
+        switches the engine off too: it reads no deal, settles, places and reconciles nothing
+        (the bot's positions are its own again)."""
+        if not self._steering.enabled:
             logger.info("profit booking is switched off: the engine does nothing")
-        return self.settings.use_profit_booking
+            return False
+        return True
 
     async def _ready(self) -> None:
         if not self._rehydrated:
             await self.rehydrate()
+

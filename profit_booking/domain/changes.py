@@ -11,6 +11,7 @@ from typing import Any
 from .chain import ProfitChain
 from .hunts import HuntUpdate, SlHunt
 from .orders import OrderStatus, SlotOrder
+from .requests import RequestAnswer
 
 
 class LedgerKind(str, Enum):
@@ -61,7 +62,8 @@ class ChainChange:
 
     ``after`` is the chain as it stands once the change is committed; ``expected_version`` is
     the version the change was drafted from (0 when the change creates the chain);
-    ``slots_after`` and ``hunts_after`` are its active orders and open hunts, by slot.
+    ``slots_after`` and ``hunts_after`` are its active orders and open hunts, by slot;
+    ``answers``: the operator requests the change carries out, answered in its transaction.
     """
 
     after: ProfitChain
@@ -75,6 +77,7 @@ class ChainChange:
     opened_hunts: list[SlHunt] = field(default_factory=list)
     hunt_updates: list[HuntUpdate] = field(default_factory=list)
     advanced: bool = False
+    answers: list[RequestAnswer] = field(default_factory=list)  # operator requests this change answers
 
     @property
     def chain_id(self) -> str:

@@ -29,12 +29,14 @@ class RequestStatus(str, Enum):
 class OperatorRequest:
     """One request of the operator inbox, as stored.
 
-    ``chain_id`` names the chain of a STOP_CHAIN, ``plugin_id`` narrows a STOP_ALL, ``enabled``
-    is the switch's new position for PROFIT_BOOKING; ``requested_by`` says who asked (user,
-    host, pid). ``outcome`` is what the engine did, once answered.
+    ``request_id`` is ``None`` for a request asked in-process (the bot's Telegram layer, or the
+    CLI acting itself with no bot running): its row is written already answered, with the
+    change it made. ``chain_id`` names the chain of a STOP_CHAIN, ``plugin_id`` narrows a
+    STOP_ALL, ``enabled`` is the switch's new position for PROFIT_BOOKING; ``requested_by`` says
+    who asked (user, host, pid). ``outcome`` is what the engine did, once answered.
     """
 
-    request_id: int
+    request_id: int | None
     kind: RequestKind
     requested_by: str
     requested_at: datetime
@@ -46,3 +48,53 @@ class OperatorRequest:
     outcome: dict[str, Any] = field(default_factory=dict)
     handled_by: str | None = None
     handled_at: datetime | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether the engine has answered it (DONE or FAILED)."""
+        return self.status is not RequestStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class RequestAnswer:
+    """What became of a request: written in the same transaction as the change it implies, so
+    that a crash leaves both or neither (a request is run exactly once)."""
+
+    request: OperatorRequest
+    status: RequestStatus
+    outcome: dict[str, Any]
+    handled_by: str
+    handled_at: datetime
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request was done."""
+        return self.status is RequestStatus.DONE
+
+    def as_request(self, request_id: int | None = None) -> OperatorRequest:
+        """The request as stored once answered."""
+        stored = self.request
+        return OperatorRequest(
+            stored.request_id if request_id is None else request_id, stored.kind, stored.requested_by,
+            stored.requested_at, stored.chain_id, stored.plugin_id, stored.enabled, stored.leave_positions,
+            self.status, self.outcome, self.handled_by, self.handled_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSwitch:
+    """The operator's profit-booking switch, as stored in ``engine_state`` (kept across restarts)."""
+
+    enabled: bool
+    switched_by: str
+    switched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """What the engine last saw: the market time of its last tick and of the last broker deal it
+    settled, and the wall time it says so."""
+
+    last_tick_at: datetime | None
+    last_deal_at: datetime | None
+    at: datetime

@@ -20,6 +20,7 @@ from .hunting import HuntSteps
 from .hunts import HuntStatus, HuntUpdate, SlHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .plan_claims import claim_slot
+from .requests import RequestAnswer
 from .rules import LevelOutcome, PyramidRules
 from .slots import ordered, slot_of, slot_of_client
 from .tracked import TrackedChain
@@ -59,6 +60,7 @@ class ChainDraft(HuntSteps):
         self.opened_hunts: list[SlHunt] = []
         self.hunt_updates: list[HuntUpdate] = []
         self.advanced = False
+        self.answers: list[RequestAnswer] = []
         self._refuse_if_final()
 
     # -- use cases -------------------------------------------------------------------------
@@ -141,12 +143,13 @@ class ChainDraft(HuntSteps):
         self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
         return order
 
-    def cancel(self, reason: str, closing: Sequence[str | None] = ()) -> None:
+    def cancel(self, reason: str, closing: Sequence[str | None] = (), left_open: Sequence[str | None] = ()) -> None:
         """End the chain by the user's or the bot's decision.
 
         Unplaced intents are dropped, stopped orders' slots are lost and open SL hunts end
         (in :meth:`change`); open orders stay on record. ``closing``: the tickets of the open
-        positions that will be closed at the broker once the chain has ended (in its event).
+        positions that will be closed at the broker once the chain has ended; ``left_open``:
+        those the caller leaves open on purpose (both in its event).
         """
         self._refuse_if_final()
         for order in ordered(self.slots):
@@ -156,7 +159,8 @@ class ChainDraft(HuntSteps):
             elif order.status is OrderStatus.STOPPED:
                 self._close(order, order.order_id, OrderStatus.LOST)
         self.chain.status, self.chain.stop_reason = ChainStatus.CANCELLED, reason
-        self.event("cancelled", reason=reason, **({"closing": list(closing)} if closing else {}))
+        data = {"closing": list(closing), "left_open": list(left_open)}
+        self.event("cancelled", reason=reason, **{key: value for key, value in data.items() if value})
 
     def add_order(self, order: SlotOrder) -> None:
         """Put a new order (or order intent) in its slot; it is written with the change."""
@@ -180,7 +184,7 @@ class ChainDraft(HuntSteps):
         after.version, after.updated_at = expected + 1, self.now
         return ChainChange(
             after, expected, self.slots, self.hunts, self.ledger, self.order_updates, self.new_orders, self.events,
-            self.opened_hunts, self.hunt_updates, self.advanced,
+            self.opened_hunts, self.hunt_updates, self.advanced, self.answers,
         )
 
     # -- rules -----------------------------------------------------------------------------

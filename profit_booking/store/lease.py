@@ -75,6 +75,12 @@ class WriterLease:
         await run.run(RELEASE, {"b_token": self.token})
 
     def _holder_alive(self, pid: int, host: str, renewed_at: datetime, now: datetime) -> bool:
-        if now - renewed_at > self.ttl:
-            return False
-        return host != self.host or _pid_exists(pid)
+        return holder_alive(pid, host, renewed_at, self.ttl, now)
+
+
+def holder_alive(pid: int, host: str, renewed_at: datetime, ttl: timedelta, now: datetime) -> bool:
+    """Whether the lease's holder is alive: it renewed within ``ttl`` and, on this host, its
+    process still exists."""
+    if now - renewed_at > ttl:
+        return False
+    return host != socket.gethostname() or _pid_exists(pid)

@@ -19,12 +19,14 @@ from ..domain.changes import ChainEvent, LedgerEntry
 from ..domain.findings import Finding
 from ..domain.hunts import SlHunt
 from ..domain.orders import SlotOrder
-from .tables import BookingRow, ChainOrderRow, ChainRow, SlHuntRow, table_of
+from ..domain.requests import OperatorRequest, RequestAnswer
+from .tables import BookingRow, ChainOrderRow, ChainRow, OperatorRequestRow, SlHuntRow, table_of
 
 chains = table_of(ChainRow)
 orders = table_of(ChainOrderRow)
 bookings = table_of(BookingRow)
 hunts = table_of(SlHuntRow)
+requests = table_of(OperatorRequestRow)
 
 _RENAMED = {"total_profit": "total_profit_cents", "metadata": "metadata_json", "loss": "loss_cents"}
 
@@ -41,6 +43,10 @@ ORDER_FIELDS = tuple(f.name for f in fields(SlotOrder))
 ORDER_COLUMNS: tuple[Column[Any], ...] = tuple(orders.c[name] for name in ORDER_FIELDS)
 HUNT_FIELDS = tuple(f.name for f in fields(SlHunt))
 HUNT_COLUMNS: tuple[Column[Any], ...] = tuple(hunts.c[column_name(name)] for name in HUNT_FIELDS)
+REQUEST_FIELDS = tuple(f.name for f in fields(OperatorRequest))
+REQUEST_COLUMNS: tuple[Column[Any], ...] = tuple(
+    requests.c["id" if name == "request_id" else name] for name in REQUEST_FIELDS
+)
 
 
 def chain_from_row(row: tuple[Any, ...]) -> ProfitChain:
@@ -88,4 +94,28 @@ def finding_values(finding: Finding, at: datetime) -> dict[str, Any]:
     return {
         "at": at, "kind": finding.kind, "chain_id": finding.chain_id, "ticket": finding.ticket,
         "client_order_id": finding.client_order_id, "detail": finding.detail,
+    }
+
+
+def request_from_row(row: tuple[Any, ...]) -> OperatorRequest:
+    """An operator request from a row of ``REQUEST_COLUMNS`` (a pending one has no outcome yet)."""
+    values = dict(zip(REQUEST_FIELDS, row, strict=True))
+    values["outcome"] = values["outcome"] or {}
+    values["enabled"] = None if values["enabled"] is None else bool(values["enabled"])
+    values["leave_positions"] = bool(values["leave_positions"])
+    return OperatorRequest(**values)
+
+
+def request_values(request: OperatorRequest) -> dict[str, Any]:
+    """Every column of a new request's row but its id (the database numbers it)."""
+    values = {name: getattr(request, name) for name in REQUEST_FIELDS if name != "request_id"}
+    values["outcome"] = request.outcome or None
+    return values
+
+
+def answer_values(answer: RequestAnswer) -> dict[str, Any]:
+    """The columns that answer a pending request."""
+    return {
+        "b_id": answer.request.request_id, "status": answer.status, "outcome": answer.outcome,
+        "handled_by": answer.handled_by, "handled_at": answer.handled_at,
     }

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..domain.chain import ChainStatus, ProfitChain
 from ..domain.changes import ChainChange, ChainEvent
 from ..domain.findings import Finding
+from ..domain.requests import EngineSwitch, Heartbeat, OperatorRequest, RequestAnswer
 from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError
@@ -17,12 +18,13 @@ from ..errors import ProfitBookingError
 
 @dataclass(slots=True)
 class Snapshot:
-    """Unfinished chains with their active orders and open hunts, final chains' tallies and
-    every plugin's hunt tally."""
+    """Unfinished chains with their active orders and open hunts, final chains' tallies,
+    every plugin's hunt tally and the operator's profit-booking switch."""
 
     chains: list[TrackedChain] = field(default_factory=list)
     archive: dict[str, ChainTally] = field(default_factory=dict)
     hunt_tallies: dict[str, HuntTally] = field(default_factory=dict)
+    profit_booking_enabled: bool = True
 
 
 @runtime_checkable
@@ -69,6 +71,19 @@ class Store(Protocol):
         self, plugin_id: str | None = None, statuses: Sequence[ChainStatus] = ()
     ) -> list[ProfitChain]:
         """Stored chains (final ones included), oldest first."""
+
+    async def pending_requests(self) -> list[OperatorRequest]:
+        """The operator inbox's pending requests, oldest first (a store may answer ``[]`` when
+        nothing was written since it last found none)."""
+
+    async def commit_requests(self, answers: Sequence[RequestAnswer], switch: EngineSwitch | None = None) -> None:
+        """Answer requests that change no chain, with the switch they set, in one transaction."""
+
+    async def amend_stop_outcome(self, chain_id: str, outcome: dict[str, Any]) -> None:
+        """Replace the outcome of the answered STOP_CHAIN request of ``chain_id``."""
+
+    async def record_heartbeat(self, beat: Heartbeat) -> None:
+        """Write what the engine last saw (``engine_state``)."""
 
     async def verify(self) -> None:
         """Refuse a damaged database (SQLite: ``PRAGMA quick_check``); startup runs it."""

@@ -46,15 +46,18 @@ class PostgresStore(SqlStore):
         """Connect, create the schema in an empty database when ``create``, check its version."""
         label = url.render_as_string(hide_password=True)
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None)
+        conn: AsyncConnection | None = None
         try:
             conn = await engine.connect()
             async with conn.begin():
                 await _ensure_schema(conn, label, create and not read_only)
-        except driver_errors() as exc:
+        except BaseException as exc:
+            if conn is not None:  # back to the pool before the pool goes: never left to the collector
+                with suppress(BaseException):
+                    await conn.close()
             await engine.dispose()
-            raise StoreError(f"cannot open {label}: {translate(exc)}") from None
-        except BaseException:
-            await engine.dispose()
+            if isinstance(exc, driver_errors()):
+                raise StoreError(f"cannot open {label}: {translate(exc)}") from None
             raise
         return cls(engine, conn, label, read_only=read_only)
 

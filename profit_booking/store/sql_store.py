@@ -36,6 +36,7 @@ from .mapping import (
     ledger_values,
     order_values,
 )
+from .operator_rows import OperatorRows, write_answers
 from .port import Snapshot
 from .runner import StatementRunner
 from .tables import sql_in
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from .runner import Query
 
 
-class SqlStore:
+class SqlStore(OperatorRows):
     """The persistence port over SQL statements; subclasses own the connection."""
 
     label: str
@@ -91,7 +92,8 @@ class SqlStore:
         return tracked
 
     async def load_snapshot(self) -> Snapshot:
-        """Every unfinished chain, its active orders and open hunts, final-chain and hunt tallies.
+        """Every unfinished chain, its active orders and open hunts, final-chain and hunt tallies,
+        and the operator's profit-booking switch.
 
         Rows are read in chunks; each order takes its chain's own id string, so a hundred
         thousand orders do not hold a hundred thousand copies of their chain ids. Active orders
@@ -115,6 +117,8 @@ class SqlStore:
                     by_id[row[0]].hunts[row[2]] = SlHunt(by_id[row[0]].chain.chain_id, *row[1:])
             summary = await run.fetch(q.FINAL_SUMMARY)
             hunt_summary = await run.fetch(q.HUNT_SUMMARY)
+            switch = await run.fetch(q.ENGINE_SWITCH)
+        snapshot.profit_booking_enabled = bool(switch[0][0]) if switch else True
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
         snapshot.hunt_tallies = _hunt_tallies(hunt_summary)
@@ -193,6 +197,8 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
         await _update_hunts(run, chain_id, change.hunt_updates, now)
     if change.events:
         await run.run_many(q.INSERT_EVENT, [event_values(chain_id, e, now) for e in change.events])
+    if change.answers:
+        await write_answers(run, change.answers)
 
 
 def _hunt_tallies(rows: Sequence[Sequence[Any]]) -> dict[str, HuntTally]:

@@ -7,16 +7,30 @@ partial indexes on active orders, unfinished chains and open hunts.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Column, MetaData, Table, bindparam, exists, func, insert, literal, select, text, update
 
 from ..domain.chain import FINAL_STATUSES
-from .mapping import CHAIN_COLUMNS, CHANGING_COLUMNS, HUNT_COLUMNS, ORDER_COLUMNS, bookings, chains, hunts, orders
+from ..domain.requests import RequestKind, RequestStatus
+from .mapping import (
+    CHAIN_COLUMNS,
+    CHANGING_COLUMNS,
+    HUNT_COLUMNS,
+    ORDER_COLUMNS,
+    REQUEST_COLUMNS,
+    bookings,
+    chains,
+    hunts,
+    orders,
+    requests,
+)
 from .tables import (
     ACTIVE_ORDER_WHERE,
     OPEN_HUNT_WHERE,
+    PENDING_REQUEST_WHERE,
     UNFINISHED_CHAIN_WHERE,
     BrokerFindingRow,
     ChainEventRow,
+    EngineStateRow,
     sql_in,
     table_of,
 )
@@ -90,3 +104,54 @@ OPEN_HUNTS_OF = OPEN_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
 HUNT_SUMMARY_OF = HUNT_SUMMARY.where(chains.c.plugin_id == bindparam("plugin_id"))
 ALL_CHAINS = select(*CHAIN_COLUMNS).order_by(chains.c.created_at, chains.c.chain_id)
 LEDGER_ROW_OF = select(bookings.c.id).where(bookings.c.order_id == bindparam("order_id"))
+
+# -- the operator inbox and the engine's state ---------------------------------------------------
+
+engine_state = table_of(EngineStateRow)
+PENDING_REQUEST = text(f"operator_requests.{PENDING_REQUEST_WHERE.text}")
+_STOP_CHAIN_DONE = text(
+    f"{sql_in('operator_requests.kind', [RequestKind.STOP_CHAIN])} AND "
+    f"{sql_in('operator_requests.status', [RequestStatus.DONE])}"
+)
+
+# the driver path's view of the table: the model's Python-side default (leave_positions) left
+# out, as every insert here gives each column
+written_requests = Table(
+    requests.name, MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key) for c in requests.c)
+)
+INSERT_REQUEST = insert(written_requests).inline()
+ANSWER_REQUEST = (
+    update(written_requests)
+    .where(written_requests.c.id == bindparam("b_id"), PENDING_REQUEST)
+    .values(status=bindparam("status"), outcome=bindparam("outcome"), handled_by=bindparam("handled_by"),
+            handled_at=bindparam("handled_at"))
+)
+AMEND_STOP_OUTCOME = (
+    update(written_requests).where(written_requests.c.chain_id == bindparam("b_chain_id"), _STOP_CHAIN_DONE)
+    .values(outcome=bindparam("outcome"))
+)
+PENDING_REQUESTS = select(*REQUEST_COLUMNS).where(PENDING_REQUEST).order_by(requests.c.id)
+REQUEST_BY_ID = select(*REQUEST_COLUMNS).where(requests.c.id == bindparam("request_id"))
+
+ENGINE_SWITCH = select(engine_state.c.profit_booking_enabled).where(engine_state.c.id == 1)
+ENSURE_ENGINE_STATE = insert(engine_state).from_select(
+    ["id", "profit_booking_enabled", "updated_at"],
+    select(literal(1), literal(True), bindparam("at", type_=engine_state.c.updated_at.type)).where(
+        ~exists().where(engine_state.c.id == 1)
+    ),
+)
+SET_SWITCH = (
+    update(engine_state).where(engine_state.c.id == 1)
+    .values(profit_booking_enabled=bindparam("enabled"), switched_by=bindparam("switched_by"),
+            switched_at=bindparam("switched_at"), updated_at=bindparam("updated_at"))
+)
+HEARTBEAT = (
+    update(engine_state).where(engine_state.c.id == 1)
+    .values(
+        last_tick_at=func.coalesce(bindparam("last_tick_at", type_=engine_state.c.last_tick_at.type),
+                                   engine_state.c.last_tick_at),
+        last_deal_at=func.coalesce(bindparam("last_deal_at", type_=engine_state.c.last_deal_at.type),
+                                   engine_state.c.last_deal_at),
+        updated_at=bindparam("updated_at"),
+    )
+)

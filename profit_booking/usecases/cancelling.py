@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.changes import ChainEvent
 from ..domain.orders import OrderKind, OrderStatus, SlotOrder
+from ..domain.requests import RequestAnswer
 from ..domain.tracked import TrackedChain
 from ..domain.transitions import ChainDraft
 from ..errors import BrokerError, BrokerUnavailableError, ProfitBookingError
@@ -16,9 +19,34 @@ from .following import DealFollower
 logger = logging.getLogger(__name__)
 
 
+Answer = Callable[[list[str], list[str]], RequestAnswer]
+"""Builds the answer of the operator request a cancellation carries out, from the tickets it
+will close and those it leaves open; the answer commits with the cancellation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """A cancellation as it went: the chain as it ended, the positions it named to close and
+    those it left open, and one ``position_closed`` / ``position_not_closed`` event per close."""
+
+    chain: ProfitChain
+    closing: list[str]
+    left_open: list[str]
+    events: list[ChainEvent]
+
+
 async def cancel_chain(
     core: Core, follower: DealFollower, chain_id: str, reason: str, *, leave_order_b: bool = False
 ) -> ProfitChain:
+    """End the chain, then close its open positions through the broker (see :func:`cancel`).
+    Returns the chain as it ends."""
+    return (await cancel(core, follower, chain_id, reason, leave_order_b=leave_order_b)).chain
+
+
+async def cancel(
+    core: Core, follower: DealFollower, chain_id: str, reason: str, *, leave_order_b: bool = False,
+    leave_positions: bool = False, answer: Answer | None = None,
+) -> Cancelled:
     """End the chain, then close its open positions through the broker.
 
     The broker's closes are settled first (a position that closed at its take-profit a moment
@@ -26,24 +54,35 @@ async def cancel_chain(
     the chain's lock, the cancellation commits: CANCELLED is final, unplaced intents are
     dropped, open hunts end, and its ``cancelled`` event names the positions to be closed
     (those of intents sent without a recorded answer too, found by client id), so that from
-    then on no order of the chain can go out, whatever happens next. Each of those positions
-    (the Order B's too, unless ``leave_order_b``) is then closed at the market, and the chain's
-    log gets one event per position: ``position_closed`` with the broker's figure when its
-    history shows it, or ``position_not_closed`` with the broker's refusal (also logged as an
-    error). A position left open, by a refusal or by a crash before its close, is the engine's
-    position no chain knows: reconciliation reports it at each start until someone closes it.
-    Returns the chain as it ends.
+    then on no order of the chain can go out, whatever happens next. ``answer`` builds the
+    answer of the operator request this cancellation carries out: it commits in the same
+    transaction, so a crash leaves both or neither. Each of those positions (the Order B's
+    too, unless ``leave_order_b``; none with ``leave_positions``, which names them as left open)
+    is then closed at the market, and the chain's log gets one event per position:
+    ``position_closed`` with the broker's figure when its history shows it, or
+    ``position_not_closed`` with the broker's refusal (also logged as an error).
+
+    The closes come after the commit: a crash between the two leaves the positions open at the
+    broker with the chain (and the request) already ended. They are then the engine's positions
+    no chain knows: reconciliation reports them (``UNKNOWN_POSITION`` in ``broker_findings``, and
+    the log) at each start until someone closes them; the engine never closes them on its own.
     """
     await follower.poll_settled(hold=chain_id)  # a level these closes open is not sent: it ends here
     try:
         async with core.tracker.locked(chain_id) as tracked:
             to_close = await _open_positions_of(core, tracked, leave_order_b)
+            left = [ticket for ticket, _ in to_close] if core.broker else _tickets_on_record(tracked)
+            left = left if leave_positions else []
+            to_close = [] if leave_positions else to_close
+            closing = [ticket for ticket, _ in to_close]
 
-            def cancel(draft: ChainDraft) -> ProfitChain:
-                draft.cancel(reason, closing=[ticket for ticket, _ in to_close])
+            def end(draft: ChainDraft) -> ProfitChain:
+                draft.cancel(reason, closing=closing, left_open=left)
+                if answer is not None:
+                    draft.answers.append(answer(closing, left))
                 return draft.tracked.chain  # the caller's object, which the commit updates in place
 
-            chain = await core.tracker.commit_locked(tracked, cancel)
+            chain = await core.tracker.commit_locked(tracked, end)
             events = [await _close(core, chain, ticket, order) for ticket, order in to_close]
             if events:
                 await core.store.record_events(chain_id, events, core.clock())
@@ -53,7 +92,7 @@ async def cancel_chain(
         raise
     closed = sum(event.kind == "position_closed" for event in events)
     logger.info("chain %s cancelled (%s); %d of its %d open positions closed", chain_id, reason, closed, len(events))
-    return chain
+    return Cancelled(chain, closing, left, events)
 
 
 async def _open_positions_of(core: Core, tracked: TrackedChain, leave_order_b: bool) -> list[tuple[str, SlotOrder]]:
@@ -87,6 +126,11 @@ async def _open_positions_of(core: Core, tracked: TrackedChain, leave_order_b: b
     return [(ticket, o) for ticket, o in opened if ticket in held] + [
         (p.ticket, pending[p.client_order_id]) for p in positions if p.client_order_id in pending
     ]
+
+
+def _tickets_on_record(tracked: TrackedChain) -> list[str]:
+    """The tickets of the chain's open orders, as recorded (without a broker to ask)."""
+    return [o.order_id for _, o in sorted(tracked.slots.items()) if o.status is OrderStatus.OPEN and o.order_id]
 
 
 async def _close(core: Core, chain: ProfitChain, ticket: str, order: SlotOrder) -> ChainEvent:

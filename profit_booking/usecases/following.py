@@ -5,15 +5,17 @@ index (never a scan of every order)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from ..broker.ports import CloseReason, Deal, Tick
 from ..core import Core
 from ..domain.chain import BookingResult
 from ..domain.closes import Close
 from ..domain.price_index import TriggerKind
-from ..errors import BrokerError, ProfitBookingError
+from ..domain.requests import Heartbeat
+from ..errors import BrokerError, ProfitBookingError, StoreError
 from .closing import settle_closes
 from .hunting import follow_hunts
 from .placing import place_opened_levels
@@ -23,6 +25,9 @@ HISTORY_LAG = timedelta(seconds=60)
 """How long, in market time, ticks keep reading the broker's deals after one reached a chain
 order's take-profit or stop: a broker's deal history can show a close seconds after it happened
 (MT5's does), and the price may have left the trigger by then."""
+HEARTBEAT_EVERY = 2.0
+"""Seconds of wall time between two writes of the engine's heartbeat (``engine_state``): what it
+last saw, for the operator's ``status`` and for telling a running bot from a stopped one."""
 
 
 def close_of(deal: Deal) -> Close:
@@ -37,10 +42,36 @@ class DealFollower:
     """Reads the broker's closed deals from where it last stopped and settles the chain orders
     among them (each once: a deal already settled is no longer an active order)."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.core = core
         self.since: datetime | None = None
         self.expecting: dict[str, datetime] = {}  # chain id → when a tick reached its TP or SL
+        self.last_tick_at: datetime | None = None  # market time of the last tick seen
+        self.last_deal_at: datetime | None = None  # time of the last broker deal settled
+        self._monotonic = monotonic
+        self._beaten_at = -HEARTBEAT_EVERY
+
+    def saw(self, ticks: Sequence[Tick]) -> None:
+        """Remember the market time of the latest tick (for the heartbeat)."""
+        latest = ticks[0].at if len(ticks) == 1 else max(tick.at for tick in ticks)  # mostly one: no generator
+        if self.last_tick_at is None or latest > self.last_tick_at:
+            self.last_tick_at = latest
+
+    def beat_due(self) -> bool:
+        """Whether the heartbeat is to be written: not since :data:`HEARTBEAT_EVERY` seconds of
+        wall time (a tick pays one clock read for it)."""
+        now = self._monotonic()
+        if now - self._beaten_at < HEARTBEAT_EVERY:
+            return False
+        self._beaten_at = now
+        return True
+
+    async def beat(self) -> None:
+        """Write the heartbeat; a failed write is logged and tried again on the next beat."""
+        try:
+            await self.core.store.record_heartbeat(Heartbeat(self.last_tick_at, self.last_deal_at, datetime.now(UTC)))
+        except StoreError as exc:
+            logger.warning("could not write the engine's heartbeat: %s", exc)
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
         """Decide the SL hunts the ticks reach (expiry, recovery order), try again the intents the
@@ -106,4 +137,7 @@ class DealFollower:
         results = await settle_closes(self.core, [close_of(deal) for deal in deals], hold=hold)
         if deals:
             self.since = max(deal.closed_at for deal in deals)
+        settled = {result.order_id for result in results}
+        if times := [deal.closed_at for deal in deals if deal.ticket in settled]:
+            self.last_deal_at = max(times + ([self.last_deal_at] if self.last_deal_at else []))
         return results

@@ -22,6 +22,9 @@ Actions (the last stdout line of a child is one JSON object):
     barrier of files in DIR, then do ``create`` on the new file DIR/race-ROUND.db. Prints a list
     with one ``{"round", "chain_id"}``, ``{"round", "error", "message"}`` (a package error) or
     ``{"round", "crash"}`` (any other exception, with its traceback) per round.
+``demo DIE_AT DEMO_ARGS...``
+    the CLI's ``demo`` (a replay bot) that kills itself at DIE_AT (``answered``: right after
+    the commit that answered an operator request; ``taken``: on taking one; ``none``).
 ``hold DB ORDER_B``
     open the file, open a chain for ORDER_B and book it, print ``{"ready": true, ...}``, then
     hold the service (and the writer lease) until a line arrives on stdin; then close.
@@ -35,10 +38,12 @@ import os
 import re
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +121,72 @@ class Holder:
     def __exit__(self, *exc: object) -> None:
         if self.process.poll() is None:
             self.kill()
+
+
+# -- a live replay bot, used by the steering tests (test_steer_bot*.py) -----------------------
+
+START = datetime(2026, 1, 5, tzinfo=UTC)  # the replay's first tick; tick i is START + i seconds
+BUILT_TICKS = 400
+FAST = {**os.environ, "PROFIT_BOOKING_SQLITE_SYNCHRONOUS": "OFF"}  # runs before and after the test's live bot
+CLI = [sys.executable, "-m", "profit_booking.cli.app"]
+
+
+def start_bot(db: Path, die_at: str = "none", pace: str = "0.05") -> subprocess.Popen[str]:
+    """A live replay bot on ``db`` (one tick every ``pace`` seconds), once it holds the lease."""
+    bot = subprocess.Popen(child_command("demo", die_at, "--db", db, "--ticks", "3000", "--pace", pace),
+                           cwd=db.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 30
+    while query(db, "SELECT pid FROM writer_lease") != [(bot.pid,)] or progress(db) < BUILT_TICKS:
+        assert bot.poll() is None and time.monotonic() < deadline, "the bot did not start"
+        time.sleep(0.05)
+    threading.Thread(target=bot.wait, daemon=True).start()  # reaped at once: a zombie's pid would look alive
+    return bot
+
+
+def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a raw SQL query on a file a bot may be writing (read-only: nothing left behind)."""
+    idle = "&immutable=1" if not Path(f"{db}-wal").exists() else ""
+    conn = sqlite3.connect(f"file:{db}?mode=ro{idle}", uri=True, timeout=5)
+    try:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
+def progress(db: Path) -> int:
+    """The last tick the replay marked done (-1: none)."""
+    rows = query(db.with_name("bot.paper.db"), "SELECT value FROM markers WHERE name = 'replay_tick'")
+    return int(rows[0][0]) if rows else -1
+
+
+def chain_with_positions(db: Path) -> str:
+    """An active chain below the last level (it will not complete under the test's feet) with open positions."""
+    rows = query(db, "SELECT o.chain_id FROM chain_orders o JOIN chains c USING (chain_id) WHERE c.status = 'ACTIVE'"
+                     " AND c.level BETWEEN 1 AND 3 AND o.status = 'OPEN' AND o.order_id IS NOT NULL"
+                     " ORDER BY c.level DESC")
+    return str(rows[0][0])
+
+
+def open_tickets(db: Path, chain_id: str) -> list[str]:
+    rows = query(db, "SELECT order_id FROM chain_orders WHERE chain_id = ? AND status = 'OPEN'", (chain_id,))
+    return sorted(ticket for (ticket,) in rows)
+
+
+def ask_while_watching(db: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run a steering command against the running bot; the replay's progress once its request
+    was written (the request is written after that tick at the latest)."""
+    asking = subprocess.Popen([*CLI, *args, "--db", str(db), "--json"], cwd=db.parent, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    while not query(db, "SELECT id FROM operator_requests WHERE status = 'PENDING' OR handled_at IS NOT NULL"):
+        assert asking.poll() is None, asking.communicate()
+        time.sleep(0.005)
+    seen = progress(db)
+    out, err = asking.communicate(timeout=60)
+    return subprocess.CompletedProcess(asking.args, asking.returncode, out, err), seen
+
+
+def tick_of(outcome: dict) -> int:
+    return int((datetime.fromisoformat(outcome["tick_at"]) - START).total_seconds())
 
 
 # -- the child side ---------------------------------------------------------------------------
@@ -258,6 +329,37 @@ async def hold(db: str, order_b: str) -> None:
     print(json.dumps({"closed": True}), flush=True)
 
 
+def demo(die_at: str, *cli_args: str) -> None:
+    """The CLI's ``demo`` (a replay bot), dying at ``die_at``: ``answered`` right after the commit
+    that answered an operator request (before its outcome is read back, before a stopped chain's
+    positions are closed), ``taken`` when the engine takes a request, before running it."""
+    from profit_booking.cli.app import main as cli_main
+    from profit_booking.store.sql_store import SqlStore
+    from profit_booking.usecases.steering import Steering
+
+    if die_at == "answered":
+        real_commit, real_requests = SqlStore.commit, SqlStore.commit_requests
+
+        async def commit(self, change):
+            await real_commit(self, change)
+            if change.answers:
+                _die("after the commit that answered an operator request")
+
+        async def commit_requests(self, answers, switch=None):
+            await real_requests(self, answers, switch)
+            _die("after the commit that answered an operator request")
+
+        SqlStore.commit, SqlStore.commit_requests = commit, commit_requests
+    elif die_at == "taken":
+
+        async def run(self, request):
+            _die(f"on taking operator request {request.request_id}")
+
+        Steering.run = run
+    sys.argv = ["profit-booking", "demo", *cli_args]
+    cli_main()
+
+
 def main(argv: list[str]) -> int:
     action, db, *rest = argv
     if action == "kill-in-schema":
@@ -270,6 +372,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(race(db, *rest))
     elif action == "hold":
         asyncio.run(hold(db, *rest))
+    elif action == "demo":
+        demo(db, *rest)
     else:
         raise SystemExit(f"unknown action {action!r}")
     return 0

@@ -1,0 +1,65 @@
+"""The engine's side of the operator inbox and of ``engine_state``, for both SQL backends: the
+pending requests, their answers (in the transaction of the change they imply, or on their
+own), the profit-booking switch and the engine's heartbeat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from ..domain.requests import EngineSwitch, Heartbeat, OperatorRequest, RequestAnswer
+from . import statements as q
+from .mapping import answer_values, request_from_row, request_values
+from .runner import StatementRunner
+
+
+async def write_answers(run: StatementRunner, answers: Sequence[RequestAnswer]) -> None:
+    """Answer requests inside the caller's transaction: a request from the inbox moves from
+    PENDING (refused when it no longer is: another writer answered it), one asked in-process
+    is written already answered, so that the history shows who asked."""
+    for answer in answers:
+        request_id = answer.request.request_id
+        if request_id is None:
+            await run.run(q.INSERT_REQUEST, request_values(answer.as_request()))
+        else:
+            conflict = f"operator request {request_id} was answered already"
+            await run.run(q.ANSWER_REQUEST, answer_values(answer), expect=1, conflict=conflict)
+
+
+class OperatorRows:
+    """The store's methods for the operator inbox and the engine's state (mixed into SqlStore)."""
+
+    def _transaction(self, *, write: bool) -> AbstractAsyncContextManager[StatementRunner]:
+        raise NotImplementedError  # the store's own
+
+    async def pending_requests(self) -> list[OperatorRequest]:
+        """The inbox's pending requests, oldest first."""
+        async with self._transaction(write=False) as run:
+            rows = await run.fetch(q.PENDING_REQUESTS)
+        return [request_from_row(row) for row in rows]
+
+    async def commit_requests(self, answers: Sequence[RequestAnswer], switch: EngineSwitch | None = None) -> None:
+        """Answer requests that change no chain, in one transaction with the switch they set."""
+        async with self._transaction(write=True) as run:
+            if switch is not None:
+                await run.run(q.ENSURE_ENGINE_STATE, {"at": switch.switched_at})
+                await run.run(q.SET_SWITCH, {
+                    "enabled": switch.enabled, "switched_by": switch.switched_by,
+                    "switched_at": switch.switched_at, "updated_at": switch.switched_at,
+                })
+            await write_answers(run, answers)
+
+    async def amend_stop_outcome(self, chain_id: str, outcome: dict[str, Any]) -> None:
+        """Replace the outcome of the answered STOP_CHAIN request of ``chain_id`` (the closes of
+        its positions, known only after the chain ended)."""
+        async with self._transaction(write=True) as run:
+            await run.run(q.AMEND_STOP_OUTCOME, {"b_chain_id": chain_id, "outcome": outcome})
+
+    async def record_heartbeat(self, beat: Heartbeat) -> None:
+        """Write what the engine last saw into ``engine_state`` (the row made when missing)."""
+        async with self._transaction(write=True) as run:
+            await run.run(q.ENSURE_ENGINE_STATE, {"at": beat.at})
+            await run.run(q.HEARTBEAT, {
+                "last_tick_at": beat.last_tick_at, "last_deal_at": beat.last_deal_at, "updated_at": beat.at,
+            })
