@@ -7,7 +7,7 @@ partial indexes on active orders, unfinished chains and open hunts.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, MetaData, Table, bindparam, exists, func, insert, literal, select, text, update
+from sqlalchemy import bindparam, exists, func, insert, literal, select, text, update
 
 from ..domain.chain import FINAL_STATUSES
 from ..domain.requests import RequestKind, RequestStatus
@@ -114,20 +114,15 @@ _STOP_CHAIN_DONE = text(
     f"{sql_in('operator_requests.status', [RequestStatus.DONE])}"
 )
 
-# the driver path's view of the table: the model's Python-side default (leave_positions) left
-# out, as every insert here gives each column
-written_requests = Table(
-    requests.name, MetaData(), *(Column(c.name, c.type, primary_key=c.primary_key) for c in requests.c)
-)
-INSERT_REQUEST = insert(written_requests).inline()
+INSERT_REQUEST = insert(requests).inline()
 ANSWER_REQUEST = (
-    update(written_requests)
-    .where(written_requests.c.id == bindparam("b_id"), PENDING_REQUEST)
+    update(requests)
+    .where(requests.c.id == bindparam("b_id"), PENDING_REQUEST)
     .values(status=bindparam("status"), outcome=bindparam("outcome"), handled_by=bindparam("handled_by"),
             handled_at=bindparam("handled_at"))
 )
 AMEND_STOP_OUTCOME = (
-    update(written_requests).where(written_requests.c.chain_id == bindparam("b_chain_id"), _STOP_CHAIN_DONE)
+    update(requests).where(requests.c.chain_id == bindparam("b_chain_id"), _STOP_CHAIN_DONE)
     .values(outcome=bindparam("outcome"))
 )
 PENDING_REQUESTS = select(*REQUEST_COLUMNS).where(PENDING_REQUEST).order_by(requests.c.id)

@@ -232,7 +232,7 @@ class OperatorRequestRow(SQLModel, table=True):
     chain_id: str | None = None
     plugin_id: str | None = None
     enabled: bool | None = None
-    leave_positions: bool = False
+    leave_positions: bool
     requested_by: str
     requested_at: datetime = _time()
     status: RequestStatus = _enum(RequestStatus, "ck_operator_requests_status")

@@ -76,7 +76,7 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
             if o.order_id is not None and o.order_id not in known_before and o.order_id not in linked
         ]
     positions = await broker.open_positions()  # as they stand now, with what was placed above
-    findings += _strangers(core, positions, {d.ticket for d in deals})
+    findings += await _strangers(core, positions, {d.ticket for d in deals})
     for finding in findings:  # closed at the broker, its deal not shown yet: ticks read deals until it does
         if finding.kind is FindingKind.MISSING_ORDER and finding.chain_id is not None:
             follower.expecting[finding.chain_id] = core.clock()
@@ -93,11 +93,11 @@ _REPORTED = {
 }
 
 
-def _strangers(core: Core, positions: Sequence[Position], closed_tickets: set[str]) -> list[Finding]:
+async def _strangers(core: Core, positions: Sequence[Position], closed_tickets: set[str]) -> list[Finding]:
     """Positions of the engine (MT5: of its magic) that no chain knows, whether they carry one of
-    our client ids (a chain order not on record, or a second one of a slot) or not (an Order B
-    whose chain was never opened, or a position left open by a cancelled chain); and open
-    orders the broker lost."""
+    our client ids (a chain order not on record, a second one of a slot, or an order of a chain
+    that has ended: a cancelled chain's close that did not happen) or not (an Order B whose chain
+    was never opened); and open orders the broker lost."""
     memory, findings = core.memory, []
     for position in positions:
         if position.ticket in memory.order_chain:
@@ -109,9 +109,12 @@ def _strangers(core: Core, positions: Sequence[Position], closed_tickets: set[st
         if order is not None and order.client_order_id == position.client_order_id:
             kind = FindingKind.DUPLICATE_POSITION
         detail = {"symbol": position.symbol, "direction": position.direction, "lot": str(position.lot)}
+        chain_id = tracked.chain.chain_id if tracked else None
         if parsed is None:
             detail["note"] = "not a chain order: no chain knows this position"
-        chain_id = tracked.chain.chain_id if tracked else None
+        elif tracked is None and (ended := await core.store.load_chain(parsed[0])) is not None:
+            chain_id = ended.chain.chain_id
+            detail["note"] = f"left open by chain {chain_id}, which is {ended.chain.status.name}: close it by hand"
         findings.append(Finding(kind, chain_id, position.ticket, position.client_order_id, detail))
     open_tickets = {p.ticket for p in positions}
     for chain_id, tracked in memory.tracked.items():

@@ -69,8 +69,14 @@ def test_stop_chain_runs_on_the_next_tick_and_once_across_a_kill_after_its_commi
     assert query(db, "SELECT status FROM chains WHERE chain_id = ?", (chain_id,)) == [("CANCELLED",)]
     assert query(db, "SELECT COUNT(*) FROM chain_events WHERE chain_id = ? AND kind = 'cancelled'", (chain_id,)) == [
         (1,)]
-    reported = query(db, "SELECT ticket FROM broker_findings WHERE kind = 'UNKNOWN_POSITION'")
-    assert set(tickets) <= {ticket for (ticket,) in reported}  # left open by the crash: reported at the start
+    reported = {ticket: (chain, client_id, json.loads(detail)) for ticket, chain, client_id, detail in query(
+        db, "SELECT ticket, chain_id, client_order_id, detail FROM broker_findings WHERE kind = 'UNKNOWN_POSITION'")}
+    assert set(tickets) <= set(reported)  # left open by the crash: reported at the start
+    chain_orders = [ticket for ticket in tickets if reported[ticket][1].startswith(f"{chain_id}-L")]
+    assert chain_orders  # the chain's own level orders name the chain that left them open
+    for ticket in chain_orders:
+        assert reported[ticket][0] == chain_id
+        assert reported[ticket][2]["note"] == f"left open by chain {chain_id}, which is CANCELLED: close it by hand"
 
 
 def test_a_request_pending_when_the_bot_dies_runs_once_at_its_restart(bot_files: Path) -> None:
