@@ -8,7 +8,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from .domain.hunts import DEFAULT_WINDOW_MINUTES, DEFAULT_WINDOW_OVERRIDES, HuntRules
@@ -117,13 +117,24 @@ class ProfitBookingSettings(BaseSettings):
 
 
 def masked_url(url: object) -> object:
-    """A database URL with its password replaced by ``***`` (anything unparsable is hidden whole)."""
-    if not isinstance(url, str):
+    """A database URL (text or SQLAlchemy ``URL``) as text with its password replaced by ``***``,
+    in the authority and in any ``password`` query parameter (any case). A URL that cannot be
+    split safely (an ``@`` left in its host) shows only its driver, host and database, and
+    anything unparsable is hidden whole. Anything but a URL is returned as it is."""
+    if not isinstance(url, str | URL):
         return url
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
-        return "<unparsable database URL>"
+        return "<database URL>"
+    secret = {name for name in parsed.query if name.lower() == "password"}
+    if secret:
+        parsed = parsed.update_query_dict({name: "***" for name in secret})
+    host = parsed.host or ""
+    if "@" in host:  # an unencoded "@" in the password: the split left part of it in the host
+        port = f":{parsed.port}" if parsed.port else ""
+        return f"{parsed.drivername}://***@{host.rpartition('@')[2]}{port}/{parsed.database or ''}"
+    return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def load_settings(**overrides: Any) -> ProfitBookingSettings:

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeGuard
 from .domain.chain import ChainStatus, ProfitChain
 from .domain.changes import ChainChange, ChainEvent, LedgerKind
 from .domain.findings import Finding
-from .domain.requests import EngineSwitch, Heartbeat, OperatorRequest, RequestAnswer
+from .domain.requests import EngineSwitch, Heartbeat, InboxLook, OperatorRequest, RequestAnswer
 from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
 from .errors import ProfitBookingError
@@ -26,8 +26,8 @@ from .store.port import Snapshot, Store
 
 STORE_METHODS = (
     "new_chain_id", "commit", "commit_many", "record_findings", "record_events", "is_booked", "load_chain",
-    "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "pending_requests", "commit_requests",
-    "amend_stop_outcome", "record_heartbeat", "verify", "close",
+    "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "pending_requests", "look_into_inbox",
+    "commit_requests", "amend_stop_outcome", "record_heartbeat", "verify", "close",
 )
 
 
@@ -131,6 +131,9 @@ class PlanManagerStore:
 
     async def pending_requests(self) -> list[OperatorRequest]:
         return []  # no inbox: the plan's manager is steered in-process only
+
+    async def look_into_inbox(self) -> InboxLook:
+        return InboxLook(await self.pending_requests())  # no switch stored: memory's is the one
 
     async def commit_requests(self, answers: Sequence[RequestAnswer], switch: EngineSwitch | None = None) -> None:
         self.answers += answers

@@ -10,10 +10,10 @@ from typing import Any
 from .broker.ports import Broker
 from .domain.findings import Finding
 from .domain.inputs import require_id
-from .domain.requests import OperatorRequest, RequestAnswer, RequestKind
+from .domain.requests import OperatorRequest, RequestAnswer, RequestKind, identity, wall_now
 from .errors import InvalidInputError
 from .usecases.following import DealFollower
-from .usecases.steering import Steering, identity, wall_now
+from .usecases.steering import Steering
 
 
 class SteeringApi:
@@ -34,6 +34,12 @@ class SteeringApi:
         """Whether profit booking is on: the environment's ``use_profit_booking`` and the
         operator's switch (kept in the database across restarts)."""
         return self._steering.enabled
+
+    def act_as_cli(self) -> None:
+        """Mark this service as the CLI's, acting itself because no bot runs: its answers say
+        ``handled_by "cli …"``, and it writes no engine heartbeat (which would tell the next
+        command that a bot runs)."""
+        self._steering.answers.act_as_cli()
 
     async def stop_chain(
         self, chain_id: str, *, leave_positions: bool = False, requested_by: str | None = None
@@ -60,18 +66,26 @@ class SteeringApi:
         return await self._steer(RequestKind.PROFIT_BOOKING, requested_by, enabled=_flag(enabled, "enabled"))
 
     async def take_requests(self) -> list[RequestAnswer]:
-        """Run the operator inbox's pending requests now (ticks and deal polls do it on their own)."""
+        """Run the operator inbox's pending requests now, oldest first (ticks and deal polls do
+        it on their own)."""
         await self._ready()
         answers = await self._after_switch(self._steering.take_requests())
-        await self._deals.beat()
+        if not self._steering.answers.is_cli:
+            await self._deals.beat()
         return answers
 
     async def _steer(self, kind: RequestKind, requested_by: str | None, **what: Any) -> RequestAnswer:
+        """Run an in-process request after the inbox's pending ones: older requests never run
+        after a newer one (the operator's last word wins)."""
         await self._ready()
         by = identity() if requested_by is None else require_id(requested_by, "requested_by")
         request = OperatorRequest(None, kind, by, wall_now(), **what)
-        [answer] = await self._after_switch(_one(self._steering.run(request)))
-        return answer
+        answers = await self._after_switch(self._in_order(request))
+        return answers[-1]
+
+    async def _in_order(self, request: OperatorRequest) -> list[RequestAnswer]:
+        earlier = await self._steering.take_requests(strict=True)
+        return [*earlier, await self._steering.run(request)]
 
     async def _after_switch(self, running: Awaitable[list[RequestAnswer]]) -> list[RequestAnswer]:
         """Run requests; an engine switched back on reconciles with the broker, as at a start:
@@ -87,7 +101,3 @@ def _flag(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidInputError(f"{name} must be True or False, got {value!r}")
     return value
-
-
-async def _one(answer: Awaitable[RequestAnswer]) -> list[RequestAnswer]:
-    return [await answer]

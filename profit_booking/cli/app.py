@@ -19,6 +19,7 @@ from . import (
     demo_commands,
     inspect_commands,
     report_command,
+    requests_commands,
     steer_commands,
     timeline_commands,
     verify_command,
@@ -47,6 +48,8 @@ for name, function in (
     ("stop-chain", steer_commands.stop_chain),
     ("stop-all", steer_commands.stop_all),
     ("profit-booking", steer_commands.profit_booking_switch),
+    ("requests", requests_commands.requests),
+    ("withdraw", requests_commands.withdraw),
 ):
     app.command(name=name)(guarded(function))
 app.add_typer(db_commands.db_app, name="db")

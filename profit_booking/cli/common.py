@@ -9,16 +9,18 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from .. import ProfitBookingError, ProfitBookingService, ProfitBookingSettings, load_settings, open_service
 from ..config import DEFAULT_DATABASE_URL
 from ..errors import ConfigError, InvalidInputError
 from ..inspect import read_only_store
+from ..inspect.files import check_file_name
 from ..store.sql_store import SqlStore
 
 ERROR_EXIT = 2
@@ -54,14 +56,14 @@ def guarded(function: Command) -> Command:
     return run  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
 
 
-def _reader_left() -> None:
+def _reader_left() -> NoReturn:
     """The reader of a pipe (``head``, ``less``) stopped reading: not an error. Standard output
     is pointed at /dev/null so that the interpreter's last flush does not fail too."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     raise typer.Exit(0)
 
 
-def fail(message: str, code: int = ERROR_EXIT) -> typer.Exit:
+def fail(message: str, code: int = ERROR_EXIT) -> NoReturn:
     """Print ``error: message`` (on one line) on stderr and end the command with ``code``."""
     print(f"error: {' '.join(message.split())}", file=sys.stderr)
     raise typer.Exit(code)
@@ -75,8 +77,21 @@ def database_url(db: str | None, default: str | None = None) -> str:
     if not db.strip():
         raise ConfigError("--db names no database")
     if "://" in db:
+        _check_sqlite_file(db)
         return db
+    check_file_name(db, "--db")
     return URL.create("sqlite+aiosqlite", database=db).render_as_string(hide_password=False)
+
+
+def _check_sqlite_file(url: str) -> None:
+    """A SQLite URL's file name, checked once here for every command (a URL that does not parse
+    is left to the store, which says so)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        check_file_name(parsed.database, "--db")
 
 
 def settings_for(url: str, **overrides: Any) -> ProfitBookingSettings:
@@ -109,13 +124,18 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     """An ISO 8601 date or time given to ``option``; without a time zone it is UTC."""
     if value is None:
         return None
+    shown = value if len(value) <= 40 else f"{value[:40]}…"
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        shown = value if len(value) <= 40 else f"{value[:40]}…"
         example = "e.g. 2026-03-02 or 2026-03-02T14:30"
         raise InvalidInputError(f"{option} {shown!r} is not a date or time, {example}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC; 9999-12-31T23:59-05:00 after 9999
+        raise InvalidInputError(f"{option} {shown!r} is out of range once in UTC (years 1 to 9999)") from None
 
 
 def show_time(moment: datetime | None) -> str:

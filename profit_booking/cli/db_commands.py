@@ -86,8 +86,8 @@ def _outcome_line(outcome: UpgradeOutcome) -> Text:
         return Text(f"{outcome.database} is at schema version {outcome.to_version} ({outcome.to_revision}): "
                     "nothing to upgrade")
     backup = f"; backup: {outcome.backup}" if outcome.backup else ""
-    return Text(f"upgraded {outcome.database} from schema version {outcome.from_version or 'none'} "
-                f"to {outcome.to_version} ({outcome.to_revision}){backup}")
+    start = "an empty database" if outcome.from_version is None else f"schema version {outcome.from_version}"
+    return Text(f"upgraded {outcome.database} from {start} to {outcome.to_version} ({outcome.to_revision}){backup}")
 
 
 def _revision_record(found: DatabaseRevision) -> dict[str, Any]:

@@ -4,12 +4,15 @@ of broker events, no broker)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from .. import InvalidInputError, ProfitChain, open_service
+from ..inspect.files import check_file_name, shown_path
 from ..store import sqlite_path
 from .common import DbOption, console, database_url, settings_for
 from .demo import DemoTally, run_demo
@@ -20,6 +23,7 @@ DEMO_DB = "profit_booking_demo.db"
 REPLAY_SYMBOLS = "EURUSD,GBPUSD,USDJPY,XAUUSD"
 MAX_TICKS = 1_000_000  # the replay builds its market in memory: about 1.6 kB a tick
 DEMO_ROWS = 20
+ENGINE_TABLES = {"chains", "bookings", "chain_orders", "schema_version"}
 StatsByPlugin = dict[str, dict[str, Any]]
 
 PaperOption = Annotated[
@@ -57,6 +61,7 @@ def demo(
         if path is None:
             raise InvalidInputError("--paper FILE is needed with a database URL: the paper broker's own file")
         paper = paper_beside(path)
+    _check_paper(paper, sqlite_path(url))
     run_replay(settings, paper, seed, ticks, [settings.symbol_name(name) for name in names], pace)
 
 
@@ -78,6 +83,37 @@ def event_demo(
         f"{tally.completed} chains completed" + (f", {tally.refused} refused" if tally.refused else ""),
         markup=False,
     )
+
+
+def _check_paper(paper: Path, db: Path | None) -> None:
+    """Refuse, before anything is opened, a paper file that is the engine's database (the same
+    path) or that holds an engine database's tables: the paper broker would write into it."""
+    check_file_name(paper, "--paper")
+    if db is not None and (paper.resolve() == db.resolve() or _same_file(paper, db)):
+        shown = shown_path(paper)
+        raise InvalidInputError(f"--paper {shown} is the --db database: the paper broker needs its own file")
+    if paper.is_file() and ENGINE_TABLES & _tables_of(paper):
+        raise InvalidInputError(
+            f"--paper {shown_path(paper)} holds profit_booking tables (an engine database): "
+            "the paper broker needs its own file"
+        )
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
+def _tables_of(path: Path) -> set[str]:
+    """The tables of a SQLite file, read without changing it (nothing for a file that is no SQLite database)."""
+    idle = "&immutable=1" if not Path(f"{path}-wal").exists() else ""
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{idle}", uri=True, timeout=5)) as conn:
+            return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return set()
 
 
 def paper_beside(db: Path) -> Path:

@@ -25,6 +25,7 @@ def _overview(status: Status) -> Table:
     lease = status.lease
     writer = (
         f"pid {lease.pid} on {lease.host}, since {show_time(lease.since)} (renewed {show_time(lease.renewed_at)})"
+        + ("" if lease.alive else "; not alive: a stale lease the next bot takes over")
         if lease else "no writer holds the lease"
     )
     engine = status.engine

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Annotated, Any
 
 import typer
 
 from ..domain.inputs import require_id
-from ..domain.requests import OperatorRequest, RequestKind, RequestStatus
+from ..domain.requests import OperatorRequest, RequestKind, RequestStatus, identity, wall_now
 from ..errors import InvalidInputError
-from ..usecases.steering import identity, wall_now
 from .common import DbOption, JsonOption, console, database_url, fail
-from .steer_flow import NoAnswerError, Steered, steer
+from .steer_flow import NoAnswerError, Steered, WaitInterruptedError, steer
 
 NO_ANSWER_EXIT = 3
+INTERRUPTED_EXIT = 130
+MAX_TIMEOUT = 3600.0
 TimeoutOption = Annotated[
     float,
-    typer.Option("--timeout", min=0.1, max=3600, help="Seconds to wait for a running bot's answer (exit code 3 "
-                 "when none comes: the request stays pending and runs when the bot next takes requests)."),
+    typer.Option("--timeout", help="Seconds to wait for a running bot's answer, 0 to 3600 (exit code 3 when none "
+                 "comes: the request stays pending and runs when the bot next takes requests)."),
 ]
 LeaveOption = Annotated[
     bool, typer.Option("--leave-positions", help="Leave the chains' open positions open at the broker.")
@@ -72,56 +74,104 @@ def profit_booking_switch(
 
 
 def _run(db: str | None, as_json: bool, timeout: float, kind: RequestKind, **what: Any) -> None:
+    if not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
+        raise InvalidInputError(f"--timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}, got {timeout}")
     request = OperatorRequest(None, kind, identity(), wall_now(), **what)
     try:
         steered = asyncio.run(steer(database_url(db), request, timeout))
     except NoAnswerError as exc:
         raise fail(str(exc), NO_ANSWER_EXIT) from None
+    except WaitInterruptedError as exc:
+        raise fail(str(exc), INTERRUPTED_EXIT) from None
     stored = steered.request
     if as_json:
         print(json.dumps(_document(steered), indent=2))
     else:
         console().print(_describe(steered), markup=False)
     if stored.status is RequestStatus.FAILED:
-        fail(f"{_name(steered)} failed: {stored.outcome.get('error', 'see its outcome')}")
+        fail(f"{_name(stored)} failed: {stored.outcome.get('error', 'see its outcome')}")
 
 
-def _name(steered: Steered) -> str:
-    number = steered.request.request_id
+def _name(stored: OperatorRequest) -> str:
+    number = stored.request_id
     return f"request {number}" if number is not None else "the request"
 
 
 def _document(steered: Steered) -> dict[str, Any]:
-    stored = steered.request
+    document = request_document(steered.request) | {"handled_here": steered.here}
+    if steered.here:
+        document |= {"why_here": steered.why_here, "earlier": [request_document(r) for r in steered.earlier]}
+    return document
+
+
+def request_document(stored: OperatorRequest) -> dict[str, Any]:
+    """A stored request as a JSON object."""
     return {
         "request_id": stored.request_id, "kind": stored.kind.value, "status": stored.status.value,
         "requested_by": stored.requested_by, "requested_at": stored.requested_at.isoformat(),
         "handled_by": stored.handled_by,
         "handled_at": None if stored.handled_at is None else stored.handled_at.isoformat(),
-        "handled_here": steered.here, "chain_id": stored.chain_id, "plugin_id": stored.plugin_id,
+        "chain_id": stored.chain_id, "plugin_id": stored.plugin_id,
         "enabled": stored.enabled, "leave_positions": stored.leave_positions, "outcome": stored.outcome,
     }
 
 
 def _describe(steered: Steered) -> str:
-    stored, outcome = steered.request, steered.request.outcome
-    who = "here (no bot is running)" if steered.here else f"by the running bot ({stored.handled_by})"
-    head = f"{_name(steered)} ({stored.kind.value}, asked by {stored.requested_by}) {stored.status.value} {who}"
-    if stored.status is RequestStatus.FAILED:
+    where = f"here (no bot is running: {steered.why_here})" if steered.here else "by the running bot"
+    lines = [f"{describe(earlier, 'here, first')}" for earlier in steered.earlier]
+    return "\n".join([*lines, describe(steered.request, where)])
+
+
+def describe(stored: OperatorRequest, where: str | None = None) -> str:
+    """What became of a request, in lines: a head line, then what it did (or why it failed)."""
+    outcome = stored.outcome
+    where = where or (f"by {stored.handled_by}" if stored.handled_by else "")
+    head = f"{_name(stored)} ({_asked(stored)}, asked by {stored.requested_by}) {stored.status.value} {where}".rstrip()
+    if stored.status is RequestStatus.PENDING:
         return head
     if stored.kind is RequestKind.PROFIT_BOOKING:
-        lines = [f"profit booking is {'on' if outcome.get('effective') else 'off'} "
-                 f"(switch {'on' if outcome.get('enabled') else 'off'})"]
-        lines += [f"note: {outcome['note']}"] if outcome.get("note") else []
+        lines = _switch_lines(outcome)
     elif stored.kind is RequestKind.STOP_CHAIN:
-        lines = _chain_lines(outcome)
+        lines = [] if stored.status is RequestStatus.FAILED else _chain_lines(outcome)
     else:
-        stopped = outcome.get("stopped", [])
-        lines = [f"{len(stopped)} chains stopped" + (f" of plugin {outcome['plugin_id']}" if outcome.get("plugin_id")
-                                                      else "")]
-        for chain in stopped:
-            lines += _chain_lines(chain)
+        lines = _stop_all_lines(outcome)
+    if stored.status is RequestStatus.FAILED:
+        lines.append(f"  failed: {outcome.get('error', 'see its outcome')}")
     return "\n".join([head, *lines])
+
+
+def _asked(stored: OperatorRequest) -> str:
+    if stored.kind is RequestKind.STOP_CHAIN:
+        return f"stop chain {stored.chain_id}" + (", leaving its positions" if stored.leave_positions else "")
+    if stored.kind is RequestKind.STOP_ALL:
+        whose = f"plugin {stored.plugin_id}'s" if stored.plugin_id else "all"
+        return f"stop {whose} chains" + (", leaving their positions" if stored.leave_positions else "")
+    return f"profit booking {'on' if stored.enabled else 'off'}"
+
+
+def _switch_lines(outcome: dict[str, Any]) -> list[str]:
+    if "enabled" not in outcome:
+        return []
+    switch = "on" if outcome.get("enabled") else "off"
+    if "effective" in outcome:  # the bot's own effective state
+        lines = [f"profit booking is {'on' if outcome['effective'] else 'off'} in the bot (switch {switch})"]
+    elif switch == "off":  # off whatever the bot's environment says
+        lines = ["profit booking is off (switch off)"]
+    else:  # stored by the CLI, which does not know the bot's environment
+        lines = ["the stored switch is on: profit booking is on in the bot unless its environment says off"]
+    return lines + ([f"note: {outcome['note']}"] if outcome.get("note") else [])
+
+
+def _stop_all_lines(outcome: dict[str, Any]) -> list[str]:
+    if "stopped" not in outcome:
+        return []
+    stopped, failed = outcome.get("stopped", []), outcome.get("failed", {})
+    whose = f" of plugin {outcome['plugin_id']}" if outcome.get("plugin_id") else ""
+    lines = [f"{len(stopped)} chains stopped{whose}" + (f", {len(failed)} NOT stopped" if failed else "")]
+    for chain in stopped:
+        lines += _chain_lines(chain)
+    lines += [f"chain {chain_id} NOT stopped: {why}" for chain_id, why in failed.items()]
+    return lines
 
 
 def _chain_lines(outcome: dict[str, Any]) -> list[str]:

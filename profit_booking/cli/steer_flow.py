@@ -1,15 +1,20 @@
 """How a steering command reaches the engine: through the inbox of a running bot (waiting for
-its answer), or, with no bot running, by taking the writer lease and acting itself."""
+its answer), or, with no bot running, by taking the writer lease and acting itself, after the
+requests left pending in the inbox (run first, oldest first: a newer request never runs before
+an older one)."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from .. import open_service
 from ..domain.requests import OperatorRequest, RequestAnswer, RequestKind, RequestStatus
-from ..errors import DatabaseBusyError, ProfitBookingError
+from ..errors import DatabaseBusyError, InvalidInputError, ProfitBookingError
 from ..service import ProfitBookingService
 from ..store.inbox import Inbox, RunningBot
 from .common import settings_for
@@ -23,32 +28,87 @@ class NoAnswerError(ProfitBookingError):
     """No bot answered the request in time (it stays pending in the inbox)."""
 
 
+class WaitInterruptedError(ProfitBookingError):
+    """The operator interrupted the wait (Ctrl-C): the request stays pending in the inbox."""
+
+
 @dataclass(frozen=True, slots=True)
 class Steered:
-    """A request as it ended, and whether this process ran it (no bot was running)."""
+    """A request as it ended, whether this process ran it (no bot was running: ``why_here``
+    says how that was judged), and the older pending requests it ran first."""
 
     request: OperatorRequest
     here: bool
+    why_here: str = ""
+    earlier: list[OperatorRequest] = field(default_factory=list)
 
 
 async def steer(url: str, request: OperatorRequest, timeout: float) -> Steered:
     """Run ``request`` on the database at ``url``: by the running bot, else here."""
     async with Inbox.open(url) as inbox:
+        if request.kind is RequestKind.STOP_ALL and request.plugin_id is not None:
+            known = await inbox.plugin_ids()
+            if request.plugin_id not in known:
+                raise InvalidInputError(f"no chains of plugin {request.plugin_id!r} in the database; its plugins: "
+                                        f"{', '.join(known) or 'none'}")
         bot = await inbox.running_bot()
         if bot is None:
             try:
-                return Steered((await _act_here(url, request)).as_request(), here=True)
+                earlier, answer = await _act_here(url, request)
             except DatabaseBusyError:  # a bot started meanwhile: it answers
                 bot = await inbox.running_bot() or RunningBot("a bot that has just started")
-        request_id = await inbox.submit(request)
-        return Steered(await _wait(inbox, request_id, bot, timeout), here=False)
+            else:
+                stored = answer.as_request(await inbox.number_of(answer.request))
+                return Steered(stored, True, inbox.no_bot, [a.as_request() for a in earlier])
+        interrupted = asyncio.Event()
+        with _ctrl_c_sets(interrupted):  # from before the request is written: it is never left unsaid
+            request_id = await inbox.submit(request)
+            try:
+                return Steered(await _wait(inbox, request_id, bot, timeout, interrupted), here=False)
+            except asyncio.CancelledError:  # Ctrl-C where no handler could be set: asyncio.run cancels the wait
+                raise _interrupted(request_id) from None
 
 
-async def _act_here(url: str, request: OperatorRequest) -> RequestAnswer:
-    """Take the writer lease and run the request through the service (no broker attached)."""
+@contextmanager
+def _ctrl_c_sets(interrupted: asyncio.Event) -> Iterator[None]:
+    """Ctrl-C sets ``interrupted`` instead of cancelling the wait in the middle of a database
+    read (the wait sees it between two reads, within :data:`POLL_EVERY`)."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    except (NotImplementedError, RuntimeError):  # no signal handlers here (Windows): the wait is cancelled
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _interrupted(request_id: int) -> WaitInterruptedError:
+    return WaitInterruptedError(
+        f"interrupted: request {request_id} stays PENDING and runs when the engine next takes requests "
+        f"(withdraw it with: profit-booking withdraw {request_id})"
+    )
+
+
+async def _pause(interrupted: asyncio.Event) -> bool:
+    """Wait :data:`POLL_EVERY`; whether Ctrl-C came meanwhile."""
+    try:
+        await asyncio.wait_for(interrupted.wait(), POLL_EVERY)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _act_here(url: str, request: OperatorRequest) -> tuple[list[RequestAnswer], RequestAnswer]:
+    """Take the writer lease and run the inbox's pending requests, then ``request``, through
+    the service (no broker attached); their answers."""
     service = await open_service(settings_for(url), create=False)
     try:
-        return await _ask(service, request)
+        service.act_as_cli()
+        earlier = await service.take_requests()
+        return earlier, await _ask(service, request)
     finally:
         await service.aclose()
 
@@ -63,34 +123,40 @@ async def _ask(service: ProfitBookingService, request: OperatorRequest) -> Reque
     return await service.set_profit_booking(bool(request.enabled), requested_by=by)
 
 
-async def _wait(inbox: Inbox, request_id: int, bot: RunningBot, timeout: float) -> OperatorRequest:
+async def _wait(
+    inbox: Inbox, request_id: int, bot: RunningBot, timeout: float, interrupted: asyncio.Event
+) -> OperatorRequest:
     """The request once answered (and, for a stop, once its positions' closes are recorded or
-    :data:`CLOSES_GRACE` has passed); :class:`NoAnswerError` when the bot stops or time runs out."""
+    :data:`CLOSES_GRACE` has passed); :class:`NoAnswerError` when the bot stops or time runs out,
+    :class:`WaitInterruptedError` at Ctrl-C."""
     deadline = time.monotonic() + timeout
     alive_checked = time.monotonic()
     while True:
         stored = await inbox.read(request_id)
         assert stored is not None, "a submitted request stays in the inbox"
         if stored.answered:
-            return await _with_closes(inbox, stored)
+            return await _with_closes(inbox, stored, interrupted)
         now = time.monotonic()
         if now > deadline:
             raise NoAnswerError(
                 f"no answer from the bot ({bot.description}) within {timeout:g} s: request {request_id} stays "
-                "PENDING and runs when the engine next takes requests (its next tick or deal poll, or its next start)"
+                "PENDING and runs when the engine next takes requests (its next tick or deal poll, or its next "
+                f"start); withdraw it with: profit-booking withdraw {request_id}"
             )
         if now - alive_checked > ALIVE_EVERY:
             alive_checked = now
             if await inbox.running_bot() is None and not (await inbox.read(request_id) or stored).answered:
                 raise NoAnswerError(
                     f"the bot ({bot.description}) stopped before answering request {request_id}: it stays PENDING "
-                    "and runs when the bot starts again"
+                    f"and runs when the bot starts again; withdraw it with: profit-booking withdraw {request_id}"
                 )
-        await asyncio.sleep(POLL_EVERY)
+        if await _pause(interrupted):
+            raise _interrupted(request_id)
 
 
-async def _with_closes(inbox: Inbox, stored: OperatorRequest) -> OperatorRequest:
-    """A stop's answer commits with the chain's end; the closes of its positions come after."""
+async def _with_closes(inbox: Inbox, stored: OperatorRequest, interrupted: asyncio.Event) -> OperatorRequest:
+    """A stop's answer commits with the chain's end; the closes of its positions come after
+    (Ctrl-C: the answer as it stands)."""
     if stored.kind is not RequestKind.STOP_CHAIN or stored.status is not RequestStatus.DONE:
         return stored
     request_id = stored.request_id
@@ -98,7 +164,8 @@ async def _with_closes(inbox: Inbox, stored: OperatorRequest) -> OperatorRequest
     deadline = time.monotonic() + CLOSES_GRACE
     alive_checked = time.monotonic()
     while stored.outcome.get("closing") and "closed" not in stored.outcome and time.monotonic() < deadline:
-        await asyncio.sleep(POLL_EVERY)
+        if await _pause(interrupted):
+            return stored
         stored = await inbox.read(request_id) or stored
         if time.monotonic() - alive_checked > ALIVE_EVERY:
             alive_checked = time.monotonic()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import IO, Annotated
@@ -11,9 +10,10 @@ from typing import IO, Annotated
 import typer
 
 from ..errors import InvalidInputError
-from ..inspect import EventFilter, export_rows, read_events, read_only_store, read_timeline
+from ..inspect import EventFilter, EventPage, export_rows, read_event_page, read_only_store, read_timeline
 from ..inspect.events import DEFAULT_LIMIT
 from ..inspect.export import EXPORTS, FORMATS
+from ..inspect.files import check_target, shown_path, write_whole
 from .common import DbOption, JsonOption, console, database_url, parse_time, read_db
 from .serialize import dumps
 from .timeline_view import events_table, timeline_tables
@@ -53,11 +53,22 @@ def events(
     wanted = EventFilter(
         chain_id, plugin, tuple(kind or ()), parse_time(since, "--since"), parse_time(until, "--until"), limit
     )
-    lines = read_db(db, lambda store: read_events(store, wanted))
+    page = read_db(db, lambda store: read_event_page(store, wanted))
     if as_json:
-        print(dumps([line.to_record() for line in lines]))
-        return
-    console().print(events_table(lines))
+        print(dumps([line.to_record() for line in page.lines]))
+    else:
+        console().print(events_table(page.lines))
+    _notes(page)
+
+
+def _notes(page: EventPage) -> None:
+    """What the list leaves out, on stderr (standard output stays the list, JSON or not)."""
+    for kind in page.absent_kinds:
+        present = ", ".join(page.kinds_present) or "none"
+        print(f"note: no events of kind {kind!r} in the database; kinds present: {present}", file=sys.stderr)
+    if page.capped:
+        print(f"note: showing the latest {len(page.lines):,} of {page.total:,} matching events; "
+              f"--limit {page.total} shows them all", file=sys.stderr)
 
 
 def export(
@@ -76,6 +87,8 @@ def export(
         raise InvalidInputError(f"--what {what!r}: expected {' or '.join(EXPORTS)}")
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format {fmt!r}: expected {' or '.join(FORMATS)}")
+    if out is not None:
+        check_target(out, "--out")
     url = database_url(db)
     if out is None:
         _to_stdout(url, what, fmt)
@@ -89,22 +102,10 @@ async def _export(url: str, what: str, fmt: str, sink: IO[str]) -> int:
 
 
 def _to_stdout(url: str, what: str, fmt: str) -> None:
-    try:
-        asyncio.run(_export(url, what, fmt, sys.stdout))
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader (head, less) stopped reading: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(0) from None
+    asyncio.run(_export(url, what, fmt, sys.stdout))
+    sys.stdout.flush()  # inside the command: a reader that left is met by guarded(), not at exit
 
 
 def _to_file(url: str, what: str, fmt: str, out: Path) -> None:
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="") as sink:
-            count = asyncio.run(_export(url, what, fmt, sink))
-        partial.replace(out)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        partial.unlink(missing_ok=True)
-    print(f"{count} {what} rows written to {out}", file=sys.stderr)
+    count = write_whole(out, lambda sink: asyncio.run(_export(url, what, fmt, sink)))
+    print(f"{count} {what} rows written to {shown_path(out)}", file=sys.stderr)

@@ -3,8 +3,11 @@ profit booking on or off), and what became of each request."""
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -83,11 +86,22 @@ class RequestAnswer:
 
 @dataclass(frozen=True, slots=True)
 class EngineSwitch:
-    """The operator's profit-booking switch, as stored in ``engine_state`` (kept across restarts)."""
+    """The operator's profit-booking switch, as stored in ``engine_state`` (kept across restarts).
+    ``heartbeat``: writing it also says that the engine is alive (not when the CLI writes it)."""
 
     enabled: bool
     switched_by: str
     switched_at: datetime
+    heartbeat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class InboxLook:
+    """One look into the inbox: its pending requests, oldest first, and the stored switch as read
+    in the same instant (``None``: not read, nothing was written since the last look)."""
+
+    pending: list[OperatorRequest]
+    switch: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +112,17 @@ class Heartbeat:
     last_tick_at: datetime | None
     last_deal_at: datetime | None
     at: datetime
+
+
+def identity() -> str:
+    """Who this process is, for ``requested_by`` and ``handled_by``: ``user@host pid N``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+
+
+def wall_now() -> datetime:
+    """The wall clock: requests are asked and answered in people's time, not the market's."""
+    return datetime.now(UTC)

@@ -6,7 +6,7 @@ from the SQLModel tables through the store's read transaction; the command line 
 
 from __future__ import annotations
 
-from .events import EventFilter, EventLine, read_events
+from .events import EventFilter, EventLine, EventPage, read_event_page, read_events
 from .export import EXPORTS, export_rows
 from .source import read_only_store
 from .status import Status, read_status
@@ -14,6 +14,7 @@ from .timeline import Step, Timeline, read_timeline
 from .verify import Problem, Verdict, verify_database
 
 __all__ = [
-    "EXPORTS", "EventFilter", "EventLine", "Problem", "Status", "Step", "Timeline", "Verdict", "export_rows",
-    "read_events", "read_only_store", "read_status", "read_timeline", "verify_database",
+    "EXPORTS", "EventFilter", "EventLine", "EventPage", "Problem", "Status", "Step", "Timeline", "Verdict",
+    "export_rows", "read_event_page", "read_events", "read_only_store", "read_status", "read_timeline",
+    "verify_database",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, func, or_, select
 
 from ..errors import InvalidInputError
 from ..store.sql_store import SqlStore
@@ -56,15 +56,51 @@ class EventLine:
         })
 
 
+@dataclass(frozen=True)
+class EventPage:
+    """The events shown, how many match in all (``lines`` may be the latest few of them), and
+    the kinds asked for that no stored event has, with the kinds there are."""
+
+    lines: list[EventLine]
+    total: int
+    absent_kinds: tuple[str, ...] = ()
+    kinds_present: tuple[str, ...] = ()
+
+    @property
+    def capped(self) -> bool:
+        """Whether more events match than are shown."""
+        return self.total > len(self.lines)
+
+
 async def read_events(store: SqlStore, wanted: EventFilter) -> list[EventLine]:
     """The latest ``wanted.limit`` events that match, oldest first."""
+    return (await read_event_page(store, wanted)).lines
+
+
+async def read_event_page(store: SqlStore, wanted: EventFilter) -> EventPage:
+    """The latest ``wanted.limit`` events that match, oldest first, with the number that match
+    and (when kinds are asked for) those of no stored event, all in one read transaction."""
+    matching = _matching(wanted)
     query = (
-        select(events.c.id, events.c.at, events.c.chain_id, chains.c.plugin_id, events.c.kind, events.c.level,
-               events.c.data)
-        .join(chains, chains.c.chain_id == events.c.chain_id)
+        matching.add_columns(events.c.id, events.c.at, events.c.chain_id, chains.c.plugin_id, events.c.kind,
+                             events.c.level, events.c.data)
         .order_by(events.c.at.desc(), events.c.id.desc())
         .limit(wanted.limit)
     )
+    absent: tuple[str, ...] = ()
+    present: tuple[str, ...] = ()
+    async with store.reading() as run:
+        rows = await run.fetch(query)
+        [(total,)] = await run.fetch(matching.add_columns(func.count()))
+        if wanted.kinds:
+            present = tuple(kind for (kind,) in await run.fetch(select(events.c.kind).distinct()
+                                                                .order_by(events.c.kind)))
+            absent = tuple(kind for kind in wanted.kinds if kind not in present)
+    return EventPage([EventLine(*row) for row in reversed(rows)], int(total), absent, present)
+
+
+def _matching(wanted: EventFilter) -> Select[Any]:
+    query = select().select_from(events).join(chains, chains.c.chain_id == events.c.chain_id)
     if wanted.chain_id is not None:
         query = query.where(events.c.chain_id == wanted.chain_id)
     if wanted.plugin_id is not None:
@@ -75,6 +111,4 @@ async def read_events(store: SqlStore, wanted: EventFilter) -> list[EventLine]:
         query = query.where(events.c.at >= wanted.since)
     if wanted.until is not None:
         query = query.where(events.c.at <= wanted.until)
-    async with store.reading() as run:
-        rows = await run.fetch(query)
-    return [EventLine(*row) for row in reversed(rows)]
+    return query

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, text
 
+from ..config import masked_url
 from ..domain.chain import record_value
 from ..errors import StoreError
 from ..store import open_store
@@ -49,7 +50,7 @@ async def read_only_store(url: str) -> AsyncIterator[SqlStore]:
     store = await open_store(url, create=False, read_only=True)
     try:
         if not isinstance(store, SqlStore):
-            raise StoreError(f"{url} is not a SQL store the operator commands can read")
+            raise StoreError(f"{masked_url(url)} is not a SQL store the operator commands can read")
         yield store
     finally:
         await store.close()

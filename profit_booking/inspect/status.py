@@ -4,7 +4,7 @@ last saw, the profit-booking switch, the latest reconciliation findings and the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from ..domain.chain import UNFINISHED_STATUSES
 from ..domain.hunts import OPEN_HUNT_STATUSES
 from ..domain.orders import ACTIVE_ORDER_STATUSES
 from ..domain.requests import RequestStatus
+from ..store.lease import LEASE_TTL, holder_alive
 from ..store.sql_store import SqlStore
 from .source import (
     chains,
@@ -32,12 +33,14 @@ LATEST_FINDINGS = 10
 
 @dataclass(frozen=True)
 class Lease:
-    """The process that holds the SQLite writer lease."""
+    """The process that holds the SQLite writer lease; ``alive``: it renewed within the lease's
+    time to live and (on this host) its process exists, else the lease is left by a dead bot."""
 
     pid: int
     host: str
     since: datetime
     renewed_at: datetime
+    alive: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ async def read_status(store: SqlStore, environment_allows: bool = True) -> Statu
     return Status(
         database=store.label,
         schema_version=version[0][0] if version else None,
-        lease=Lease(*lease[0]) if lease else None,
+        lease=_lease(*lease[0]) if lease else None,
         chains_by_status=_counts(by_status),
         active_orders=_counts(active),
         open_hunts=_counts(open_hunts),
@@ -125,6 +128,11 @@ async def read_status(store: SqlStore, environment_allows: bool = True) -> Statu
         findings=[dict(zip(findings.c.keys(), row, strict=True)) for row in latest],
         pending_requests=[dict(zip(requests.c.keys(), row, strict=True)) for row in pending],
     )
+
+
+def _lease(pid: int, host: str, since: datetime, renewed_at: datetime) -> Lease:
+    renewed = renewed_at if renewed_at.tzinfo else renewed_at.replace(tzinfo=UTC)
+    return Lease(pid, host, since, renewed_at, holder_alive(pid, host, renewed, LEASE_TTL, datetime.now(UTC)))
 
 
 def _counts(rows: list[tuple[Any, ...]]) -> dict[str, int]:

@@ -4,9 +4,10 @@ chain and problem: ``(chain_id, stored, expected)``.
 The ledger (``bookings``) is the truth. A chain's total is the sum of its ledger; its counters
 are what its ledger and order rows say of its current level; every PROFIT row has its BOOKED
 order and every BOOKED order its PROFIT row; a LOSS row names an order that hit its stop or was
-lost. Order states and SL hunts are checked only where they are kept up: a cancelled chain
-leaves its open positions' rows OPEN (their closes are logged as events), and a final chain's
-counters stay as they were when it ended.
+lost, and every placed order that did (STOPPED, REPLACED, LOST) has its LOSS row unless its SL
+hunt still awaits the stop's figure. Order states and SL hunts are checked only where they are
+kept up: a cancelled chain leaves its open positions' rows OPEN (their closes are logged as
+events), and a final chain's counters stay as they were when it ended.
 """
 
 from __future__ import annotations
@@ -146,6 +147,16 @@ CHECKS = (
         bookings.c.chain_id == orders.c.chain_id, bookings.c.order_id == orders.c.order_id,
         bookings.c.kind == LedgerKind.PROFIT,
     ))),
+    Check("stopped, replaced or lost order without its LOSS row (ticket)", select(
+        orders.c.chain_id, orders.c.order_id, NOTHING,
+    ).where(
+        member_of("chain_orders.status", (OrderStatus.STOPPED, OrderStatus.REPLACED, OrderStatus.LOST)),
+        orders.c.order_id.is_not(null()),  # a recovery order lost before it was placed never closed
+        ~exists().where(bookings.c.chain_id == orders.c.chain_id, bookings.c.order_id == orders.c.order_id,
+                        bookings.c.kind == LedgerKind.LOSS),
+        ~exists().where(hunts.c.chain_id == orders.c.chain_id, hunts.c.order_id == orders.c.order_id,
+                        hunts.c.loss_cents.is_(null())),  # its stop was recorded before its figure came
+    )),
     Check("order of no chain (row id)", _orphans(orders)),
     Check("ledger row of no chain (row id)", _orphans(bookings)),
     Check("event of no chain (row id)", _orphans(events)),

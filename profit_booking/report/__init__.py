@@ -8,11 +8,12 @@ Charts need the optional extra: ``pip install profit_booking[report]``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import ConfigError, InvalidInputError, StoreError
+from ..config import masked_url
+from ..errors import ConfigError, StoreError
+from ..inspect.files import check_target, write_whole
 from ..store import open_store
 from ..store.sql_store import SqlStore
 from .data import read_report
@@ -36,24 +37,14 @@ def renderer() -> Renderer:
 
 async def write_report(url: str, path: Path, plugin: str | None = None) -> ReportData:
     """Read the report from the database at ``url`` and write it to ``path`` as one HTML file."""
+    check_target(path, "report file")
     render = renderer()
     store = await open_store(url, create=False, read_only=True)
     try:
         if not isinstance(store, SqlStore):
-            raise StoreError(f"{url} is not a SQL store")
+            raise StoreError(f"{masked_url(url)} is not a SQL store")
         data = await read_report(store, plugin)
     finally:
         await store.close()
-    write_whole(path, render(data))
+    write_whole(path, lambda sink: sink.write(render(data)))
     return data
-
-
-def write_whole(path: Path, text: str) -> None:
-    """``text`` in ``path``, all of it or (on an error) the file as it was."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InvalidInputError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -2,10 +2,11 @@
 request and reads what became of it, and asks whether a bot is running on the database.
 
 A request is the only row such a process writes. On SQLite it opens a short connection of its
-own (with a busy timeout), runs ``BEGIN IMMEDIATE``, one ``INSERT``, ``COMMIT``, and never
-touches another table; on PostgreSQL it is a plain insert. Whether a bot runs: on SQLite, a
-live holder of the writer lease; on PostgreSQL (no lease), a fresh heartbeat in
-``engine_state``.
+own (with a busy timeout), runs ``BEGIN IMMEDIATE``, one ``INSERT`` (or, to withdraw a pending
+request, one ``UPDATE``), ``COMMIT``, and never touches another table; on PostgreSQL it is a
+plain statement. Whether a bot runs: on SQLite, a live holder of the writer lease; on
+PostgreSQL (no lease), an engine heartbeat in ``engine_state`` younger than
+:data:`BOT_QUIET_LIMIT`.
 """
 
 from __future__ import annotations
@@ -17,24 +18,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import insert, select
+from sqlalchemy import Update, insert, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ..domain.requests import OperatorRequest
-from ..errors import DatabaseMissingError, StoreError
+from ..config import masked_url
+from ..domain.requests import OperatorRequest, RequestStatus, identity, wall_now
+from ..errors import DatabaseMissingError, InvalidInputError, StoreError
 from . import parse_url, sqlite_path
 from .errors import driver_errors, translate
+from .lease import LEASE_TTL, holder_alive
 from .lease import READ as READ_LEASE
-from .lease import holder_alive
 from .mapping import REQUEST_COLUMNS, request_from_row, request_values, requests
-from .statements import engine_state
+from .statements import PLUGIN_IDS, engine_state
 
-LEASE_TTL = timedelta(seconds=30)  # the store's default: a holder that stops renewing is gone after it
-HEARTBEAT_FRESH = timedelta(seconds=15)
-"""On PostgreSQL, a bot whose heartbeat is older than this is taken as not running (it writes one
-every few seconds while ticks or deal polls come in)."""
+BOT_QUIET_LIMIT = timedelta(minutes=3)
+"""On PostgreSQL, a bot whose heartbeat is younger than this is taken as running: it writes one
+every few seconds while ticks or deal polls come in, but a paused one (a debugger, ``kill
+-STOP``, a stalled host) stays silent for a while, and a command acting beside it would change
+what the bot still holds in memory. Only an older heartbeat, or none, lets the CLI act itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class Inbox:
         if path is None:
             parsed = parse_url(url)
             engine = create_async_engine(parsed, poolclass=NullPool)
-            label = parsed.render_as_string(hide_password=True)
+            label = str(masked_url(parsed))
         else:
             if not path.is_file():
                 raise DatabaseMissingError(f"database file {path} does not exist")
@@ -76,28 +79,71 @@ class Inbox:
 
     async def submit(self, request: OperatorRequest) -> int:
         """Write ``request`` as PENDING in a short transaction of its own; its id."""
-        statement = insert(requests).values(**request_values(request))
-        async with self._connected() as conn:
-            if not self.sqlite:
-                async with conn.begin():
-                    result = await conn.execute(statement)
-            else:
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
-                try:
-                    result = await conn.execute(statement)
-                    await conn.exec_driver_sql("COMMIT")
-                except BaseException:
-                    await conn.exec_driver_sql("ROLLBACK")
-                    raise
+        async with self._connected() as conn, self._short(conn):
+            result = await conn.execute(insert(requests).values(**request_values(request)))
         key = result.inserted_primary_key
         assert key is not None and key[0] is not None, "an inserted request has its id"
         return int(key[0])
+
+    async def number_of(self, request: OperatorRequest) -> int | None:
+        """The id of the row written for a request answered in-process (found by who asked and
+        when, to the microsecond)."""
+        query = select(requests.c.id).where(requests.c.requested_by == request.requested_by,
+                                            requests.c.requested_at == request.requested_at)
+        async with self._connected() as conn:
+            rows = (await conn.execute(query.order_by(requests.c.id.desc()).limit(1))).all()
+        return int(rows[0][0]) if rows else None
+
+    async def _write(self, statement: Update) -> int:
+        """Run one ``UPDATE`` in a short transaction of its own; the rows it changed."""
+        async with self._connected() as conn, self._short(conn):
+            result = await conn.execute(statement)
+        return int(result.rowcount)
+
+    @asynccontextmanager
+    async def _short(self, conn: AsyncConnection) -> AsyncIterator[None]:
+        """One short write transaction (on SQLite ``BEGIN IMMEDIATE``: it waits for the writer)."""
+        if not self.sqlite:
+            async with conn.begin():
+                yield
+            return
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield
+            await conn.exec_driver_sql("COMMIT")
+        except BaseException:
+            await conn.exec_driver_sql("ROLLBACK")
+            raise
+
+    async def withdraw(self, request_id: int) -> OperatorRequest:
+        """Withdraw a PENDING request: answered FAILED with ``{"withdrawn_by": who}``, so that no
+        engine runs it (an engine that took it already finds it answered and changes nothing)."""
+        who = identity()
+        statement = (
+            update(requests).where(requests.c.id == request_id, requests.c.status == RequestStatus.PENDING)
+            .values(status=RequestStatus.FAILED, handled_by=f"cli {who}", handled_at=wall_now(),
+                    outcome={"withdrawn_by": who, "error": f"withdrawn by {who}"})
+        )
+        if not await self._write(statement):
+            stored = await self.read(request_id)
+            if stored is None:
+                raise InvalidInputError(f"no operator request has the id {request_id}")
+            raise InvalidInputError(f"request {request_id} is {stored.status.value} already (handled by "
+                                    f"{stored.handled_by}): only a PENDING request can be withdrawn")
+        withdrawn = await self.read(request_id)
+        assert withdrawn is not None, "a withdrawn request stays in the inbox"
+        return withdrawn
 
     async def read(self, request_id: int) -> OperatorRequest | None:
         """The request as it stands now (``None``: no request has this id)."""
         async with self._connected() as conn:
             rows = (await conn.execute(select(*REQUEST_COLUMNS).where(requests.c.id == request_id))).all()
         return request_from_row(tuple(rows[0])) if rows else None
+
+    async def plugin_ids(self) -> list[str]:
+        """The plugins that have chains in the database, sorted."""
+        async with self._connected() as conn:
+            return sorted(row[0] for row in (await conn.execute(PLUGIN_IDS)).all())
 
     async def running_bot(self) -> RunningBot | None:
         """The bot running on this database now, if any."""
@@ -109,9 +155,22 @@ class Inbox:
                         return RunningBot(f"pid {pid} on {host}, since {since:%Y-%m-%d %H:%M:%S} UTC")
                 return None
             rows = (await conn.execute(select(engine_state.c.updated_at))).all()
-        if rows and now - rows[0][0] <= HEARTBEAT_FRESH:
-            return RunningBot(f"its heartbeat is {(now - rows[0][0]).total_seconds():.0f} s old")
-        return None
+            if not rows or now - rows[0][0] > BOT_QUIET_LIMIT:
+                return None
+            beat = rows[0][0]
+            made_by_cli = select(requests.c.id).where(requests.c.handled_at == beat,
+                                                      requests.c.handled_by.startswith("cli "))
+            if (await conn.execute(made_by_cli.limit(1))).all():
+                return None  # the engine_state row was made for the CLI's own switch: no engine beat here
+        return RunningBot(f"its heartbeat is {(now - beat).total_seconds():.0f} s old; a bot quiet for less "
+                          f"than {BOT_QUIET_LIMIT.total_seconds() / 60:g} min is taken as running")
+
+    @property
+    def no_bot(self) -> str:
+        """Why a command finds no bot running on this database."""
+        if self.sqlite:
+            return "no bot holds the writer lease"
+        return f"no engine heartbeat in the last {BOT_QUIET_LIMIT.total_seconds() / 60:g} min"
 
     @asynccontextmanager
     async def _connected(self) -> AsyncIterator[AsyncConnection]:

@@ -23,6 +23,8 @@ from .runner import StatementRunner
 from .tables import WriterLeaseRow, table_of
 
 lease = table_of(WriterLeaseRow)
+LEASE_TTL = timedelta(seconds=30)
+"""How long a lease stays held without a renewal: a holder that stops renewing is gone after it."""
 
 READ = select(lease.c.token, lease.c.pid, lease.c.host, lease.c.since, lease.c.renewed_at)
 _INSERT = insert(lease)
@@ -48,7 +50,7 @@ def _pid_exists(pid: int) -> bool:
 class WriterLease:
     """This process's claim on a database file."""
 
-    ttl: timedelta
+    ttl: timedelta = LEASE_TTL
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     pid: int = field(default_factory=os.getpid)
     host: str = field(default_factory=socket.gethostname)
@@ -78,9 +80,12 @@ class WriterLease:
         return holder_alive(pid, host, renewed_at, self.ttl, now)
 
 
-def holder_alive(pid: int, host: str, renewed_at: datetime, ttl: timedelta, now: datetime) -> bool:
-    """Whether the lease's holder is alive: it renewed within ``ttl`` and, on this host, its
-    process still exists."""
+def holder_alive(
+    pid: int, host: str, renewed_at: datetime, ttl: timedelta = LEASE_TTL, now: datetime | None = None
+) -> bool:
+    """Whether the lease's holder is alive: it renewed within ``ttl`` (of ``now``, by default the
+    current time) and, on this host, its process still exists."""
+    now = datetime.now(UTC) if now is None else now
     if now - renewed_at > ttl:
         return False
     return host != socket.gethostname() or _pid_exists(pid)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from ..domain.requests import EngineSwitch, Heartbeat, OperatorRequest, RequestAnswer
+from ..domain.requests import EngineSwitch, Heartbeat, InboxLook, OperatorRequest, RequestAnswer
 from . import statements as q
 from .mapping import answer_values, request_from_row, request_values
 from .runner import StatementRunner
@@ -30,24 +30,46 @@ async def write_answers(run: StatementRunner, answers: Sequence[RequestAnswer]) 
 class OperatorRows:
     """The store's methods for the operator inbox and the engine's state (mixed into SqlStore)."""
 
+    _switch_read: bool | None = None  # the switch read with the last pending requests read
+
     def _transaction(self, *, write: bool) -> AbstractAsyncContextManager[StatementRunner]:
         raise NotImplementedError  # the store's own
 
+    async def look_into_inbox(self) -> InboxLook:
+        """The pending requests and the stored switch, read at one instant; on SQLite neither is
+        read when no other connection committed since the inbox was last found empty (the
+        backend's :meth:`pending_requests` answers ``[]`` then, and the switch is ``None``)."""
+        self._switch_read = None
+        pending = await self.pending_requests()
+        return InboxLook(pending, self._switch_read)
+
     async def pending_requests(self) -> list[OperatorRequest]:
-        """The inbox's pending requests, oldest first."""
+        """The inbox's pending requests, oldest first (the switch is read in the same instant,
+        for :meth:`look_into_inbox`)."""
         async with self._transaction(write=False) as run:
             rows = await run.fetch(q.PENDING_REQUESTS)
+            switch = await run.fetch(q.ENGINE_SWITCH)
+        self._switch_read = bool(switch[0][0]) if switch else None
+        return [request_from_row(row) for row in rows]
+
+    async def recent_requests(self, limit: int) -> list[OperatorRequest]:
+        """The latest ``limit`` requests of the inbox, answered or not, newest first."""
+        async with self._transaction(write=False) as run:
+            rows = await run.fetch(q.RECENT_REQUESTS, {"limit": limit})
         return [request_from_row(row) for row in rows]
 
     async def commit_requests(self, answers: Sequence[RequestAnswer], switch: EngineSwitch | None = None) -> None:
-        """Answer requests that change no chain, in one transaction with the switch they set."""
+        """Answer requests that change no chain, in one transaction with the switch they set (the
+        CLI's switch leaves the engine's heartbeat as it was)."""
         async with self._transaction(write=True) as run:
             if switch is not None:
                 await run.run(q.ENSURE_ENGINE_STATE, {"at": switch.switched_at})
-                await run.run(q.SET_SWITCH, {
-                    "enabled": switch.enabled, "switched_by": switch.switched_by,
-                    "switched_at": switch.switched_at, "updated_at": switch.switched_at,
-                })
+                values = {"enabled": switch.enabled, "switched_by": switch.switched_by,
+                          "switched_at": switch.switched_at}
+                if switch.heartbeat:
+                    await run.run(q.SET_SWITCH, values | {"updated_at": switch.switched_at})
+                else:
+                    await run.run(q.SET_SWITCH_NO_BEAT, values)
             await write_answers(run, answers)
 
     async def amend_stop_outcome(self, chain_id: str, outcome: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..domain.chain import ChainStatus, ProfitChain
 from ..domain.changes import ChainChange, ChainEvent
 from ..domain.findings import Finding
-from ..domain.requests import EngineSwitch, Heartbeat, OperatorRequest, RequestAnswer
+from ..domain.requests import EngineSwitch, Heartbeat, InboxLook, OperatorRequest, RequestAnswer
 from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
 from ..errors import ProfitBookingError
@@ -75,6 +75,10 @@ class Store(Protocol):
     async def pending_requests(self) -> list[OperatorRequest]:
         """The operator inbox's pending requests, oldest first (a store may answer ``[]`` when
         nothing was written since it last found none)."""
+
+    async def look_into_inbox(self) -> InboxLook:
+        """The pending requests with the stored switch, read at one instant (the switch ``None``
+        when the store read nothing: nothing was written since it last found no request)."""
 
     async def commit_requests(self, answers: Sequence[RequestAnswer], switch: EngineSwitch | None = None) -> None:
         """Answer requests that change no chain, with the switch they set, in one transaction."""

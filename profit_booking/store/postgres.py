@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ..config import masked_url
 from ..errors import NotADatabaseError, StoreError
 from .drivers import AsyncpgDriverRunner, SqlAlchemyRunner
 from .errors import driver_errors, translate
@@ -44,7 +45,7 @@ class PostgresStore(SqlStore):
     @classmethod
     async def open(cls, url: URL, *, create: bool = True, read_only: bool = False) -> PostgresStore:
         """Connect, create the schema in an empty database when ``create``, check its version."""
-        label = url.render_as_string(hide_password=True)
+        label = str(masked_url(url))
         engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None)
         conn: AsyncConnection | None = None
         try:

@@ -23,7 +23,7 @@ from ..domain.requests import OperatorRequest
 from ..errors import ConcurrentUpdateError, StoreError
 from .drivers import SqliteDriverRunner, SqliteWriteBatch, UnknownStateError
 from .errors import translate
-from .lease import WriterLease
+from .lease import LEASE_TTL, WriterLease
 from .runner import StatementRunner
 from .sql_store import SqlStore
 from .sqlite_file import (
@@ -64,7 +64,7 @@ class SqliteStore(SqlStore):
     @classmethod
     async def open(
         cls, path: Path, *, create: bool = True, read_only: bool = False, synchronous: str = "FULL",
-        busy_timeout_ms: int = 5000, lease_ttl: timedelta = timedelta(seconds=30),
+        busy_timeout_ms: int = 5000, lease_ttl: timedelta = LEASE_TTL,
     ) -> SqliteStore:
         """Open (or, when ``create``, make) the file: checked, schema in place, lease taken.
 

@@ -103,6 +103,7 @@ ACTIVE_ORDERS_OF = ACTIVE_ORDERS.where(orders.c.chain_id == bindparam("chain_id"
 OPEN_HUNTS_OF = OPEN_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
 HUNT_SUMMARY_OF = HUNT_SUMMARY.where(chains.c.plugin_id == bindparam("plugin_id"))
 ALL_CHAINS = select(*CHAIN_COLUMNS).order_by(chains.c.created_at, chains.c.chain_id)
+PLUGIN_IDS = select(chains.c.plugin_id).distinct()
 LEDGER_ROW_OF = select(bookings.c.id).where(bookings.c.order_id == bindparam("order_id"))
 
 # -- the operator inbox and the engine's state ---------------------------------------------------
@@ -126,6 +127,7 @@ AMEND_STOP_OUTCOME = (
     .values(outcome=bindparam("outcome"))
 )
 PENDING_REQUESTS = select(*REQUEST_COLUMNS).where(PENDING_REQUEST).order_by(requests.c.id)
+RECENT_REQUESTS = select(*REQUEST_COLUMNS).order_by(requests.c.id.desc()).limit(bindparam("limit"))
 REQUEST_BY_ID = select(*REQUEST_COLUMNS).where(requests.c.id == bindparam("request_id"))
 
 ENGINE_SWITCH = select(engine_state.c.profit_booking_enabled).where(engine_state.c.id == 1)
@@ -139,6 +141,11 @@ SET_SWITCH = (
     update(engine_state).where(engine_state.c.id == 1)
     .values(profit_booking_enabled=bindparam("enabled"), switched_by=bindparam("switched_by"),
             switched_at=bindparam("switched_at"), updated_at=bindparam("updated_at"))
+)
+SET_SWITCH_NO_BEAT = (  # the CLI's: the heartbeat (updated_at) stays the engine's own
+    update(engine_state).where(engine_state.c.id == 1)
+    .values(profit_booking_enabled=bindparam("enabled"), switched_by=bindparam("switched_by"),
+            switched_at=bindparam("switched_at"))
 )
 HEARTBEAT = (
     update(engine_state).where(engine_state.c.id == 1)

@@ -89,7 +89,7 @@ async def test_verify_on_postgresql_passes_then_lists_an_altered_total(demo_on_p
     code, out, err = cli("verify", "--db", url, cwd=tmp_path)
     assert code == 0, out + err
     chains = await raw.fetchval("SELECT COUNT(*) FROM chains")
-    assert out.startswith("ok: 18 checks") and f" {chains} chains" in out  # no SQLite pragmas here
+    assert out.startswith("ok: 19 checks") and f" {chains} chains" in out  # no SQLite pragmas here
     chain_id = await raw.fetchval("SELECT chain_id FROM chains ORDER BY chain_id LIMIT 1")
     await raw.execute("UPDATE chains SET total_profit_cents = 424242 WHERE chain_id = $1", chain_id)
     code, out, err = cli("verify", "--db", url, cwd=tmp_path)
@@ -106,3 +106,35 @@ async def test_a_missing_postgresql_database_is_one_error_line(tmp_path):
         assert "pb_no_such_database" in err
 
 
+
+
+SECRET = "Sekr3tPW"  # the local cluster trusts postgres: any password opens it
+
+
+@pytest.mark.parametrize("as_query", [True, False])
+async def test_no_command_prints_or_embeds_the_password(demo_on_postgres, tmp_path, as_query):
+    url, _raw = demo_on_postgres
+    name = url.rsplit("/", 1)[1]
+    secret_url = (f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}?password={SECRET}" if as_query
+                  else f"postgresql+asyncpg://postgres:{SECRET}@127.0.0.1:5432/{name}")
+    page = tmp_path / "report.html"
+    for args in (("status",), ("status", "--json"), ("chains",), ("verify",), ("verify", "--json"),
+                 ("report", "--html", page), ("report", "--html", page, "--json"),
+                 ("stats", "--plugin", "nope"), ("chain", "PB-0123456789abcdef"), ("db", "current"),
+                 ("db", "current", "--json"), ("db", "upgrade"), ("db", "upgrade", "--json")):
+        code, out, err = cli(*args, "--db", secret_url, cwd=tmp_path)
+        assert out + err, args
+        assert SECRET not in out + err, (args, out, err)
+        assert code in (0, 2), (args, err)
+    assert page.is_file() and SECRET not in page.read_text()
+    code, out, err = cli("status", "--db", secret_url, "--json", cwd=tmp_path)
+    shown = json.loads(out)["database"]
+    assert shown.endswith(f"/{name}?password=***") if as_query else shown.startswith("postgresql+asyncpg://postgres:***@")
+
+
+async def test_a_password_with_an_unencoded_at_sign_is_never_echoed(tmp_path):
+    code, out, err = cli("status", "--db", "postgresql+asyncpg://postgres:Sek@r3tPW@127.0.0.1:5432/test",
+                         cwd=tmp_path)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "r3tPW" not in err and "Sek" not in err
+    assert "postgresql+asyncpg://***@127.0.0.1:5432/test" in err

@@ -6,6 +6,7 @@ from nothing has the catalog of one the store creates new; the upgraded one serv
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
@@ -15,8 +16,9 @@ from typing import Any
 import asyncpg
 import pytest
 from profit_booking import load_settings, open_service
+from profit_booking.errors import SchemaVersionError, StoreError
 from profit_booking.store import open_store
-from profit_booking.store.migrating import upgrade_database
+from profit_booking.store.migrating import read_revision, upgrade_database
 from profit_booking.store.migrating.revisions import revision_of
 
 from ..conftest import place_level, sqlite_url
@@ -170,3 +172,25 @@ async def test_a_database_upgraded_from_nothing_has_the_catalog_of_a_new_one(dat
     assert all(new[part] for part in CATALOG)
     for part in CATALOG:
         assert upgraded[part] == new[part], part
+
+
+async def test_a_revision_this_package_does_not_know_is_refused_and_reported_newer(databases):
+    url, dsn = await databases()
+    await upgrade_database(url)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("UPDATE alembic_version SET version_num = '0009_future'")
+    finally:
+        await conn.close()
+    with pytest.raises(SchemaVersionError, match="revision '0009_future', which this profit_booking does not know"):
+        await upgrade_database(url)
+    found = await read_revision(url)
+    assert (found.revision, found.state) == ("0009_future", "newer than this package")
+    assert await postgres_rows(dsn, "alembic_version", ["version_num"]) == [("0009_future",)]
+
+
+async def test_reading_a_missing_database_says_it_was_reading_not_upgrading():
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/profit_booking_no_such_db"
+    with pytest.raises(StoreError, match=rf"^reading the schema revision of {re.escape(url)} failed: .*does not exist") as caught:
+        await read_revision(url)
+    assert "upgrading" not in str(caught.value)

@@ -72,3 +72,49 @@ async def test_steering_on_postgresql_with_no_bot_and_with_a_running_engine(post
     assert await raw(url, "SELECT kind, status, requested_by = handled_by FROM operator_requests ORDER BY id") == [
         ("STOP_CHAIN", "DONE", False), ("PROFIT_BOOKING", "DONE", False), ("STOP_CHAIN", "DONE", False)]
     assert await raw(url, "SELECT profit_booking_enabled FROM engine_state") == [(False,)]
+
+
+async def cli_plain(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *CLI, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_a_quiet_bot_is_asked_not_bypassed_and_a_switch_stored_beside_it_is_honoured(postgres_settings):
+    url = postgres_settings.database_url
+    await (await open_service(postgres_settings)).aclose()  # the schema; no engine has beaten yet
+    code, off, err = await cli("profit-booking", "off", "--db", url)
+    code2, on, err2 = await cli("profit-booking", "on", "--db", url)  # the CLI's own switch is no heartbeat
+    assert (code, code2) == (0, 0), err + err2
+    assert off["handled_here"] and on["handled_here"] and "heartbeat" in on["why_here"]
+    assert off["handled_by"].startswith("cli ") and "effective" not in on["outcome"]
+
+    engine = await open_service(postgres_settings)
+    try:
+        await engine.take_requests()  # its heartbeat
+        await raw(url, "UPDATE engine_state SET updated_at = now() - interval '60 seconds'")  # quiet (kill -STOP)
+        code, out, err = await cli_plain("profit-booking", "off", "--timeout", "1", "--db", url)
+        assert code == 3 and "quiet for less than 3 min is taken as running" in err, (out, err)
+        assert "request 3 stays PENDING" in err
+        assert engine.profit_booking_enabled
+        [answer] = await engine.take_requests()  # it wakes up: it runs the request
+        assert answer.ok and not engine.profit_booking_enabled
+
+        await raw(url, "UPDATE engine_state SET updated_at = now() - interval '10 minutes'")  # silent long enough
+        code, switched, err = await cli("profit-booking", "on", "--db", url)
+        assert code == 0 and switched["handled_here"], err
+        assert not engine.profit_booking_enabled
+        assert await engine.take_requests() == []  # its next look reads the stored switch with the inbox
+        assert engine.profit_booking_enabled
+    finally:
+        await engine.aclose()
+    assert await raw(url, "SELECT id, status, enabled, handled_by LIKE 'cli %' FROM operator_requests ORDER BY id") == [
+        (1, "DONE", False, True), (2, "DONE", True, True), (3, "DONE", False, False), (4, "DONE", True, True)]
+    assert await raw(url, "SELECT profit_booking_enabled FROM engine_state") == [(True,)]
+    code, listed, err = await cli("requests", "--limit", "2", "--db", url)  # answered ones too, newest first
+    assert code == 0, err
+    assert [(r["request_id"], r["status"], r["outcome"]["enabled"]) for r in listed] == [(4, "DONE", True),
+                                                                                        (3, "DONE", False)]

@@ -73,3 +73,33 @@ def test_a_missing_database_is_refused_and_not_created(tmp_path: Path) -> None:
     done = run_cli("profit-booking", "off", "--db", "absent.db", cwd=tmp_path)
     assert done.returncode == 2 and "does not exist" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_acting_itself_names_the_request_its_row_and_the_cli(db: Path) -> None:
+    before = rows(db, "SELECT COALESCE(MAX(id), 0) FROM operator_requests")[0][0]
+    done = run_cli("profit-booking", "off", "--db", db, "--json", cwd=db.parent)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    [(row_id, handled_by)] = rows(db, f"SELECT id, handled_by FROM operator_requests WHERE id > {before}")
+    assert answer["request_id"] == row_id and answer["handled_by"] == handled_by and handled_by.startswith("cli ")
+    assert "effective" not in answer["outcome"] and "writer lease" in answer["why_here"]
+    text = run_cli("profit-booking", "on", "--db", db, cwd=db.parent)
+    assert text.returncode == 0 and text.stdout.startswith(f"request {row_id + 1} (profit booking on"), text.stdout
+    assert "unless its environment says off" in text.stdout
+
+
+def test_stop_all_refuses_an_unknown_plugin_naming_the_known_ones(db: Path) -> None:
+    counts = "SELECT COUNT(*), (SELECT COUNT(*) FROM chains WHERE status = 'CANCELLED') FROM operator_requests"
+    before = rows(db, counts)
+    done = run_cli("stop-all", "--plugin", "combnied_v3", "--leave-positions", "--db", db, cwd=db.parent)
+    assert done.returncode == 2 and done.stdout == "" and len(done.stderr.splitlines()) == 1
+    assert "no chains of plugin 'combnied_v3'" in done.stderr and "combined_v3" in done.stderr.split("plugins:")[1]
+    assert rows(db, counts) == before
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "3601"])
+def test_a_timeout_that_is_no_number_of_seconds_is_refused(db: Path, value: str) -> None:
+    done = run_cli("profit-booking", "off", "--timeout", value, "--db", db, cwd=db.parent)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "--timeout must be a number of seconds from 0 to 3600" in done.stderr
+    assert rows(db, "SELECT COUNT(*) FROM operator_requests") == [(0,)]

@@ -1,24 +1,27 @@
-"""``db upgrade`` killed with SIGKILL at several points (a hook in the upgrade sends it, never a
-timer): the file then holds exactly the old schema or exactly the head's, never a mix, and a
-rerun completes the upgrade with every row kept and the ledger oracle clean."""
+"""``db upgrade`` killed with SIGKILL at several points (``upgrade_kill.py`` runs the CLI with a
+hook that sends it, never a timer): the file then holds exactly the old schema or exactly the
+head's, never a mix, and a rerun completes the upgrade with every row kept and the ledger
+oracle clean."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sqlite3
 import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from profit_booking.store import open_store
-from profit_booking.store.migrating.crash_hook import KILL_ENV
 
 from ..conftest import sqlite_url
 from ..fixtures import copy_fixture, kept_rows, normalized_schema, rows
 from .conftest import CLI, assert_consistent
 
+KILLER = Path(__file__).with_name("upgrade_kill.py")  # the CLI, killed where its first argument says
 KILL_POINTS = [
     "statement:2",  # right after BEGIN IMMEDIATE
     "statement:40",  # inside revision 2's rebuild: old tables renamed aside, new ones half made
@@ -42,11 +45,16 @@ def head_schema(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str,
 
 
 def upgrade(path: Path, kill_at: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != KILL_ENV}
-    if kill_at:
-        env[KILL_ENV] = kill_at
-    command = [*CLI, "db", "upgrade", "--db", str(path)]
-    return subprocess.run(command, cwd=path.parent, env=env, capture_output=True, text=True, timeout=60)
+    """``db upgrade`` of ``path``: the CLI itself, or (``kill_at``) run by the killer at that point."""
+    runner = [sys.executable, str(KILLER), kill_at] if kill_at else CLI
+    command = [*runner, "db", "upgrade", "--db", str(path)]
+    return subprocess.run(command, cwd=path.parent, capture_output=True, text=True, timeout=60)
+
+
+def where(kill_at: str) -> str:
+    """What the killer says on stderr when it kills at ``kill_at``."""
+    kind, _, value = kill_at.partition(":")
+    return {"statement": f"before statement {value}", "revision": f"after revision {value}"}.get(kind, "before commit")
 
 
 def in_wal_mode(path: Path) -> Path:
@@ -66,7 +74,7 @@ def test_a_killed_upgrade_leaves_one_schema_and_a_rerun_completes_it(
     killed = upgrade(path, kill_at)
 
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert "upgrade killed" in killed.stderr
+    assert f"upgrade killed {where(kill_at)}" in killed.stderr
     after_kill = normalized_schema(path)
     assert after_kill == old_schema  # the transaction never committed: SQLite rolled it all back
     assert after_kill != head_schema
@@ -92,3 +100,15 @@ def test_a_killed_upgrade_of_a_rollback_journal_file_leaves_the_old_schema(tmp_p
     assert upgrade(path).returncode == 0
     assert kept_rows(path) == before
     assert_consistent(path)
+
+
+def test_the_package_itself_has_no_kill_switch(tmp_path: Path):
+    """The kill points live in the tests: the environment variable that once armed a hook inside
+    the package's upgrade does nothing to the real CLI."""
+    path = copy_fixture(1, tmp_path)
+    env = {**os.environ, "PROFIT_BOOKING_UPGRADE_KILL": "commit"}
+    done = subprocess.run([*CLI, "db", "upgrade", "--db", str(path)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(5,)]
+    assert importlib.util.find_spec("profit_booking.store.migrating.crash_hook") is None

@@ -62,7 +62,7 @@ async def test_a_healthy_database_verifies_clean_even_with_a_cancelled_chains_op
     with closing(sqlite3.connect(db_path)) as conn:
         counts = {name: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] for name, table in tables.items()}
     assert verdict.counted == counts and counts["chains"] == 3 and counts["SL hunts"] == 1
-    assert verdict.summary().startswith("ok: 20 checks over 3 chains")
+    assert verdict.summary().startswith("ok: 21 checks over 3 chains")
     assert oracle(db_path) == set()
 
 
@@ -106,3 +106,44 @@ async def test_orphan_rows_are_found_by_sqlite_and_by_the_ledger_checks(populate
     assert "ledger row of no chain (row id)" in problems
     assert "PROFIT row without its BOOKED order (order id)" in problems
     assert not verdict.ok and verdict.summary().startswith(f"{len(problems)} problem(s)")
+
+
+LOSS_GONE = "stopped, replaced or lost order without its LOSS row (ticket)"
+
+
+def delete_loss_row(db_path, chain_id: str) -> str:
+    """Delete the chain's LOSS row and mend its total, as a careful tamperer would: the ticket."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        [(ticket,)] = conn.execute("SELECT order_id FROM bookings WHERE chain_id = ? AND kind = 'LOSS'", (chain_id,))
+    tamper(
+        db_path,
+        ("DROP TRIGGER IF EXISTS bookings_no_delete", ()),
+        ("DELETE FROM bookings WHERE chain_id = ? AND kind = 'LOSS'", (chain_id,)),
+        ("UPDATE chains SET total_profit_cents = (SELECT COALESCE(SUM(amount_cents), 0) FROM bookings b "
+         "WHERE b.chain_id = chains.chain_id) WHERE chain_id = ?", (chain_id,)),
+    )
+    return ticket
+
+
+@pytest.mark.parametrize("status", ["STOPPED", "LOST", "REPLACED"])
+async def test_a_deleted_loss_row_is_found_whatever_became_of_its_order(populated, db_path, status):
+    chain_id = populated[1]
+    tamper(db_path, ("UPDATE chain_orders SET status = ? WHERE chain_id = ? AND status = 'STOPPED'",
+                     (status, chain_id)))
+    if status != "STOPPED":  # the hunt ended with its order: the chain is as a finished one would be
+        tamper(db_path, ("UPDATE chains SET status = 'STOPPED' WHERE chain_id = ?", (chain_id,)),
+               ("UPDATE sl_hunts SET status = 'EXPIRED' WHERE chain_id = ?", (chain_id,)))
+    assert (await verdict_of(db_path)).ok
+    ticket = delete_loss_row(db_path, chain_id)
+    verdict = await verdict_of(db_path)
+    assert [(p.problem, p.chain_id, p.stored) for p in verdict.problems] == [(LOSS_GONE, chain_id, ticket)]
+    assert oracle(db_path) <= flagged(verdict)
+
+
+async def test_a_stop_whose_figure_is_still_awaited_has_no_loss_row_yet(populated, db_path):
+    chain_id = populated[1]
+    delete_loss_row(db_path, chain_id)
+    tamper(db_path, ("UPDATE sl_hunts SET loss_cents = NULL WHERE chain_id = ?", (chain_id,)))
+    verdict = await verdict_of(db_path)
+    assert verdict.ok, verdict.problems
+    assert oracle(db_path) == set()

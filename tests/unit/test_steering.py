@@ -4,11 +4,15 @@ milliseconds of wall time."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from unittest.mock import AsyncMock, MagicMock
 
 from profit_booking import ChainStatus, ProfitBookingService
+from profit_booking.cli.steer_commands import describe
 from profit_booking.domain.requests import RequestStatus
-from profit_booking.usecases import steering
+from profit_booking.errors import BrokerUnavailableError
+from profit_booking.usecases import request_stops, steering
 
 
 def plan_service() -> ProfitBookingService:
@@ -48,3 +52,32 @@ async def test_the_inbox_is_looked_into_at_most_every_few_milliseconds():
         clock[0] += step
         await guide.take_due()
     assert looks == [100.0, 100.0 + 0.015 + steering.REQUEST_CHECK_EVERY]
+
+
+async def test_a_partly_failed_stop_all_says_what_it_stopped_and_what_failed_and_why(monkeypatch):
+    service = plan_service()
+    service.manager.create_profit_chain = AsyncMock(side_effect=["chain_001", "chain_002"])
+    first = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+    second = await service.create_chain("combined_v3", "b2", "EURUSD", "SELL")
+    real_cancel = request_stops.cancel
+
+    async def cancel(core, follower, chain_id, reason, **kw):
+        if chain_id == second.chain_id:
+            raise BrokerUnavailableError("position 77 closed, its deal not shown yet: ask again in a moment")
+        return await real_cancel(core, follower, chain_id, reason, **kw)
+
+    monkeypatch.setattr(request_stops, "cancel", cancel)
+    answer = await service.stop_all(leave_positions=True)
+    assert answer.status is RequestStatus.FAILED and second.chain_id in answer.outcome["error"]
+    shown = describe(answer.as_request(7))
+    assert f"chain {first.chain_id} is CANCELLED" in shown and "b1 left open" in shown
+    assert f"chain {second.chain_id} NOT stopped: position 77 closed" in shown
+    assert "1 chains stopped, 1 NOT stopped" in shown
+
+
+def test_the_cli_imports_no_use_case():
+    cli = Path(steering.__file__).parents[1] / "cli"
+    for source in cli.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert "usecases" not in (node.module or ""), f"{source.name} imports {node.module}"

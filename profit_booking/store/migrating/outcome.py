@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .revisions import is_known
+
 
 @dataclass(frozen=True, slots=True)
 class DatabaseRevision:
@@ -19,8 +21,9 @@ class DatabaseRevision:
 
     @property
     def state(self) -> str:
-        """``current``, ``upgrade needed`` or ``newer than this package``."""
-        if self.schema_version > self.head_version:
+        """``current``, ``upgrade needed`` or ``newer than this package`` (a higher schema version,
+        or a revision this package does not know)."""
+        if self.schema_version > self.head_version or not is_known(self.revision):
             return "newer than this package"
         if self.schema_version < self.head_version or self.revision != self.head_revision:
             return "upgrade needed"

@@ -53,3 +53,8 @@ def revision_of(schema_version: int) -> Revision:
 def head() -> Revision:
     """The newest revision: the schema this package writes."""
     return known_revisions()[-1]
+
+
+def is_known(revision: str | None) -> bool:
+    """Whether ``revision`` is one of this package's (``None``: written before Alembic, known by version)."""
+    return revision is None or any(known.revision == revision for known in known_revisions())

@@ -6,7 +6,8 @@ import asyncio
 
 from .. import parse_url, sqlite_path
 from .outcome import DatabaseRevision, UpgradeOutcome
-from .sqlite_upgrade import read_sqlite_revision, upgrade_sqlite
+from .sqlite_reading import read_sqlite_revision
+from .sqlite_upgrade import upgrade_sqlite
 
 
 async def upgrade_database(url: str, target: str = "head") -> UpgradeOutcome:

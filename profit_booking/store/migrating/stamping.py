@@ -9,11 +9,12 @@ its highest schema version, then upgraded from there. Every revision records its
 from __future__ import annotations
 
 from alembic import command
+from alembic.util import CommandError
 from sqlalchemy import Connection, inspect, text
 
 from ...errors import NotADatabaseError, SchemaVersionError
 from .outcome import DatabaseRevision
-from .revisions import Revision, alembic_config, head, known_revisions, revision_of
+from .revisions import Revision, alembic_config, head, is_known, known_revisions, revision_of
 
 
 def database_revision(label: str, tables: set[str], version: int | None, revision: str | None) -> DatabaseRevision:
@@ -28,11 +29,18 @@ def database_revision(label: str, tables: set[str], version: int | None, revisio
 
 
 def refuse_newer(found: DatabaseRevision) -> None:
-    """A database of a schema this package does not know is left alone."""
+    """A database of a schema this package does not know (a higher version, or a revision it has
+    not got) is left alone: checked before anything is written, a backup included."""
     if found.schema_version > found.head_version:
         raise SchemaVersionError(
             f"{found.database} has schema version {found.schema_version}, newer than version {found.head_version} "
             "that this profit_booking writes; upgrade profit_booking to use it"
+        )
+    if not is_known(found.revision):
+        shown = repr(found.revision if len(found.revision or "") <= 40 else f"{(found.revision or '')[:40]}…")
+        raise SchemaVersionError(
+            f"{found.database} is at revision {shown}, which this profit_booking does not know (its newest is "
+            f"{found.head_revision}): a newer profit_booking wrote it; upgrade profit_booking to use it"
         )
 
 
@@ -54,9 +62,12 @@ def run_revisions(conn: Connection, label: str, target: str = "head") -> tuple[D
     refuse_newer(found)
     config = alembic_config()
     config.attributes["connection"] = conn
-    if found.revision is None and found.schema_version > 0:
-        command.stamp(config, revision_of(found.schema_version).revision)
-    command.upgrade(config, target)
+    try:
+        if found.revision is None and found.schema_version > 0:
+            command.stamp(config, revision_of(found.schema_version).revision)
+        command.upgrade(config, target)
+    except CommandError as exc:  # inside the transaction: the caller rolls it back
+        raise SchemaVersionError(f"cannot upgrade {label} to {target!r}: {' '.join(str(exc).split())}") from None
     [reached] = [known for known in known_revisions() if known.revision == _stamped(conn)]
     return found, reached
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from profit_booking.store.migrating.crash_hook import after_revision
-
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, transaction_per_migration=False, on_version_apply=after_revision)
+context.configure(connection=connection, transaction_per_migration=False)
 with context.begin_transaction():
     context.run_migrations()
