@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..store.migrating import DatabaseRevision, UpgradeOutcome, known_revisions, read_revision, upgrade_database
 from .common import DATABASE_ENV, DbOption, JsonOption, console, database_url, guarded
 from .serialize import dumps
+
+if TYPE_CHECKING:  # Alembic is imported only when a db command runs: every other command starts faster
+    from ..store.migrating import DatabaseRevision, UpgradeOutcome
 
 db_app = typer.Typer(help="The database's schema: upgrade it, show its revision and the revisions known.",
                      no_args_is_help=True)
@@ -28,6 +30,8 @@ def upgrade(db: DbOption = None, as_json: JsonOption = False) -> None:
     0600) and is refused while a bot holds it; the upgrade runs in one transaction, so it ends
     with the old schema or the new one. A database newer than this package is refused.
     """
+    from ..store.migrating import upgrade_database
+
     outcome = asyncio.run(upgrade_database(database_url(db)))
     if as_json:
         print(dumps(_outcome_record(outcome)))
@@ -39,6 +43,8 @@ def upgrade(db: DbOption = None, as_json: JsonOption = False) -> None:
 @guarded
 def current(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Print the database's schema version and revision, and whether it needs an upgrade (read-only)."""
+    from ..store.migrating import read_revision
+
     found = asyncio.run(read_revision(database_url(db)))
     if as_json:
         print(dumps(_revision_record(found)))
@@ -55,6 +61,8 @@ def current(db: DbOption = None, as_json: JsonOption = False) -> None:
 def history(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Print every schema revision this package knows, oldest first; with a database (--db or
     $PROFIT_BOOKING_DATABASE_URL), which of them it has (read-only)."""
+    from ..store.migrating import known_revisions, read_revision
+
     found = None
     if db is not None or os.environ.get(DATABASE_ENV):
         found = asyncio.run(read_revision(database_url(db)))

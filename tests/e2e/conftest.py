@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ..ledger_oracle import ledger_mismatches
+from .crash_hooks import BUILT_TICKS, FAST
 
 PYRAMID = {0: 1, 1: 2, 2: 4, 3: 8, 4: 16}
 FINAL = ("COMPLETED", "STOPPED", "CANCELLED")
@@ -103,3 +105,21 @@ def spawn_cli(tmp_path: Path) -> Callable[..., subprocess.Popen[bytes]]:
 def cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``cli(*args)``: the CLI run in this test's temporary directory."""
     return lambda *args, **kw: run_cli(*args, cwd=tmp_path, **kw)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A replay run to tick BUILT_TICKS (chains with open positions), copied by each steering test."""
+    directory = tmp_path_factory.mktemp("steer-built")
+    done = subprocess.run([*CLI, "demo", "--db", "bot.db", "--ticks", str(BUILT_TICKS)], cwd=directory,
+                          capture_output=True, text=True, timeout=120, env=FAST)
+    assert done.returncode == 0, done.stderr
+    return directory
+
+
+@pytest.fixture
+def bot_files(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built replay's two files for one test: the bot's database is returned."""
+    for name in ("bot.db", "bot.paper.db"):
+        shutil.copy(built / name, tmp_path / name)
+    return tmp_path / "bot.db"

@@ -5,11 +5,8 @@ pending when the bot dies runs once at its restart, never twice."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from .conftest import CLI, run_cli
 from .crash_hooks import (
@@ -22,23 +19,6 @@ from .crash_hooks import (
     start_bot,
     tick_of,
 )
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A replay run to tick 400 (chains with open positions), copied by each test."""
-    directory = tmp_path_factory.mktemp("steer-built")
-    done = subprocess.run([*CLI, "demo", "--db", "bot.db", "--ticks", str(BUILT_TICKS)], cwd=directory,
-                          capture_output=True, text=True, timeout=120, env=FAST)
-    assert done.returncode == 0, done.stderr
-    return directory
-
-
-@pytest.fixture
-def bot_files(built: Path, tmp_path: Path) -> Path:
-    for name in ("bot.db", "bot.paper.db"):
-        shutil.copy(built / name, tmp_path / name)
-    return tmp_path / "bot.db"
 
 
 def test_stop_chain_runs_on_the_next_tick_and_once_across_a_kill_after_its_commit(bot_files: Path) -> None:

@@ -4,18 +4,12 @@ tick after its request is written; from then on the engine opens, books and reco
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
-from .conftest import CLI
 from .crash_hooks import (
     BUILT_TICKS,
-    FAST,
     START,
     ask_while_watching,
     progress,
@@ -23,23 +17,6 @@ from .crash_hooks import (
     start_bot,
     tick_of,
 )
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A replay run to tick 400 (chains with open positions), copied by each test."""
-    directory = tmp_path_factory.mktemp("steer-built")
-    done = subprocess.run([*CLI, "demo", "--db", "bot.db", "--ticks", str(BUILT_TICKS)], cwd=directory,
-                          capture_output=True, text=True, timeout=120, env=FAST)
-    assert done.returncode == 0, done.stderr
-    return directory
-
-
-@pytest.fixture
-def bot_files(built: Path, tmp_path: Path) -> Path:
-    for name in ("bot.db", "bot.paper.db"):
-        shutil.copy(built / name, tmp_path / name)
-    return tmp_path / "bot.db"
 
 
 def test_off_runs_on_the_next_tick_and_the_engine_does_nothing_after_it(bot_files: Path) -> None:
