@@ -46,6 +46,16 @@ WHERE o.status = 'BOOKED' AND NOT EXISTS (
     SELECT 1 FROM bookings b
     WHERE b.chain_id = o.chain_id AND b.order_id = o.order_id AND b.kind = 'PROFIT')
 UNION ALL
+SELECT o.chain_id, 'stopped, replaced or lost order without its LOSS row: ' || o.order_id, NULL, NULL
+FROM chain_orders o
+WHERE o.status IN ('STOPPED', 'REPLACED', 'LOST') AND o.order_id IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM bookings b
+    WHERE b.chain_id = o.chain_id AND b.order_id = o.order_id AND b.kind = 'LOSS')
+  AND NOT EXISTS (  -- its SL hunt still awaits the stop's figure
+    SELECT 1 FROM sl_hunts h
+    WHERE h.chain_id = o.chain_id AND h.order_id = o.order_id AND h.loss_cents IS NULL)
+UNION ALL
 SELECT c.chain_id, 'COMPLETED with its last level not fully resolved', c.orders_booked + c.orders_lost,
        c.orders_in_level
 FROM chains c
