@@ -160,11 +160,18 @@ def progress(db: Path) -> int:
 
 
 def chain_with_positions(db: Path) -> str:
-    """An active chain below the last level (it will not complete under the test's feet) with open positions."""
-    rows = query(db, "SELECT o.chain_id FROM chain_orders o JOIN chains c USING (chain_id) WHERE c.status = 'ACTIVE'"
-                     " AND c.level BETWEEN 1 AND 3 AND o.status = 'OPEN' AND o.order_id IS NOT NULL"
-                     " ORDER BY c.level DESC")
-    return str(rows[0][0])
+    """An active chain below the last level (it will not complete under the test's feet) with open positions,
+    the one whose nearest stop is farthest from the last quote (relative to the price): the bot ticks on while
+    a steering request is on its way, and a level that hits its stop meanwhile leaves no position to close."""
+    rows = query(db, "SELECT o.chain_id, c.symbol, o.stop_price FROM chain_orders o JOIN chains c USING (chain_id)"
+                     " WHERE c.status = 'ACTIVE' AND c.level BETWEEN 1 AND 3 AND o.status = 'OPEN'"
+                     " AND o.order_id IS NOT NULL AND o.stop_price IS NOT NULL")
+    quotes = dict(query(db.with_name(f"{db.stem}.paper{db.suffix}"), "SELECT symbol, price FROM quotes"))
+    room: dict[str, float] = {}
+    for chain_id, symbol, stop in rows:
+        price = float(quotes[symbol])
+        room[chain_id] = min(room.get(chain_id, float("inf")), abs(price - float(stop)) / price)
+    return max(room, key=room.__getitem__)
 
 
 def open_tickets(db: Path, chain_id: str) -> list[str]:
