@@ -59,7 +59,7 @@ class WriterLease:
         """Take the lease inside the caller's write transaction, or refuse naming the holder."""
         now = datetime.now(UTC)
         for token, pid, host, since, renewed_at in await run.fetch(READ):
-            if token != self.token and self._holder_alive(pid, host, renewed_at, now):
+            if token != self.token and holder_alive(pid, host, renewed_at, self.ttl, now):
                 raise DatabaseBusyError(
                     f"{label} is in use by another bot (pid {pid} on {host}, since {since:%Y-%m-%d %H:%M:%S} UTC); "
                     "one process writes a SQLite file: stop that one first, or use PostgreSQL for several"
@@ -75,9 +75,6 @@ class WriterLease:
     async def release(self, run: StatementRunner) -> None:
         """Give the lease up (only if it is still ours)."""
         await run.run(RELEASE, {"b_token": self.token})
-
-    def _holder_alive(self, pid: int, host: str, renewed_at: datetime, now: datetime) -> bool:
-        return holder_alive(pid, host, renewed_at, self.ttl, now)
 
 
 def holder_alive(
