@@ -1,4 +1,4 @@
--- profit_booking schema, version 5 (SQLite).
+-- profit_booking schema, version 6 (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
 -- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
@@ -69,7 +69,7 @@ CREATE TABLE broker_findings (
 	client_order_id VARCHAR,
 	detail JSON NOT NULL,
 	PRIMARY KEY (id),
-	CONSTRAINT ck_broker_findings_kind CHECK (kind IN ('LINKED', 'PLACED', 'SETTLED', 'UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED'))
+	CONSTRAINT ck_broker_findings_kind CHECK (kind IN ('LINKED', 'PLACED', 'SETTLED', 'UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED', 'UNKNOWN_DEAL', 'BEHIND_BROKER'))
 );
 
 -- index ix_broker_findings_at

@@ -1,7 +1,7 @@
 """Build ``tests/fixtures/schema_v{N}.db``: a database of every schema version the package has
 written, made by that version's own code.
 
-    python scripts/build_schema_fixtures.py
+    python scripts/build_schema_fixtures.py [VERSION ...]   # every version, or only those named
 
 For each version the commit that wrote it is checked out in a temporary ``git worktree`` and
 its own demo command runs there (with this interpreter, the worktree's package first on the
@@ -37,6 +37,7 @@ VERSIONS = (
     Version(2, "c2c1ab6", ("demo", "--events", "400", "--seed", "12")),
     Version(3, "0f9ebe8", ("demo", "--events", "400", "--seed", "13")),
     Version(4, "fbfa636", ("event-demo", "--events", "400", "--seed", "14")),
+    Version(5, "36f05d5", ("event-demo", "--events", "400", "--seed", "15")),
 )
 
 
@@ -91,9 +92,10 @@ def describe(path: Path) -> str:
 
 
 def main() -> None:
+    wanted = {int(number) for number in sys.argv[1:]} or {version.number for version in VERSIONS}
     FIXTURES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for version in VERSIONS:
+        for version in (version for version in VERSIONS if version.number in wanted):
             print(describe(build(version, Path(tmp))))
 
 

@@ -17,6 +17,8 @@ class FindingKind(str, Enum):
     DUPLICATE_POSITION = "DUPLICATE_POSITION"  # ours by client id, but not the ticket on record
     MISSING_ORDER = "MISSING_ORDER"  # open on record, neither open nor closed at the broker
     FAILED = "FAILED"  # an intent could not be placed (left pending for the next attempt)
+    UNKNOWN_DEAL = "UNKNOWN_DEAL"  # a deal with one of our client ids whose order or chain is not on record
+    BEHIND_BROKER = "BEHIND_BROKER"  # the database knew less than the broker (a restored or rolled-back file)
 
 
 @dataclass(frozen=True, slots=True)

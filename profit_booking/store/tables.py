@@ -25,7 +25,7 @@ from ..domain.requests import RequestKind, RequestStatus
 from .append_only import make_append_only
 from .types import Cents, DecimalText, UTCDateTime, enum_names
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def sql_in(column: str, members: Iterable[Enum]) -> str:

@@ -43,7 +43,7 @@ async def test_status_chains_stats_and_events_on_postgresql(demo_on_postgres, tm
     assert code == 0, err
     status = json.loads(out)
     by_status = {r["status"]: r["n"] for r in await raw.fetch("SELECT status, COUNT(*) AS n FROM chains GROUP BY 1")}
-    assert status["chains_by_status"] == by_status and status["schema_version"] == 5 and status["lease"] is None
+    assert status["chains_by_status"] == by_status and status["schema_version"] == 6 and status["lease"] is None
     plugin = await raw.fetchval("SELECT plugin_id FROM chains ORDER BY plugin_id LIMIT 1")
     code, out, err = cli("stats", "--db", url, "--plugin", plugin, "--json", cwd=tmp_path)
     assert code == 0, err

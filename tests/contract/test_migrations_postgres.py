@@ -15,11 +15,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from profit_booking import load_settings, open_service
 from profit_booking.errors import SchemaVersionError, StoreError
 from profit_booking.store import open_store
 from profit_booking.store.migrating import read_revision, upgrade_database
 from profit_booking.store.migrating.revisions import revision_of
+from profit_booking.store.tables import SCHEMA_VERSION
 
 from ..conftest import place_level, sqlite_url
 from ..fixtures import OLD_VERSIONS, copy_fixture
@@ -127,7 +129,7 @@ async def test_rows_of_each_version_upgrade_to_the_head_as_on_sqlite(tmp_path: P
     assert await copy_rows(copy_fixture(version, tmp_path, "source.db"), dsn) > 500
 
     upgraded = await upgrade_database(url)
-    assert (upgraded.from_version, upgraded.to_version, upgraded.backup) == (version, 5, None)
+    assert (upgraded.from_version, upgraded.to_version, upgraded.backup) == (version, SCHEMA_VERSION, None)
 
     on_sqlite = copy_fixture(version, tmp_path)
     await upgrade_database(sqlite_url(on_sqlite))
@@ -136,8 +138,8 @@ async def test_rows_of_each_version_upgrade_to_the_head_as_on_sqlite(tmp_path: P
     for table in ("chains", "chain_orders", "bookings", "chain_events", "sl_hunts", "broker_findings"):
         columns, expected = sqlite_rows(on_sqlite, table)
         assert await postgres_rows(dsn, table, columns) == expected, table
-    assert await postgres_rows(dsn, "schema_version", ["version"]) == [(n,) for n in range(1, 6)]
-    assert await postgres_rows(dsn, "alembic_version", ["version_num"]) == [("0005_operator_inbox",)]
+    assert await postgres_rows(dsn, "schema_version", ["version"]) == [(n,) for n in range(1, SCHEMA_VERSION + 1)]
+    assert await postgres_rows(dsn, "alembic_version", ["version_num"]) == [("0006_behind_broker",)]
 
 
 async def test_an_upgraded_database_serves_bookings(tmp_path: Path, databases):
@@ -166,7 +168,7 @@ async def test_a_database_upgraded_from_nothing_has_the_catalog_of_a_new_one(dat
     await store.close()
     upgraded_url, upgraded_dsn = await databases()
     outcome = await upgrade_database(upgraded_url)
-    assert (outcome.from_version, outcome.to_version) == (None, 5)
+    assert (outcome.from_version, outcome.to_version) == (None, SCHEMA_VERSION)
 
     new, upgraded = await catalog(new_dsn), await catalog(upgraded_dsn)
     assert all(new[part] for part in CATALOG)

@@ -9,7 +9,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+
 from profit_booking.store.migrating import upgrade_database
+from profit_booking.store.tables import SCHEMA_VERSION
 
 from ..contract.conftest import _drop_postgres_database, _fresh_postgres_database
 from ..fixtures import copy_fixture, kept_rows
@@ -17,7 +19,10 @@ from ..ledger_oracle import ledger_mismatches
 from .conftest import run_cli
 from .crash_hooks import Holder
 
-REVISIONS = ["0001_initial", "0002_writer_lease", "0003_broker_findings", "0004_hunt_outcomes", "0005_operator_inbox"]
+REVISIONS = [
+    "0001_initial", "0002_writer_lease", "0003_broker_findings", "0004_hunt_outcomes", "0005_operator_inbox",
+    "0006_behind_broker",
+]
 
 
 @pytest.mark.parametrize("command", ["upgrade", "current", "history"])
@@ -43,7 +48,7 @@ def test_an_old_file_is_named_upgraded_and_then_current(tmp_path: Path):
     assert upgraded.returncode == 0, upgraded.stderr
     [backup] = [p for p in tmp_path.iterdir() if p.suffix == ".bak"]
     assert upgraded.stdout.strip() == (
-        f"upgraded {path} from schema version 2 to 5 (0005_operator_inbox); backup: {backup}"
+        f"upgraded {path} from schema version 2 to 6 (0006_behind_broker); backup: {backup}"
     )
     assert kept_rows(path) == before and kept_rows(backup) == before
     with closing(sqlite3.connect(path)) as conn:
@@ -51,8 +56,8 @@ def test_an_old_file_is_named_upgraded_and_then_current(tmp_path: Path):
 
     current = run_cli("db", "current", "--db", path, cwd=tmp_path)
     assert current.stdout.strip() == (
-        f"{path}: schema version 5, revision 0005_operator_inbox; this package writes version 5 "
-        "(0005_operator_inbox): current"
+        f"{path}: schema version 6, revision 0006_behind_broker; this package writes version 6 "
+        "(0006_behind_broker): current"
     )
 
     again = json.loads(run_cli("db", "upgrade", "--db", path, "--json", cwd=tmp_path).stdout)
@@ -62,8 +67,8 @@ def test_an_old_file_is_named_upgraded_and_then_current(tmp_path: Path):
 def test_history_lists_every_revision_and_what_an_old_file_has(tmp_path: Path):
     path = copy_fixture(3, tmp_path)
     current = json.loads(run_cli("db", "current", "--db", path, "--json", cwd=tmp_path).stdout)
-    assert current == {"database": str(path), "schema_version": 3, "revision": None, "head_version": 5,
-                       "head_revision": "0005_operator_inbox", "state": "upgrade needed"}
+    assert current == {"database": str(path), "schema_version": 3, "revision": None, "head_version": 6,
+                       "head_revision": "0006_behind_broker", "state": "upgrade needed"}
     listed = json.loads(run_cli("db", "history", "--json", "--db", path, cwd=tmp_path).stdout)
     assert [(r["revision"], r["schema_version"], r["applied"]) for r in listed] == [
         (revision, n, n <= 3) for n, revision in enumerate(REVISIONS, start=1)
@@ -82,7 +87,7 @@ async def test_a_newer_file_and_a_missing_one_are_refused_in_one_line(tmp_path: 
         conn.commit()
     refused = run_cli("db", "upgrade", "--db", path, cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
-    assert "has schema version 9, newer than version 5" in refused.stderr
+    assert f"has schema version 9, newer than version {SCHEMA_VERSION}" in refused.stderr
     current = json.loads(run_cli("db", "current", "--db", path, "--json", cwd=tmp_path).stdout)
     assert (current["schema_version"], current["state"]) == (9, "newer than this package")
     missing = run_cli("db", "upgrade", "--db", tmp_path / "missing.db", cwd=tmp_path)
@@ -101,16 +106,16 @@ async def postgres_url():
 
 def test_the_db_commands_on_a_postgresql_url(tmp_path: Path, postgres_url: str):
     created = json.loads(run_cli("db", "upgrade", "--db", postgres_url, "--json", cwd=tmp_path).stdout)
-    assert (created["from_version"], created["to_version"], created["backup"]) == (None, 5, None)
+    assert (created["from_version"], created["to_version"], created["backup"]) == (None, SCHEMA_VERSION, None)
 
     current = json.loads(run_cli("db", "current", "--db", postgres_url, "--json", cwd=tmp_path).stdout)
-    assert (current["schema_version"], current["revision"], current["state"]) == (5, REVISIONS[-1], "current")
+    assert (current["schema_version"], current["revision"], current["state"]) == (6, REVISIONS[-1], "current")
     listed = json.loads(run_cli("db", "history", "--db", postgres_url, "--json", cwd=tmp_path).stdout)
     assert [r["applied"] for r in listed] == [True] * len(REVISIONS)
 
 
 def test_a_running_bot_keeps_its_file_and_once_it_stopped_the_file_is_stamped(tmp_path: Path):
-    """A schema 5 file written before the package used Alembic (no alembic_version) is only
+    """A current file written before the package used Alembic (no alembic_version) is only
     stamped by an upgrade, but even that waits until the bot holding the file has stopped."""
     path = tmp_path / "live.db"
     with Holder(path, "live-b1", cwd=tmp_path) as bot:
@@ -124,7 +129,8 @@ def test_a_running_bot_keeps_its_file_and_once_it_stopped_the_file_is_stamped(tm
         assert not [p for p in tmp_path.iterdir() if p.suffix == ".bak"]
         assert bot.stop().returncode == 0
     stamped = json.loads(run_cli("db", "upgrade", "--db", path, "--json", cwd=tmp_path).stdout)
-    assert (stamped["from_version"], stamped["from_revision"], stamped["to_revision"]) == (5, None, REVISIONS[-1])
+    stamped_from = (stamped["from_version"], stamped["from_revision"], stamped["to_revision"])
+    assert stamped_from == (SCHEMA_VERSION, None, REVISIONS[-1])
     assert stamped["upgraded"] is True and Path(stamped["backup"]).exists()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(REVISIONS[-1],)]

@@ -15,7 +15,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+
 from profit_booking.store import open_store
+from profit_booking.store.tables import SCHEMA_VERSION
 
 from ..conftest import sqlite_url
 from ..fixtures import copy_fixture, kept_rows, normalized_schema, rows
@@ -84,7 +86,7 @@ def test_a_killed_upgrade_leaves_one_schema_and_a_rerun_completes_it(
     done = upgrade(path)
 
     assert done.returncode == 0, done.stderr
-    assert "upgraded" in done.stdout and "from schema version 1 to 5" in done.stdout
+    assert "upgraded" in done.stdout and f"from schema version 1 to {SCHEMA_VERSION}" in done.stdout
     assert normalized_schema(path) == head_schema
     assert kept_rows(path) == before
     assert_consistent(path)
@@ -110,5 +112,5 @@ def test_the_package_itself_has_no_kill_switch(tmp_path: Path):
     done = subprocess.run([*CLI, "db", "upgrade", "--db", str(path)], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(5,)]
+    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(SCHEMA_VERSION,)]
     assert importlib.util.find_spec("profit_booking.store.migrating.crash_hook") is None

@@ -10,6 +10,8 @@ import subprocess
 from contextlib import closing
 from pathlib import Path
 
+from profit_booking.store.tables import SCHEMA_VERSION
+
 from ..fixtures import copy_fixture, rows
 from .conftest import run_cli
 
@@ -28,8 +30,8 @@ def test_a_name_with_url_characters_upgrades_that_file_and_makes_no_other(tmp_pa
     path = copy_fixture(4, tmp_path, "p%41.db")
     done = run_cli("db", "upgrade", "--db", path, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"upgraded {path} from schema version 4 to 5 ")
-    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(5,)]
+    assert done.stdout.startswith(f"upgraded {path} from schema version 4 to {SCHEMA_VERSION} ")
+    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(SCHEMA_VERSION,)]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".bak")) == ["p%41.db"]
 
 

@@ -45,7 +45,7 @@ async def test_schema_sql_creates_the_same_schema_as_the_models(tmp_path: Path):
         "schema_version", "writer_lease", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts",
         "broker_findings", "operator_requests", "engine_state", "alembic_version",
     }
-    assert SCHEMA_VERSION == 5 and f"schema, version {SCHEMA_VERSION} " in (ROOT / "schema.sql").read_text()
+    assert SCHEMA_VERSION == 6 and f"schema, version {SCHEMA_VERSION} " in (ROOT / "schema.sql").read_text()
     conn = sqlite3.connect(from_models)
     try:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
