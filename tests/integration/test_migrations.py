@@ -146,7 +146,7 @@ async def test_a_newer_file_is_refused_untouched(tmp_path: Path):
         conn.execute("INSERT INTO schema_version VALUES (?, '2027-01-01 00:00:00.000000')", (SCHEMA_VERSION + 1,))
         conn.commit()
     content = path.read_bytes()
-    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}, newer than version 5"):
+    with pytest.raises(SchemaVersionError, match=f"schema version {SCHEMA_VERSION + 1}, newer than version {SCHEMA_VERSION}"):
         await upgrade_database(sqlite_url(path))
     assert path.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == ["newer.db"]
