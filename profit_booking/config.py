@@ -4,32 +4,48 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from . import config_fields as fields
+from .database_url import masked_url, parse_url
 from .domain.hunts import DEFAULT_WINDOW_MINUTES, DEFAULT_WINDOW_OVERRIDES, HuntRules
-from .domain.money import short_repr
+from .domain.inputs import bounded_int, positive_decimal
+from .domain.money import positive_money, short_repr
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, DEFAULT_STOP_LOSS, PyramidRules
 from .errors import ConfigError, UnknownSymbolError
 
+__all__ = ["DEFAULT_DATABASE_URL", "ProfitBookingSettings", "load_settings", "masked_url"]
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
-MAX_RECOVERY_ATTEMPTS = 98  # attempt 99 at most: "-A99"
-Value = TypeVar("Value")
+MAX_RECOVERY_ATTEMPTS = fields.MAX_RECOVERY_ATTEMPTS
+LEASE_TTL_SECONDS = 30
+"""The SQLite writer lease's time to live, by default and at most: the operator commands judge a
+holder alive within it, so a bot may renew more often than they assume, never less."""
+WHOLE_NUMBER_BOUNDS = {
+    "max_attempts_per_order": (0, MAX_RECOVERY_ATTEMPTS),
+    "recovery_window_minutes": (1, fields.MAX_WINDOW_MINUTES),
+    "sqlite_busy_timeout_ms": (1, fields.MAX_BUSY_TIMEOUT_MS),
+    "lease_ttl_seconds": (1, LEASE_TTL_SECONDS),
+}
 
 
 class ProfitBookingSettings(BaseSettings):
     """Pyramid, target, stop, strictness, SL hunt, symbol table and database settings.
 
     Defaults are the plan's; any field can be set from the environment, e.g.
-    ``PROFIT_BOOKING_DATABASE_URL`` or ``PROFIT_BOOKING_STRICT_MODE=false``.
+    ``PROFIT_BOOKING_DATABASE_URL`` or ``PROFIT_BOOKING_STRICT_MODE=false``. Values are read as
+    strictly as the API reads its arguments (``config_fields``); the database URL is checked
+    against what its driver takes, and its secrets never show.
     """
 
-    model_config = SettingsConfigDict(env_prefix="PROFIT_BOOKING_", frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="PROFIT_BOOKING_", frozen=True, extra="forbid", hide_input_in_errors=True
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     use_profit_booking: bool = True
@@ -49,11 +65,50 @@ class ProfitBookingSettings(BaseSettings):
     symbols: dict[str, SymbolSpec] = dict(DEFAULT_SYMBOLS)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 5000
+    lease_ttl_seconds: int = LEASE_TTL_SECONDS
 
-    @field_validator("symbols", "recovery_window_overrides")
+    @field_validator("database_url")
     @classmethod
-    def _upper_symbols(cls, table: dict[str, Value]) -> dict[str, Value]:
-        return {name.upper(): value for name, value in table.items()}
+    def _openable(cls, url: str) -> str:
+        parse_url(url)  # a URL its driver would refuse, or take and ignore a part of, is refused now
+        return url
+
+    @field_validator("profit_target", "stop_loss", "default_lot", mode="before")
+    @classmethod
+    def _money(cls, value: object, info: ValidationInfo) -> Decimal:
+        """Dollars, and lots, as the API reads them: at most two decimal places."""
+        return positive_money(value, str(info.field_name))
+
+    @field_validator("min_recovery_pips", mode="before")
+    @classmethod
+    def _pips(cls, value: object, info: ValidationInfo) -> Decimal:
+        return positive_decimal(value, str(info.field_name))
+
+    @field_validator(*WHOLE_NUMBER_BOUNDS, mode="before")
+    @classmethod
+    def _whole(cls, value: object, info: ValidationInfo) -> int:
+        name = str(info.field_name)
+        return bounded_int(value, name, *WHOLE_NUMBER_BOUNDS[name])
+
+    @field_validator("pyramid_levels", mode="before")
+    @classmethod
+    def _pyramid(cls, value: object) -> dict[int, int]:
+        return fields.pyramid(value)
+
+    @field_validator("enabled_levels", mode="before")
+    @classmethod
+    def _enabled(cls, value: object) -> dict[int, object]:
+        return fields.enabled_levels(value)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: object) -> dict[str, SymbolSpec]:
+        return fields.symbol_table(value)
+
+    @field_validator("recovery_window_overrides", mode="before")
+    @classmethod
+    def _windows(cls, value: object) -> dict[str, int]:
+        return fields.windows(value)
 
     @field_validator("recovery_window_overrides")
     @classmethod
@@ -66,19 +121,8 @@ class ProfitBookingSettings(BaseSettings):
         levels = sorted(self.pyramid_levels)
         if levels != list(range(len(levels))) or not levels:
             raise ValueError("pyramid_levels must number levels 0, 1, 2, ... without gaps")
-        if any(size < 1 for size in self.pyramid_levels.values()):
-            raise ValueError("every pyramid level needs at least one order")
-        if min(self.profit_target, self.stop_loss, self.default_lot, self.min_recovery_pips) <= 0:
-            raise ValueError("profit_target, stop_loss, default_lot and min_recovery_pips must be positive")
         if self.strict_mode and self.allow_partial_progression:
             raise ValueError("allow_partial_progression needs strict_mode=false")
-        if not 0 <= self.max_attempts_per_order <= MAX_RECOVERY_ATTEMPTS:
-            raise ValueError(
-                f"max_attempts_per_order must be 0 to {MAX_RECOVERY_ATTEMPTS} (a recovery order's client id carries"
-                " its attempt within MetaTrader's 31-character comment)"
-            )
-        if min(self.recovery_window_minutes, *self.recovery_window_overrides.values()) <= 0:
-            raise ValueError("recovery_window_minutes and its per-symbol overrides must be positive")
         return self
 
     def pyramid_rules(self) -> PyramidRules:
@@ -116,32 +160,25 @@ class ProfitBookingSettings(BaseSettings):
         return spec
 
 
-def masked_url(url: object) -> object:
-    """A database URL (text or SQLAlchemy ``URL``) as text with its password replaced by ``***``,
-    in the authority and in any ``password`` query parameter (any case). A URL that cannot be
-    split safely (an ``@`` left in its host) shows only its driver, host and database, and
-    anything unparsable is hidden whole. Anything but a URL is returned as it is."""
-    if not isinstance(url, str | URL):
-        return url
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return "<database URL>"
-    secret = {name for name in parsed.query if name.lower() == "password"}
-    if secret:
-        parsed = parsed.update_query_dict({name: "***" for name in secret})
-    host = parsed.host or ""
-    if "@" in host:  # an unencoded "@" in the password: the split left part of it in the host
-        port = f":{parsed.port}" if parsed.port else ""
-        return f"{parsed.drivername}://***@{host.rpartition('@')[2]}{port}/{parsed.database or ''}"
-    return parsed.render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
-
-
 def load_settings(**overrides: Any) -> ProfitBookingSettings:
     """Build settings, turning validation failures into :class:`ConfigError` (``overrides`` are
-    untrusted values of any type: the settings' own validation checks them)."""
+    untrusted values of any type: the settings' own validation checks them).
+
+    The error is one line naming each setting at fault and is raised outside the failed
+    validation, so nothing chained to it (a traceback included) shows the values given."""
     try:
         return ProfitBookingSettings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid settings: {problems}") from None
+        problems = "; ".join(_problem(error) for error in exc.errors())
+    except SettingsError as exc:  # a PROFIT_BOOKING_* table that is not JSON
+        problems = str(exc)
+    raise ConfigError(f"invalid settings: {problems}")
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error as the operator reads it: our own refusals as they are worded (they
+    name their setting), pydantic's after the setting's name."""
+    where = ".".join(map(str, error["loc"]))
+    cause = error.get("ctx", {}).get("error") if error["type"] == "value_error" else None
+    message = str(cause) if cause is not None else error["msg"]
+    return message if not where or message.startswith(where) else f"{where}: {message}"

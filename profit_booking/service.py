@@ -13,7 +13,7 @@ from typing import Any
 
 from .broker.boundary import BrokerBoundary
 from .broker.ports import Broker, Tick
-from .config import ProfitBookingSettings
+from .config import ProfitBookingSettings, load_settings
 from .core import Clock, Core, utc_now
 from .domain.chain import BookingResult, ProfitChain, normalize_direction
 from .domain.closes import Close
@@ -37,7 +37,7 @@ from .reads import ChainReads
 from .registry import ChainRegistry
 from .steering_api import SteeringApi
 from .tracking import ChainTracker
-from .usecases import cancelling, closing, opening, placing, reconciling, stopping
+from .usecases import batches, cancelling, closing, opening, placing, reconciling, stopping
 from .usecases.following import DealFollower
 from .usecases.steering import Steering
 from .working_set import collector_paused
@@ -71,7 +71,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         self.manager = profit_booking_manager
         self.broker = broker
         self.store = as_store(profit_booking_manager)
-        self.settings = settings or ProfitBookingSettings()
+        self.settings = settings or load_settings()  # a bad PROFIT_BOOKING_* value: a ConfigError
         self.rules = self.settings.pyramid_rules()
         self.PYRAMID_LEVELS = dict(self.rules.levels)
         self.MAX_LEVEL = self.rules.max_level
@@ -155,8 +155,10 @@ class ProfitBookingService(ChainReads, SteeringApi):
     async def book_profits(self, chain_id: str, closes: Sequence[tuple[str, Amount]]) -> list[BookingResult]:
         """Book closes that arrived together (one tick) in one transaction, in the given order.
 
-        If one of them is already booked, the others are booked one by one. A level that fills
-        writes the next level's order intents, which the engine then places (with a broker).
+        If one of them is already booked, the others are booked one by one. An order named
+        again later in the batch is a duplicate: only its first close counts, and each later
+        mention is answered as a duplicate within the batch. A level that fills writes the next
+        level's order intents, which the engine then places (with a broker).
         """
         await self._ready()
         try:
@@ -165,12 +167,13 @@ class ProfitBookingService(ChainReads, SteeringApi):
         except InvalidInputError as exc:
             return [self.core.refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
         settled = await self._deals.poll_settled()
-        results = {order_id: settled[order_id] for order_id, _ in parsed if order_id in settled}
-        left = [(order_id, amount) for order_id, amount in parsed if order_id not in results]
+        firsts = batches.first_mentions(parsed)
+        results = {order_id: settled[order_id] for order_id, _ in firsts if order_id in settled}
+        left = [(order_id, amount) for order_id, amount in firsts if order_id not in results]
         if left:
             booked = await closing.book_profits(self.core, chain_id, left)
             results.update(zip([order_id for order_id, _ in left], booked, strict=False))
-        return [results[order_id] for order_id, _ in parsed]
+        return batches.in_batch_order(self.core, chain_id, parsed, results)
 
     async def settle_closes(self, closes: Sequence[Close]) -> list[BookingResult]:
         """Settle broker closes of chain orders, across chains, in one transaction.
@@ -200,6 +203,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         results = await self._deals.on_ticks(ticks) if self._engine_on() else []
         if self._deals.beat_due():
             await self._deals.beat()
+        self._check_store()  # a lease lost during the ticks stops the bot's loop now, not a tick later
         return results
 
     async def poll_deals(self) -> list[BookingResult]:
@@ -210,6 +214,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         results = await self._deals.poll() if self._engine_on() else []
         if self._deals.beat_due():
             await self._deals.beat()
+        self._check_store()
         return results
 
     async def reconcile(self) -> list[Finding]:
@@ -268,7 +273,16 @@ class ProfitBookingService(ChainReads, SteeringApi):
             return False
         return True
 
+    def _check_store(self) -> None:
+        """A store that stopped writing (SQLite: another process took its writer lease) stops
+        the service: every call raises why (:class:`~profit_booking.errors.LeaseLostError`), so the
+        bot's loop ends."""
+        check = getattr(self.store, "check_writable", None)  # a capability of the SQLite store only
+        if check is not None:
+            check()
+
     async def _ready(self) -> None:
+        self._check_store()
         if not self._rehydrated:
             await self.rehydrate()
 

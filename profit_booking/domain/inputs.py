@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeGuard, cast
 
 from ..errors import InvalidInputError, UnknownSymbolError
-from .money import positive_money, short_repr, to_decimal
+from .money import ASCII_BLANKS, positive_money, short_repr, to_decimal
 
 MAX_ID_LENGTH = 128
 MAX_METADATA_DEPTH = 16
 MAX_METADATA_BYTES = 16384
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Market times are from :data:`EARLIEST` to before :data:`LATEST`: every deadline the engine
+derives from one (an SL hunt's window, a deal's lag, a retry's back-off) stays a valid datetime."""
+
+_WHOLE = re.compile(r"[+-]?[0-9]{1,19}")
 
 
 def require_id(value: object, what: str) -> str:
@@ -46,11 +53,46 @@ def positive_decimal(value: object, what: str) -> Decimal:
     return number
 
 
+def bounded_int(value: object, what: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high``: an ``int`` (not ``bool``) or plain ASCII digits
+    with an optional sign and surrounding ASCII blanks. ``int()`` alone would also take
+    ``"1_0"``, ``"\u0661\u0660"`` (Arabic-Indic 10) and ``True``."""
+    if isinstance(value, str):
+        text = value.strip(ASCII_BLANKS) if len(value) <= 32 else ""
+        if not _WHOLE.fullmatch(text):
+            raise InvalidInputError(f"{what} must be a whole number in ASCII digits, got {short_repr(value)}")
+        number = int(text)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        raise InvalidInputError(f"{what} must be a whole number, got {type(value).__name__}")
+    if not low <= number <= high:
+        raise InvalidInputError(f"{what} must be {low} to {high}, got {short_repr(value)}")
+    return number
+
+
 def aware_datetime(value: object, what: str) -> datetime:
-    """A timezone-aware datetime (market time is never guessed from a naive one)."""
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInputError(f"{what} must be a timezone-aware datetime, got {value!r}")
+    """A timezone-aware datetime (market time is never guessed from a naive one) from
+    :data:`EARLIEST` to before :data:`LATEST`."""
+    if not isinstance(value, datetime) or _offset(value) is None:
+        raise InvalidInputError(f"{what} must be a timezone-aware datetime, got {short_repr(value, 80)}")
+    try:
+        moment: datetime | None = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 at UTC+1 is before year 1 in UTC
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise InvalidInputError(
+            f"{what} must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC), got {short_repr(value, 80)}"
+        )
     return value
+
+
+def _offset(value: datetime) -> timedelta | None:
+    """``value``'s offset from UTC; ``None`` for a naive datetime or a zone that gives a bad one."""
+    try:
+        return value.utcoffset()
+    except (ValueError, TypeError):
+        return None
 
 
 def json_metadata(value: object) -> dict[str, Any]:

@@ -23,7 +23,8 @@ MAX_TEXT_LENGTH = 64
 
 # Decimal() alone would also take "7_00", "٧", "1e3", "inf" and "nan".
 _PLAIN = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-_ASCII_BLANKS = " \t\n\r\f\v"
+ASCII_BLANKS = " \t\n\r\f\v"
+"""The blanks a numeric string may have around it (``str.strip()`` alone would take others too)."""
 
 
 def short_repr(value: object, limit: int = 40) -> str:
@@ -83,7 +84,7 @@ def from_cents(cents: int) -> Decimal:
 
 def _parse(value: object, what: str) -> Decimal:
     if isinstance(value, str):
-        text = value.strip(_ASCII_BLANKS) if len(value) <= MAX_TEXT_LENGTH else ""
+        text = value.strip(ASCII_BLANKS) if len(value) <= MAX_TEXT_LENGTH else ""
         if not _PLAIN.fullmatch(text):
             raise InvalidInputError(
                 f"{what} must be plain decimal text like '7.10' (at most {MAX_TEXT_LENGTH} characters),"
