@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from ..errors import InvalidInputError, ProfitBookingError
+from ..file_safety import NAME_MAX, PATH_MAX
 
 Answer = TypeVar("Answer")
-NAME_MAX = 255  # bytes in one path component on the file systems we run on (ext4, xfs, apfs, ntfs)
-PATH_MAX = 4096
 SHOWN = 80
 
 

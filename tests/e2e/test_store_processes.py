@@ -190,11 +190,11 @@ def test_demo_and_a_running_bot_leave_owner_only_files_under_a_permissive_umask(
     assert mode_of(db) == 0o600
 
 
-def test_demo_keeps_the_mode_of_an_existing_database(demo_copy: Path, cli):
+def test_demo_tightens_an_existing_database_to_owner_only(demo_copy: Path, cli):
     demo_copy.chmod(0o640)
     demo = cli("event-demo", "--db", demo_copy, "--events", "20")
     assert demo.returncode == 0, demo.stderr
-    assert mode_of(demo_copy) == 0o640
+    assert mode_of(demo_copy) == 0o600
 
 
 # -- 6. read-only commands change nothing -------------------------------------------------------

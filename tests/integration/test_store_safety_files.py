@@ -35,17 +35,17 @@ async def test_an_api_open_creates_owner_only_files_even_under_a_permissive_umas
     assert mode_of(db_path) == 0o600
 
 
-async def test_an_existing_database_keeps_its_mode(db_path: Path, settings):
+async def test_an_existing_database_is_tightened_to_owner_only(db_path: Path, settings):
     await (await open_service(settings)).aclose()
     db_path.chmod(0o640)
     with umask(0):
         service = await open_service(settings)
         try:
             await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
-            assert mode_of(db_path) == 0o640
+            assert mode_of(db_path) == 0o600
         finally:
             await service.aclose()
-    assert mode_of(db_path) == 0o640
+    assert mode_of(db_path) == 0o600
     assert read_sql(db_path, "SELECT order_b_id FROM chains") == [("b1",)]
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import closing
@@ -13,7 +14,8 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection
 
-from ...errors import DatabaseBusyError, DatabaseMissingError, NotADatabaseError, StoreError
+from ...errors import DatabaseBusyError, NotADatabaseError, StoreError
+from ...file_safety import require_sqlite_file, shown_path
 from ..lease import holder_alive
 from ..sqlite_file import read_only_mode
 from .outcome import DatabaseRevision
@@ -54,17 +56,13 @@ def read_file(path: Path) -> tuple[DatabaseRevision, list[Sequence[Any]]]:
 
 
 def _require_file(path: Path) -> int:
-    """The size of the file ``path`` names, or the error that says why there is none to read."""
+    """The size of the file ``path`` names, or the error that says why there is none to read
+    (a link, a name too long, a directory: :func:`~profit_booking.file_safety.require_sqlite_file`)."""
+    require_sqlite_file(path, create=False, writing=False)
     try:
-        if path.is_file():
-            return path.stat().st_size
-        exists = path.exists()
-    except OSError as exc:  # a name too long, a directory that cannot be searched
-        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}…"
-        raise StoreError(f"cannot open {shown}: {exc.strerror or exc}") from None
-    if exists:
-        raise NotADatabaseError(f"{path} is not a file")
-    raise DatabaseMissingError(f"database file {path} does not exist")
+        return os.lstat(path).st_size
+    except OSError as exc:
+        raise StoreError(f"cannot open {shown_path(path)}: {exc.strerror or exc}") from None
 
 
 def lease_rows(conn: Connection) -> list[Sequence[Any]]:
