@@ -26,16 +26,19 @@ from .errors import (
     DatabaseMissingError,
     DuplicateChainError,
     InvalidInputError,
+    LeaseLostError,
     NotADatabaseError,
     ProfitBookingError,
     SchemaVersionError,
     StoreError,
     UnknownOrderError,
     UnknownSymbolError,
+    UnsafePathError,
     UpgradeNeededError,
 )
 from .interface import IProfitBookingCapable
 from .manager import ProfitBookingManager
+from .running import Stop, run_engine
 from .service import ProfitBookingService
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -44,8 +47,8 @@ __all__ = [
     "AlreadyBookedError", "BookingResult", "BrokerError", "ChainFinalError", "ChainNotFoundError", "ChainStatus",
     "ConcurrentUpdateError", "ConfigError", "ConstraintError", "DatabaseBusyError", "DatabaseDamagedError",
     "DatabaseMissingError", "DuplicateChainError", "HuntStatus", "IProfitBookingCapable", "InvalidInputError",
-    "NotADatabaseError", "OrderKind", "OrderStatus", "ProfitBookingError", "ProfitBookingManager",
-    "ProfitBookingService", "ProfitBookingSettings", "ProfitChain", "SchemaVersionError", "SlHunt", "SlotOrder",
-    "StoreError", "UnknownOrderError", "UnknownSymbolError", "UpgradeNeededError", "load_settings", "open_service",
-    "start_engine",
+    "LeaseLostError", "NotADatabaseError", "OrderKind", "OrderStatus", "ProfitBookingError", "ProfitBookingManager",
+    "ProfitBookingService", "ProfitBookingSettings", "ProfitChain", "SchemaVersionError", "SlHunt", "SlotOrder", "Stop",
+    "StoreError", "UnknownOrderError", "UnknownSymbolError", "UnsafePathError", "UpgradeNeededError", "load_settings",
+    "open_service", "run_engine", "start_engine",
 ]

@@ -63,6 +63,12 @@ class NotADatabaseError(StoreError):
     """The file exists but is not a profit_booking database."""
 
 
+class UnsafePathError(StoreError):
+    """A SQLite file's path is refused before anything opens it: a symbolic link at the file or
+    beside it (``-wal``, ``-shm``, ``-journal``), a name the file system or SQLite cannot hold, or
+    a file another user owns opened to write."""
+
+
 class SchemaVersionError(StoreError):
     """The database was written by a schema version this code cannot open."""
 
@@ -77,6 +83,11 @@ class ConfigError(InvalidInputError):
 
 class DatabaseBusyError(StoreError):
     """Another live process holds the SQLite file's writer lease."""
+
+
+class LeaseLostError(StoreError):
+    """Another process took the SQLite file's writer lease from this one (it was frozen or
+    stalled past the lease's time to live): this store writes nothing more."""
 
 
 class DatabaseDamagedError(StoreError):

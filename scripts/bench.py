@@ -3,7 +3,9 @@
 booking        one durable ``book_profit`` of a level-4 slot that neither advances nor completes (ticket
                registered) vs raw aiosqlite sending the same SQL and values (compared call by call) in BEGIN
                IMMEDIATE … COMMIT, on a copy of the same prepared file (schema, chains, WAL, synchronous=FULL);
-               with the round trips to the aiosqlite thread per booking of both.
+               with the round trips to the aiosqlite thread per booking of both. Both prove the writer lease
+               first (one read of its row, in every write transaction); ``fence_*``: ours ÷ ours with the proof
+               skipped (a fourth copy), and one proof alone in µs.
 duplicate      a refused ``book_profit`` of a ticket already booked ÷ ours booking (``pending_*``: the same on
                a chain whose level-4 slots are unregistered intents).
 booking_burst  the 16 closes of a level-4 chain in one ``book_profits``, per booking, vs one raw transaction
@@ -21,6 +23,9 @@ rehydrate      ``rehydrate()`` of a new service over an open store (open_service
 rehydrate_50k  ``open_service`` of 50,000 unfinished chains / 500,000 active orders (+10,000 final) in a
                fresh subprocess: time and peak RSS (VmHWM), beside the raw load.
 quick_check    ``PRAGMA quick_check(1)``, which every open runs, on the 10k file (and the 50k one).
+damage_check   a writer's startup on the 50k file (``open_service`` in a fresh process): as shipped (quick_check
+               before the first write, the full check in the background) vs the same code with both checks
+               skipped; with when the full check ends, and the startup that awaits it (``full_before_serving``).
 pg_booking     a durable booking through ``open_service`` on a fresh local PostgreSQL database vs raw
                asyncpg running the same statements ($n parameters) in a transaction.
 pg_rehydrate   the 10k dataset on PostgreSQL vs raw asyncpg reading it in the same chunks (informational).
@@ -41,8 +46,8 @@ broker_ticks   ``service.on_ticks([tick])`` of the engine over ``Mt5Broker(FakeM
 Ours and baselines run interleaved in chunks (the first a warm-up) so machine noise hits all; figures are
 medians of wall time, with ``cpu`` (process CPU time, both threads) beside them.
 Run: python scripts/bench.py [--json] [--quick] [--only JOB ...] [--set KEY=N ...]
-(--quick: ~10x smaller; --only: some jobs (bookings, rehydrate, rehydrate_50k, postgres, decimal_sum, ticks,
-broker_ticks, operator); --set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
+(--quick: ~10x smaller; --only: some jobs (bookings, rehydrate, rehydrate_50k, damage_check, postgres, decimal_sum,
+ticks, broker_ticks, operator); --set: one size of the chosen set, e.g. --set repeats=2 bookings=40; progress on stderr)
 Missed targets are reported, not fatal: the exit status is non-zero only when something raised.
 The code is in scripts/benchmarks/, a module a job (listed in its __init__); this file sizes and runs them.
 """
@@ -64,6 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the benchmarks packa
 from benchmarks import log
 from benchmarks.bookings import bench_bookings
 from benchmarks.broker_ticks import bench_broker_ticks
+from benchmarks.damage import bench_damage
 from benchmarks.decimal_sum import bench_decimal_sum
 from benchmarks.measure import table
 from benchmarks.operator import bench_operator
@@ -81,7 +87,8 @@ QUICK = {"bookings": 150, "chunk": 10, "bursts": 6, "burst_chunk": 2, "tick_burs
          "timeline_ids": 60, "operator_chunk": 10, "report_runs": 3}
 
 
-JOBS = ("bookings", "rehydrate", "rehydrate_50k", "postgres", "decimal_sum", "ticks", "broker_ticks", "operator")
+JOBS = ("bookings", "rehydrate", "rehydrate_50k", "damage_check", "postgres", "decimal_sum", "ticks", "broker_ticks",
+        "operator")
 
 
 async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
@@ -92,6 +99,8 @@ async def run(size: dict, jobs: frozenset[str], quick: bool) -> dict:
             results.update(await bench_bookings(tmp, size))
         if jobs & {"rehydrate", "rehydrate_50k"}:
             results.update(await bench_rehydrate(tmp, size, small="rehydrate" in jobs, big="rehydrate_50k" in jobs))
+        if "damage_check" in jobs:  # on rehydrate_50k's file
+            results.update(await bench_damage(tmp, size))
         if "broker_ticks" in jobs:
             results.update(await bench_broker_ticks(tmp, size))
         if "operator" in jobs:

@@ -6,22 +6,23 @@ tables are STRICT).
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
-from ..errors import BrokerError
+from ..errors import BrokerError, DatabaseDamagedError
+from ..file_safety import guard_sqlite_file
 from .ports import Position
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """What :meth:`PaperBroker.now` answers before the first tick."""
 
-PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
+READ_PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON")
+WRITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")  # the WAL switch writes: after the check
+NOT_DAMAGE = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOTADB)  # errors a check can end in
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS positions (ticket TEXT PRIMARY KEY, client_order_id TEXT NOT NULL UNIQUE,"
     " symbol TEXT NOT NULL, direction TEXT NOT NULL CHECK (direction IN ('BUY', 'SELL')), lot TEXT NOT NULL,"
@@ -79,15 +80,18 @@ def row_position(row: tuple[Any, ...]) -> Position:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection (autocommit; WAL, synchronous=FULL) to the file, created 0600 with its tables if missing."""
+    """A connection (autocommit; WAL, synchronous=FULL) to the file, created 0600 with its tables if missing
+    (a link, a name too long or another user's file refused first; an existing file made owner-only)."""
+    guard_sqlite_file(path, "paper broker file", create=True, writing=True)
     try:
-        with suppress(FileExistsError):
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(path, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise BrokerError(f"cannot open the paper broker file {path}: {exc}") from None
     try:
-        for pragma in PRAGMAS:
+        for pragma in READ_PRAGMAS:
+            conn.execute(pragma)
+        check_file(conn, path)
+        for pragma in WRITE_PRAGMAS:
             conn.execute(pragma)
         conn.execute("BEGIN IMMEDIATE")
         for ddl in SCHEMA:
@@ -95,7 +99,28 @@ def connect(path: Path) -> sqlite3.Connection:
         if "ask" not in {row[1] for row in conn.execute("PRAGMA table_info(quotes)")}:  # a file from before spreads
             conn.execute("ALTER TABLE quotes ADD COLUMN ask TEXT")
         conn.execute("COMMIT")
-    except sqlite3.Error as exc:
+    except BaseException as exc:
         conn.close()
-        raise BrokerError(f"cannot use {path} as a paper broker file: {exc}") from None
+        if isinstance(exc, sqlite3.Error):
+            raise BrokerError(f"cannot use {path} as a paper broker file: {exc}") from None
+        raise
     return conn
+
+
+def check_file(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged file before anything is written to it: the full ``PRAGMA integrity_check``
+    (pages, every index against its table, the STRICT tables' types), cheap on a file this small."""
+    try:
+        rows = conn.execute("PRAGMA integrity_check(1)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) in NOT_DAMAGE:
+            raise
+        rows = [(str(exc),)]
+    problems = [" ".join(str(message).split()) for (message,) in rows if message != "ok"]
+    if problems:
+        raise DatabaseDamagedError(damaged_file(path, problems[0]))
+
+
+def damaged_file(path: Path, problem: str) -> str:
+    """What a damaged paper broker file's refusal says."""
+    return f"the paper broker file {path} is damaged ({problem}); restore it from a backup or replay into new files"

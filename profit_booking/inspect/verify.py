@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, literal_column, select
 
 from ..domain.money import from_cents
+from ..errors import StoreError
 from ..store.runner import StatementRunner
 from ..store.sql_store import SqlStore
 from ..store.sqlite import SqliteStore
@@ -38,6 +39,13 @@ class Problem:
     chain_id: str | None = None
     stored: Any = None
     expected: Any = None
+
+    def line(self) -> str:
+        """The problem on one line: ``chain C: what (stored S, expected E)``."""
+        where = f"chain {self.chain_id}: " if self.chain_id is not None else ""
+        if self.stored is None and self.expected is None:
+            return f"{where}{self.problem}"
+        return f"{where}{self.problem} (stored {_text(self.stored)}, expected {_text(self.expected)})"
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready view."""
@@ -84,38 +92,86 @@ class Verdict:
 async def verify_database(store: SqlStore) -> Verdict:
     """Run every check on ``store`` in one read transaction. Each check lists at most
     :data:`LISTED_PER_CHECK` problems; the others are counted (``Verdict.unlisted``)."""
+    verdict = None
+    try:
+        async with store.reading() as run:
+            problems, checks, unlisted = await find_problems(run, file_checks=isinstance(store, SqliteStore))
+            verdict = Verdict(store.label, problems, await _counts(run, damaged=bool(problems)), checks, unlisted)
+    except StoreError:
+        if verdict is None or verdict.ok:
+            raise  # on a damaged file, ending the read transaction can fail too: what it read stands
+    return verdict
+
+
+async def find_problems(
+    run: StatementRunner, *, file_checks: bool, integrity: bool = True, listed: int = LISTED_PER_CHECK,
+    count_unlisted: bool = True,
+) -> tuple[list[Problem], int, int]:
+    """The problems every check finds inside the caller's read transaction (at most ``listed``
+    each), how many checks ran and how many problems were left unlisted. ``file_checks``: SQLite's
+    ``integrity_check`` (unless not ``integrity``) and ``foreign_key_check`` first; on a file they
+    find damaged, a check that the damage makes fail is one more problem."""
     problems: list[Problem] = []
     checks = unlisted = 0
-    async with store.reading() as run:
-        if isinstance(store, SqliteStore):
-            problems += await _file_checks(run)
-            checks += 2
-        for check in CHECKS:
-            rows = await run.fetch(check.query.limit(LISTED_PER_CHECK + 1))
-            if len(rows) > LISTED_PER_CHECK:
-                rows = rows[:LISTED_PER_CHECK]
-                everything = select(func.count()).select_from(check.query.subquery())
-                unlisted += (await run.fetch(everything))[0][0] - LISTED_PER_CHECK
-            for chain_id, stored, expected in rows:
-                if check.money:
-                    stored, expected = from_cents(stored), from_cents(expected)
-                problems.append(Problem(check.problem, chain_id, stored, expected))
-            checks += 1
-        counted = {name: (await run.fetch(select(func.count()).select_from(table)))[0][0]
-                   for name, table in COUNTED.items()}
-    return Verdict(store.label, problems, counted, checks, unlisted)
+    if file_checks:
+        problems += await _file_checks(run, listed, integrity)
+        checks += 2 if integrity else 1
+    damaged = bool(problems)
+    for check in CHECKS:
+        checks += 1
+        try:
+            rows = await run.fetch(check.query.limit(listed + 1))
+            if len(rows) > listed:
+                rows = rows[:listed]
+                if count_unlisted:
+                    everything = select(func.count()).select_from(check.query.subquery())
+                    unlisted += (await run.fetch(everything))[0][0] - listed
+        except StoreError as exc:
+            if not damaged:
+                raise
+            problems.append(Problem(f"{check.problem}: not checked ({exc})"))
+            continue
+        for chain_id, stored, expected in rows:
+            if check.money:
+                stored, expected = from_cents(stored), from_cents(expected)
+            problems.append(Problem(check.problem, chain_id, stored, expected))
+    return problems, checks, unlisted
 
 
-async def _file_checks(run: StatementRunner) -> list[Problem]:
-    problems = [
-        Problem(f"integrity_check: {' '.join(str(message).split())}")
-        for (message,) in await run.fetch(INTEGRITY_CHECK.limit(LISTED_PER_CHECK)) if message != "ok"
-    ]
+async def disagreements(run: StatementRunner) -> list[str]:
+    """What a writer's startup check adds to SQLite's ``integrity_check``: ``foreign_key_check``
+    and every ledger check, the first row of each, one line a problem."""
+    problems, _, _ = await find_problems(run, file_checks=True, integrity=False, listed=1, count_unlisted=False)
+    return [problem.line() for problem in problems]
+
+
+async def _file_checks(run: StatementRunner, listed: int, integrity: bool) -> list[Problem]:
+    problems = []
+    if integrity:
+        try:
+            problems += [
+                Problem(f"integrity_check: {' '.join(str(message).split())}")
+                for (message,) in await run.fetch(INTEGRITY_CHECK.limit(listed)) if message != "ok"
+            ]
+        except StoreError as exc:  # pages so damaged that the check itself stops
+            return [Problem(f"integrity_check: {exc}")]
     problems += [
         Problem(f"foreign_key_check: {table} row {rowid} names a missing {parent} row")
-        for table, rowid, parent in await run.fetch(FOREIGN_KEY_CHECK.limit(LISTED_PER_CHECK))
+        for table, rowid, parent in await run.fetch(FOREIGN_KEY_CHECK.limit(listed))
     ]
     return problems
+
+
+async def _counts(run: StatementRunner, damaged: bool) -> dict[str, int]:
+    """How many rows each table holds (on a damaged file, the tables that can still be counted)."""
+    counted = {}
+    for name, table in COUNTED.items():
+        try:
+            counted[name] = (await run.fetch(select(func.count()).select_from(table)))[0][0]
+        except StoreError:
+            if not damaged:
+                raise
+    return counted
 
 
 def _text(value: Any) -> Any:

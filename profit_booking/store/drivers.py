@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy.engine import Dialect
@@ -188,6 +188,13 @@ class AsyncpgDriverRunner(_OnDriver[Any]):  # an asyncpg.Connection: asyncpg shi
         return int(status.rsplit(" ", 1)[-1])
 
 
+class Fence(Protocol):
+    """What a write transaction proves before its statements run (the writer lease's token)."""
+
+    def prove(self, db: sqlite3.Connection) -> None:
+        """Raise unless this process may still write ``db`` (inside the open transaction)."""
+
+
 class SqliteWriteBatch:
     """A write transaction on SQLite, sent to the connection's thread in one round trip.
 
@@ -195,10 +202,13 @@ class SqliteWriteBatch:
     :meth:`apply` runs ``BEGIN IMMEDIATE`` … ``COMMIT`` on the thread that owns the sqlite3
     connection, checking each expected row count on the way. A booking is five statements:
     one hop instead of seven, and the Python between them no longer waits on thread wake-ups.
+    With a ``fence``, the transaction first proves that this process still holds the file (the
+    writer lease): a failed proof rolls the whole transaction back.
     """
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, fence: Fence | None = None) -> None:
         self._dialect = dialect
+        self.fence = fence
         self._steps: list[tuple[str, Any, bool, int | None, str]] = []
         self._parts: list[tuple[int, int, Part]] = []  # (first step, end step, outcome)
 
@@ -234,6 +244,8 @@ class SqliteWriteBatch:
             return
         db.execute("BEGIN IMMEDIATE")
         try:
+            if self.fence is not None:  # under the write lock: nothing can take the lease until COMMIT
+                self.fence.prove(db)
             done = 0
             for first, end, part in self._parts:
                 self._run(db, done, first)

@@ -5,12 +5,20 @@ pid, its host, since when, last renewed). Another process that opens the file fo
 is refused while the holder is alive: on the same host, while its pid exists and it renewed
 within the time to live; on another host, while it renewed within the time to live. A lease
 left by a dead process is taken over.
+
+The lease fences the holder's writes: every write transaction of the store first proves,
+inside the transaction, that the row still carries this process's token (:meth:`WriterLease.prove`,
+one read under the write lock ``BEGIN IMMEDIATE`` took, so nothing can change it before
+``COMMIT``). A holder frozen past the time to live (``SIGSTOP``, a paused VM, a long stall) whose
+lease was taken over meanwhile commits nothing when it wakes up: its next transaction is rolled
+back with :class:`~profit_booking.errors.LeaseLostError`.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,12 +26,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.sqlite import insert
 
-from ..errors import DatabaseBusyError
+from ..config import LEASE_TTL_SECONDS
+from ..errors import DatabaseBusyError, LeaseLostError
 from .runner import StatementRunner
 from .tables import WriterLeaseRow, table_of
 
 lease = table_of(WriterLeaseRow)
-LEASE_TTL = timedelta(seconds=30)
+LEASE_TTL = timedelta(seconds=LEASE_TTL_SECONDS)
 """How long a lease stays held without a renewal: a holder that stops renewing is gone after it."""
 
 READ = select(lease.c.token, lease.c.pid, lease.c.host, lease.c.since, lease.c.renewed_at)
@@ -34,6 +43,9 @@ CLAIM = _INSERT.on_conflict_do_update(
 )
 RENEW = update(lease).where(lease.c.token == bindparam("b_token")).values(renewed_at=bindparam("renewed_at"))
 RELEASE = delete(lease).where(lease.c.token == bindparam("b_token"))
+FENCE = "SELECT token FROM writer_lease WHERE id = 1"
+"""The fencing read: a read of the one lease row, so the proof writes no page of its own."""
+HOLDER = "SELECT pid, host FROM writer_lease WHERE id = 1"
 
 
 def _pid_exists(pid: int) -> bool:
@@ -68,9 +80,20 @@ class WriterLease:
                               "since": now, "renewed_at": now})
 
     async def renew(self, run: StatementRunner) -> None:
-        """Mark the lease as still held; :class:`LeaseLostError` when another process has taken it."""
+        """Mark the lease as still held (the transaction's fence refuses it when another process
+        has taken the lease)."""
         lost = "another process has taken the writer lease"
         await run.run(RENEW, {"b_token": self.token, "renewed_at": datetime.now(UTC)}, expect=1, conflict=lost)
+
+    def prove(self, db: sqlite3.Connection) -> None:
+        """Inside a write transaction, on the connection's own thread: raise
+        :class:`LeaseLostError` unless the lease row still carries this process's token."""
+        row = db.execute(FENCE).fetchone()
+        if row is not None and row[0] == self.token:
+            return
+        holder = db.execute(HOLDER).fetchone()
+        now = f"pid {holder[0]} on {holder[1]} holds it now" if holder else "no process holds it now"
+        raise LeaseLostError(f"another process took its writer lease ({now})")
 
     async def release(self, run: StatementRunner) -> None:
         """Give the lease up (only if it is still ours)."""

@@ -90,7 +90,8 @@ class Store(Protocol):
         """Write what the engine last saw (``engine_state``)."""
 
     async def verify(self) -> None:
-        """Refuse a damaged database (SQLite: ``PRAGMA quick_check``); startup runs it."""
+        """Refuse a damaged database (SQLite: ``integrity_check`` and the ledger's consistency,
+        beyond the ``quick_check`` its opening ran); startup runs it."""
 
     async def close(self) -> None:
         """Release the store's connections (and its writer lease)."""

@@ -6,6 +6,7 @@ bookings     booking, duplicate, booking_burst, tick_burst and the floors (SQLit
 dataset      the rehydration data set, written by plain sqlite3 (or COPY, on PostgreSQL)
 loads        the raw baseline's rehydration and the comparison of two loads
 rehydrate    rehydrate, rehydrate_50k (a fresh process: ``bench.py --child``) and quick_check
+damage       damage_check: a writer's startup with and without its checks (fresh processes: ``-m benchmarks.damage``)
 postgres     pg_booking and pg_rehydrate
 decimal_sum  Decimal vs integer-cent sums
 ticks        PriceIndex vs a naive scan of every open order

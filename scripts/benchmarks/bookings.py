@@ -1,10 +1,18 @@
-"""booking, duplicate, booking_burst, tick_burst and the floors, on copies of one prepared SQLite file."""
+"""booking, duplicate, booking_burst, tick_burst and the floors, on copies of one prepared SQLite file.
+
+Every write transaction of ours proves first that this process holds the writer lease (one read of the
+lease row); the baselines hold a lease row of their own and send the same read, so the ratios include
+the fence on both sides, and ``booking``'s ``fence_*`` fields price it alone: ours beside ours with the
+proof skipped (``Unfenced``), on a fourth copy of the file.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sqlite3
+import time
+from contextlib import closing
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
@@ -15,6 +23,7 @@ import aiosqlite
 
 from profit_booking import open_service
 from profit_booking.domain.closes import Close
+from profit_booking.store.lease import FENCE, WriterLease
 
 from . import log
 from .chains import STATE, book, booking_statements, chain_state, chains_for, level4_chain, open_slots, settings, ticket
@@ -23,6 +32,24 @@ from .measure import compare, interleave, probe, round_trips
 PROBE = 10  # calls whose round trips and SQL are recorded, after the timed ones
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL", "PRAGMA journal_mode=WAL")
+BASELINE_TOKEN = "baseline"  # the lease row the raw baselines hold in their copies
+HOLD_LEASE = ("INSERT INTO writer_lease (id, token, pid, host, since, renewed_at)"
+              " VALUES (1, ?, 0, 'bench', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')")
+
+
+class Unfenced(WriterLease):
+    """The same lease (renewed and released alike) whose proof is skipped: ours without the fence."""
+
+    __slots__ = ()
+
+    def prove(self, db: sqlite3.Connection) -> None:
+        return None
+
+
+def unfence(svc) -> None:
+    """Swap the store's lease for the same token's :class:`Unfenced` (the store keeps it private)."""
+    held = svc.store._lease
+    svc.store._lease = Unfenced(held.ttl, held.token, held.pid, held.host)
 
 
 async def prepare(path: Path, groups: dict[str, int]) -> dict[str, list[str]]:
@@ -42,11 +69,19 @@ async def prepare(path: Path, groups: dict[str, int]) -> dict[str, list[str]]:
 
 
 async def raw_book(db, state: dict, chain_id: str, slots) -> None:
-    """The booking transaction on aiosqlite, or on plain sqlite3 synchronously (no await: the floor)."""
+    """The booking transaction on aiosqlite, or on plain sqlite3 synchronously (no await: the floor), its
+    lease proved first as ours proves it (the lease row read, its row back in the same trip)."""
     after, statements = booking_statements(state, chain_id, slots, datetime.now(UTC).strftime(TS_FORMAT))
-    for many, sql, params, rows in [(False, "BEGIN IMMEDIATE", [], None), *statements, (False, "COMMIT", [], None)]:
+    on_thread = isinstance(db, aiosqlite.Connection)
+    steps = [(False, "BEGIN IMMEDIATE", [], None), (None, FENCE, [], None), *statements, (False, "COMMIT", [], None)]
+    for many, sql, params, rows in steps:
+        if many is None:
+            lease = list(await db.execute_fetchall(sql, params)) if on_thread else db.execute(sql, params).fetchall()
+            if lease != [(BASELINE_TOKEN,)]:
+                raise RuntimeError(f"the baseline does not hold its lease: {lease}")
+            continue
         cursor = (db.executemany if many else db.execute)(sql, params)
-        cursor = await cursor if isinstance(db, aiosqlite.Connection) else cursor
+        cursor = await cursor if on_thread else cursor
         if rows is not None and cursor.rowcount != rows:
             raise RuntimeError(f"the baseline changed {cursor.rowcount} rows, not {rows}: {sql}")
     state[chain_id] = after
@@ -58,6 +93,19 @@ async def settle(svc, chain_ids: list[str], slots) -> None:
     results = await svc.settle_closes(closes)
     if len(results) != len(closes) or not all(result.success for result in results):
         raise RuntimeError(f"unexpected tick burst result: {results[:1]}")
+
+
+def proof_cost(con: sqlite3.Connection, times: int = 20_000) -> float:
+    """Microseconds of one lease proof alone (its read and the comparison), inside one open transaction."""
+    lease, started = WriterLease(token=BASELINE_TOKEN), 0.0
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.perf_counter()
+        for _ in range(times):
+            lease.prove(con)
+        return round((time.perf_counter() - started) / times * 1e6, 2)
+    finally:
+        con.execute("ROLLBACK")
 
 
 def fdatasync_once(fd: int) -> None:
@@ -72,9 +120,14 @@ async def bench_bookings(tmp: Path, size: dict) -> dict:
     groups = {"book": chains_for(n + PROBE + ticks), "burst": bursts + 1, "dup": 3, "pending": 3, "tick": 16 * ticks}
     log.info("bookings: preparing level-4 chains %s", groups)
     made = await prepare(tmp / "prep.db", groups)
-    for name in ("ours", "raw", "sync"):  # the same chains in three files
+    for name in ("ours", "unfenced", "raw", "sync"):  # the same chains in four files
         shutil.copy(tmp / "prep.db", tmp / f"{name}.db")
+    for name in ("raw", "sync"):
+        with closing(sqlite3.connect(tmp / f"{name}.db")) as conn, conn:
+            conn.execute(HOLD_LEASE, (BASELINE_TOKEN,))
     svc = await open_service(settings(tmp / "ours.db"))
+    bare = await open_service(settings(tmp / "unfenced.db"))
+    unfence(bare)
     db = await aiosqlite.connect(tmp / "raw.db", isolation_level=None)
     con, fd = sqlite3.connect(tmp / "sync.db", isolation_level=None), os.open(tmp / "sync", os.O_RDWR | os.O_CREAT)
     try:
@@ -84,6 +137,7 @@ async def bench_bookings(tmp: Path, size: dict) -> dict:
         raw_state, sync_state = chain_state(await db.execute_fetchall(STATE)), chain_state(con.execute(STATE))
         pairs, again = open_slots(made["book"]), lambda group: islice(cycle(made[group]), n)
         calls = {"ours": [partial(book, svc, c, [ticket(c, s)]) for c, s in pairs],
+                 "unfenced": [partial(book, bare, c, [ticket(c, s)]) for c, s in pairs],
                  "raw": [partial(raw_book, db, raw_state, c, [s]) for c, s in pairs],
                  "floor_sqlite3": [partial(raw_book, con, sync_state, c, [s]) for c, s in pairs],
                  "duplicate": [partial(book, svc, c, [ticket(c, 0)], False) for c in again("dup")],
@@ -103,14 +157,20 @@ async def bench_bookings(tmp: Path, size: dict) -> dict:
         ours_tick = [partial(settle, svc, chains, range(4)) for chains in tick_chains]
         raw_single = calls["raw"][n + PROBE:n + PROBE + ticks]  # bookings not made yet
         tick = await interleave({"ours": ours_tick, "raw": raw_single}, size["burst_chunk"])
+        proof_us = proof_cost(con)
     finally:
         os.close(fd)
         con.close()
         await db.close()
         await svc.aclose()
+        await bare.aclose()
     ours, pending = times["ours"], compare(times["pending"], times["ours"], None)
+    fence = compare(ours, times["unfenced"], None)
     return {
-        "booking": compare(ours, times["raw"], 1.3, round_trips=trips[0], baseline_round_trips=trips[1]),
+        "booking": compare(ours, times["raw"], 1.3, round_trips=trips[0], baseline_round_trips=trips[1],
+                           unfenced_ms=fence["baseline"], fence_ms=round(fence["ours"] - fence["baseline"], 4),
+                           fence_ratio=fence["ratio"], fence_cpu_ms=round(fence["cpu"] - fence["baseline_cpu"], 4),
+                           fence_proof_us=proof_us),
         "duplicate": compare(times["duplicate"], ours, 1.0, round_trips=dup_trips, pending_ms=pending["ours"],
                              pending_ratio=pending["ratio"], pending_round_trips=pending_trips),
         "booking_burst": compare(burst["ours"], burst["raw"], 1.3, per=16, round_trips_per_burst=burst_trips[0],

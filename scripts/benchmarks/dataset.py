@@ -77,9 +77,39 @@ def sqlite_at(minutes: int) -> str:
 
 
 async def sqlite_dataset(path: Path, active: int, final: int) -> None:
-    """The schema from ``open_store``, then the rows by plain sqlite3 bulk inserts."""
+    """The schema from ``open_store``, then the rows by plain sqlite3 bulk inserts, and a ledger the
+    chains agree with (:data:`LEDGER`): a writer's startup runs ``verify``'s checks and refuses a file
+    that disagrees with itself."""
     await (await open_store(f"sqlite+aiosqlite:///{path}")).close()
     with closing(sqlite3.connect(path)) as con, con:
         for table, (name, columns) in TABLES.items():
             sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             con.executemany(sql, dataset(table, active, final, sqlite_at))
+        for statement in LEDGER:
+            con.execute(statement)
+
+
+LEDGER = (
+    # each unfinished chain's 6 booked level-4 slots as BOOKED orders
+    "INSERT INTO chain_orders (chain_id, level, slot, attempt, kind, status, client_order_id, order_id,"
+    " target_price, stop_price, created_at, updated_at)"
+    " SELECT chain_id, 4, slot, 1, 'LEVEL', 'BOOKED', chain_id || '-L4-S' || slot || '-A1', chain_id || '-T' || slot,"
+    " '1.10700', '1.09000', created_at, created_at FROM chains,"
+    " (SELECT 0 AS slot UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5)"
+    " WHERE status IN ('ACTIVE', 'SL_HUNT')",
+    # a final chain's counters as its orders say: 2 booked slots, a lost one (COMPLETED: level 1, both booked)
+    "UPDATE chains SET level = 1, orders_in_level = 2, orders_booked = 2, orders_lost = 0 WHERE status = 'COMPLETED'",
+    "UPDATE chains SET level = max(level, 2), orders_in_level = 4 << (max(level, 2) - 2), orders_booked = 2"
+    " WHERE status IN ('STOPPED', 'CANCELLED')",
+    *(f"UPDATE {table} SET level = (SELECT level FROM chains WHERE chains.chain_id = {table}.chain_id)"
+      f" WHERE chain_id IN (SELECT chain_id FROM chains WHERE status IN ('COMPLETED', 'STOPPED', 'CANCELLED'))"
+      for table in ("chain_orders", "sl_hunts")),
+    # the ledger: a PROFIT row for every BOOKED order, a LOSS row for every stopped, replaced or lost one
+    "INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at)"
+    f" SELECT chain_id, order_id, level, slot, iif(status = 'BOOKED', 'PROFIT', 'LOSS'),"
+    f" iif(status = 'BOOKED', 700, {LOSS}), updated_at FROM chain_orders"
+    " WHERE status IN ('BOOKED', 'STOPPED', 'REPLACED', 'LOST') AND order_id IS NOT NULL",
+    "UPDATE chains SET total_profit_cents = coalesce("
+    "(SELECT sum(amount_cents) FROM bookings WHERE bookings.chain_id = chains.chain_id), 0)",
+)
+"""Statements that give the data set a ledger its chains agree with, every check of ``verify`` passing."""

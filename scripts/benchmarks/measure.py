@@ -11,6 +11,7 @@ import time
 import aiosqlite
 
 from profit_booking.store.drivers import SqliteWriteBatch
+from profit_booking.store.lease import FENCE
 
 TS_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
@@ -73,12 +74,15 @@ async def round_trips(calls) -> tuple[float, str]:
 
     async def recording(self, fn, *args, **kwargs):
         trips.append(1)
-        if getattr(fn, "__name__", "") in ("execute", "executemany"):
-            sent.append((fn.__name__, *args))
+        name = getattr(fn, "__name__", "")
+        if name in ("execute", "executemany", "_execute_fetchall"):  # a read's rows come back in its one trip
+            sent.append(("executemany" if name == "executemany" else "execute", *args))
         return await original_execute(self, fn, *args, **kwargs)
 
     def batch(self, db):
         sent.append(("execute", "BEGIN IMMEDIATE", []))
+        if self.fence is not None:  # the writer lease's proof, read inside the transaction
+            sent.append(("execute", FENCE, []))
         sent.extend(("executemany" if many else "execute", sql, params) for sql, params, many, _, _ in self._steps)
         sent.append(("execute", "COMMIT", []))
         return original_apply(self, db)

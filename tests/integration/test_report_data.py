@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from profit_booking import load_settings, open_service
+from profit_booking import ProfitBookingService, load_settings
 from profit_booking.errors import InvalidInputError
 from profit_booking.report import read_report
 from profit_booking.store import open_store
@@ -187,7 +187,9 @@ async def test_reading_leaves_no_trace_and_works_beside_a_running_writer(filled:
     before, digest = listing(filled.parent), sha256(filled)
     await report_of(filled)
     assert (listing(filled.parent), sha256(filled)) == (before, digest)
-    writer = await open_service(load_settings(database_url=sqlite_url(filled)))
+    # the made-up ledger disagrees with its chains, which open_service's full check refuses: the
+    # writer here is the store and a service over it, without that check
+    writer = ProfitBookingService(await open_store(sqlite_url(filled)), load_settings(database_url=sqlite_url(filled)))
     try:
         chain = await writer.create_chain("gamma", "bnew", "EURUSD", "BUY")
         await writer.book_profit(chain.chain_id, "bnew", "7.25")
