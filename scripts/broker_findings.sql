@@ -1,11 +1,14 @@
 -- What reconciling with the broker found and did at each startup, newest first.
--- LINKED, PLACED and SETTLED were done; UNKNOWN_POSITION, DUPLICATE_POSITION, MISSING_ORDER
--- and FAILED were only reported and need an operator's look (nothing is ever adopted).
+-- LINKED, PLACED and SETTLED were done; UNKNOWN_POSITION, DUPLICATE_POSITION, MISSING_ORDER,
+-- FAILED and UNKNOWN_DEAL were only reported and need an operator's look (nothing is ever
+-- adopted); BEHIND_BROKER says a start-up found the database knowing less than the broker (a
+-- restored backup or a rolled-back file): its detail counts what was caught up.
 -- sqlite3 -header -column profit_booking.db < scripts/broker_findings.sql
 -- psql "$DATABASE" -f scripts/broker_findings.sql   (the same script runs on PostgreSQL)
 SELECT f.at,
        f.kind,
-       CASE WHEN f.kind IN ('UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED')
+       CASE WHEN f.kind IN ('UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED', 'UNKNOWN_DEAL',
+                            'BEHIND_BROKER')
             THEN 'look' ELSE 'done' END AS action,
        COALESCE(f.chain_id, '') AS chain_id,
        COALESCE(f.ticket, '') AS ticket,

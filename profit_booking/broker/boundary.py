@@ -62,7 +62,7 @@ class BrokerBoundary:
         normalised = [
             Deal(
                 ticket_text(d.ticket), str(d.client_order_id), d.symbol, decimal(d.close_price), decimal(d.profit),
-                d.reason, utc(d.closed_at),
+                d.reason, utc(d.closed_at), utc_or_none(getattr(d, "opened_at", None)),
             )
             for d in _sequence(deals, "closed_deals")
         ]
@@ -110,7 +110,7 @@ class BrokerBoundary:
             return None
         return Deal(
             ticket_text(deal.ticket), str(deal.client_order_id), deal.symbol, decimal(deal.close_price),
-            decimal(deal.profit), deal.reason, utc(deal.closed_at),
+            decimal(deal.profit), deal.reason, utc(deal.closed_at), utc_or_none(getattr(deal, "opened_at", None)),
         )
 
     async def _call(self, name: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -160,6 +160,11 @@ def utc(at: object) -> datetime:
     if not isinstance(at, datetime) or at.utcoffset() is None:
         raise BrokerAdapterError(f"a broker time must be a timezone-aware datetime, got {at!r}")
     return at.astimezone(UTC)
+
+
+def utc_or_none(at: object) -> datetime | None:
+    """As :func:`utc`; ``None`` (a time the adapter does not give) stays ``None``."""
+    return None if at is None else utc(at)
 
 
 def _sequence(value: object, name: str) -> Sequence[Any]:

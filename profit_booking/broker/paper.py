@@ -29,8 +29,19 @@ from pathlib import Path
 from ..domain.money import from_cents, to_cents
 from ..domain.price_index import PriceIndex
 from ..domain.pricing import DEFAULT_SYMBOLS, SymbolSpec, profit_of
-from ..errors import BrokerError
-from .paper_file import DEAL, EPOCH, POSITION, connect, positive, row_position, text, ticket_of, utc
+from ..errors import BrokerError, DatabaseDamagedError, ProfitBookingError
+from .paper_file import (
+    DEAL,
+    EPOCH,
+    POSITION,
+    connect,
+    damaged_file,
+    positive,
+    row_position,
+    text,
+    ticket_of,
+    utc,
+)
 from .ports import CloseReason, Deal, OrderRequest, Position, Tick
 
 __all__ = ["EPOCH", "PaperBroker", "ticket_of"]
@@ -54,6 +65,11 @@ class PaperBroker:
         except sqlite3.Error as exc:
             conn.close()
             raise BrokerError(f"cannot read {path} as a paper broker file: {exc}") from None
+        except (ValueError, ArithmeticError) as exc:  # a stored price or time that no longer parses
+            conn.close()
+            if isinstance(exc, ProfitBookingError):
+                raise
+            raise DatabaseDamagedError(damaged_file(Path(path), f"a value it cannot read: {exc}")) from None
         except BaseException:
             conn.close()
             raise
@@ -185,18 +201,21 @@ class PaperBroker:
                    " profit_cents, reason, opened_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (ticket, p.client_order_id, p.symbol, p.direction, str(p.lot), str(p.entry_price), str(price),
                     to_cents(profit), reason.value, text(p.opened_at), text(at)))
-        return Deal(ticket, p.client_order_id, p.symbol, price, profit, reason, at)
+        return Deal(ticket, p.client_order_id, p.symbol, price, profit, reason, at, p.opened_at)
 
     async def open_positions(self) -> list[Position]:
         """Every open position, oldest first."""
         return sorted(self._positions.values(), key=lambda p: (p.opened_at, p.ticket))
 
     async def closed_deals(self, since: datetime | None = None) -> list[Deal]:
-        """Deals closed at or after ``since`` (all when ``None``), by (closed_at, ticket)."""
+        """Deals closed at or after ``since`` (all when ``None``), by (closed_at, ticket), each with
+        the time its position opened."""
         bound = "" if since is None else text(utc(since, "since"))
-        rows = self._conn.execute(f"SELECT {DEAL} FROM deals WHERE closed_at >= ? ORDER BY closed_at, ticket", (bound,))
+        rows = self._conn.execute(
+            f"SELECT {DEAL}, opened_at FROM deals WHERE closed_at >= ? ORDER BY closed_at, ticket", (bound,))
         return [Deal(ticket, client_id, symbol, Decimal(price), from_cents(cents), CloseReason(reason),
-                     datetime.fromisoformat(at)) for ticket, client_id, symbol, price, cents, reason, at in rows]
+                     datetime.fromisoformat(at), datetime.fromisoformat(opened))
+                for ticket, client_id, symbol, price, cents, reason, at, opened in rows]
 
     async def quote(self, symbol: str) -> Tick | None:
         """The last quote (bid and ask) of ``symbol``, or ``None`` before its first tick."""

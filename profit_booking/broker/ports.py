@@ -10,7 +10,7 @@ broker adapter" states the contract that ``tests/contract/test_broker_contract.p
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -104,7 +104,8 @@ class Deal:
 
     ``ticket`` is the position's ticket (the one ``place`` returned); ``client_order_id`` the
     client id the position was opened with (never the closing deal's comment); ``profit`` the
-    realised figure; ``closed_at`` the closing deal's own time.
+    realised figure; ``closed_at`` the closing deal's own time; ``opened_at`` the opening deal's
+    time, when the adapter gives it (a deal is the same close with or without it).
     """
 
     ticket: str
@@ -114,6 +115,7 @@ class Deal:
     profit: Decimal
     reason: CloseReason
     closed_at: datetime
+    opened_at: datetime | None = field(default=None, compare=False)
 
 
 @runtime_checkable

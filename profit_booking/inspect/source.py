@@ -70,6 +70,8 @@ def plain(record: Mapping[str, Any]) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return plain(value)
+    if isinstance(value, list):  # a status's latest findings and pending requests
+        return [_plain(item) for item in value]
     if isinstance(value, (Decimal, Enum, datetime)):
         return record_value(value)
     return value

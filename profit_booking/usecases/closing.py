@@ -62,7 +62,9 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
     return results
 
 
-async def settle_closes(core: Core, closes: Sequence[Close], *, hold: str | None = None) -> list[BookingResult]:
+async def settle_closes(
+    core: Core, closes: Sequence[Close], *, hold: str | None = None, place_levels: bool = True
+) -> list[BookingResult]:
     """Broker closes of chain orders (one tick's, across chains) in one transaction.
 
     Each close is booked when it made the target (or closed at its take-profit), starts an SL
@@ -71,7 +73,9 @@ async def settle_closes(core: Core, closes: Sequence[Close], *, hold: str | None
     chain's part is isolated: a refused close refuses only its chain's part, whose closes are
     then tried one by one. Closes of orders not active here (already settled, or not chain
     orders) are skipped, so a close reported twice, or by two paths, settles once. The levels
-    the closes open are placed, except the chain ``hold`` names (one about to be cancelled).
+    the closes open are placed, except the chain ``hold`` names (one about to be cancelled), or
+    none without ``place_levels`` (a caller that first settles whatever else the broker already
+    did with their client ids).
     """
     by_chain: dict[str, list[Close]] = {}
     for close in closes:
@@ -98,10 +102,10 @@ async def settle_closes(core: Core, closes: Sequence[Close], *, hold: str | None
             results.extend(outcome)
         elif len(group) > 1:  # one refused close refused its chain's part: the others alone
             for close in group:
-                results.extend(await settle_closes(core, [close], hold=hold))
+                results.extend(await settle_closes(core, [close], hold=hold, place_levels=place_levels))
         else:
             results.append(await refusal(core, group[0].order_id, chain_id, outcome))
-    await after_closing(core, done, hold)
+    await after_closing(core, done, hold, place=place_levels)
     return results
 
 
@@ -164,16 +168,19 @@ def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> Book
     )
 
 
-async def after_closing(core: Core, results: dict[str, list[BookingResult]], hold: str | None = None) -> None:
-    """Log what was settled, then place the orders of every level it opened."""
+async def after_closing(
+    core: Core, results: dict[str, list[BookingResult]], hold: str | None = None, *, place: bool = True
+) -> None:
+    """Log what was settled, then place the orders of every level it opened (with ``place``)."""
     for chain_id, chain_results in results.items():
         for result in chain_results:
             logger.info(
                 "settled %s in chain %s: %s, level %d", result.order_id, chain_id, result.profit_amount,
                 result.new_level,
             )
-    opened = [cid for cid, rs in results.items() if cid != hold and any(r.chain_advanced for r in rs)]
-    await place_opened_levels(core, opened)
+    if place:
+        opened = [cid for cid, rs in results.items() if cid != hold and any(r.chain_advanced for r in rs)]
+        await place_opened_levels(core, opened)
 
 
 async def market_price(core: Core, chain_id: str) -> Decimal | None:

@@ -135,9 +135,13 @@ class DealFollower:
         """Settle ``deals`` (read by the caller), then move the reading point past them: a
         settlement that fails leaves them to be read again."""
         results = await settle_closes(self.core, [close_of(deal) for deal in deals], hold=hold)
+        self.passed(deals, {result.order_id for result in results})
+        return results
+
+    def passed(self, deals: Sequence[Deal], settled: set[str]) -> None:
+        """Move the reading point past ``deals`` (read by the caller, and those named in
+        ``settled`` settled), and remember the latest close settled."""
         if deals:
             self.since = max(deal.closed_at for deal in deals)
-        settled = {result.order_id for result in results}
         if times := [deal.closed_at for deal in deals if deal.ticket in settled]:
             self.last_deal_at = max(times + ([self.last_deal_at] if self.last_deal_at else []))
-        return results

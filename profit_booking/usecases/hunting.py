@@ -51,17 +51,6 @@ async def follow_hunts(core: Core, crossings: Crossings) -> None:
         await _carry_out(core, decided, max(tick.at for tick, _ in crossings))
 
 
-async def expire_elapsed(core: Core, now: datetime) -> None:
-    """Expire every waiting hunt whose window ended by ``now`` (startup: the broker's clock)."""
-    memory = core.memory
-    decided: Decisions = {
-        chain_id: {slot: (None, now) for slot in memory.tracked[chain_id].due_hunts(now)}
-        for chain_id in memory.deadlines.due(now)
-    }
-    if decided:
-        await _carry_out(core, decided, now)
-
-
 async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
     await _link_sent_recoveries(core, decided)
 

@@ -1,25 +1,30 @@
 """Reconciling with the broker at startup, before any plugin gets the service.
 
-Closes that happened while the bot was down are settled with their real figures; an intent
-whose client id the broker knows is linked to that position (or its close); SL hunts whose
-window ended by the broker's clock expire; an intent the broker does not know is placed;
-positions that carry one of our client ids but are not on record are reported, never adopted.
-Everything found and done is written to ``broker_findings``.
+The broker is the truth. Closes that happened while the bot was down are settled with their
+real figures, read from the broker's history from the oldest tracked chain's opening (not from
+where the engine last read); an intent whose client id the broker knows is linked to that
+position, or settled from its close; SL hunts whose recovery order the broker holds are
+triggered, and those whose window ended by the broker's clock expire (``catching_up.py``). Only
+then is an intent the broker does not know placed. Positions and deals that carry one of our
+client ids but are not on record are reported, never adopted (``strangers.py``). When such
+deals, or levels and recovery orders this start wrote whose client ids the broker had already
+used, show that the database knew less than the broker (restored from an older copy, or rolled
+back), one ``BEHIND_BROKER`` finding and a warning say so, with the counts. Everything found and
+done is written to ``broker_findings``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
-from ..broker.ports import Position
 from ..core import Core
 from ..domain.findings import Finding, FindingKind
-from ..domain.orders import OrderStatus, parse_client_order_id
+from ..domain.orders import OrderStatus
 from ..errors import ProfitBookingError
+from .catching_up import CatchUp, catch_up
 from .following import DealFollower
-from .hunting import expire_elapsed
 from .placing import place_orders, remember_unplaced
+from .strangers import Strangers, strangers
 
 logger = logging.getLogger(__name__)
 
@@ -32,35 +37,12 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     memory = core.memory
     positions = await broker.open_positions()
     deals = await broker.closed_deals(memory.oldest_opened()) if memory.tracked else []
-    at_broker = {d.client_order_id: d.ticket for d in deals} | {p.client_order_id: p.ticket for p in positions}
-    held = {  # the take-profit and stop an open position holds: what its order is linked with
-        p.client_order_id: (p.take_profit, p.stop_loss)
-        for p in positions if p.take_profit is not None and p.stop_loss is not None
-    }
-    findings: list[Finding] = []
     known_before = set(memory.order_chain)
+    caught = await catch_up(core, positions, deals)
+    follower.passed(deals, caught.settled)
+    findings = caught.findings
 
-    for chain_id, tracked in list(memory.tracked.items()):  # intents the broker knows: link them
-        links = {
-            o.client_order_id: at_broker[o.client_order_id]
-            for o in tracked.slots.values()
-            if o.status is OrderStatus.PENDING and o.client_order_id in at_broker
-        }
-        if links:
-            # the default binds this chain's links; mypy cannot type such a lambda (python/mypy#15459)
-            await core.tracker.change(
-                chain_id,
-                lambda d, links=links: [d.register(t, c, held.get(c)) for c, t in links.items()],  # type: ignore[misc]
-            )
-            findings += [Finding(FindingKind.LINKED, chain_id, t, c) for c, t in links.items()]
-
-    owners = {d.ticket: memory.chain_of_close(d.ticket, d.client_order_id) for d in deals}
-    for result in await follower.settle(deals):  # closed while the bot was down
-        detail = {"amount": str(result.profit_amount), "booked": result.success, "error": result.error}
-        findings.append(Finding(FindingKind.SETTLED, owners.get(result.order_id), result.order_id, None, detail))
-    await expire_elapsed(core, core.clock())  # hunts whose window ended while the bot was down
-
-    for chain_id, tracked in list(memory.tracked.items()):  # intents never placed: place them
+    for chain_id, tracked in list(memory.tracked.items()):  # intents the broker does not know: place them
         if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):
             try:
                 await place_orders(core, chain_id)
@@ -69,20 +51,26 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
                 findings.append(Finding(FindingKind.FAILED, chain_id, detail={"error": str(exc)}))
 
     linked = {f.ticket for f in findings if f.kind is FindingKind.LINKED}
-    for chain_id, tracked in memory.tracked.items():  # placed here, or by a level a settled close opened
+    for chain_id, tracked in memory.tracked.items():  # placed here
         findings += [
             Finding(FindingKind.PLACED, chain_id, o.order_id, o.client_order_id)
             for o in tracked.slots.values()
             if o.order_id is not None and o.order_id not in known_before and o.order_id not in linked
         ]
     positions = await broker.open_positions()  # as they stand now, with what was placed above
-    findings += await _strangers(core, positions, {d.ticket for d in deals})
+    found = await strangers(core, positions, deals, caught.settled)
+    findings += found.findings
+    if (behind := _behind(caught, found)) is not None:
+        findings.append(behind)
     for finding in findings:  # closed at the broker, its deal not shown yet: ticks read deals until it does
         if finding.kind is FindingKind.MISSING_ORDER and finding.chain_id is not None:
             follower.expecting[finding.chain_id] = core.clock()
     if findings:
         await core.store.record_findings(findings, core.clock())
     for finding in findings:
+        if finding is behind:
+            logger.warning("reconciled: %s", finding.detail["note"])
+            continue
         log = logger.warning if finding.kind in _REPORTED else logger.info
         log("reconciled: %s %s %s %s", finding.kind.name, finding.chain_id, finding.ticket, finding.client_order_id)
     return findings
@@ -90,36 +78,33 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
 
 _REPORTED = {
     FindingKind.UNKNOWN_POSITION, FindingKind.DUPLICATE_POSITION, FindingKind.MISSING_ORDER, FindingKind.FAILED,
+    FindingKind.UNKNOWN_DEAL,
 }
 
 
-async def _strangers(core: Core, positions: Sequence[Position], closed_tickets: set[str]) -> list[Finding]:
-    """Positions of the engine (MT5: of its magic) that no chain knows, whether they carry one of
-    our client ids (a chain order not on record, a second one of a slot, or an order of a chain
-    that has ended: a cancelled chain's close that did not happen) or not (an Order B whose chain
-    was never opened); and open orders the broker lost."""
-    memory, findings = core.memory, []
-    for position in positions:
-        if position.ticket in memory.order_chain:
-            continue  # on record
-        parsed = parse_client_order_id(position.client_order_id)
-        tracked = memory.tracked.get(parsed[0]) if parsed else None
-        order = tracked.slots.get(parsed[2]) if tracked and parsed else None
-        kind = FindingKind.UNKNOWN_POSITION
-        if order is not None and order.client_order_id == position.client_order_id:
-            kind = FindingKind.DUPLICATE_POSITION
-        detail = {"symbol": position.symbol, "direction": position.direction, "lot": str(position.lot)}
-        chain_id = tracked.chain.chain_id if tracked else None
-        if parsed is None:
-            detail["note"] = "not a chain order: no chain knows this position"
-        elif tracked is None and (ended := await core.store.load_chain(parsed[0])) is not None:
-            chain_id = ended.chain.chain_id
-            detail["note"] = f"left open by chain {chain_id}, which is {ended.chain.status.name}: close it by hand"
-        findings.append(Finding(kind, chain_id, position.ticket, position.client_order_id, detail))
-    open_tickets = {p.ticket for p in positions}
-    for chain_id, tracked in memory.tracked.items():
-        for order in tracked.slots.values():
-            ticket = order.order_id
-            if order.status is OrderStatus.OPEN and ticket not in open_tickets and ticket not in closed_tickets:
-                findings.append(Finding(FindingKind.MISSING_ORDER, chain_id, ticket, order.client_order_id))
-    return findings
+def _behind(caught: CatchUp, found: Strangers) -> Finding | None:
+    """The one BEHIND_BROKER finding of a start-up that found the database behind the broker:
+    intents this start-up wrote (a level, a recovery order) that the broker had already used,
+    hunts the broker's recovery orders triggered, or closed deals of ours whose chain or order
+    the database does not hold. An intent written before and found at the broker is no sign of
+    it (a crash between sending an order and recording its ticket leaves one), nor is a position
+    alone (reported as UNKNOWN_POSITION: it may be another bot's of the same magic)."""
+    evidence = caught.written_behind + caught.recoveries + found.unknown_deals
+    if not evidence:
+        return None
+    counts = {
+        "closes_settled": len(caught.settled),
+        "intents_already_used": caught.intents_used,
+        "written_behind": caught.written_behind,
+        "recoveries_triggered": caught.recoveries,
+        "unknown_deals": found.unknown_deals,
+        "unknown_positions": found.unknown_positions,
+    }
+    note = (
+        f"the database is behind the broker (restored from an older copy, or its last transactions lost):"
+        f" {len(caught.settled)} closes settled from the broker, {caught.intents_used} intents the broker had"
+        f" already used ({caught.written_behind} of them levels or recoveries the database had not reached),"
+        f" {caught.recoveries} SL hunts triggered by the broker's recovery orders, {found.unknown_deals} deals and"
+        f" {found.unknown_positions} positions of ours that no record explains (UNKNOWN_DEAL, UNKNOWN_POSITION)"
+    )
+    return Finding(FindingKind.BEHIND_BROKER, detail={**counts, "note": note})

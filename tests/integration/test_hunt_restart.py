@@ -129,7 +129,11 @@ async def test_a_recovery_order_filled_before_a_crash_and_booked_while_down_is_l
     bot = await tell(tmp_path / "run", RECOVERED, crash="placed", down=(5, 6))
     assert [row[7:10] for row in bot.at_restart] == [("RECOVERED", -1010, 700)]
     after = state(bot.tmp)
-    assert {k: v for k, v in after.items() if k != "events"} == {k: v for k, v in uninterrupted.items() if k != "events"}
+    # linked and booked from its deal in one change (never open on record): the chain's version is one behind
+    [chain], [told] = after.pop("chains"), dict(uninterrupted).pop("chains")
+    assert chain[:14] + chain[15:] == told[:14] + told[15:] and chain[14] == told[14] - 1
+    assert {k: v for k, v in after.items() if k != "events"} == {
+        k: v for k, v in uninterrupted.items() if k not in ("events", "chains")}
     assert [event[:4] for event in after["events"]] == [event[:4] for event in uninterrupted["events"]]
     [(registered,)] = bot.pb("SELECT at FROM chain_events WHERE kind = 'order_registered' AND level = 0")
     assert registered == stored(6)  # the one difference: the ticket was linked by the restart, at second 6
