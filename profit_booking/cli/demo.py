@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import cast
 
 from .. import ChainStatus, OrderStatus, ProfitBookingService, ProfitChain, SlotOrder
+from ..running import Stop
 
 PLUGINS = ("combined_v3", "trend_pulse", "scalper")
 SYMBOLS = ("EURUSD", "GBPUSD", "AUDUSD", "USDJPY", "EURJPY", "XAUUSD")
@@ -55,9 +56,11 @@ class DemoBroker:
         self.tally.resumed = len(self.live)
         self._tickets = 0
 
-    async def run(self, events: int) -> DemoTally:
-        """Apply ``events`` events and return the tally."""
+    async def run(self, events: int, stop: Stop | None = None) -> DemoTally:
+        """Apply ``events`` events (fewer once ``stop`` is requested) and return the tally."""
         for _ in range(events):
+            if stop is not None and stop.requested:
+                break
             await self.step()
         return self.tally
 
@@ -144,10 +147,11 @@ class DemoBroker:
         return Decimal(self.rng.randint(700, 950)) / 100
 
 
-async def run_demo(service: ProfitBookingService, seed: int, events: int) -> DemoTally:
-    """Drive ``events`` seeded events through ``service`` and return what happened."""
+async def run_demo(service: ProfitBookingService, seed: int, events: int, stop: Stop | None = None) -> DemoTally:
+    """Drive ``events`` seeded events through ``service`` (fewer once ``stop`` is requested) and
+    return what happened."""
     stored = len(await service.store.list_chains())
-    return await DemoBroker(service, seed, stored).run(events)
+    return await DemoBroker(service, seed, stored).run(events, stop)
 
 
 def _unfinished(service: ProfitBookingService) -> list[ProfitChain]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from .. import InvalidInputError, ProfitChain, open_service
+from .. import InvalidInputError, ProfitBookingService, ProfitChain, open_service
 from ..inspect.files import check_file_name, shown_path
+from ..running import Stop, run_service, stop_on_signals
 from ..store import sqlite_path
 from .common import DbOption, console, database_url, settings_for
 from .demo import DemoTally, run_demo
@@ -24,6 +27,7 @@ REPLAY_SYMBOLS = "EURUSD,GBPUSD,USDJPY,XAUUSD"
 MAX_TICKS = 1_000_000  # the replay builds its market in memory: about 1.6 kB a tick
 DEMO_ROWS = 20
 ENGINE_TABLES = {"chains", "bookings", "chain_orders", "schema_version"}
+SIGINT_EXIT = 130  # the shell's 128 + SIGINT
 StatsByPlugin = dict[str, dict[str, Any]]
 
 PaperOption = Annotated[
@@ -49,7 +53,8 @@ def demo(
 
     The paper broker keeps its state in its own file (DB.paper.db beside a SQLite file). A rerun
     on the same files resumes where the last run stopped, killed or not, and ends as one
-    uninterrupted run.
+    uninterrupted run. SIGTERM or Ctrl-C stops it after the tick in flight, files closed and
+    lease released: exit code 143 or 130.
     """
     names = [name for name in (part.strip() for part in symbols.split(",")) if name]
     if not names:
@@ -62,7 +67,12 @@ def demo(
             raise InvalidInputError("--paper FILE is needed with a database URL: the paper broker's own file")
         paper = paper_beside(path)
     _check_paper(paper, sqlite_path(url))
-    run_replay(settings, paper, seed, ticks, [settings.symbol_name(name) for name in names], pace)
+    try:
+        summary = run_replay(settings, paper, seed, ticks, [settings.symbol_name(name) for name in names], pace)
+    except KeyboardInterrupt:  # Ctrl-C just before the replay listens for signals, or just after
+        _stopped("SIGINT", "", SIGINT_EXIT)
+    if summary.stopped_by is not None:
+        _stopped(summary.stopped_by, f" after {summary.ticks_done} of {ticks} ticks", summary.exit_code)
 
 
 def event_demo(
@@ -70,9 +80,19 @@ def event_demo(
     seed: Annotated[int, typer.Option(help="Seed of the event stream.")] = 7,
     events: Annotated[int, typer.Option(min=0, max=MAX_TICKS, help="How many events to apply.")] = 200,
 ) -> None:
-    """Drive the service with a seeded stream of broker events, no broker; a rerun resumes the stored chains."""
+    """Drive the service with a seeded stream of broker events, no broker; a rerun resumes the stored chains.
+
+    SIGTERM or Ctrl-C stops it after the event in flight, lease released: exit code 143 or 130.
+    """
     url = database_url(db, default=f"sqlite+aiosqlite:///{DEMO_DB}")
-    tally, chains, stats = asyncio.run(_event_demo(url, seed, events))
+    try:
+        run = asyncio.run(_event_demo(url, seed, events))
+    except KeyboardInterrupt:  # Ctrl-C just before the demo listens for signals, or just after
+        _stopped("SIGINT", "", SIGINT_EXIT)
+    if run.stop.requested or run.tally is None or run.chains is None or run.stats is None:
+        done = "" if run.tally is None else f" after {run.tally.events} of {events} events"
+        _stopped(run.stop.signal.name if run.stop.signal else "a stop request", done, run.stop.exit_code)
+    tally, chains, stats = run.tally, run.chains, run.stats
     out = console()
     out.print(chains_table(chains, limit=DEMO_ROWS, title="Profit chains"))
     out.print(stats_table(stats))
@@ -121,11 +141,32 @@ def paper_beside(db: Path) -> Path:
     return db.with_name(f"{db.stem}.paper{db.suffix or '.db'}")
 
 
-async def _event_demo(url: str, seed: int, events: int) -> tuple[DemoTally, list[ProfitChain], StatsByPlugin]:
-    service = await open_service(settings_for(url))
-    try:
-        tally = await run_demo(service, seed, events)
-        stats = {plugin_id: service.get_chain_stats(plugin_id) for plugin_id in service.plugin_ids()}
-        return tally, await service.store.list_chains(), stats
-    finally:
-        await service.aclose()
+def _stopped(by: str, where: str, code: int) -> NoReturn:
+    """End a demo that a signal stopped: one line on stderr, the signal's exit code."""
+    print(f"stopped by {by}{where}; files closed, writer lease released: run it again to resume", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+@dataclass
+class _EventRun:
+    """An ``event-demo`` run: what it did, and whether a signal cut it short."""
+
+    seed: int
+    events: int
+    stop: Stop
+    tally: DemoTally | None = None
+    chains: list[ProfitChain] | None = None
+    stats: StatsByPlugin | None = None
+
+    async def work(self, service: ProfitBookingService, stop: Stop) -> None:
+        self.tally = await run_demo(service, self.seed, self.events, stop)
+        if not stop.requested:
+            self.stats = {plugin_id: service.get_chain_stats(plugin_id) for plugin_id in service.plugin_ids()}
+            self.chains = await service.store.list_chains()
+
+
+async def _event_demo(url: str, seed: int, events: int) -> _EventRun:
+    with stop_on_signals() as stop:
+        run = _EventRun(seed, events, stop)
+        await run_service(lambda: open_service(settings_for(url)), run.work, stop=stop)
+        return run

@@ -19,14 +19,17 @@ from .serialize import money
 def run_replay(
     settings: ProfitBookingSettings, paper: Path, seed: int, ticks: int, symbols: list[str], pace: float = 0.0
 ) -> ReplaySummary:
-    """Run (or resume) the replay with a progress bar on stderr; print the summary on stdout."""
+    """Run (or resume) the replay with a progress bar on stderr; print the summary on stdout
+    (unless a signal stopped the run: ``summary.stopped_by``)."""
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("ticks"), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    stderr = Console(stderr=True)  # in a pipe no bar is drawn (Rich would still end it with a blank line)
+    with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
         task = bar.add_task("replay", total=ticks)
         summary = asyncio.run(
             replay(settings, paper, seed, ticks, symbols, lambda done, total: bar.update(task, completed=done), pace)
         )
-    console().print(summary_table(summary, masked_url(settings.database_url), paper))
+    if summary.stopped_by is None:  # a stopped run's caller says so instead
+        console().print(summary_table(summary, masked_url(settings.database_url), paper))
     return summary
 
 

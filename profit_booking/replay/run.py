@@ -4,25 +4,25 @@ Each tick goes to the paper broker first (the market fills and closes), then to 
 (which settles what closed and places what a level opened), then to the plugins (whose signals
 send dual orders and open chains); only then is the tick marked done in the paper broker's
 file. A rerun on the same files starts the engine (rehydrate, reconcile) and resumes after the
-last tick marked done, so a run killed anywhere ends as an uninterrupted one.
+last tick marked done, so a run killed anywhere ends as an uninterrupted one. SIGTERM or
+SIGINT ends a run between two ticks, its files closed (:mod:`profit_booking.running`).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from ..bootstrap import start_engine
 from ..broker.paper import PaperBroker
 from ..config import ProfitBookingSettings
 from ..domain.chain import ChainStatus
 from ..domain.money import ZERO
 from ..errors import DatabaseMissingError, InvalidInputError, NotADatabaseError
 from ..plugins.combined_v3 import CombinedV3Plugin
+from ..running import Stop, run_engine, stop_on_signals
 from ..service import ProfitBookingService
 from ..store import open_store
 from .dual_orders import PaperDualOrders
@@ -50,14 +50,22 @@ class ReplaySummary:
     hunt_money_lost: Decimal = ZERO
     hunt_won_back: Decimal = ZERO
     overdue_hunts: int = 0  # hunts still waiting past their window, in market time
+    stopped_by: str | None = None  # the signal that ended the run before its last tick
+    exit_code: int = 0  # 0, or 128 + that signal's number
 
 
 async def replay(
     settings: ProfitBookingSettings, paper: Path, seed: int, ticks: int, symbols: list[str],
-    progress: Callable[[int, int], None] = lambda done, total: None, pace: float = 0.0,
+    progress: Callable[[int, int], None] = lambda done, total: None, pace: float = 0.0, stop: Stop | None = None,
 ) -> ReplaySummary:
     """Replay ``ticks`` ticks of the seeded market (resuming where the files stopped), the paper
-    broker's state in ``paper``; ``pace`` seconds pass after each tick, as on a live market."""
+    broker's state in ``paper``; ``pace`` seconds pass after each tick, as on a live market.
+
+    SIGTERM and SIGINT (or ``stop``, when given) end the run after the tick in flight, with
+    both files closed; ``stopped_by`` then names the signal and nothing is tallied."""
+    if stop is None:
+        with stop_on_signals() as stop:
+            return await replay(settings, paper, seed, ticks, symbols, progress, pace, stop)
     specs = {name: settings.symbol(name) for name in symbols}
     market = SyntheticMarket(seed, specs, PLUGIN_IDS, ticks, settings.default_lot, settings.profit_target)
     if not paper.exists() and await _holds_chains(settings.database_url):
@@ -72,29 +80,53 @@ async def replay(
         plugins = {pid: CombinedV3Plugin({"plugin_id": pid}) for pid in PLUGIN_IDS}
         for plugin in plugins.values():
             plugin.set_dual_order_port(PaperDualOrders(broker, settings))
-        service = await start_engine(settings, broker, list(plugins.values()))
-        summary = ReplaySummary(findings=len(service.findings))
-        try:
-            start = int(await broker.get_marker(PROGRESS_MARKER) or -1) + 1
-            summary.resumed_at = start
-            for i in range(start, ticks):
-                batch = market.ticks[i]
-                await broker.tick(batch)
-                settled = await service.on_ticks(batch)
-                summary.largest_tick_burst = max(summary.largest_tick_burst, len(settled))
-                for signal in market.signals[i]:
-                    await plugins[signal.plugin_id].create_dual_orders(_signal_dict(signal))
-                await broker.set_marker(PROGRESS_MARKER, str(i))
-                summary.ticks_this_run += 1
-                progress(i + 1, ticks)
-                if pace:
-                    await asyncio.sleep(pace)
-            await _tally(summary, service, broker)
-        finally:
-            await service.aclose()
+        summary = ReplaySummary()
+        driver = _Driver(market, broker, plugins, summary, progress, pace)
+        summary.exit_code = await run_engine(settings, broker, list(plugins.values()), driver.run, stop=stop)
+        if stop.requested:
+            summary.stopped_by = stop.signal.name if stop.signal is not None else "a stop request"
+            summary.ticks_done = await _ticks_done(broker)
     finally:
         await broker.aclose()
     return summary
+
+
+@dataclass
+class _Driver:
+    """The replay's work loop: one tick at a time, each marked done once the engine and the
+    plugins have seen it; a stop request is looked at between ticks."""
+
+    market: SyntheticMarket
+    broker: PaperBroker
+    plugins: dict[str, CombinedV3Plugin]
+    summary: ReplaySummary
+    progress: Callable[[int, int], None]
+    pace: float
+
+    async def run(self, service: ProfitBookingService, stop: Stop) -> None:
+        summary, broker, ticks = self.summary, self.broker, len(self.market.ticks)
+        summary.findings = len(service.findings)
+        summary.resumed_at = start = await _ticks_done(broker)
+        for i in range(start, ticks):
+            if stop.requested:
+                return
+            batch = self.market.ticks[i]
+            await broker.tick(batch)
+            settled = await service.on_ticks(batch)
+            summary.largest_tick_burst = max(summary.largest_tick_burst, len(settled))
+            for signal in self.market.signals[i]:
+                await self.plugins[signal.plugin_id].create_dual_orders(_signal_dict(signal))
+            await broker.set_marker(PROGRESS_MARKER, str(i))
+            summary.ticks_this_run += 1
+            self.progress(i + 1, ticks)
+            if self.pace and await stop.pause(self.pace):
+                return
+        await _tally(summary, service, broker)
+
+
+async def _ticks_done(broker: PaperBroker) -> int:
+    """How many ticks the paper broker's file marks done (the next one to replay)."""
+    return int(await broker.get_marker(PROGRESS_MARKER) or -1) + 1
 
 
 async def _holds_chains(url: str) -> bool:
@@ -117,7 +149,7 @@ def _signal_dict(signal: Signal) -> dict[str, object]:
 
 
 async def _tally(summary: ReplaySummary, service: ProfitBookingService, broker: PaperBroker) -> None:
-    summary.ticks_done = int(await broker.get_marker(PROGRESS_MARKER) or -1) + 1
+    summary.ticks_done = await _ticks_done(broker)
     chains = await service.store.list_chains()
     summary.chains = Counter(chain.status.name for chain in chains)
     summary.chain_profit = sum((chain.total_profit for chain in chains), ZERO)

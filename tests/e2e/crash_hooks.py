@@ -28,6 +28,13 @@ Actions (the last stdout line of a child is one JSON object):
 ``hold DB ORDER_B``
     open the file, open a chain for ORDER_B and book it, print ``{"ready": true, ...}``, then
     hold the service (and the writer lease) until a line arrives on stdin; then close.
+``demo-paused POINT DIR DEMO_ARGS...``
+    the CLI's ``demo`` that pauses once at POINT (:data:`PAUSE_POINTS`): it creates
+    DIR/paused-POINT and waits, its event loop running, until DIR/go exists; a test sends its
+    signals meanwhile.
+
+The kill tests run :data:`KILL_ROUNDS` rounds each (``PROFIT_BOOKING_KILL_ROUNDS``, default 1):
+a long local run scales them up.
 """
 
 from __future__ import annotations
@@ -50,8 +57,23 @@ from typing import Any
 HERE = Path(__file__).resolve()
 BARRIER_TIMEOUT = 30.0
 BUSY_EXIT = 3
+PAUSE_POINTS = ("paper", "open", "rehydrate", "reconcile", "close")
 BOOKINGS_INSERT = re.compile(r'^\s*INSERT\s+INTO\s+"?bookings"?\b', re.IGNORECASE)
 CREATE = re.compile(r"^\s*CREATE\b", re.IGNORECASE)
+
+
+def _kill_rounds(value: str) -> int:
+    try:
+        rounds = int(value)
+    except ValueError:
+        rounds = 0
+    if not 1 <= rounds <= 10_000:
+        raise SystemExit(f"PROFIT_BOOKING_KILL_ROUNDS must be a whole number from 1 to 10000, got {value!r}")
+    return rounds
+
+
+KILL_ROUNDS = _kill_rounds(os.environ.get("PROFIT_BOOKING_KILL_ROUNDS", "1"))
+"""How many rounds each kill test runs: 1 in CI, more for a long local run (README, Testing)."""
 
 
 # -- launchers, used by the tests -----------------------------------------------------------
@@ -367,6 +389,57 @@ def demo(die_at: str, *cli_args: str) -> None:
     cli_main()
 
 
+def demo_paused(point: str, directory: str, *cli_args: str) -> None:
+    """The CLI's ``demo``, paused once at ``point`` until DIR/go exists (see the module)."""
+    from profit_booking import bootstrap
+    from profit_booking.broker.paper import PaperBroker
+    from profit_booking.service import ProfitBookingService
+
+    here, paused = Path(directory), set()
+
+    async def pause() -> None:
+        if point in paused:
+            return
+        paused.add(point)
+        (here / f"paused-{point}").touch()
+        deadline = time.monotonic() + 60
+        while not (here / "go").exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    def before(owner: Any, name: str) -> None:
+        real = getattr(owner, name)
+
+        async def paused_first(*args: Any, **kwargs: Any) -> Any:
+            await pause()
+            return await real(*args, **kwargs)
+
+        setattr(owner, name, paused_first)
+
+    if point == "open":  # the store open (lease taken), rehydration not begun
+        real_open = bootstrap.open_store
+
+        async def open_then_pause(*args: Any, **kwargs: Any) -> Any:
+            store = await real_open(*args, **kwargs)
+            await pause()
+            return store
+
+        bootstrap.open_store = open_then_pause
+    elif point == "paper":  # the replay listens for signals; the engine is not started
+        real_paper = PaperBroker.open.__func__
+
+        async def paper_after_pause(cls: type[PaperBroker], *args: Any, **kwargs: Any) -> Any:
+            await pause()
+            return await real_paper(cls, *args, **kwargs)
+
+        PaperBroker.open = classmethod(paper_after_pause)
+    else:
+        before(ProfitBookingService, {"rehydrate": "rehydrate", "reconcile": "reconcile", "close": "aclose"}[point])
+    sys.argv = ["profit-booking", "demo", *cli_args]
+    from profit_booking.cli.app import main as cli_main
+
+    cli_main()
+
+
 def main(argv: list[str]) -> int:
     action, db, *rest = argv
     if action == "kill-in-schema":
@@ -381,6 +454,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(hold(db, *rest))
     elif action == "demo":
         demo(db, *rest)
+    elif action == "demo-paused":
+        demo_paused(db, *rest)
     else:
         raise SystemExit(f"unknown action {action!r}")
     return 0

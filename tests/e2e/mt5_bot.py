@@ -32,8 +32,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from profit_booking import load_settings
-from profit_booking.bootstrap import start_engine
+from profit_booking import Stop, load_settings, run_engine
 from profit_booking.broker import Mt5Broker, OrderRequest
 from profit_booking.domain.chain import ProfitChain
 from profit_booking.domain.pricing import DEFAULT_SYMBOLS, stop_price, target_price
@@ -82,11 +81,10 @@ def kill_inside_reconcile(after: str) -> None:
     """SIGKILL inside the startup reconciliation, right after its first link (``link``) or its
     first settlement that booked something (``settle``) was committed."""
     from profit_booking.tracking import ChainTracker
-    from profit_booking.usecases import reconciling
-    from profit_booking.usecases.following import DealFollower
+    from profit_booking.usecases import catching_up, reconciling
 
     inside = {"now": False}
-    real_reconcile, real_change, real_settle = reconciling.reconcile, ChainTracker.change, DealFollower.settle
+    real_reconcile, real_change, real_settle = reconciling.reconcile, ChainTracker.change, catching_up.settle_closes
 
     async def reconcile(core: Any, follower: Any) -> Any:
         inside["now"] = True
@@ -101,8 +99,8 @@ def kill_inside_reconcile(after: str) -> None:
             die("inside the reconciliation, right after it linked an intent")
         return result
 
-    async def settle(self: Any, deals: Any) -> Any:
-        results = await real_settle(self, deals)
+    async def settle(core: Any, closes: Any, **kwargs: Any) -> Any:
+        results = await real_settle(core, closes, **kwargs)
         if inside["now"] and any(r.success for r in results):
             die(f"inside the reconciliation, right after it settled {len(results)} close(s)")
         return results
@@ -111,7 +109,7 @@ def kill_inside_reconcile(after: str) -> None:
     if after == "link":
         ChainTracker.change = change
     else:
-        DealFollower.settle = settle
+        catching_up.settle_closes = settle
 
 
 def closes_at_terminal(fake: FakeMT5) -> int:
@@ -129,7 +127,13 @@ async def open_order_b(broker: Mt5Broker, service: Any) -> ProfitChain:
     return chain
 
 
-async def run(args: argparse.Namespace) -> None:
+async def the_chain(service: Any) -> ProfitChain:
+    """The bot's one chain: the active one, else (a restart after it ended) the stored one."""
+    active = service.get_active_chains(PLUGIN)
+    return active[0] if active else (await service.store.list_chains())[0]
+
+
+async def run(args: argparse.Namespace) -> int:
     path = price_path()
     if args.crash in ("reconcile-link", "reconcile-settle"):
         kill_inside_reconcile(args.crash.split("-")[1])
@@ -140,11 +144,13 @@ async def run(args: argparse.Namespace) -> None:
         fake.set_quote("EURUSD", bid, bid + SPREAD, at)
     broker = Mt5Broker(fake, magic=MAGIC, server_offset=timedelta(hours=3), wall_clock=wall)
     await broker.tick("EURUSD")  # the market's clock, before the engine asks for it
-    service = await start_engine(load_settings(database_url=f"sqlite+aiosqlite:///{args.db}"), broker)
-    try:
-        chain = await open_order_b(broker, service) if args.open else service.get_active_chains(PLUGIN)[0]
+
+    async def work(service: Any, stop: Stop) -> None:
+        chain = await open_order_b(broker, service) if args.open else await the_chain(service)
         last = args.start
         for i in range(args.start, min(args.stop, len(path))):
+            if stop.requested or chain.status.name in FINAL:
+                break
             last, (bid, at) = i, path[i]
             emit(begin=i)
             wall.at, closed = at, closes_at_terminal(fake)
@@ -153,11 +159,12 @@ async def run(args: argparse.Namespace) -> None:
                 die(f"tick {i} closed a position at the terminal; the engine has not heard of it")
             await service.on_ticks([await broker.tick("EURUSD")])
             emit(end=i, level=chain.level, status=chain.status.name)
-            if chain.status.name in FINAL:
-                break
-        emit(done=True, last=last, chain_id=chain.chain_id, level=chain.level, status=chain.status.name)
+        emit(done=True, last=last, chain_id=chain.chain_id, level=chain.level, status=chain.status.name,
+             stopped_by=stop.signal.name if stop.signal else None)
+
+    try:
+        return await run_engine(load_settings(database_url=f"sqlite+aiosqlite:///{args.db}"), broker, [], work)
     finally:
-        await service.aclose()
         await broker.aclose()
 
 
@@ -169,7 +176,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--stop", type=int, default=TICKS)
     parser.add_argument("--open", action="store_true")
     parser.add_argument("--crash", choices=("after-close", "reconcile-link", "reconcile-settle"))
-    asyncio.run(run(parser.parse_args(argv)))
+    sys.exit(asyncio.run(run(parser.parse_args(argv))))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ executed but before its ticket was recorded, right after the terminal closed pos
 the engine heard of it, and inside the startup reconciliation that repairs both. After a restart
 the chain ends exactly as an uninterrupted run on the same price path: no client id ever got a
 second position, nothing was booked twice, and the ledger, the chain's total and the terminal's
-deals agree to the cent (raw SQL on the database, raw JSON of the terminal's file)."""
+deals agree to the cent (raw SQL on the database, raw JSON of the terminal's file).
+
+Each test crashes at level 2 by default; ``PROFIT_BOOKING_KILL_ROUNDS=N`` runs it at the first N
+of levels 2, 3, 1 and 4 (the levels whose orders the engine places)."""
 
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import read_sql
+from tests.e2e.crash_hooks import KILL_ROUNDS
 from tests.e2e.mt5_bot import MAGIC, ORDER_B
 
 ROOT = Path(__file__).resolve().parents[2]
+LEVELS = (2, 3, 1, 4)[:KILL_ROUNDS]
 
 
 class Bot:
@@ -80,14 +85,15 @@ def level_started(ticks: list[dict[str, Any]]) -> dict[int, int]:
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bot, dict[int, int]]:
-    """One uninterrupted run of the whole path, and the tick at which each level opened."""
+    """One uninterrupted run of the whole path, and the tick at which each level opened (5: the
+    tick at which the last level closed and the chain completed)."""
     bot = Bot(tmp_path_factory.mktemp("clean"))
     done = bot.run(open_chain=True)
     assert done.returncode == 0, done.stderr
     assert lines(done)[-1]["status"] == "COMPLETED"
     starts = level_started(lines(done))
     assert sorted(starts) == [0, 1, 2, 3, 4]
-    return bot, starts
+    return bot, {**starts, 5: lines(done)[-1]["last"]}
 
 
 def outcome(bot: Bot) -> dict[str, Any]:
@@ -130,48 +136,52 @@ def level_orders(bot: Bot, level: int) -> tuple[int, int]:
     return recorded, sent
 
 
-def test_killed_after_an_executed_order_send_before_its_ticket_was_recorded(tmp_path, clean) -> None:
+@pytest.mark.parametrize("level", LEVELS)
+def test_killed_after_an_executed_order_send_before_its_ticket_was_recorded(tmp_path, clean, level) -> None:
     clean_bot, starts = clean
     bot = Bot(tmp_path)
-    assert bot.finished(open_chain=True, stop=starts[2])["status"] == "ACTIVE"
-    assert bot.killed(start=starts[2], crash_after_send=True) == starts[2]
-    assert level_orders(bot, 2) == (0, 1)  # the terminal executed one order the database does not name
-    bot.finished(start=starts[2])
+    assert bot.finished(open_chain=True, stop=starts[level])["status"] == "ACTIVE"
+    assert bot.killed(start=starts[level], crash_after_send=True) == starts[level]
+    assert level_orders(bot, level) == (0, 1)  # the terminal executed one order the database does not name
+    bot.finished(start=starts[level])
     assert "LINKED" in assert_as_clean(bot, clean_bot)["findings"]
 
 
-def test_killed_after_the_terminal_closed_positions_before_the_engine_settled_them(tmp_path, clean) -> None:
+@pytest.mark.parametrize("level", LEVELS)
+def test_killed_after_the_terminal_closed_positions_before_the_engine_settled_them(tmp_path, clean, level) -> None:
     clean_bot, starts = clean
     bot = Bot(tmp_path)
-    bot.finished(open_chain=True, stop=starts[2] + 1)  # level 2 placed and open
-    assert bot.killed(start=starts[2] + 1, crash="after-close") == starts[3]  # its orders close together
-    assert bot.sql("SELECT count(*) FROM bookings WHERE level = 2") == [(0,)]
-    assert level_orders(bot, 2) == (4, 4)
-    assert not any("-L2-" in p["comment"] for p in bot.terminal()["positions"].values())  # closed at the terminal
-    bot.finished(start=starts[3])
+    bot.finished(open_chain=True, stop=starts[level] + 1)  # the level placed and open
+    assert bot.killed(start=starts[level] + 1, crash="after-close") == starts[level + 1]  # its orders close together
+    assert bot.sql("SELECT count(*) FROM bookings WHERE level = ?", (level,)) == [(0,)]
+    assert level_orders(bot, level) == (2**level, 2**level)
+    assert not any(f"-L{level}-" in p["comment"] for p in bot.terminal()["positions"].values())  # closed there
+    bot.finished(start=starts[level + 1])
     assert "SETTLED" in assert_as_clean(bot, clean_bot)["findings"]
 
 
-def test_killed_inside_the_reconciliation_right_after_it_linked_an_order(tmp_path, clean) -> None:
+@pytest.mark.parametrize("level", LEVELS)
+def test_killed_inside_the_reconciliation_right_after_it_linked_an_order(tmp_path, clean, level) -> None:
     clean_bot, starts = clean
     bot = Bot(tmp_path)
-    bot.finished(open_chain=True, stop=starts[2])
-    assert bot.killed(start=starts[2], crash_after_send=True) == starts[2]
-    assert bot.killed(start=starts[2], crash="reconcile-link") is None
-    assert level_orders(bot, 2) == (1, 1)  # linked, the rest of the level not placed yet
+    bot.finished(open_chain=True, stop=starts[level])
+    assert bot.killed(start=starts[level], crash_after_send=True) == starts[level]
+    assert bot.killed(start=starts[level], crash="reconcile-link") is None
+    assert level_orders(bot, level) == (1, 1)  # linked, the rest of the level not placed yet
     assert bot.sql("SELECT count(*) FROM broker_findings") == [(0,)]  # the findings come at the end
-    bot.finished(start=starts[2])
+    bot.finished(start=starts[level])
     assert_as_clean(bot, clean_bot)
 
 
-def test_killed_inside_the_reconciliation_right_after_it_settled_closes(tmp_path, clean) -> None:
+@pytest.mark.parametrize("level", LEVELS)
+def test_killed_inside_the_reconciliation_right_after_it_settled_closes(tmp_path, clean, level) -> None:
     clean_bot, starts = clean
     bot = Bot(tmp_path)
-    bot.finished(open_chain=True, stop=starts[2] + 1)
-    assert bot.killed(start=starts[2] + 1, crash="after-close") == starts[3]
-    assert bot.killed(start=starts[3], crash="reconcile-settle") is None
-    assert bot.sql("SELECT count(*), count(DISTINCT order_id) FROM bookings WHERE level = 2") == [(4, 4)]
+    bot.finished(open_chain=True, stop=starts[level] + 1)
+    assert bot.killed(start=starts[level] + 1, crash="after-close") == starts[level + 1]
+    assert bot.killed(start=starts[level + 1], crash="reconcile-settle") is None
+    booked = bot.sql("SELECT count(*), count(DISTINCT order_id) FROM bookings WHERE level = ?", (level,))
+    assert booked == [(2**level, 2**level)]
     assert bot.sql("SELECT count(*) FROM broker_findings WHERE kind = 'SETTLED'") == [(0,)]
-    bot.finished(start=starts[3])
+    bot.finished(start=starts[level + 1])
     assert_as_clean(bot, clean_bot)
-

@@ -15,9 +15,11 @@ import pytest
 
 from ..ledger_oracle import ledger_mismatches
 from .conftest import CLI, raw_db, run_cli
+from .crash_hooks import KILL_ROUNDS
 
 TICKS = "1500"
-KILLS = int(os.environ.get("PROFIT_BOOKING_REPLAY_KILLS", "2"))  # kill -9 points per run (more locally: README)
+# kill -9 points per run: 2 per PROFIT_BOOKING_KILL_ROUNDS (more locally: README, Testing)
+KILLS = int(os.environ.get("PROFIT_BOOKING_REPLAY_KILLS", str(2 * KILL_ROUNDS)))
 
 
 def replay(db: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
