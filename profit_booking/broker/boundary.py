@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from ..domain.inputs import aware_datetime
 from ..domain.pricing import SymbolSpec
-from ..errors import BrokerAdapterError, BrokerError
+from ..errors import BrokerAdapterError, BrokerError, InvalidInputError
 from .ports import Broker, Deal, OrderRequest, Placement, Position, PositionCloser, SymbolBook, Tick
 
 logger = logging.getLogger(__name__)
@@ -156,10 +157,12 @@ def decimal_or_none(value: object) -> Decimal | None:
 
 
 def utc(at: object) -> datetime:
-    """A broker time as UTC; a naive time is refused (whose clock would it be?)."""
-    if not isinstance(at, datetime) or at.utcoffset() is None:
-        raise BrokerAdapterError(f"a broker time must be a timezone-aware datetime, got {at!r}")
-    return at.astimezone(UTC)
+    """A broker time as UTC; a naive time, or one out of the range the engine keeps, is refused
+    (whose clock would it be?)."""
+    try:
+        return aware_datetime(at, "a broker time").astimezone(UTC)
+    except InvalidInputError as exc:
+        raise BrokerAdapterError(str(exc)) from None
 
 
 def utc_or_none(at: object) -> datetime | None:
