@@ -23,6 +23,7 @@ CREATE TABLE writer_lease (
 	host VARCHAR NOT NULL,
 	since DATETIME NOT NULL,
 	renewed_at DATETIME NOT NULL,
+	ttl_seconds INTEGER NOT NULL,
 	PRIMARY KEY (id),
 	CONSTRAINT ck_writer_lease_single CHECK (id = 1)
 );
@@ -184,11 +185,11 @@ CREATE TABLE chain_events (
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id)
 );
 
--- index ix_chain_events_at
-CREATE INDEX ix_chain_events_at ON chain_events (at);
-
 -- index ix_chain_events_chain
 CREATE INDEX ix_chain_events_chain ON chain_events (chain_id);
+
+-- index ix_chain_events_at
+CREATE INDEX ix_chain_events_at ON chain_events (at);
 
 -- trigger chain_events_no_update
 CREATE TRIGGER chain_events_no_update BEFORE UPDATE ON chain_events BEGIN SELECT RAISE(ABORT, 'chain_events is append-only'); END;

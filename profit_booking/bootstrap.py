@@ -3,7 +3,6 @@ service → inject it into every plugin → only then resume them."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -12,17 +11,10 @@ from .broker.boundary import BrokerBoundary
 from .broker.ports import Broker
 from .config import ProfitBookingSettings, load_settings
 from .core import Clock, utc_now
-from .errors import ConfigError, DatabaseDamagedError, ProfitBookingError
+from .errors import ConfigError
 from .inspect.verify import disagreements
 from .service import ProfitBookingService
-from .store import Store, open_store
-from .store.sql_store import SqlStore
-from .store.sqlite import SqliteStore
-from .store.sqlite_file import damage_message
-
-CHECKED_BEFORE_SERVING = 16 * 2**20
-"""The largest SQLite file whose full check ``open_service`` waits for: it costs 28–35 ms of CPU
-a megabyte (6.4–8.1 s on the 231 MB 50k-chain benchmark file), beside rehydration on the other core."""
+from .store import open_store
 
 
 async def open_service(
@@ -34,7 +26,9 @@ async def open_service(
     broker: Broker | None = None,
 ) -> ProfitBookingService:
     """A ready service: database opened (created if ``create``) and judged before anything is
-    written to it, every unfinished chain rehydrated beside the full check of the file (:func:`check`).
+    written to it (on SQLite, a file of up to 16 MB with the full ``integrity_check`` and every
+    ledger check ``verify`` runs; a larger one is checked beside the work: ``Store.verify``),
+    then every unfinished chain rehydrated.
 
     Plugins must receive the service from here, never before it returns. ``read_only`` opens
     the database for reports beside a running bot: nothing is created, converted or written,
@@ -48,6 +42,7 @@ async def open_service(
         synchronous=settings.sqlite_synchronous,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         lease_ttl=timedelta(seconds=settings.lease_ttl_seconds),
+        consistency=disagreements,
     )
     try:
         service = ProfitBookingService(store, settings, clock=clock, broker=broker)
@@ -55,37 +50,12 @@ async def open_service(
         await store.close()
         raise
     try:
-        checked, loaded = await asyncio.gather(check(store), service.rehydrate(), return_exceptions=True)
-        for outcome in (checked, loaded):  # a damaged file explains a failed rehydration: say that first
-            if isinstance(outcome, BaseException):
-                raise as_damage(store, outcome)
+        await store.verify()
+        await service.rehydrate()
     except BaseException:
         await service.aclose()
         raise
     return service
-
-
-async def check(store: Store) -> None:
-    """The store's check of its database, beside rehydration. A SQLite writer runs the full
-    ``integrity_check`` and every ledger check ``verify`` runs: before the service is handed out
-    on a file of up to :data:`CHECKED_BEFORE_SERVING` bytes, in the background on a larger one
-    (the store stops writing when it finds something)."""
-    if isinstance(store, SqliteStore) and not store.read_only:
-        await store.verify(disagreements, wait=store.path.stat().st_size <= CHECKED_BEFORE_SERVING)
-    else:
-        await store.verify()
-
-
-def as_damage(store: Store, error: BaseException) -> BaseException:
-    """A stored value that no longer parses (a price, a time: bytes no check ties to another
-    value) stops the rehydration with a ``ValueError`` or an ``ArithmeticError``: that is damage."""
-    if not isinstance(error, (ValueError, ArithmeticError)) or isinstance(error, ProfitBookingError):
-        return error
-    label = store.label if isinstance(store, SqlStore) else "the database"
-    what = "a number that does not parse" if isinstance(error, ArithmeticError) else " ".join(str(error).split())
-    damaged = DatabaseDamagedError(damage_message(label, f"a stored value it cannot read: {what}"))
-    damaged.__cause__ = error
-    return damaged
 
 
 async def start_engine(

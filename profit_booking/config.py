@@ -8,30 +8,30 @@ from typing import Any, Literal
 
 from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from . import config_fields as fields
+from .config_env import StrictEnvSettingsSource
 from .database_url import masked_url, parse_url
 from .domain.hunts import DEFAULT_WINDOW_MINUTES, DEFAULT_WINDOW_OVERRIDES, HuntRules
-from .domain.inputs import bounded_int, positive_decimal
-from .domain.money import positive_money, short_repr
+from .domain.inputs import bounded_int
+from .domain.money import short_repr
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, DEFAULT_STOP_LOSS, PyramidRules
-from .errors import ConfigError, UnknownSymbolError
+from .errors import ConfigError, InvalidInputError, UnknownSymbolError
+from .lease_ttl import LEASE_TTL_SECONDS
 
 __all__ = ["DEFAULT_DATABASE_URL", "ProfitBookingSettings", "load_settings", "masked_url"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///profit_booking.db"
 MAX_RECOVERY_ATTEMPTS = fields.MAX_RECOVERY_ATTEMPTS
-LEASE_TTL_SECONDS = 30
-"""The SQLite writer lease's time to live, by default and at most: the operator commands judge a
-holder alive within it, so a bot may renew more often than they assume, never less."""
 WHOLE_NUMBER_BOUNDS = {
     "max_attempts_per_order": (0, MAX_RECOVERY_ATTEMPTS),
     "recovery_window_minutes": (1, fields.MAX_WINDOW_MINUTES),
     "sqlite_busy_timeout_ms": (1, fields.MAX_BUSY_TIMEOUT_MS),
     "lease_ttl_seconds": (1, LEASE_TTL_SECONDS),
 }
+MONEY_BOUNDS = {"profit_target": fields.MAX_AMOUNT, "stop_loss": fields.MAX_AMOUNT, "default_lot": fields.MAX_LOT}
 
 
 class ProfitBookingSettings(BaseSettings):
@@ -67,22 +67,35 @@ class ProfitBookingSettings(BaseSettings):
     sqlite_busy_timeout_ms: int = 5000
     lease_ttl_seconds: int = LEASE_TTL_SECONDS
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' sources in its order, the environment's JSON tables read strictly."""
+        return init_settings, StrictEnvSettingsSource(settings_cls), dotenv_settings, file_secret_settings
+
     @field_validator("database_url")
     @classmethod
     def _openable(cls, url: str) -> str:
         parse_url(url)  # a URL its driver would refuse, or take and ignore a part of, is refused now
         return url
 
-    @field_validator("profit_target", "stop_loss", "default_lot", mode="before")
+    @field_validator(*MONEY_BOUNDS, mode="before")
     @classmethod
     def _money(cls, value: object, info: ValidationInfo) -> Decimal:
-        """Dollars, and lots, as the API reads them: at most two decimal places."""
-        return positive_money(value, str(info.field_name))
+        """Dollars (at most 1,000,000) and lots (at most 100) as the API reads them: cents at most."""
+        name = str(info.field_name)
+        return fields.money_up_to(value, name, MONEY_BOUNDS[name])
 
     @field_validator("min_recovery_pips", mode="before")
     @classmethod
-    def _pips(cls, value: object, info: ValidationInfo) -> Decimal:
-        return positive_decimal(value, str(info.field_name))
+    def _pips(cls, value: object) -> Decimal:
+        return fields.number_up_to(value, "min_recovery_pips", fields.MAX_PIPS)
 
     @field_validator(*WHOLE_NUMBER_BOUNDS, mode="before")
     @classmethod
@@ -170,8 +183,8 @@ def load_settings(**overrides: Any) -> ProfitBookingSettings:
         return ProfitBookingSettings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(_problem(error) for error in exc.errors())
-    except SettingsError as exc:  # a PROFIT_BOOKING_* table that is not JSON
-        problems = str(exc)
+    except SettingsError as exc:  # a PROFIT_BOOKING_* table that is not JSON, or names a key twice
+        problems = str(exc.__cause__) if isinstance(exc.__cause__, InvalidInputError) else str(exc)
     raise ConfigError(f"invalid settings: {problems}")
 
 

@@ -4,7 +4,8 @@ Settings arrive as Python values or as ``PROFIT_BOOKING_*`` text (tables as JSON
 and pips go through :mod:`.domain.money`'s parsers, as the API's arguments do (so ``7_00``,
 ``٧``, ``1e3``, ``Infinity`` or a third decimal place are refused, not read as 700, 7 or
 1000); whole numbers are an ``int`` or plain ASCII digits (no ``bool``, no ``_``, no other
-script's digits, no ``5.0``); symbol names are ids as the API reads them. Each function raises
+script's digits, no ``5.0``); every number has an upper bound as well as a lower one; symbol names
+are ids as the API reads them. Each function raises
 :class:`InvalidInputError` (a ``ValueError``) naming the setting, which the settings turn into a
 :class:`ConfigError`.
 """
@@ -12,9 +13,10 @@ script's digits, no ``5.0``); symbol names are ids as the API reads them. Each f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sized
+from decimal import Decimal
 
 from .domain.inputs import bounded_int, positive_decimal, require_id
-from .domain.money import short_repr
+from .domain.money import positive_money, short_repr
 from .domain.pricing import SymbolSpec
 from .errors import InvalidInputError
 
@@ -31,7 +33,35 @@ MAX_BUSY_TIMEOUT_MS = 600_000
 """A SQLite writer waits at most ten minutes for a lock."""
 MAX_TABLE_ENTRIES = 1000
 """Symbols or per-symbol windows a settings table may name."""
+MAX_AMOUNT = Decimal(1_000_000)
+"""A profit target or a stop loss, in dollars."""
+MAX_LOT = Decimal(100)
+"""MetaTrader 5's usual maximum volume of one order, in lots."""
+MAX_PIPS = Decimal(10_000)
+"""An SL hunt's recovery distance, in the symbol's pips."""
+MAX_PIP_SIZE = Decimal(1)
+"""A symbol's pip is a fraction of its price unit (0.0001, 0.01), at most one whole unit."""
+MAX_PIP_VALUE = Decimal(10_000)
+"""Dollars one pip is worth on a standard lot (10 on EURUSD)."""
+MAX_PRICE = Decimal(1_000_000)
+"""The price a symbol's pip value is quoted at (``valued_at``)."""
 SYMBOL_FIELDS = ("pip_size", "pip_value_per_std_lot", "valued_at")
+
+
+def money_up_to(value: object, what: str, high: Decimal) -> Decimal:
+    """Dollars (or lots) as the API reads them, above zero and at most ``high``."""
+    return _at_most(positive_money(value, what), value, what, high)
+
+
+def number_up_to(value: object, what: str, high: Decimal) -> Decimal:
+    """A positive number (pips, prices) as the API reads it, at most ``high``."""
+    return _at_most(positive_decimal(value, what), value, what, high)
+
+
+def _at_most(number: Decimal, value: object, what: str, high: Decimal) -> Decimal:
+    if number > high:
+        raise InvalidInputError(f"{what} must be at most {high:,}, got {short_repr(value)}")
+    return number
 
 
 def pyramid(value: object) -> dict[int, int]:
@@ -69,8 +99,9 @@ def windows(value: object) -> dict[str, int]:
 
 
 def symbol_table(value: object) -> dict[str, SymbolSpec]:
-    """``symbols``: symbol → its pip size and pip value per standard lot (and ``valued_at``
-    for a pair the broker converts at its own price), each a positive number."""
+    """``symbols``: symbol → its pip size (above 0, at most 1) and pip value per standard lot
+    (at most 10,000), and ``valued_at`` for a pair the broker converts at its own price (at most
+    1,000,000)."""
     table = _table(value, "symbols")
     specs = {_symbol(name, "symbols"): _spec(spec, f"symbols[{short_repr(name)}]") for name, spec in table.items()}
     _no_repeats(specs, table, "symbols", "symbol")
@@ -91,9 +122,9 @@ def _spec(value: object, what: str) -> SymbolSpec:
         raise InvalidInputError(f"{what} takes pip_size, pip_value_per_std_lot and optionally valued_at; {wrong}")
     valued_at = fields.get("valued_at")
     return SymbolSpec(
-        positive_decimal(fields["pip_size"], f"{what}.pip_size"),
-        positive_decimal(fields["pip_value_per_std_lot"], f"{what}.pip_value_per_std_lot"),
-        None if valued_at is None else positive_decimal(valued_at, f"{what}.valued_at"),
+        number_up_to(fields["pip_size"], f"{what}.pip_size", MAX_PIP_SIZE),
+        number_up_to(fields["pip_value_per_std_lot"], f"{what}.pip_value_per_std_lot", MAX_PIP_VALUE),
+        None if valued_at is None else number_up_to(valued_at, f"{what}.valued_at", MAX_PRICE),
     )
 
 

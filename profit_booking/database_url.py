@@ -64,9 +64,10 @@ def parse_url(url: object) -> URL:
     """The URL a store opens for ``url``, or a :class:`ConfigError` that names the problem on
     one line and never shows a secret.
 
-    Only ``sqlite+aiosqlite`` and ``postgresql+asyncpg`` are taken. A SQLite URL carries no
-    query parameters (the store opens the file itself: ``?mode=ro`` would be ignored, so it is
-    refused; ``read_only=True`` opens a file read-only). A PostgreSQL URL carries only
+    Only ``sqlite+aiosqlite`` and ``postgresql+asyncpg`` are taken. A SQLite URL names a file
+    and nothing else: no user, password or host, no in-memory database, and no query parameters
+    (the store opens the file itself: ``?mode=ro`` would be ignored, so it is refused;
+    ``read_only=True`` opens a file read-only). A PostgreSQL URL carries only
     :data:`POSTGRES_PARAMETERS`, each once, with a value it takes; ``sslmode`` becomes asyncpg's
     ``ssl``. No part may hold a control character (a NUL, a newline), and a port is 1 to 65535.
     """
@@ -117,11 +118,15 @@ def _problem(parsed: URL) -> str | None:
     if parsed.port is not None and not 1 <= parsed.port <= 65535:
         return f"has port {parsed.port}; a port is 1 to 65535"
     if parsed.drivername == SQLITE:
-        return _sqlite_query_problem(parsed)
+        return _sqlite_problem(parsed)
     return _postgres_query_problem(parsed)
 
 
-def _sqlite_query_problem(parsed: URL) -> str | None:
+def _sqlite_problem(parsed: URL) -> str | None:
+    if parsed.username is not None or parsed.password is not None or parsed.host or parsed.port is not None:
+        return f"names a user or a host; a SQLite URL names only its file, {SQLITE}:///FILE (or {SQLITE}:////ABSOLUTE/FILE)"
+    if parsed.database in (None, "", ":memory:"):
+        return f"names no SQLite file: an in-memory database would forget everything; {EXAMPLE}"
     if not parsed.query:
         return None
     names = ", ".join(sorted(repr(name) for name in parsed.query))

@@ -94,6 +94,15 @@ class DatabaseDamagedError(StoreError):
     """The database file failed its integrity check."""
 
 
+class StoredValueError(DatabaseDamagedError):
+    """A stored value no longer parses as its column's type (bytes no check ties to another
+    value): ``column`` (``table.column``) and the ``value`` as stored."""
+
+    def __init__(self, column: str, value: object) -> None:
+        super().__init__(f"a stored value it cannot read: {column} holds {value!r}")
+        self.column, self.value = column, value
+
+
 class BrokerError(ProfitBookingError):
     """The broker refused or failed an order, or reported something the package cannot use.
 

@@ -1,5 +1,5 @@
-"""The file boundary: paths of the SQLite files the package opens (the store's database, the paper
-broker's file), judged before SQLite opens them.
+"""The file boundary: file names checked before anything is made of them, and the SQLite files the
+package opens (the store's database, the paper broker's file) judged before SQLite opens them.
 
 SQLite follows a symbolic link at the file's name and at its ``-wal``, ``-shm`` and ``-journal``
 beside it (and then looks for the side files beside the link, not beside the file), so a link
@@ -17,21 +17,48 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import DatabaseMissingError, NotADatabaseError, StoreError, UnsafePathError
+from .errors import DatabaseMissingError, InvalidInputError, NotADatabaseError, StoreError, UnsafePathError
 
 NAME_MAX = 255  # bytes in one path component on the file systems we run on (ext4, xfs, apfs, ntfs)
 PATH_MAX = 4096
 SQLITE_PATH_MAX = 512 - len("-journal")  # SQLite's unix VFS: an absolute name of 512 bytes, its journal's included
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
-SHOWN = 200
+SHOWN = 120
 POSIX = os.name == "posix"
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+HOLDS_NUL = "the name holds a NUL character"
 
 
 def shown_path(path: Path | str) -> str:
-    """A path for a one-line error: a long one is cut, with an ellipsis."""
+    """A path for a one-line message: a long one is cut, with an ellipsis."""
     text = os.fspath(path)
     return text if len(text) <= SHOWN else f"{text[:SHOWN]}…"
+
+
+def check_file_name(path: Path | str, what: str = "file") -> Path:
+    """``path`` as a ``Path`` when it can name a file here, else :class:`InvalidInputError`: see
+    :func:`file_name_problem`."""
+    problem = file_name_problem(path)
+    if problem is not None:
+        raise InvalidInputError(f"{what} {shown_path(path)!r}: {problem}")
+    return Path(path)
+
+
+def file_name_problem(path: Path | str) -> str | None:
+    """Why ``path`` cannot name a file here (no name, one this system cannot encode, a NUL in
+    it, a name or a whole path too long for the file system); ``None`` when it can."""
+    text = os.fspath(path)
+    if not text.strip():
+        return "it names no file"
+    try:
+        encoded = os.fsencode(text)
+    except UnicodeError:
+        return "it cannot be a file name here"
+    if b"\0" in encoded:
+        return HOLDS_NUL
+    if _too_long_for_the_system(encoded):
+        return f"File name too long ({NAME_MAX} bytes per name, {PATH_MAX} in all)"
+    return None
 
 
 def guard_sqlite_file(path: Path, what: str, *, create: bool, writing: bool) -> bool:
@@ -92,13 +119,17 @@ def sqlite_name_problem(path: Path) -> str | None:
     refusal, which says it best); ``None`` when it can."""
     encoded = os.fsencode(path)
     if b"\0" in encoded:
-        return "the name holds a NUL character"
-    if not POSIX or len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        return HOLDS_NUL
+    if not POSIX or _too_long_for_the_system(encoded):
         return None
     full = len(os.fsencode(os.path.join(os.path.realpath(path.parent), path.name)))
     if full > SQLITE_PATH_MAX:
         return f"File name too long for SQLite ({full} bytes once absolute, at most {SQLITE_PATH_MAX})"
     return None
+
+
+def _too_long_for_the_system(encoded: bytes) -> bool:
+    return len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/"))
 
 
 def _lstat(path: Path, what: str, side_of: Path | None = None) -> os.stat_result | None:

@@ -27,7 +27,7 @@ from .store.port import Snapshot, Store
 STORE_METHODS = (
     "new_chain_id", "commit", "commit_many", "record_findings", "record_events", "is_booked", "load_chain",
     "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "pending_requests", "look_into_inbox",
-    "commit_requests", "amend_stop_outcome", "record_heartbeat", "verify", "close",
+    "commit_requests", "amend_stop_outcome", "record_heartbeat", "verify", "prove_writer", "close",
 )
 
 
@@ -145,6 +145,9 @@ class PlanManagerStore:
         return None
 
     async def verify(self) -> None:
+        return None
+
+    async def prove_writer(self, max_age: float = 0.0) -> None:
         return None
 
     async def close(self) -> None:

@@ -45,6 +45,8 @@ class ChainRegistry:
         self.closed_lately: OrderedDict[str, tuple[str, str]] = OrderedDict()  # order id → (chain, plugin)
         self.locks = KeyedLocks()
         self.switched_on = True  # the operator's profit-booking switch, as stored (engine_state)
+        self.history_from: datetime | None = None  # with no chain tracked: where the broker's history of ours starts
+        self.linked_lately: set[str] | None = None  # recorded open since the deal follower looked (None: none looks)
 
     def load(self, snapshot: Snapshot) -> None:
         """Replace memory with a snapshot read from the store."""
@@ -56,6 +58,7 @@ class ChainRegistry:
         self.archive = dict(snapshot.archive)
         self.hunt_tallies = dict(snapshot.hunt_tallies)
         self.switched_on = snapshot.profit_booking_enabled
+        self.history_from = snapshot.history_from
 
     def track(self, tracked: TrackedChain) -> None:
         """Start (or keep) tracking a chain, its active orders and its open hunts."""
@@ -91,6 +94,8 @@ class ChainRegistry:
                 continue
             if update.status in ACTIVE_ORDER_STATUSES:
                 self.order_chain[update.order_id] = chain_id
+                if update.status is OrderStatus.OPEN and self.linked_lately is not None:
+                    self.linked_lately.add(update.order_id)
             else:
                 self.order_chain.pop(update.order_id, None)
                 self._remember_closed(update.order_id, tracked.chain)

@@ -59,8 +59,8 @@ class Stop:
 
     @property
     def exit_code(self) -> int:
-        """0 unless a signal stopped the bot: then 128 + its number (143 SIGTERM, 130 SIGINT)."""
-        return 0 if self.signal is None else 128 + int(self.signal)
+        """0 unless a signal stopped the bot: see :func:`exit_code_of`."""
+        return exit_code_of(self.signal)
 
     async def wait(self) -> None:
         """Return once a stop is requested."""
@@ -71,6 +71,12 @@ class Stop:
         with suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), seconds)
         return self.requested
+
+
+def exit_code_of(stopped_by: signal.Signals | None) -> int:
+    """A run's exit code: 0, or the shell's 128 + the number of the signal that stopped it (143
+    SIGTERM, 130 SIGINT)."""
+    return 0 if stopped_by is None else 128 + int(stopped_by)
 
 
 @contextmanager

@@ -203,7 +203,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         results = await self._deals.on_ticks(ticks) if self._engine_on() else []
         if self._deals.beat_due():
             await self._deals.beat()
-        self._check_store()  # a lease lost during the ticks stops the bot's loop now, not a tick later
+        await self._check_store()  # a lease lost during the ticks stops the bot's loop now, not a tick later
         return results
 
     async def poll_deals(self) -> list[BookingResult]:
@@ -214,7 +214,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         results = await self._deals.poll() if self._engine_on() else []
         if self._deals.beat_due():
             await self._deals.beat()
-        self._check_store()
+        await self._check_store()
         return results
 
     async def reconcile(self) -> list[Finding]:
@@ -273,16 +273,22 @@ class ProfitBookingService(ChainReads, SteeringApi):
             return False
         return True
 
-    def _check_store(self) -> None:
+    async def prove_writer(self) -> None:
+        """Raise why this process may no longer write (:class:`~profit_booking.errors.LeaseLostError`
+        when another process took the writer lease), proven now: call it right before sending
+        anything the engine will have to record (the plugins' Order A and B)."""
+        await self.store.prove_writer()
+
+    async def _check_store(self) -> None:
         """A store that stopped writing (SQLite: another process took its writer lease) stops
         the service: every call raises why (:class:`~profit_booking.errors.LeaseLostError`), so the
-        bot's loop ends."""
-        check = getattr(self.store, "check_writable", None)  # a capability of the SQLite store only
-        if check is not None:
-            check()
+        bot's loop ends. The lease is proven again when its last proof is older than a tenth of
+        its time to live: the first call of a process resumed after a freeze finds a takeover
+        before it does anything (the monotonic clock counts the time it was stopped)."""
+        await self.store.prove_writer(self.settings.lease_ttl_seconds / 10)
 
     async def _ready(self) -> None:
-        self._check_store()
+        await self._check_store()
         if not self._rehydrated:
             await self.rehydrate()
 

@@ -26,7 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..domain.money import from_cents, to_cents
+from ..domain.money import to_cents
 from ..domain.price_index import PriceIndex
 from ..domain.pricing import DEFAULT_SYMBOLS, SymbolSpec, profit_of
 from ..errors import BrokerError, DatabaseDamagedError, ProfitBookingError
@@ -34,10 +34,13 @@ from .paper_file import (
     DEAL,
     EPOCH,
     POSITION,
+    check_deals,
     connect,
     damaged_file,
     positive,
+    row_deal,
     row_position,
+    stored_time,
     text,
     ticket_of,
     utc,
@@ -58,9 +61,12 @@ class PaperBroker:
     async def open(
         cls, path: str | os.PathLike[str], symbols: Mapping[str, SymbolSpec] = DEFAULT_SYMBOLS
     ) -> PaperBroker:
-        """Open (or create, owner-only) the broker's file, create missing tables and load its state."""
+        """Open (or create, owner-only) the broker's file, create missing tables and load its state;
+        every stored row is read once here, so a value that no longer parses is a
+        :class:`DatabaseDamagedError` now, never a failure in the middle of a run."""
         conn = connect(Path(path))
         try:
+            check_deals(conn)
             return cls(conn, symbols)
         except sqlite3.Error as exc:
             conn.close()
@@ -85,7 +91,7 @@ class PaperBroker:
         if unknown := {p.symbol for p in self._positions.values()} - self._symbols.keys():
             raise BrokerError(f"open positions on symbols without a spec: {sorted(unknown)}")
         self._quotes = {
-            symbol: Tick(symbol, Decimal(bid), datetime.fromisoformat(at), None if ask is None else Decimal(ask))
+            symbol: Tick(symbol, Decimal(bid), stored_time(at), None if ask is None else Decimal(ask))
             for symbol, bid, at, ask in self._conn.execute("SELECT symbol, price, at, ask FROM quotes")
         }
         self._clock = max((quote.at for quote in self._quotes.values()), default=EPOCH)
@@ -213,9 +219,7 @@ class PaperBroker:
         bound = "" if since is None else text(utc(since, "since"))
         rows = self._conn.execute(
             f"SELECT {DEAL}, opened_at FROM deals WHERE closed_at >= ? ORDER BY closed_at, ticket", (bound,))
-        return [Deal(ticket, client_id, symbol, Decimal(price), from_cents(cents), CloseReason(reason),
-                     datetime.fromisoformat(at), datetime.fromisoformat(opened))
-                for ticket, client_id, symbol, price, cents, reason, at, opened in rows]
+        return [row_deal(row) for row in rows]
 
     async def quote(self, symbol: str) -> Tick | None:
         """The last quote (bid and ask) of ``symbol``, or ``None`` before its first tick."""

@@ -13,9 +13,10 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
+from ..domain.money import from_cents
 from ..errors import BrokerError, DatabaseDamagedError
 from ..file_safety import guard_sqlite_file
-from .ports import Position
+from .ports import CloseReason, Deal, Position
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """What :meth:`PaperBroker.now` answers before the first tick."""
@@ -72,11 +73,34 @@ def positive(value: object, what: str) -> Decimal:
     return value
 
 
+def stored_time(stored: str) -> datetime:
+    """A stored time; ``ValueError`` unless it is ISO-8601 text with its UTC offset."""
+    at = datetime.fromisoformat(stored)
+    if at.utcoffset() is None:
+        raise ValueError(f"a time without its UTC offset: {stored!r}")
+    return at
+
+
 def row_position(row: tuple[Any, ...]) -> Position:
     """A ``positions`` row (columns :data:`POSITION`) as a Position."""
     ticket, client_id, symbol, direction, lot, entry, tp, sl, opened_at = row
     return Position(ticket, client_id, symbol, direction, Decimal(lot), Decimal(entry), decimal_or_none(tp),
-                    decimal_or_none(sl), datetime.fromisoformat(opened_at))
+                    decimal_or_none(sl), stored_time(opened_at))
+
+
+def row_deal(row: tuple[Any, ...]) -> Deal:
+    """A ``deals`` row (columns :data:`DEAL`, then ``opened_at``) as a Deal."""
+    ticket, client_id, symbol, price, cents, reason, closed_at, opened_at = row
+    return Deal(ticket, client_id, symbol, Decimal(price), from_cents(cents), CloseReason(reason),
+                stored_time(closed_at), stored_time(opened_at))
+
+
+def check_deals(conn: sqlite3.Connection) -> None:
+    """Read every stored deal once, its lot and entry price too: ``ValueError`` or
+    ``ArithmeticError`` for the first value that no longer parses."""
+    for *deal, lot, entry in conn.execute(f"SELECT {DEAL}, opened_at, lot, entry_price FROM deals"):
+        row_deal(tuple(deal))
+        Decimal(lot), Decimal(entry)
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -19,8 +19,8 @@ from sqlalchemy.exc import ArgumentError
 from .. import ProfitBookingError, ProfitBookingService, ProfitBookingSettings, load_settings, open_service
 from ..config import DEFAULT_DATABASE_URL
 from ..errors import ConfigError, InvalidInputError
+from ..file_safety import check_file_name
 from ..inspect import read_only_store
-from ..inspect.files import check_file_name
 from ..store.sql_store import SqlStore
 
 ERROR_EXIT = 2

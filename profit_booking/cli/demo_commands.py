@@ -4,6 +4,7 @@ of broker events, no broker)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
 import sys
 from contextlib import closing
@@ -14,8 +15,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from .. import InvalidInputError, ProfitBookingService, ProfitChain, open_service
-from ..inspect.files import check_file_name, shown_path
-from ..running import Stop, run_service, stop_on_signals
+from ..file_safety import check_file_name, shown_path
+from ..running import Stop, exit_code_of, run_service, stop_on_signals
 from ..store import sqlite_path
 from .common import DbOption, console, database_url, settings_for
 from .demo import DemoTally, run_demo
@@ -27,7 +28,7 @@ REPLAY_SYMBOLS = "EURUSD,GBPUSD,USDJPY,XAUUSD"
 MAX_TICKS = 1_000_000  # the replay builds its market in memory: about 1.6 kB a tick
 DEMO_ROWS = 20
 ENGINE_TABLES = {"chains", "bookings", "chain_orders", "schema_version"}
-SIGINT_EXIT = 130  # the shell's 128 + SIGINT
+SIGINT_EXIT = exit_code_of(signal.SIGINT)
 StatsByPlugin = dict[str, dict[str, Any]]
 
 PaperOption = Annotated[

@@ -10,10 +10,11 @@ from typing import IO, Annotated
 import typer
 
 from ..errors import InvalidInputError
+from ..file_safety import shown_path
 from ..inspect import EventFilter, EventPage, export_rows, read_event_page, read_only_store, read_timeline
 from ..inspect.events import DEFAULT_LIMIT
 from ..inspect.export import EXPORTS, FORMATS
-from ..inspect.files import check_target, shown_path, write_whole
+from ..inspect.files import check_target, write_whole
 from .common import DbOption, JsonOption, console, database_url, parse_time, read_db
 from .serialize import dumps
 from .timeline_view import events_table, timeline_tables

@@ -10,35 +10,9 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from ..errors import InvalidInputError, ProfitBookingError
-from ..file_safety import NAME_MAX, PATH_MAX
+from ..file_safety import check_file_name, shown_path
 
 Answer = TypeVar("Answer")
-SHOWN = 80
-
-
-def shown_path(path: Path | str) -> str:
-    """A path for a one-line message: a long one is cut, with an ellipsis."""
-    text = str(path)
-    return text if len(text) <= SHOWN else f"{text[:SHOWN]}…"
-
-
-def check_file_name(path: Path | str, what: str = "file") -> Path:
-    """``path`` as a ``Path`` when it can name a file here, else :class:`InvalidInputError`
-    (no name, a component too long for the file system, a path too long)."""
-    text = os.fspath(path)
-    if not text.strip():
-        raise InvalidInputError(f"{what} {text!r} names no file")
-    try:
-        encoded = os.fsencode(text)
-    except UnicodeError:
-        raise InvalidInputError(f"{what} {shown_path(text)!r} cannot be a file name here") from None
-    if b"\0" in encoded:
-        raise InvalidInputError(f"{what} {shown_path(text)!r} holds a NUL character")
-    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
-        raise InvalidInputError(
-            f"{what} {shown_path(text)!r}: File name too long ({NAME_MAX} bytes per name, {PATH_MAX} in all)"
-        )
-    return Path(text)
 
 
 def check_target(path: Path, what: str = "file") -> None:

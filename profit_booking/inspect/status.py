@@ -4,7 +4,7 @@ last saw, the profit-booking switch, the latest reconciliation findings and the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from ..domain.chain import UNFINISHED_STATUSES
 from ..domain.hunts import OPEN_HUNT_STATUSES
 from ..domain.orders import ACTIVE_ORDER_STATUSES
 from ..domain.requests import RequestStatus
-from ..store.lease import LEASE_TTL, holder_alive
+from ..store.lease import holder_alive
 from ..store.sql_store import SqlStore
 from .source import (
     chains,
@@ -90,7 +90,8 @@ async def read_status(store: SqlStore, environment_allows: bool = True) -> Statu
     async with store.reading() as run:
         version = await run.fetch(select(func.max(schema_version.c.version)))
         lease = await run.fetch(
-            select(writer_lease.c.pid, writer_lease.c.host, writer_lease.c.since, writer_lease.c.renewed_at)
+            select(writer_lease.c.pid, writer_lease.c.host, writer_lease.c.since, writer_lease.c.renewed_at,
+                   writer_lease.c.ttl_seconds)
         )
         by_status = await run.fetch(select(chains.c.status, func.count()).group_by(chains.c.status))
         active = await run.fetch(
@@ -130,9 +131,10 @@ async def read_status(store: SqlStore, environment_allows: bool = True) -> Statu
     )
 
 
-def _lease(pid: int, host: str, since: datetime, renewed_at: datetime) -> Lease:
+def _lease(pid: int, host: str, since: datetime, renewed_at: datetime, ttl_seconds: int) -> Lease:
     renewed = renewed_at if renewed_at.tzinfo else renewed_at.replace(tzinfo=UTC)
-    return Lease(pid, host, since, renewed_at, holder_alive(pid, host, renewed, LEASE_TTL, datetime.now(UTC)))
+    alive = holder_alive(pid, host, renewed, timedelta(seconds=ttl_seconds), datetime.now(UTC))
+    return Lease(pid, host, since, renewed_at, alive)
 
 
 def _counts(rows: list[tuple[Any, ...]]) -> dict[str, int]:

@@ -52,6 +52,8 @@ class PluginService(Protocol):
 
     async def start_sl_hunt(self, chain_id: str, order_id: str | None = None) -> bool: ...
 
+    async def prove_writer(self) -> None: ...
+
 
 class OrderChainMap(MutableMapping[str, str]):
     """order id → chain id: the plugin's own entries first, then the service's (own chains only)."""
@@ -222,14 +224,18 @@ class BaseLogicPlugin:
     async def create_dual_orders(self, signal: dict[str, Any]) -> DualOrderResult:
         """Check ``signal`` and send its Order A and Order B through the dual-order port.
 
-        A bad signal raises :class:`InvalidInputError` and sends nothing; without a port the
-        result carries an error.
+        A bad signal raises :class:`InvalidInputError` and sends nothing, and so does a service
+        that may no longer write (:class:`LeaseLostError`); without a port the result carries an
+        error.
         """
         checked = self.validate_signal(signal)
         port: DualOrderPort | None = getattr(self, "_dual_order_port", None)
         if port is None:
             logger.warning("plugin %s has no dual-order port: nothing sent", self.plugin_id)
             return DualOrderResult(None, None, error="no dual-order port injected")
+        service: PluginService | None = getattr(self, "_profit_booking_service", None)
+        if service is not None:  # a bot whose writer lease was taken over sends no Order A or B
+            await service.prove_writer()
         return await port.create(checked)
 
     async def get_order_b_config(self, signal: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,40 +10,37 @@ from ..errors import ConfigError, ProfitBookingError
 from .lease import LEASE_TTL
 from .port import Snapshot, Store
 from .sqlite import SqliteStore
+from .sqlite_judge import Consistency
 
 __all__ = ["Snapshot", "Store", "open_store", "parse_url", "sqlite_path"]
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL, or ``None`` for PostgreSQL."""
+    """The file behind a SQLite URL, or ``None`` for PostgreSQL (:func:`parse_url` has refused a
+    SQLite URL that names no file, or a user or a host)."""
     parsed = parse_url(url)
     if parsed.drivername != SQLITE:
         return None
-    if parsed.database in (None, "", ":memory:"):
-        raise ConfigError("database_url must name a SQLite file: an in-memory database would forget everything")
-    if parsed.username is not None or parsed.password is not None or parsed.host or parsed.port is not None:
-        raise ConfigError(
-            f"database_url {masked_url(url)} names a user or a host; a SQLite URL names only its file,"
-            " sqlite+aiosqlite:///FILE (or sqlite+aiosqlite:////ABSOLUTE/FILE)"
-        )
+    assert parsed.database, "parse_url refuses a SQLite URL without a file"
     return Path(parsed.database)
 
 
 async def open_store(
     url: str, *, create: bool = True, read_only: bool = False, synchronous: str = "FULL", busy_timeout_ms: int = 5000,
-    lease_ttl: timedelta = LEASE_TTL,
+    lease_ttl: timedelta = LEASE_TTL, consistency: Consistency | None = None,
 ) -> Store:
     """The store behind ``url``: a SQLite file (created 0600 when ``create``) or PostgreSQL.
 
     ``read_only`` never creates, converts or writes anything, and works beside a running bot.
-    ``lease_ttl`` is the SQLite writer lease's time to live. A URL the driver still refuses
-    (past :func:`parse_url`'s checks) is a :class:`ConfigError`.
+    ``lease_ttl`` is the SQLite writer lease's time to live; ``consistency`` the queries that
+    return what a SQLite file disagrees on with itself (the ledger's), part of its full check.
+    A URL the driver still refuses (past :func:`parse_url`'s checks) is a :class:`ConfigError`.
     """
     path = sqlite_path(url)
     if path is not None:
         return await SqliteStore.open(
             path, create=create, read_only=read_only, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
-            lease_ttl=lease_ttl,
+            lease_ttl=lease_ttl, consistency=consistency,
         )
     from .postgres import PostgresStore  # asyncpg is an optional extra
 

@@ -23,13 +23,14 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ..config import masked_url
+from ..database_url import masked_url
 from ..domain.requests import OperatorRequest, RequestStatus, identity, wall_now
-from ..errors import DatabaseMissingError, InvalidInputError, StoreError
+from ..errors import InvalidInputError, StoreError
+from ..file_safety import require_sqlite_file
 from . import parse_url, sqlite_path
 from .errors import driver_errors, translate
-from .lease import LEASE_TTL, holder_alive
 from .lease import READ as READ_LEASE
+from .lease import holder_alive
 from .mapping import REQUEST_COLUMNS, request_from_row, request_values, requests
 from .statements import PLUGIN_IDS, engine_state
 
@@ -58,15 +59,15 @@ class Inbox:
     @classmethod
     @asynccontextmanager
     async def open(cls, url: str, *, busy_timeout_ms: int = 5000) -> AsyncIterator[Inbox]:
-        """The inbox of the database at ``url`` (an existing one: nothing is created)."""
+        """The inbox of the database at ``url`` (an existing one: nothing is created; a SQLite file
+        is judged as a writer's is, :func:`~profit_booking.file_safety.require_sqlite_file`)."""
         path = sqlite_path(url)
         if path is None:
             parsed = parse_url(url)
             engine = create_async_engine(parsed, poolclass=NullPool)
             label = str(masked_url(parsed))
         else:
-            if not path.is_file():
-                raise DatabaseMissingError(f"database file {path} does not exist")
+            require_sqlite_file(path, create=False, writing=True)  # no link followed, side files its owner's
             engine = create_async_engine(
                 _sqlite_rw(path), poolclass=NullPool, isolation_level="AUTOCOMMIT",
                 connect_args={"timeout": busy_timeout_ms / 1000},
@@ -150,8 +151,8 @@ class Inbox:
         now = datetime.now(UTC)
         async with self._connected() as conn:
             if self.sqlite:
-                for _, pid, host, since, renewed_at in (await conn.execute(READ_LEASE)).all():
-                    if holder_alive(pid, host, renewed_at, LEASE_TTL, now):
+                for _, pid, host, since, renewed_at, ttl in (await conn.execute(READ_LEASE)).all():
+                    if holder_alive(pid, host, renewed_at, timedelta(seconds=ttl), now):
                         return RunningBot(f"pid {pid} on {host}, since {since:%Y-%m-%d %H:%M:%S} UTC")
                 return None
             rows = (await conn.execute(select(engine_state.c.updated_at))).all()

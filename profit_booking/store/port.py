@@ -19,12 +19,16 @@ from ..errors import ProfitBookingError
 @dataclass(slots=True)
 class Snapshot:
     """Unfinished chains with their active orders and open hunts, final chains' tallies,
-    every plugin's hunt tally and the operator's profit-booking switch."""
+    every plugin's hunt tally and the operator's profit-booking switch; without an unfinished
+    chain, where the broker's history of our orders can start (``history_from``: the newest
+    chain's opening, else the last deal the engine settled; ``None`` when the store knows
+    neither)."""
 
     chains: list[TrackedChain] = field(default_factory=list)
     archive: dict[str, ChainTally] = field(default_factory=dict)
     hunt_tallies: dict[str, HuntTally] = field(default_factory=dict)
     profit_booking_enabled: bool = True
+    history_from: datetime | None = None
 
 
 @runtime_checkable
@@ -90,8 +94,18 @@ class Store(Protocol):
         """Write what the engine last saw (``engine_state``)."""
 
     async def verify(self) -> None:
-        """Refuse a damaged database (SQLite: ``integrity_check`` and the ledger's consistency,
-        beyond the ``quick_check`` its opening ran); startup runs it."""
+        """Refuse a damaged database; startup runs it before rehydrating. SQLite: a writer's
+        opening checked a file of up to 16 MB in full (``integrity_check`` and the ledger's
+        consistency) before its first write, and then this returns at once; a larger file had
+        only ``quick_check`` and gets the full check here, beside the work (not waited for): once
+        it finds damage the store stops writing. PostgreSQL checks its own pages."""
+
+    async def prove_writer(self, max_age: float = 0.0) -> None:
+        """Raise unless this process may still write the store; the engine asks it before it
+        sends or closes anything at the broker. SQLite: :class:`~profit_booking.errors.LeaseLostError`
+        when another process took the writer lease (proven in a transaction that writes nothing,
+        unless this process proved it within ``max_age`` seconds), or why the store stopped
+        writing. PostgreSQL has no lease: nothing to prove."""
 
     async def close(self) -> None:
         """Release the store's connections (and its writer lease)."""

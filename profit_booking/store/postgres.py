@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from ..config import masked_url
+from ..database_url import masked_url
 from ..errors import NotADatabaseError, StoreError
 from .drivers import AsyncpgDriverRunner, SqlAlchemyRunner
 from .errors import driver_errors, translate

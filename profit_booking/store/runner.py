@@ -16,7 +16,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement, Executable, Insert, Select, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from ..errors import ConcurrentUpdateError, ProfitBookingError, StoreError
+from ..errors import ConcurrentUpdateError, ProfitBookingError, StoredValueError, StoreError
 
 Row = tuple[Any, ...]
 Processor = Callable[[Any], Any] | None
@@ -76,6 +76,7 @@ class Prepared:
     binds: tuple[Processor, ...]
     construct: Callable[..., Mapping[str, Any]] | None  # None: every parameter is a caller's key
     convert_row: Callable[[Row], Row] | None
+    results: tuple[tuple[str, Processor], ...] = ()  # each result column's name and processor
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
         values = params if self.construct is None else self.construct(params=params)
@@ -85,10 +86,21 @@ class Prepared:
         )
 
     def convert(self, rows: Sequence[Row]) -> list[Row]:
-        """Rows with each column through its type's result processor."""
+        """Rows with each column through its type's result processor; a stored value that no longer
+        parses raises :class:`~profit_booking.errors.StoredValueError` naming it."""
         if self.convert_row is None:
             return list(rows)
-        return list(map(self.convert_row, rows))
+        try:
+            return list(map(self.convert_row, rows))
+        except (ValueError, ArithmeticError, KeyError, TypeError):
+            for row in rows:
+                for (column, process), value in zip(self.results, row, strict=False):
+                    try:
+                        if process is not None:
+                            process(value)
+                    except (ValueError, ArithmeticError, KeyError, TypeError):
+                        raise StoredValueError(column, value) from None
+            raise
 
 
 def row_converter(processors: Sequence[Processor]) -> Callable[[Row], Row] | None:
@@ -124,12 +136,22 @@ def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> P
     names = tuple(compiled.positiontup or ())
     binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
     convert_row = None
+    results: tuple[tuple[str, Processor], ...] = ()
     if isinstance(statement, Select):
-        convert_row = row_converter(
-            [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns]
+        results = tuple(
+            (_column_name(column), column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for column in statement.selected_columns
         )
+        convert_row = row_converter([process for _, process in results])
     construct = None if set(names) <= set(keys) else compiled.construct_params
-    return Prepared(str(compiled), names, binds, construct, convert_row)
+    return Prepared(str(compiled), names, binds, construct, convert_row, results)
+
+
+def _column_name(column: Any) -> str:
+    """``table.column`` for a table's column, else the column's label."""
+    table = getattr(getattr(column, "table", None), "name", None)
+    name = getattr(column, "name", None) or str(column)
+    return f"{table}.{name}" if table else str(name)
 
 
 _PREPARED: dict[tuple[str, Executable, tuple[str, ...]], Prepared] = {}

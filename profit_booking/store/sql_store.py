@@ -58,6 +58,10 @@ class SqlStore(OperatorRows):
         ``async with store.reading() as run: rows = await run.fetch(query, params)``."""
         return self._transaction(write=False)
 
+    async def prove_writer(self, max_age: float = 0.0) -> None:
+        """Nothing to prove where no lease guards the writers (PostgreSQL); SQLite overrides it."""
+        return None
+
     async def new_chain_id(self, order_b_id: str, symbol: str) -> str:
         """The chain id of the chain ``order_b_id`` opens, derived from it: an Order B reported
         again after a crash names the same chain, and a replay names every chain alike. (Its
@@ -118,6 +122,8 @@ class SqlStore(OperatorRows):
             summary = await run.fetch(q.FINAL_SUMMARY)
             hunt_summary = await run.fetch(q.HUNT_SUMMARY)
             switch = await run.fetch(q.ENGINE_SWITCH)
+            if not snapshot.chains:
+                snapshot.history_from = (await run.fetch(q.HISTORY_FROM))[0][0]
         snapshot.profit_booking_enabled = bool(switch[0][0]) if switch else True
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)

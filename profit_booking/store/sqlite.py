@@ -8,7 +8,9 @@ A read-only store opens the file with ``mode=ro`` and never creates, converts or
 
 Every write transaction of a writable store is fenced by the writer lease (see :mod:`.lease`):
 when another process has taken the lease, the transaction is rolled back, the store stops
-writing (logged once) and the call raises :class:`~profit_booking.errors.LeaseLostError`.
+writing (logged once) and the call raises :class:`~profit_booking.errors.LeaseLostError`. Before
+anything goes to the broker, :meth:`SqliteStore.prove_writer` proves the lease the same way in a
+transaction that writes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -24,30 +27,17 @@ from pathlib import Path
 import aiosqlite
 
 from ..domain.requests import OperatorRequest
-from ..errors import DatabaseDamagedError, LeaseLostError, StoreError
+from ..errors import DatabaseDamagedError, LeaseLostError, StoredValueError, StoreError
 from .drivers import SqliteDriverRunner, SqliteWriteBatch, UnknownStateError
 from .errors import translate
-from .lease import LEASE_TTL, WriterLease
+from .lease import LEASE_TTL, LeaseProof, WriterLease
 from .runner import StatementRunner
 from .sql_store import SqlStore
-from .sqlite_check import FullCheck
-from .sqlite_file import (
-    DIALECT,
-    Consistency,
-    check_pages,
-    check_schema,
-    close_as_found,
-    connect,
-    create_owner_only,
-    damage_message,
-    open_error,
-    prepare_for_writing,
-    read_only_mode,
-    stamp,
-)
+from .sqlite_check import FullChecks, check_read_only
+from .sqlite_file import connect, open_file, pragmas_for, read_only_mode, stamp
+from .sqlite_judge import DIALECT, Consistency, damage_message
 
 logger = logging.getLogger(__name__)
-SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
 class SqliteStore(SqlStore):
@@ -55,7 +45,8 @@ class SqliteStore(SqlStore):
 
     def __init__(
         self, path: Path, conn: aiosqlite.Connection, *, read_only: bool, pragmas: tuple[str, ...],
-        lease: WriterLease | None, renew_every: float,
+        lease: WriterLease | None, renew_every: float, consistency: Consistency | None = None,
+        checked_at_open: bool = False,
     ) -> None:
         self.path, self.label = path, str(path)
         self.read_only = read_only
@@ -68,94 +59,39 @@ class SqliteStore(SqlStore):
         self._stamp = stamp(path) if read_only and read_only_mode(path) != "ro" else None
         self._renewer = asyncio.create_task(self._keep_lease(renew_every)) if lease else None
         self._inbox_empty_at: tuple[aiosqlite.Connection, int] | None = None
-        self._checking: tuple[FullCheck, asyncio.Task[None]] | None = None  # the full check (verify)
+        self._checks = FullChecks(
+            path, self.label, pragmas[:1], consistency, self.stop_writing, checked_at_open=checked_at_open
+        )
 
     @classmethod
     async def open(
         cls, path: Path, *, create: bool = True, read_only: bool = False, synchronous: str = "FULL",
-        busy_timeout_ms: int = 5000, lease_ttl: timedelta = LEASE_TTL,
+        busy_timeout_ms: int = 5000, lease_ttl: timedelta = LEASE_TTL, consistency: Consistency | None = None,
     ) -> SqliteStore:
-        """Open (or, when ``create``, make) the file: judged before anything is written to it
-        (``quick_check``, schema version), schema in place, lease taken. A file refused is left
-        as it was found, with the WAL a crashed bot left beside it (:func:`close_as_found`).
+        """Open (or, when ``create``, make) the file, judged before anything is written to it
+        (:func:`open_file`: on a file of up to 16 MB with the full ``integrity_check`` and
+        ``consistency``, queries that return what disagrees, such as the ledger against the
+        chains), schema in place, lease taken; a larger file gets its full check from :meth:`verify`.
 
         ``read_only`` opens an existing file for reading only, beside a running bot.
         """
-        if synchronous not in SYNCHRONOUS_LEVELS:
-            raise StoreError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
-        pragmas: tuple[str, ...] = (f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA foreign_keys=ON")
-        if not read_only:
-            pragmas += (f"PRAGMA synchronous={synchronous}",)
-        create_owner_only(path, create and not read_only, writing=not read_only)
+        pragmas = pragmas_for(read_only, synchronous, busy_timeout_ms)
         lease = None if read_only else WriterLease(lease_ttl)
-        wal_found = Path(f"{path}-wal").exists()
-        conn = await connect(path, read_only, pragmas)
-        try:
-            if lease is None:  # read-only
-                await check_schema(conn, str(path))
-            else:
-                await prepare_for_writing(conn, str(path), create, lease, busy_timeout_ms)
-        except BaseException as exc:
-            await close_as_found(conn, path, wal_found)
-            if isinstance(exc, sqlite3.Error):
-                raise open_error(str(path), exc) from None
-            raise
+        conn, checked = await open_file(path, create, pragmas, lease, busy_timeout_ms, consistency)
         renew_every = lease_ttl.total_seconds() / 3
-        return cls(path, conn, read_only=read_only, pragmas=pragmas, lease=lease, renew_every=renew_every)
+        return cls(
+            path, conn, read_only=read_only, pragmas=pragmas, lease=lease, renew_every=renew_every,
+            consistency=consistency, checked_at_open=checked,
+        )
 
-    async def verify(self, consistency: Consistency | None = None, *, wait: bool = True) -> None:
-        """Refuse a damaged file, checked on a connection of its own (beside the service's
-        rehydration, on the other core).
-
-        A writer judged the pages with ``quick_check`` before it wrote anything (:meth:`open`);
-        here it runs what that misses, on one snapshot (:class:`FullCheck`): the full
-        ``integrity_check`` and ``consistency``, queries that return what disagrees (the ledger
-        against the chains). When they find something, the store stops writing: every later
-        write raises :class:`DatabaseDamagedError` naming the first problem, and so does this
-        call. ``wait=False`` returns at once and leaves the check running (:meth:`close` ends
-        it); a call while a check runs, or after one found damage, answers what that one finds.
-        A read-only store checks the pages with ``quick_check``.
-        """
+    async def verify(self, *, wait: bool | None = None) -> None:
+        """Refuse a damaged file (:meth:`FullChecks.verify`: once a check finds something the store
+        stops writing, and every later write raises :class:`DatabaseDamagedError` naming the first
+        problem); a read-only store checks the pages with ``quick_check``."""
         if self.read_only:
-            conn = await connect(self.path, True, self._pragmas[:1])
-            try:
-                await check_pages(conn, self.path)
-            finally:
-                await conn.close()
-            return
-        if self._checking is None or (self._checking[1].done() and self._refusal is None):
-            check = FullCheck(self.path, self._pragmas[:1], consistency)
-            task = asyncio.create_task(self._judge(check))
-            task.add_done_callback(self._checked)
-            self._checking = check, task
-        if wait:
-            await asyncio.shield(self._checking[1])
-
-    async def _judge(self, check: FullCheck) -> None:
-        try:
-            problems = await check.problems()
-        except sqlite3.Error as exc:
-            if check.interrupted:
-                return
-            raise open_error(self.label, exc) from None
-        if problems:
-            reason = damage_message(self.label, problems[0])
-            self.stop_writing(reason, DatabaseDamagedError)
-            raise DatabaseDamagedError(reason)
-
-    def _checked(self, task: asyncio.Task[None]) -> None:
-        """Log a full check that could not run (a damaged file is said when the store stops writing)."""
-        failure = None if task.cancelled() else task.exception()
-        if failure is not None and not isinstance(failure, DatabaseDamagedError):
-            logger.warning("the full check of %s could not run: %s", self.label, failure)
-
-    async def _stop_checking(self) -> None:
-        """End the full check if it still runs (its connection closed before the store's own)."""
-        if self._checking is not None:
-            check, task = self._checking
-            await check.interrupt()
-            task.cancel()
-            await asyncio.wait([task])
+            await check_read_only(self.path, self._pragmas[:1])
+        else:
+            await self._checks.verify(wait)
 
     async def pending_requests(self) -> list[OperatorRequest]:
         """The inbox's pending requests, read only when another connection committed since the
@@ -181,6 +117,19 @@ class SqliteStore(SqlStore):
             self._refusal = reason, error
             logger.error("%s: this store stops writing (%s)", self.label, reason)
 
+    async def prove_writer(self, max_age: float = 0.0) -> None:
+        """Raise unless this process may still write the file: what :meth:`check_writable`
+        raises, else :class:`LeaseLostError` when another process holds the writer lease, proven
+        now under the write lock in a transaction that writes nothing (a read of the lease row,
+        no fsync), or by this process's last proof (its claim, a fenced write, a proof) when that
+        is at most ``max_age`` seconds old on ``time.monotonic()``. A read-only store holds no
+        lease: nothing to prove beyond :meth:`check_writable`."""
+        self.check_writable()
+        if self._lease is None or time.monotonic() - self._lease.proven_at <= max_age:
+            return
+        async with self._lock:
+            await self._apply(await self._connection(), LeaseProof(self._lease))
+
     def check_writable(self) -> None:
         """Raise what every write raises once the store stopped writing (:class:`LeaseLostError`
         when another process took its writer lease); nothing while it writes. The service asks
@@ -193,7 +142,7 @@ class SqliteStore(SqlStore):
         """Give the lease back and close the connection; the store accepts nothing after."""
         if self._closed:
             return
-        await self._stop_checking()
+        await self._checks.stop()
         if self._renewer is not None:
             self._renewer.cancel()
             with suppress(asyncio.CancelledError):
@@ -236,9 +185,11 @@ class SqliteStore(SqlStore):
                 await self._roll_back(conn)
                 if isinstance(exc, sqlite3.Error):
                     raise translate(exc) from exc
+                if isinstance(exc, StoredValueError):  # it cannot name the file: the store does
+                    raise DatabaseDamagedError(damage_message(self.label, str(exc))) from exc
                 raise
 
-    async def _apply(self, conn: aiosqlite.Connection, batch: SqliteWriteBatch) -> None:
+    async def _apply(self, conn: aiosqlite.Connection, batch: SqliteWriteBatch | LeaseProof) -> None:
         """Run a recorded write transaction on the connection's own thread.
 
         aiosqlite has no public call for running a function on its thread; ``_execute`` is the
@@ -285,6 +236,8 @@ class SqliteStore(SqlStore):
         assert self._lease is not None
         while True:
             await asyncio.sleep(every)
+            if self._refusal is not None:  # it stopped writing (lease lost, damage found): said once
+                return
             try:
                 async with self._transaction(write=True) as run:
                     await self._lease.renew(run)

@@ -1,29 +1,80 @@
-"""Opening a SQLite file for the store: created owner-only, connected, its pages and schema
-judged before anything is written, the schema created in one transaction, switched to WAL, the
-writer lease taken; and the full check of a file already open."""
+"""Opening a SQLite file for the store: created owner-only, connected, its pages, schema and (up
+to :data:`FULL_CHECK_LIMIT`) ledger judged before anything is written (:mod:`.sqlite_judge`), the schema created in one
+transaction, switched to WAL, the writer lease taken."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import quote
 
 import aiosqlite
-from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 from ..errors import DatabaseBusyError, DatabaseDamagedError, NotADatabaseError, StoreError
 from ..file_safety import require_sqlite_file
 from .drivers import SqliteDriverRunner
 from .lease import WriterLease
-from .runner import StatementRunner
 from .schema import check_version, ddl_statements, version_rows
+from .sqlite_judge import (
+    DIALECT,
+    Consistency,
+    check_pages,
+    consistency_problems,
+    damage_message,
+    is_busy,
+    nothing_disagrees,
+    open_error,
+)
 
-DIALECT = SQLiteDialect_aiosqlite()
-Consistency = Callable[[StatementRunner], Awaitable[list[str]]]
-"""Queries that return what in the file disagrees with itself, one line a problem (the ledger's)."""
+FULL_CHECK_LIMIT = 16 * 2**20
+"""The largest file a writer checks in full (``integrity_check`` and the ledger) before its first
+write: it costs 28–35 ms of CPU a megabyte (6.4–8.1 s on the 231 MB 50k-chain benchmark file), so
+a larger one is checked beside the work (:mod:`.sqlite_check`)."""
+
+
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def pragmas_for(read_only: bool, synchronous: str, busy_timeout_ms: int) -> tuple[str, ...]:
+    """What every connection to the file runs first (a writer's sets ``synchronous`` too)."""
+    if synchronous not in SYNCHRONOUS_LEVELS:
+        raise StoreError(f"synchronous must be one of {SYNCHRONOUS_LEVELS}, got {synchronous!r}")
+    pragmas: tuple[str, ...] = (f"PRAGMA busy_timeout={int(busy_timeout_ms)}", "PRAGMA foreign_keys=ON")
+    return pragmas if read_only else (*pragmas, f"PRAGMA synchronous={synchronous}")
+
+
+async def open_file(
+    path: Path,
+    create: bool,
+    pragmas: tuple[str, ...],
+    lease: WriterLease | None,
+    busy_timeout_ms: int,
+    consistency: Consistency | None,
+) -> tuple[aiosqlite.Connection, bool]:
+    """The store's connection to the file, and whether the file was checked in full before its
+    first write: read-only without a ``lease``, else judged (:func:`prepare_for_writing`, in full
+    on a file of up to :data:`FULL_CHECK_LIMIT` bytes), its schema in place and the lease taken.
+    A file refused is left byte for byte as it was found, with the WAL a crashed bot left beside
+    it (:func:`close_as_found`)."""
+    read_only = lease is None
+    create_owner_only(path, create and not read_only, writing=not read_only)
+    wal_found = Path(f"{path}-wal").exists()
+    full = None if read_only or path.stat().st_size > FULL_CHECK_LIMIT else consistency or nothing_disagrees
+    conn = await connect(path, read_only, pragmas)
+    try:
+        if lease is None:
+            await check_schema(conn, str(path))
+        else:
+            await prepare_for_writing(conn, str(path), create, lease, busy_timeout_ms, full)
+    except BaseException as exc:
+        await close_as_found(conn, path, wal_found)
+        if isinstance(exc, sqlite3.Error):
+            raise open_error(str(path), exc) from None
+        raise
+    return conn, full is not None
 
 
 def create_owner_only(path: Path, create: bool, writing: bool) -> None:
@@ -88,58 +139,6 @@ async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aios
     return conn
 
 
-async def check_pages(conn: aiosqlite.Connection, label: object) -> None:
-    """Refuse a file that is not a database or whose pages are damaged (``PRAGMA quick_check``)."""
-    rows: Iterable[Sequence[object]]
-    try:
-        rows = await conn.execute_fetchall("PRAGMA quick_check(1)")
-    except sqlite3.DatabaseError as exc:
-        if is_busy(exc) or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_NOTADB:
-            raise open_error(str(label), exc) from None
-        rows = [(str(exc),)]
-    problems = [" ".join(str(row[0]).split()) for row in rows if row[0] != "ok"]
-    if problems:
-        raise DatabaseDamagedError(damage_message(label, problems[0]))
-
-
-async def integrity_problems(conn: aiosqlite.Connection) -> list[str]:
-    """The first problem the full ``PRAGMA integrity_check`` finds (every page, every index
-    against its table), or none; it takes about twice ``quick_check``'s time. On a read-only
-    connection SQLite skips the CHECK constraints: a writer's ``quick_check`` verified them."""
-    try:
-        rows = await conn.execute_fetchall("PRAGMA integrity_check(1)")
-    except sqlite3.DatabaseError as exc:
-        if is_busy(exc) or is_interrupted(exc):
-            raise
-        return [" ".join(str(exc).split())]
-    return [" ".join(str(row[0]).split()) for row in rows if row[0] != "ok"]
-
-
-async def snapshot_problems(conn: aiosqlite.Connection, consistency: Consistency | None) -> list[str]:
-    """The full ``integrity_check``, then ``consistency``, in one read transaction (one snapshot
-    of the file); a query that the damage makes fail is a problem too."""
-    await conn.execute("BEGIN")
-    try:
-        problems = await integrity_problems(conn)
-        if problems or consistency is None:
-            return problems
-        try:
-            return await consistency(SqliteDriverRunner(conn, DIALECT))
-        except StoreError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, sqlite3.DatabaseError) and not is_busy(cause) and not is_interrupted(cause):
-                return [" ".join(str(cause).split())]
-            raise
-    finally:
-        with suppress(sqlite3.Error):  # a read transaction: nothing to lose
-            await conn.execute("ROLLBACK")
-
-
-def damage_message(label: object, problem: str) -> str:
-    """What a damaged file's refusal says."""
-    return f"{label} is damaged ({problem}); restore it from a backup"
-
-
 async def tables_and_version(conn: aiosqlite.Connection) -> tuple[set[str], int | None]:
     tables = {row[0] for row in await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
     version = None
@@ -156,12 +155,17 @@ async def check_schema(conn: aiosqlite.Connection, label: str) -> None:
 
 
 async def prepare_for_writing(
-    conn: aiosqlite.Connection, label: str, create: bool, lease: WriterLease, busy_timeout_ms: int
+    conn: aiosqlite.Connection,
+    label: str,
+    create: bool,
+    lease: WriterLease,
+    busy_timeout_ms: int,
+    full: Consistency | None,
 ) -> None:
-    """Judge the file before anything is written to it (:func:`judge`); then create the schema in
-    an empty file in one transaction, switch the file, now known to be ours, to WAL, and take the
-    writer lease."""
-    tables, version = await judge(conn, label)
+    """Judge the file before anything is written to it (:func:`judge`, in full with ``full`` when
+    it is given); then create the schema in an empty file in one transaction, switch the file, now
+    known to be ours, to WAL, and take the writer lease."""
+    tables, version = await judge(conn, label, full)
     if tables:
         check_version(label, tables, version)
     elif not create:
@@ -181,15 +185,23 @@ async def prepare_for_writing(
         await lease.claim(SqliteDriverRunner(conn, DIALECT), label)
 
 
-async def judge(conn: aiosqlite.Connection, label: str) -> tuple[set[str], int | None]:
+async def judge(conn: aiosqlite.Connection, label: str, full: Consistency | None) -> tuple[set[str], int | None]:
     """The file's pages (``PRAGMA quick_check``), then its tables and schema version, read in one
     read transaction on the writer's own connection before it writes anything: a damaged file is
-    refused exactly as it was found."""
+    refused exactly as it was found. With ``full``, the pages are judged by the full
+    ``integrity_check`` and a file of this schema version by ``full``'s queries too (the ledger
+    against the chains), in the same snapshot."""
     try:
         await conn.execute("BEGIN")
         try:
-            await check_pages(conn, label)
-            return await tables_and_version(conn)
+            await check_pages(conn, label, "quick_check" if full is None else "integrity_check")
+            tables, version = await tables_and_version(conn)
+            if full is not None and tables:
+                check_version(label, tables, version)
+                problems = await consistency_problems(conn, full)
+                if problems:
+                    raise DatabaseDamagedError(damage_message(label, problems[0]))
+            return tables, version
         finally:
             with suppress(sqlite3.Error):  # a read transaction: nothing to lose
                 await conn.execute("ROLLBACK")
@@ -227,17 +239,3 @@ async def switch_to_wal(conn: aiosqlite.Connection, label: str, busy_timeout_ms:
         if asyncio.get_running_loop().time() > deadline:
             raise DatabaseBusyError(f"{label} is held by another connection; it could not be switched to WAL")
         await asyncio.sleep(0.02)
-
-
-def is_busy(exc: sqlite3.Error) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def is_interrupted(exc: sqlite3.Error) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT
-
-
-def open_error(label: str, exc: sqlite3.Error) -> StoreError:
-    if is_busy(exc):
-        return DatabaseBusyError(f"{label} is locked by another connection ({exc}); try again")
-    return NotADatabaseError(f"cannot open {label} as a profit_booking database: {exc}")

@@ -131,6 +131,12 @@ RECENT_REQUESTS = select(*REQUEST_COLUMNS).order_by(requests.c.id.desc()).limit(
 REQUEST_BY_ID = select(*REQUEST_COLUMNS).where(requests.c.id == bindparam("request_id"))
 
 ENGINE_SWITCH = select(engine_state.c.profit_booking_enabled).where(engine_state.c.id == 1)
+HISTORY_FROM = select(  # with no unfinished chain: the newest chain's opening, else the last deal settled
+    func.coalesce(
+        select(func.max(chains.c.created_at)).scalar_subquery(),
+        select(engine_state.c.last_deal_at).where(engine_state.c.id == 1).scalar_subquery(),
+    ).label("history_from")
+)
 ENSURE_ENGINE_STATE = insert(engine_state).from_select(
     ["id", "profit_booking_enabled", "updated_at"],
     select(literal(1), literal(True), bindparam("at", type_=engine_state.c.updated_at.type)).where(

@@ -62,7 +62,8 @@ class SchemaVersionRow(SQLModel, table=True):
 
 
 class WriterLeaseRow(SQLModel, table=True):
-    """The one process allowed to write a SQLite file: who holds it, since when, last renewed."""
+    """The one process allowed to write a SQLite file: who holds it, since when, last renewed, and
+    the time to live it renews within (by which a claimant judges it)."""
 
     __tablename__ = "writer_lease"
     __table_args__ = (CheckConstraint("id = 1", name="ck_writer_lease_single"),)
@@ -73,6 +74,7 @@ class WriterLeaseRow(SQLModel, table=True):
     host: str
     since: datetime = _time()
     renewed_at: datetime = _time()
+    ttl_seconds: int
 
 
 class ChainRow(SQLModel, table=True):

@@ -58,7 +58,8 @@ async def cancel(
     answer of the operator request this cancellation carries out: it commits in the same
     transaction, so a crash leaves both or neither. Each of those positions (the Order B's
     too, unless ``leave_order_b``; none with ``leave_positions``, which names them as left open)
-    is then closed at the market, and the chain's log gets one event per position:
+    is then closed at the market (once the store proved that this process may still write it:
+    SQLite's writer lease), and the chain's log gets one event per position:
     ``position_closed`` with the broker's figure when its history shows it, or
     ``position_not_closed`` with the broker's refusal (also logged as an error).
 
@@ -83,6 +84,8 @@ async def cancel(
                 return draft.tracked.chain  # the caller's object, which the commit updates in place
 
             chain = await core.tracker.commit_locked(tracked, end)
+            if to_close:  # a process that lost its lease since closes nothing: the chain is another's now
+                await core.store.prove_writer()
             events = [await _close(core, chain, ticket, order) for ticket, order in to_close]
             if events:
                 await core.store.record_events(chain_id, events, core.clock())

@@ -23,20 +23,20 @@ ticket, and the order would stay open on record forever.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from ..broker.ports import Deal, Position
 from ..core import Core
 from ..domain.findings import Finding, FindingKind
 from ..domain.hunts import HuntStatus, SlHunt
 from ..domain.orders import OrderStatus, client_order_id
-from ..domain.transitions import ChainDraft
 from ..errors import ProfitBookingError
 from .closing import settle_closes
 from .following import close_of
+from .hunting import Decisions, decide_hunts
+from .linking import link_held
 
 logger = logging.getLogger(__name__)
 
@@ -74,35 +74,21 @@ async def catch_up(core: Core, positions: Sequence[Position], deals: Sequence[De
 async def _trigger_recoveries(core: Core, held: dict[str, Position], closed: dict[str, Deal], done: CatchUp) -> int:
     """Trigger each waiting hunt whose recovery order the broker holds or closed: its intent is
     written (and linked or settled by the steps after)."""
-    decided: dict[str, dict[int, datetime]] = {}
+    decided: Decisions = {}
     for chain_id, tracked in core.memory.tracked.items():
         for slot, hunt in tracked.hunts.items():
             stopped = tracked.slots.get(slot)
             if hunt.status is not HuntStatus.RUNNING or hunt.trigger_price is None or stopped is None:
                 continue
             recovery = client_order_id(chain_id, tracked.chain.level, slot, stopped.attempt + 1)
-            if recovery in held:
-                decided.setdefault(chain_id, {})[slot] = _sent_at(hunt, held[recovery].opened_at)
-            elif recovery in closed:
-                decided.setdefault(chain_id, {})[slot] = _sent_at(hunt, closed[recovery].opened_at)
+            seen: Position | Deal | None = held.get(recovery) or closed.get(recovery)
+            if seen is not None:
+                decided.setdefault(chain_id, {})[slot] = hunt.trigger_price, _sent_at(hunt, seen.opened_at)
     if not decided:
         return 0
-
-    def trigger(slots: dict[int, datetime]) -> Callable[[ChainDraft], int]:
-        def edit(draft: ChainDraft) -> int:
-            for slot, at in sorted(slots.items()):
-                draft.recover(slot, _trigger_of(draft.hunts[slot]), at)
-            return len(slots)
-        return edit
-
-    latest = max(at for slots in decided.values() for at in slots.values())
-    outcomes = await core.tracker.change_many({cid: trigger(slots) for cid, slots in decided.items()}, latest)
-    triggered = 0
-    for chain_id, outcome in outcomes.items():
-        if isinstance(outcome, ProfitBookingError):
-            logger.warning("SL hunts of chain %s not triggered by the broker's recovery orders: %s", chain_id, outcome)
-        else:
-            triggered += outcome
+    latest = max(at for slots in decided.values() for _, at in slots.values())
+    outcomes = await decide_hunts(core, decided, latest)
+    triggered = sum(len(decided[c]) for c, outcome in outcomes.items() if not isinstance(outcome, ProfitBookingError))
     done.recoveries += triggered
     return triggered
 
@@ -115,38 +101,26 @@ def _sent_at(hunt: SlHunt, opened_at: datetime | None) -> datetime:
     return hunt.started_at
 
 
-def _trigger_of(hunt: SlHunt) -> Decimal:
-    assert hunt.trigger_price is not None, "only a hunt with a trigger is triggered"
-    return hunt.trigger_price
-
-
 async def _link_open(core: Core, held: dict[str, Position], done: CatchUp, written_before: set[str]) -> int:
     """Link each intent whose client id is an open position to that position (with the
-    take-profit and stop it holds)."""
-    linked = 0
-    for chain_id, tracked in list(core.memory.tracked.items()):
-        links = {
+    take-profit and stop it holds); a chain that refuses is logged and left to the rest."""
+    links = {
+        chain_id: links
+        for chain_id, tracked in core.memory.tracked.items()
+        if (links := {
             o.client_order_id: held[o.client_order_id]
             for o in tracked.slots.values()
             if o.status is OrderStatus.PENDING and o.client_order_id in held
-        }
-        if not links:
+        })
+    }
+    linked = 0
+    for chain_id, outcome in (await link_held(core, links)).items():
+        if isinstance(outcome, ProfitBookingError):
             continue
-        # the default binds this chain's links; mypy cannot type such a lambda (python/mypy#15459)
-        await core.tracker.change(
-            chain_id,
-            lambda d, links=links: [d.register(p.ticket, c, _held_prices(p)) for c, p in links.items()],  # type: ignore[misc]
-        )
-        done.findings += [Finding(FindingKind.LINKED, chain_id, p.ticket, c) for c, p in links.items()]
-        _count_used(done, links, written_before)
-        linked += len(links)
+        done.findings += [Finding(FindingKind.LINKED, chain_id, p.ticket, c) for c, p in links[chain_id].items()]
+        _count_used(done, links[chain_id], written_before)
+        linked += outcome
     return linked
-
-
-def _held_prices(position: Position) -> tuple[Decimal, Decimal] | None:
-    if position.take_profit is None or position.stop_loss is None:
-        return None
-    return position.take_profit, position.stop_loss
 
 
 async def _settle(core: Core, deals: Sequence[Deal], done: CatchUp, written_before: set[str]) -> int:
@@ -159,6 +133,7 @@ async def _settle(core: Core, deals: Sequence[Deal], done: CatchUp, written_befo
     intents = {d.ticket: d.client_order_id for d in due if d.ticket not in memory.order_chain}
     results = await settle_closes(core, [close_of(d) for d in due], place_levels=False)
     still = {d.ticket for d in due if memory.chain_of_close(d.ticket, d.client_order_id) is not None}
+    moved: set[str] = set()  # by a result of its own: a close skipped (its client id settled by another ticket) is not
     for result in results:
         ticket, chain_id = result.order_id, owners.get(result.order_id)
         detail = {"amount": str(result.profit_amount), "booked": result.success, "error": result.error}
@@ -170,7 +145,7 @@ async def _settle(core: Core, deals: Sequence[Deal], done: CatchUp, written_befo
             done.findings.append(Finding(FindingKind.LINKED, chain_id, ticket, intents[ticket], {"closed": True}))
             _count_used(done, [intents[ticket]], written_before)
         done.findings.append(settled)
-    moved = {d.ticket for d in due} - still
+        moved.add(ticket)
     done.settled |= moved
     return len(moved)
 
@@ -184,23 +159,11 @@ async def _expire_due(core: Core, now: datetime) -> bool:
     """Expire every waiting hunt whose window ended by ``now`` (the broker's clock), placing
     nothing; whether any expired."""
     memory = core.memory
-    due = {cid: slots for cid in memory.deadlines.due(now) if (slots := memory.tracked[cid].due_hunts(now))}
+    due: Decisions = {
+        cid: {slot: (None, now) for slot in slots}
+        for cid in memory.deadlines.due(now) if (slots := memory.tracked[cid].due_hunts(now))
+    }
     if not due:
         return False
-
-    def expire(slots: list[int]) -> Callable[[ChainDraft], None]:
-        def edit(draft: ChainDraft) -> None:
-            for slot in slots:
-                if not draft.chain.status.is_final and slot in draft.hunts:  # a lost slot gave it up
-                    draft.expire(slot, now)
-        return edit
-
-    outcomes = await core.tracker.change_many({cid: expire(slots) for cid, slots in due.items()}, now)
-    expired = False
-    for chain_id, outcome in outcomes.items():
-        if isinstance(outcome, ProfitBookingError):
-            logger.warning("SL hunts of chain %s not expired: %s", chain_id, outcome)
-        else:
-            expired = True
-            logger.info("SL hunts of chain %s expired by the broker's clock %s", chain_id, now.isoformat())
-    return expired
+    outcomes = await decide_hunts(core, due, now)
+    return any(not isinstance(outcome, ProfitBookingError) for outcome in outcomes.values())

@@ -19,6 +19,7 @@ from ..errors import BrokerError, ProfitBookingError, StoreError
 from .closing import settle_closes
 from .hunting import follow_hunts
 from .placing import place_opened_levels
+from .positions import open_tickets
 
 logger = logging.getLogger(__name__)
 HISTORY_LAG = timedelta(seconds=60)
@@ -50,6 +51,8 @@ class DealFollower:
         self.last_deal_at: datetime | None = None  # time of the last broker deal settled
         self._monotonic = monotonic
         self._beaten_at = -HEARTBEAT_EVERY
+        if core.broker is not None:  # tickets recorded open are looked at on each poll (see :meth:`poll`)
+            core.memory.linked_lately = set()
 
     def saw(self, ticks: Sequence[Tick]) -> None:
         """Remember the market time of the latest tick (for the heartbeat)."""
@@ -116,7 +119,41 @@ class DealFollower:
         if since is None:  # no chain is tracked: no deal can be settled (and none is read from 1970 on)
             return []
         deals = await self.core.broker.closed_deals(since)
-        return await self.settle(deals, hold=hold)
+        results = await self.settle(deals, hold=hold)
+        return results + await self._settle_closed_before(deals, hold)
+
+    async def _settle_closed_before(self, read: Sequence[Deal], hold: str | None) -> list[BookingResult]:
+        """Settle the orders recorded open since the last poll whose ticket the broker had
+        already closed (it answered a client id it had used, before the database was restored,
+        with that closed ticket): from a deal ``read`` just now (settled before the ticket was
+        recorded), else read back from their chains' opening, their deal being older than the
+        reading point. The broker's positions are asked only when such tickets exist."""
+        memory, broker = self.core.memory, self.core.broker
+        if not memory.linked_lately or broker is None:
+            return []
+        fresh, memory.linked_lately = memory.linked_lately, set()
+        linked = {ticket: chain_id for ticket in fresh if (chain_id := memory.order_chain.get(ticket)) is not None}
+        closed = {deal.ticket: deal for deal in read if deal.ticket in linked}
+        gone: dict[str, str] = {}
+        try:
+            if rest := {ticket: chain_id for ticket, chain_id in linked.items() if ticket not in closed}:
+                held = await open_tickets(self.core)
+                gone = {ticket: chain_id for ticket, chain_id in rest.items() if ticket not in held}
+            if gone:
+                opened = [memory.tracked[chain_id].chain.created_at for chain_id in gone.values()]
+                since = min((at for at in opened if at is not None), default=None)
+                closed.update({deal.ticket: deal for deal in await broker.closed_deals(since) if deal.ticket in gone})
+        except BrokerError:
+            memory.linked_lately.update(linked)  # looked at again on the next poll
+            raise
+        memory.linked_lately.update(set(gone) - set(closed))  # its deal not shown yet
+        if not closed:
+            return []
+        logger.warning(
+            "%d orders were recorded open on tickets the broker had already closed: settled from their deals (%s)",
+            len(closed), ", ".join(closed),
+        )
+        return await settle_closes(self.core, [close_of(deal) for deal in closed.values()], hold=hold)
 
     async def poll_settled(self, *, hold: str | None = None) -> dict[str, BookingResult]:
         """With a broker, settle what it reports before a caller's report of one of those closes

@@ -8,13 +8,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from ..broker.ports import Tick
+from ..broker.ports import Position, Tick
 from ..core import Core
 from ..domain.orders import OrderStatus
 from ..domain.price_index import TriggerKind
 from ..domain.transitions import ChainDraft
 from ..errors import ProfitBookingError
 from ..registry import ChainRegistry
+from .linking import link_held
 from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,15 @@ async def follow_hunts(core: Core, crossings: Crossings) -> None:
 
 async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
     await _link_sent_recoveries(core, decided)
+    outcomes = await decide_hunts(core, decided, now)
+    await place_opened_levels(core, sorted(cid for cid, outcome in outcomes.items() if outcome is True))
+
+
+async def decide_hunts(core: Core, decided: Decisions, now: datetime) -> dict[str, bool | ProfitBookingError]:
+    """Expire (price ``None``) and trigger the decided hunts, one change per chain in one
+    transaction (a chain that refuses refuses only itself, logged); nothing is placed. Per
+    chain, whether its change wrote orders to place (recovery orders, or a level an expiry let
+    advance), or its refusal."""
 
     def decide(slots: dict[int, Decision]) -> Callable[[ChainDraft], bool]:
         def edit(draft: ChainDraft) -> bool:
@@ -72,7 +82,7 @@ async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
             logger.warning("SL hunts of chain %s not decided: %s", chain_id, outcome)
         else:
             logger.info("SL hunts of chain %s decided at %s: %s", chain_id, now.isoformat(), decided[chain_id])
-    await place_opened_levels(core, sorted(cid for cid, outcome in outcomes.items() if outcome is True))
+    return outcomes
 
 
 async def _link_sent_recoveries(core: Core, decided: Decisions) -> None:
@@ -94,12 +104,10 @@ async def _link_sent_recoveries(core: Core, decided: Decisions) -> None:
         for chain_id, slot in unsent.values():
             del decided[chain_id][slot]
         return
+    links: dict[str, dict[str, Position]] = {}
     for position in positions:
         if position.client_order_id in unsent:
             chain_id, slot = unsent[position.client_order_id]
             del decided[chain_id][slot]
-            ticket, client_id = position.ticket, position.client_order_id
-            # the defaults bind this position's ids; mypy cannot type such a lambda (python/mypy#15459)
-            await core.tracker.change(
-                chain_id, lambda draft, t=ticket, c=client_id: draft.register(t, c)  # type: ignore[misc]
-            )
+            links.setdefault(chain_id, {})[position.client_order_id] = position
+    await link_held(core, links)

@@ -10,7 +10,7 @@ from ..broker.ports import OrderRequest, Placement
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.orders import OrderStatus, SlotOrder
-from ..errors import BrokerError, ChainFinalError, ProfitBookingError
+from ..errors import BrokerError, ChainFinalError, LeaseLostError, ProfitBookingError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
     so nothing places an intent twice. A crash between the broker's answer and that commit
     leaves the position to be linked by its client id on the next start. A recovery order
     whose hunt's window has ended (on the service's market clock) is not sent: its hunt
-    expires instead. Returns the orders placed.
+    expires instead. Nothing is sent before the store proved that this process may still write
+    it (SQLite: its writer lease). Returns the orders placed.
     """
     broker = core.broker
     if broker is None or not core.settings.engine_places_orders:
@@ -34,10 +35,14 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
     placed: dict[str, Placement] = {}
     async with core.tracker.locked(chain_id) as tracked:
         chain, too_late = tracked.chain, set(tracked.due_hunts(core.clock()))
+        to_send = [
+            order for slot, order in sorted(tracked.slots.items())
+            if order.status is OrderStatus.PENDING and slot not in too_late
+        ]
+        if to_send:  # a process that lost its lease sends nothing: another one owns these chains now
+            await core.store.prove_writer()
         try:
-            for slot, order in sorted(tracked.slots.items()):
-                if order.status is not OrderStatus.PENDING or slot in too_late:
-                    continue
+            for order in to_send:
                 price, target, stop = await _prices_now(core, chain, order)
                 # a tracked chain has its lot: opened from a checked Order B, or read back from the
                 # chains table, where it is NOT NULL (only a ProfitChain built by hand may lack one)
@@ -102,6 +107,8 @@ async def place_opened_levels(core: Core, chain_ids: list[str]) -> None:
             await place_orders(core, chain_id)
         except ChainFinalError:  # it ended meanwhile: nothing of it is placed any more
             core.memory.unplaced.discard(chain_id)
+        except LeaseLostError:  # no chain is this process's to place any more
+            raise
         except ProfitBookingError as exc:  # the broker refused, or its adapter failed (contained)
             if chain_id in core.memory.tracked:
                 remember_unplaced(core, chain_id, exc)

@@ -2,20 +2,22 @@
 
 The broker is the truth. Closes that happened while the bot was down are settled with their
 real figures, read from the broker's history from the oldest tracked chain's opening (not from
-where the engine last read); an intent whose client id the broker knows is linked to that
-position, or settled from its close; SL hunts whose recovery order the broker holds are
-triggered, and those whose window ended by the broker's clock expire (``catching_up.py``). Only
-then is an intent the broker does not know placed. Positions and deals that carry one of our
-client ids but are not on record are reported, never adopted (``strangers.py``). When such
-deals, or levels and recovery orders this start wrote whose client ids the broker had already
-used, show that the database knew less than the broker (restored from an older copy, or rolled
-back), one ``BEHIND_BROKER`` finding and a warning say so, with the counts. Everything found and
-done is written to ``broker_findings``.
+where the engine last read; with none tracked, from the newest chain's opening, so that the
+deals of chains opened after an older copy was taken are still seen); an intent whose client
+id the broker knows is linked to that position, or settled from its close; SL hunts whose
+recovery order the broker holds are triggered, and those whose window ended by the broker's
+clock expire (``catching_up.py``). Only then is an intent the broker does not know placed.
+Positions and deals that carry one of our client ids but are not on record are reported, never
+adopted (``strangers.py``). When such deals, or levels and recovery orders this start wrote
+whose client ids the broker had already used, show that the database knew less than the broker
+(restored from an older copy, or rolled back), one ``BEHIND_BROKER`` finding and a warning say
+so, with the counts. Everything found and done is written to ``broker_findings``.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from ..core import Core
 from ..domain.findings import Finding, FindingKind
@@ -36,7 +38,7 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         return []
     memory = core.memory
     positions = await broker.open_positions()
-    deals = await broker.closed_deals(memory.oldest_opened()) if memory.tracked else []
+    deals = await broker.closed_deals(history_from(core))
     known_before = set(memory.order_chain)
     caught = await catch_up(core, positions, deals)
     follower.passed(deals, caught.settled)
@@ -74,6 +76,20 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
         log = logger.warning if finding.kind in _REPORTED else logger.info
         log("reconciled: %s %s %s %s", finding.kind.name, finding.chain_id, finding.ticket, finding.client_order_id)
     return findings
+
+
+LOOK_BACK = timedelta(days=7)
+"""How far back the broker's history is read when the database holds no chain and no deal the
+engine settled: one restored from a copy taken before the first chain still has the broker's
+later deals reported."""
+
+
+def history_from(core: Core) -> datetime:
+    """Where the broker's history of our orders starts: the oldest tracked chain's opening;
+    without one, the newest chain's opening, else the last deal the engine settled (every deal of
+    a chain opened since, the database lost, is after it), else :data:`LOOK_BACK` ago."""
+    memory = core.memory
+    return memory.oldest_opened() or memory.history_from or core.clock() - LOOK_BACK
 
 
 _REPORTED = {

@@ -45,10 +45,11 @@ async def strangers(core: Core, positions: Sequence[Position], deals: Sequence[D
             ticket = order.order_id
             if order.status is OrderStatus.OPEN and ticket not in open_tickets and ticket not in closed_tickets:
                 found.findings.append(Finding(FindingKind.MISSING_ORDER, chain_id, ticket, order.client_order_id))
+    shared = _shared_client_ids(deals)
     for deal in deals:
         if deal.ticket in settled or deal.ticket in core.memory.order_chain:
             continue
-        if (finding := await _deal(core, deal, stored)) is not None:
+        if (finding := await _repeat(core, deal, shared, settled) or await _deal(core, deal, stored)) is not None:
             found.findings.append(finding)
             found.unknown_deals += 1
     return found
@@ -79,28 +80,61 @@ async def _position(
     return Finding(kind, chain_id, position.ticket, position.client_order_id, detail)
 
 
+def _shared_client_ids(deals: Sequence[Deal]) -> dict[str, list[str]]:
+    """The tickets of each client id of ours that more than one deal carries (rare: the broker
+    gives one client id one position, unless the database lost the first and sent it again)."""
+    tickets: dict[str, list[str]] = {}
+    for deal in deals:
+        if parse_client_order_id(deal.client_order_id) is not None:
+            tickets.setdefault(deal.client_order_id, []).append(deal.ticket)
+    return {client_id: found for client_id, found in tickets.items() if len(found) > 1}
+
+
+async def _repeat(core: Core, deal: Deal, shared: dict[str, list[str]], settled: set[str]) -> Finding | None:
+    """An UNKNOWN_DEAL finding for a deal whose client id another deal on record already
+    settled: nothing will book this one, whatever its chain."""
+    others = [ticket for ticket in shared.get(deal.client_order_id, ()) if ticket != deal.ticket]
+    if not others or await core.store.is_booked(deal.ticket):
+        return None
+    for other in others:
+        if other in settled or await core.store.is_booked(other):
+            return _unknown(deal, _chain_of(deal), f"client id already settled by ticket {other}")
+    return None
+
+
+def _unknown(deal: Deal, chain_id: str | None, note: str) -> Finding:
+    detail = {
+        "symbol": deal.symbol, "amount": str(deal.profit), "reason": deal.reason.value,
+        "closed_at": deal.closed_at.isoformat(), "note": note,
+    }
+    return Finding(FindingKind.UNKNOWN_DEAL, chain_id, deal.ticket, deal.client_order_id, detail)
+
+
+def _chain_of(deal: Deal) -> str | None:
+    parsed = parse_client_order_id(deal.client_order_id)
+    return None if parsed is None else parsed[0]
+
+
 async def _deal(core: Core, deal: Deal, stored: dict[str, TrackedChain | None]) -> Finding | None:
-    """An UNKNOWN_DEAL finding for a deal of ours whose chain the database does not hold, or
-    whose order its chain has not reached; ``None`` for any other deal (the bot's own, or an
-    order of the past, settled before)."""
+    """An UNKNOWN_DEAL finding for a deal of ours whose chain the database does not hold, whose
+    order its chain has not reached, or whose order is on record with another ticket; ``None``
+    for any other deal (the bot's own, or an order of the past, settled before)."""
     parsed = parse_client_order_id(deal.client_order_id)
     if parsed is None:
         return None
     chain_id = parsed[0]
-    detail = {
-        "symbol": deal.symbol, "amount": str(deal.profit), "reason": deal.reason.value,
-        "closed_at": deal.closed_at.isoformat(),
-    }
     tracked = core.memory.tracked.get(chain_id)
     if tracked is not None:
-        if not _beyond(tracked, parsed):
-            return None
-        detail["note"] = f"an order chain {chain_id} has not reached in the database (level {tracked.chain.level})"
-        return Finding(FindingKind.UNKNOWN_DEAL, chain_id, deal.ticket, deal.client_order_id, detail)
+        if _beyond(tracked, parsed):
+            reached = f"an order chain {chain_id} has not reached in the database (level {tracked.chain.level})"
+            return _unknown(deal, chain_id, reached)
+        order = tracked.slots.get(parsed[2])
+        if order is not None and order.client_order_id == deal.client_order_id and order.order_id is not None:
+            return _unknown(deal, chain_id, f"client id already used by ticket {order.order_id}, on record")
+        return None
     if await _stored(core, chain_id, stored) is not None:
         return None  # a chain that has ended: its closes are on record, or in its events
-    detail["note"] = f"chain {chain_id} is not in the database"
-    return Finding(FindingKind.UNKNOWN_DEAL, None, deal.ticket, deal.client_order_id, detail)
+    return _unknown(deal, None, f"chain {chain_id} is not in the database")
 
 
 def _beyond(tracked: TrackedChain, parsed: tuple[str, int, int, int]) -> bool:

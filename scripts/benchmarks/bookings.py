@@ -33,8 +33,8 @@ PROBE = 10  # calls whose round trips and SQL are recorded, after the timed ones
 TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=FULL", "PRAGMA journal_mode=WAL")
 BASELINE_TOKEN = "baseline"  # the lease row the raw baselines hold in their copies
-HOLD_LEASE = ("INSERT INTO writer_lease (id, token, pid, host, since, renewed_at)"
-              " VALUES (1, ?, 0, 'bench', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')")
+HOLD_LEASE = ("INSERT INTO writer_lease (id, token, pid, host, since, renewed_at, ttl_seconds)"
+              " VALUES (1, ?, 0, 'bench', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 30)")
 
 
 class Unfenced(WriterLease):

@@ -15,6 +15,7 @@ from profit_booking import load_settings
 from profit_booking.replay.run import replay
 from tests.conftest import read_sql
 from tests.contract.conftest import _drop_postgres_database, _fresh_postgres_database
+from tests.integration.test_reconcile_quiet_backup import assert_reported, quiet_backup_restored
 from tests.integration.test_restore_backup import BACKUP_AT, SEED, STOPPED_AT, SYMBOLS, TICKS, chain_of
 from tests.ledger_oracle import LEDGER_CHECK
 
@@ -70,5 +71,36 @@ async def test_a_restored_pg_dump_is_caught_up_from_the_brokers_history(tmp_path
         behind = json.loads(detail) if isinstance(detail, str) else detail
         assert behind["written_behind"] > 0 and behind["closes_settled"] > 0
         assert await raw(name, LEDGER_CHECK.read_text()) == []
+    finally:
+        await _drop_postgres_database(name)
+
+
+async def test_a_pg_dump_taken_with_every_chain_ended_still_reports_the_deals_of_later_chains(tmp_path: Path):
+    """The quiet backup of ``tests/integration/test_reconcile_quiet_backup.py`` on PostgreSQL:
+    the newest chain's opening is read from the restored database."""
+    name, dump = await _fresh_postgres_database(), tmp_path / "quiet.dump"
+    settings = load_settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+                             sl_hunt_enabled=False)
+
+    async def save() -> None:
+        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{SERVER}/{name}"], check=True, timeout=60)
+
+    async def put_back() -> None:
+        await _drop_postgres_database(name)
+        conn = await asyncpg.connect(f"{SERVER}/test")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        subprocess.run(["pg_restore", "-d", f"{SERVER}/{name}", str(dump)], check=True, timeout=60)
+
+    try:
+        quiet = await quiet_backup_restored(settings, tmp_path / "paper.db", save, put_back)
+
+        findings = [(k, t, json.dumps(d) if isinstance(d, dict) else d)
+                    for k, t, d in await raw(name, "SELECT kind, ticket, detail FROM broker_findings")]
+        tickets = ", ".join(f"'{t}'" for t in quiet.lost)
+        [(booked,)] = await raw(name, f"SELECT count(*) FROM bookings WHERE order_id IN ({tickets})")
+        assert_reported(quiet, findings, await raw(name, "SELECT chain_id FROM chains"), booked)
     finally:
         await _drop_postgres_database(name)

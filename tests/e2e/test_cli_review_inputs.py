@@ -90,8 +90,8 @@ def test_status_says_a_dead_lease_holder_is_not_alive(db, cli):
     with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("DELETE FROM writer_lease")
         conn.execute(
-            "INSERT INTO writer_lease (id, token, pid, host, since, renewed_at) VALUES "
-            "(1, 'stale', 999999, ?, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
+            "INSERT INTO writer_lease (id, token, pid, host, since, renewed_at, ttl_seconds) VALUES "
+            "(1, 'stale', 999999, ?, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 30)",
             (socket.gethostname(),),
         )
     text = cli("status", "--db", db)

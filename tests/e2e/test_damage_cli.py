@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import listing, sha256
-from tests.damage import TARGETS, flip_at, pragma_check, replay, rows
+from tests.damage import TARGETS, Flip, flip_at, pragma_check, replay, rows
+from tests.sqlite_pages import column_index, fields
 
 
 @pytest.fixture(scope="module")
@@ -51,21 +52,21 @@ def test_the_demo_refuses_a_file_quick_check_finds_damaged_and_leaves_it_as_it_w
     ("bookings", "amount_cents", "total differs from the ledger"),
     ("bookings", "order_id", "missing from index"),
 ])
-def test_the_demo_stops_on_damage_only_the_full_check_finds_and_writes_no_row(
+def test_the_demo_refuses_damage_only_the_full_check_finds_and_leaves_the_file_as_it_was(
     bot: Path, cli, table: str, target: str, found: str
 ):
     flip_at(bot, table, target, 0).apply(bot)
     assert pragma_check(bot, "quick_check") == "ok"  # quick_check alone would have resumed on it
-    before = rows(bot)
+    before, digest = rows(bot), sha256(bot)
 
     result = cli("demo", "--db", bot.name, "--ticks", "900")
 
     assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == error_lines(result.stderr)  # one line: the store never started
     [line] = error_lines(result.stderr)
     assert f"{bot.name} is damaged (" in line and found in line
-    assert result.stderr.count("this store stops writing") == 1  # said once in the log
-    assert rows(bot) == before  # not one tick was booked on it
+    assert sha256(bot) == digest  # judged before its first write: no lease row, no WAL switch
+    assert rows(bot) == before
     assert listing(bot.parent) == ["bot.db", "bot.paper.db"]
 
 
@@ -112,4 +113,20 @@ def test_the_demo_refuses_a_damaged_paper_file_with_one_line(bot: Path, cli, tab
     assert result.returncode == 2, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: the paper broker file {paper.name} is damaged ("), lines
+    assert (sha256(bot), sha256(paper)) == digests
+
+
+def test_the_demo_refuses_a_paper_deal_it_cannot_read_with_one_line_before_the_run(bot: Path, cli):
+    paper = bot.with_name("bot.paper.db")
+    price = next(f for f in fields(paper, "deals") if f.column == column_index(paper, "deals", "close_price"))
+    Flip("deals.close_price", price.offset + 1, 0x40).apply(paper)  # a digit becomes a letter
+    assert pragma_check(paper, "integrity_check") == "ok"
+    digests = sha256(bot), sha256(paper)
+
+    result = cli("demo", "--db", bot.name, "--ticks", "900")
+
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines  # not "the broker adapter's closed_deals failed" in the middle of a run
+    assert lines[0].startswith(f"error: the paper broker file {paper.name} is damaged (a value it cannot read"), lines
     assert (sha256(bot), sha256(paper)) == digests

@@ -1,6 +1,7 @@
 """Split brain after a freeze: a replay bot stopped (SIGSTOP) for longer than its lease's time to
-live loses the lease to a second process; resumed (SIGCONT), it commits nothing more, says so
-once and exits non-zero with one error line. Everything is read back with raw sqlite3."""
+live loses the lease to a second process; resumed (SIGCONT), it commits nothing more, sends
+nothing to its broker, says so once and exits non-zero with one error line. Everything is read
+back with raw sqlite3."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def content(db: Path) -> dict[str, object]:
     return rows
 
 
+def sent(paper: Path) -> tuple[int, list[tuple]]:
+    """The orders the paper broker holds, open and closed: their row count and client ids (its
+    market may close a position on the tick in flight, which moves a row, but never adds one)."""
+    [(count,)] = read(paper, "SELECT (SELECT COUNT(*) FROM positions) + (SELECT COUNT(*) FROM deals)")
+    ids = read(paper, "SELECT client_order_id FROM positions UNION SELECT client_order_id FROM deals ORDER BY 1")
+    return count, ids
+
+
 def frozen(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
 
@@ -83,7 +92,7 @@ def lease_age(db: Path) -> float:
 
 @pytest.mark.parametrize("round_", range(KILL_ROUNDS))
 def test_a_bot_frozen_past_its_lease_commits_nothing_after_a_takeover(tmp_path: Path, round_: int):
-    db = tmp_path / "bot.db"
+    db, paper = tmp_path / "bot.db", tmp_path / "bot.paper.db"
     bot = subprocess.Popen([*CLI, "demo", "--db", db, "--ticks", "3000", "--pace", "0.01"], cwd=tmp_path,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     taker = None
@@ -103,12 +112,13 @@ def test_a_bot_frozen_past_its_lease_commits_nothing_after_a_takeover(tmp_path: 
         ready = json.loads(taker.stdout.readline() or "{}")
         assert ready.get("ready"), taker.stderr.read() if taker.stderr else ready
         assert read(db, "SELECT pid FROM writer_lease") == [(taker.pid,)]
-        taken_over = content(db)
+        taken_over, sent_before = content(db), sent(paper)
         assert read(db, "SELECT COUNT(*) FROM bookings WHERE order_id = 'taker-b1'") == [(1,)]  # the taker writes
 
         os.kill(bot.pid, signal.SIGCONT)
         _, err = bot.communicate(timeout=60)
         assert content(db) == taken_over  # nothing the resumed bot did reached the file
+        assert sent(paper) == sent_before  # and nothing went to its broker
         assert read(db, "SELECT pid FROM writer_lease") == [(taker.pid,)]
     finally:
         if bot.poll() is None:

@@ -13,6 +13,7 @@ import random
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -211,3 +212,27 @@ def test_sigterm_stops_the_event_demo_between_two_events(tmp_path: Path):
     assert not Path(f"{db}-wal").exists()
     with raw_db(db) as conn:
         assert ledger_mismatches(conn) == []
+
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("profit-booking")
+WHILE_LOADING = "stopped by SIGINT while starting; nothing was opened"
+
+
+@pytest.mark.parametrize("after", [0.05, 0.3, 0.6])
+def test_sigint_while_the_console_script_loads_exits_130_without_a_traceback(tmp_path: Path, after: float):
+    """Ctrl-C while ``profit-booking`` still imports the package (it takes most of a second): one
+    line, exit 130, nothing created. A signal that lands once the CLI is loaded is the demo's own
+    (one line, exit 130 too)."""
+    bot = subprocess.Popen([str(CONSOLE_SCRIPT), "demo", "--db", "bot.db", "--ticks", "3000", "--pace", "0.05"],
+                           cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(after)  # not an assertion: where in the start the signal lands
+    os.kill(bot.pid, signal.SIGINT)
+    out, err = bot.communicate(timeout=60)
+    assert bot.returncode == 130, err
+    assert out == ""
+    line = one_line(err, besides=RECONCILED)
+    if line == WHILE_LOADING:
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert line.startswith("stopped by SIGINT") and line.endswith(STOPPED), line
+

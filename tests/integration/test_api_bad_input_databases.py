@@ -87,7 +87,7 @@ async def test_a_malformed_database_url_is_a_typed_error_that_hides_the_password
     [
         "postgresql+asyncpg://u:secret@127.0.0.1/db",
         "postgresql+asyncpg://u:secret@127.0.0.1:5432/db?sslmode=require",
-        "sqlite+aiosqlite://u:secret@/x.db",
+        "postgresql+asyncpg://u@127.0.0.1/db?password=secret",
     ],
 )
 def test_settings_never_show_the_database_password(url):

@@ -96,10 +96,15 @@ async def test_a_bad_database_url_is_a_config_error_that_creates_nothing(service
     assert listing(tmp_path) == files
 
 
-async def test_a_sqlite_url_naming_a_host_is_refused_when_opened(tmp_path: Path):
-    settings = load_settings(database_url=f"sqlite+aiosqlite://host/{tmp_path}/new.db")
-    with pytest.raises(ConfigError, match="names a user or a host"):
-        await open_service(settings)
+@pytest.mark.parametrize("authority", ["host", "u:secret@host", "u:secret@"])
+async def test_a_sqlite_url_naming_a_user_or_a_host_is_refused_when_built_and_when_opened(tmp_path: Path, authority):
+    url = f"sqlite+aiosqlite://{authority}/{tmp_path}/new.db"
+    with pytest.raises(ConfigError, match="names a user or a host") as when_built:
+        load_settings(database_url=url)
+    with pytest.raises(ConfigError, match="names a user or a host") as when_opened:
+        await open_store(url)
+    for raised in (when_built, when_opened):
+        assert "secret" not in str(raised.value)
     assert listing(tmp_path) == []
 
 

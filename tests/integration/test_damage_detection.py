@@ -1,8 +1,8 @@
-"""Damage is found before it is written on: a writer open judges the file with ``quick_check``
-before its first write (a file it refuses is left byte for byte as it was), and the full check
-(``integrity_check`` and the ledger's checks) finds the flips that ``quick_check`` passes; once it
-has, the store writes nothing more. The replayed file, its copies and every outcome are read with
-raw sqlite3 and the files' bytes."""
+"""Damage is found before it is written on: a writer open judges a file of up to 16 MB with the
+full check (``integrity_check`` and the ledger's checks, which find the flips that ``quick_check``
+passes) before its first write, so a file it refuses is left byte for byte as it was; a larger file
+is checked in the background, and once the check has found damage the store writes nothing more.
+The replayed file, its copies and every outcome are read with raw sqlite3 and the files' bytes."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from profit_booking import DatabaseDamagedError, bootstrap, load_settings, open_service
+from profit_booking import DatabaseDamagedError, load_settings, open_service
 from profit_booking.broker import PaperBroker
-from profit_booking.store import sqlite_check
+from profit_booking.service import ProfitBookingService
+from profit_booking.store import sqlite_check, sqlite_file
 from tests.conftest import listing, sha256, sqlite_url
 from tests.damage import SEEDS, TARGETS, Flip, every_flip, flip_at, pragma_check, replay, rows
 from tests.sqlite_pages import column_index, fields
@@ -74,9 +75,8 @@ async def test_a_flipped_byte_is_refused_before_the_engine_writes_a_row(bot: Pat
 
     assert f"{bot} is damaged (" in str(refused.value), flip
     assert listing(bot.parent) == names  # no -wal, -shm or -journal left behind
-    if seen_by_quick_check:  # refused before its first write: the file is exactly as it was found
-        assert sha256(bot) == digest, flip
-    else:  # found by the full check before the service was handed out: the engine wrote no row
+    assert sha256(bot) == digest, flip  # refused before its first write: exactly as it was found
+    if damaged is not None:  # what only the full check sees: still no lease row, nor any other
         assert rows(bot) == damaged, flip
 
 
@@ -88,9 +88,12 @@ async def test_quick_check_passes_most_flips_inside_values_and_the_full_check_na
         shutil.copy(bot, copy)
         if damage(copy, flip):
             continue
+        digest = sha256(copy)
         with pytest.raises(DatabaseDamagedError) as refused:
             await open_service(settings_for(copy))
         found[flip.name] = str(refused.value)
+        assert sha256(copy) == digest, flip
+        assert listing(copy.parent) == [copy.name], flip
     assert len(found) >= 9, found  # quick_check alone would have let these through
     assert any("missing from index" in why for why in found.values())  # integrity_check
     assert any("differs from the ledger" in why for why in found.values())  # the ledger's checks
@@ -135,14 +138,27 @@ async def test_a_stored_price_that_no_longer_parses_is_refused_as_damage(bot: Pa
     Flip("chain_orders.target_price", price.offset + 2, 0x40).apply(bot)  # its third character becomes a letter
     assert pragma_check(bot, "integrity_check") == "ok"  # no index, constraint or ledger rule covers it
 
-    with pytest.raises(DatabaseDamagedError, match="a stored value it cannot read"):
+    with pytest.raises(DatabaseDamagedError, match=r"a stored value it cannot read: chain_orders\.target_price") as e:
         await open_service(settings_for(bot))
+    assert str(e.value).startswith(f"{bot} is damaged (")
+
+
+async def test_an_error_of_the_code_during_rehydration_is_not_called_damage(bot: Path, monkeypatch: pytest.MonkeyPatch):
+    async def broken(self: ProfitBookingService) -> None:
+        raise ValueError("a bug, not the file")
+
+    monkeypatch.setattr(ProfitBookingService, "rehydrate", broken)
+    with pytest.raises(ValueError, match="a bug, not the file") as raised:
+        await open_service(settings_for(bot))
+    assert not isinstance(raised.value, DatabaseDamagedError)
+    with closing(sqlite3.connect(bot)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM writer_lease").fetchone() == (0,)  # closed: lease given back
 
 
 async def test_on_a_large_file_the_full_check_runs_in_the_background_and_stops_the_writes(
     bot: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):
-    monkeypatch.setattr(bootstrap, "CHECKED_BEFORE_SERVING", 0)  # every file is "large"
+    monkeypatch.setattr(sqlite_file, "FULL_CHECK_LIMIT", 0)  # every file is "large"
     flip = flip_at(bot, "bookings", "amount_cents", 0)
     assert not damage(bot, flip)
     chains = rows(bot)["chains"]
@@ -150,7 +166,7 @@ async def test_on_a_large_file_the_full_check_runs_in_the_background_and_stops_t
     service = await open_service(settings_for(bot))  # handed out without waiting for the full check
     try:
         with pytest.raises(DatabaseDamagedError, match="differs from the ledger"):
-            await service.store.verify()  # what the check in flight finds (or found)
+            await service.store.verify(wait=True)  # what the check in flight finds (or found)
         with pytest.raises(DatabaseDamagedError, match=r"cannot be written: .* is damaged"):
             await service.create_chain("combined_v3", "late-b", "EURUSD", "BUY")
     finally:
@@ -165,11 +181,11 @@ async def test_a_healthy_file_passes_the_full_check_and_is_written(
     bot: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, background: bool
 ):
     if background:
-        monkeypatch.setattr(bootstrap, "CHECKED_BEFORE_SERVING", 0)
+        monkeypatch.setattr(sqlite_file, "FULL_CHECK_LIMIT", 0)
     caplog.set_level(logging.WARNING)
     service = await open_service(settings_for(bot))
     try:
-        await service.store.verify()
+        await service.store.verify(wait=True)
         await service.create_chain("combined_v3", "new-b", "EURUSD", "BUY")
     finally:
         await service.aclose()
@@ -189,7 +205,7 @@ async def test_closing_interrupts_a_background_check_in_flight_and_leaves_no_fil
         await conn.execute_fetchall(ENDLESS)
         return []
 
-    monkeypatch.setattr(bootstrap, "CHECKED_BEFORE_SERVING", 0)
+    monkeypatch.setattr(sqlite_file, "FULL_CHECK_LIMIT", 0)
     monkeypatch.setattr(sqlite_check, "snapshot_problems", endless)
     names = listing(bot.parent)
     service = await open_service(settings_for(bot))
@@ -229,3 +245,22 @@ async def test_a_paper_file_holding_a_value_it_cannot_read_is_refused_as_damaged
 
     with pytest.raises(DatabaseDamagedError, match="a value it cannot read"):
         await PaperBroker.open(paper)
+
+
+@pytest.mark.parametrize("column,at", [("close_price", 1), ("opened_at", 26), ("lot", 0)])
+async def test_a_paper_deal_holding_a_value_it_cannot_read_is_refused_when_the_file_opens(
+    bot: Path, column: str, at: int
+):
+    paper = bot.with_name("bot.paper.db")
+    index = column_index(paper, "deals", column)
+    stored = [f for f in fields(paper, "deals") if f.column == index and f.size > at]
+    assert stored, "the replay closed deals"
+    Flip(f"deals.{column}", stored[0].offset + at, 0x40 if column != "opened_at" else 0x01).apply(paper)
+    assert pragma_check(paper, "integrity_check") == "ok"  # no index or constraint covers it
+    digest, names = sha256(paper), listing(bot.parent)
+
+    with pytest.raises(DatabaseDamagedError, match=r"the paper broker file .*bot\.paper\.db is damaged \(a value"):
+        await PaperBroker.open(paper)  # not later, from closed_deals in the middle of a run
+
+    assert sha256(paper) == digest
+    assert listing(bot.parent) == names

@@ -14,9 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from profit_booking import StoreError, UnsafePathError, load_settings, open_service
+from profit_booking import (
+    DatabaseMissingError,
+    InvalidInputError,
+    StoreError,
+    UnsafePathError,
+    load_settings,
+    open_service,
+)
 from profit_booking.broker.paper import PaperBroker
-from profit_booking.file_safety import require_sqlite_file
+from profit_booking.file_safety import check_file_name, require_sqlite_file, shown_path
+from profit_booking.store.inbox import Inbox
 from profit_booking.store.migrating import read_revision, upgrade_database
 from profit_booking.store.sqlite import SqliteStore
 from tests.conftest import listing, mode_of, read_sql, sha256, sqlite_url
@@ -317,6 +325,70 @@ async def test_another_user_may_read_but_not_write_a_database(shared_dir: Path):
     assert refused.startswith("UnsafePathError: ")
     assert "belongs to root (uid 0), not to nobody (uid 65534)" in refused
     assert (mode_of(db), sha256(db)) == (0o644, digest)
+
+
+# -- the operator inbox opens the file through the same boundary --------------------------------
+
+
+async def test_the_inbox_refuses_a_linked_database_and_leaves_its_target(tmp_path: Path, db_path: Path):
+    await make_database(db_path)
+    link = tmp_path / "link.db"
+    link.symlink_to(db_path)
+    before = snapshot(tmp_path)
+
+    with pytest.raises(UnsafePathError, match=r"link\.db is a symbolic link"):
+        async with Inbox.open(sqlite_url(link)):
+            pass
+
+    assert snapshot(tmp_path) == before  # no -wal or -shm beside the link or its target
+    assert read_sql(db_path, "SELECT COUNT(*) FROM operator_requests") == [(0,)]
+
+
+@pytest.mark.parametrize("suffix", SIDES)
+async def test_the_inbox_refuses_a_linked_side_file(tmp_path: Path, db_path: Path, suffix: str):
+    await make_database(db_path)
+    target = tmp_path / "elsewhere"
+    target.touch()
+    Path(f"{db_path}{suffix}").symlink_to(target)
+
+    with pytest.raises(UnsafePathError, match=f"{suffix} beside the database is a symbolic link"):
+        async with Inbox.open(sqlite_url(db_path)):
+            pass
+
+    assert target.stat().st_size == 0
+
+
+async def test_the_inbox_tightens_the_database_of_its_owner_and_creates_none(tmp_path: Path, db_path: Path):
+    with pytest.raises(DatabaseMissingError, match="does not exist"):
+        async with Inbox.open(sqlite_url(db_path)):
+            pass
+    assert listing(tmp_path) == []
+
+    await make_database(db_path)
+    db_path.chmod(0o644)
+    async with Inbox.open(sqlite_url(db_path)) as inbox:
+        assert inbox.sqlite
+    assert mode_of(db_path) == 0o600
+
+
+# -- names checked before anything is made of them ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, why",
+    [("", "names no file"), ("  ", "names no file"), ("a\0b", "NUL"), ("x" * 300, "File name too long"),
+     ("d/" * 2100, "File name too long"), ("\udcff\ud800.db", "cannot be a file name")],
+)
+def test_a_name_no_file_can_have_is_one_short_line(name: str, why: str):
+    with pytest.raises(InvalidInputError, match=why) as raised:
+        check_file_name(name, "--out")
+    message = str(raised.value)
+    assert message.startswith("--out ") and "\n" not in message and len(message) < 250
+
+
+def test_a_long_path_is_shown_cut():
+    assert shown_path("a" * 120) == "a" * 120
+    assert shown_path("a" * 500) == "a" * 120 + "…"
 
 
 # -- an upgrade reads and backs up through the same boundary ------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import closing
@@ -17,6 +18,8 @@ import pytest
 
 from profit_booking import (
     ConfigError,
+    DatabaseBusyError,
+    DatabaseDamagedError,
     LeaseLostError,
     ProfitBookingService,
     StoreError,
@@ -28,8 +31,10 @@ from profit_booking.domain.changes import ChainEvent
 from profit_booking.domain.closes import Close
 from profit_booking.domain.findings import Finding, FindingKind
 from profit_booking.domain.requests import Heartbeat
+from profit_booking.errors import BrokerUnavailableError
 from profit_booking.store.sqlite import SqliteStore
 from tests.conftest import read_sql, sqlite_url
+from tests.integration.test_broker_boundary import flat_ticks, level_one_refused
 
 STOPS = "this store stops writing"
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -196,20 +201,136 @@ def test_the_lease_ttl_comes_from_the_environment(monkeypatch: pytest.MonkeyPatc
     assert load_settings().lease_ttl_seconds == 2
 
 
-async def test_a_store_opened_with_a_short_ttl_takes_over_a_stale_holder_sooner(db_path: Path, settings):
-    """The claim judges the holder with the claimant's own time to live (every process on one
-    file uses the same setting)."""
-    await (await open_service(settings)).aclose()
-    stale = (datetime.now(UTC) - timedelta(seconds=3)).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with closing(sqlite3.connect(db_path)) as conn, conn:
-        conn.execute("INSERT INTO writer_lease VALUES (1, 'frozen', 4242, 'elsewhere.example', ?, ?)", (stale, stale))
-    store = await SqliteStore.open(db_path, lease_ttl=timedelta(seconds=2))
+def lease_row(path: Path, *, ttl_seconds: int, age: float, pid: int = 4242, host: str = "elsewhere.example") -> None:
+    """Another process's lease, renewed ``age`` seconds ago, recorded with its time to live."""
+    renewed = (datetime.now(UTC) - timedelta(seconds=age)).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DELETE FROM writer_lease")
+        conn.execute(
+            "INSERT INTO writer_lease VALUES (1, 'frozen', ?, ?, ?, ?, ?)", (pid, host, renewed, renewed, ttl_seconds)
+        )
+
+
+async def test_a_claim_records_its_ttl(db_path: Path):
+    store = await SqliteStore.open(db_path, lease_ttl=timedelta(seconds=7))
     try:
-        assert read_sql(db_path, "SELECT token != 'frozen' FROM writer_lease") == [(1,)]
+        assert read_sql(db_path, "SELECT ttl_seconds FROM writer_lease") == [(7,)]
     finally:
         await store.close()
+
+
+async def test_a_claimant_with_a_shorter_ttl_leaves_a_live_holder_alone(db_path: Path, settings):
+    """The holder renews within its own 30 s: 2 s without a renewal is no sign that it is gone."""
+    await (await open_service(settings)).aclose()
+    lease_row(db_path, ttl_seconds=30, age=2)
+    with pytest.raises(DatabaseBusyError, match="in use by another bot"):
+        await SqliteStore.open(db_path, lease_ttl=timedelta(seconds=1))
+    assert read_sql(db_path, "SELECT token, ttl_seconds FROM writer_lease") == [("frozen", 30)]
+
+
+async def test_a_holder_with_a_short_ttl_is_taken_over_by_a_longer_claimant_once_it_lapsed(db_path: Path, settings):
+    await (await open_service(settings)).aclose()
+    lease_row(db_path, ttl_seconds=2, age=2.5)  # frozen for longer than its own 2 s
+    store = await SqliteStore.open(db_path, lease_ttl=timedelta(seconds=30))
+    try:
+        assert read_sql(db_path, "SELECT token != 'frozen', pid, ttl_seconds FROM writer_lease") == [
+            (1, os.getpid(), 30)]
+    finally:
+        await store.close()
+
+
+async def test_a_proof_writes_nothing_and_refuses_once_the_lease_is_taken(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+):
+    store = await SqliteStore.open(db_path)
+    try:
+        before = every_row(db_path)
+        await store.prove_writer()
+        assert every_row(db_path) == before
+        take_over(db_path, "taken")
+        before = every_row(db_path)
+        await store.prove_writer(3600)  # its own recent proof serves (the claim, a moment ago)
+        with pytest.raises(LeaseLostError, match="another process took its writer lease"):
+            await store.prove_writer()
+        with pytest.raises(LeaseLostError):  # stopped: even a recent proof no longer serves
+            await store.prove_writer(3600)
+    finally:
+        await store.close()
+    assert every_row(db_path) == before
+    assert len(stops_logged(caplog)) == 1
+
+
+async def test_a_bot_that_lost_its_lease_sends_no_order_it_was_to_try_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """A level's send the broker refused waits for the next tick; the lease is taken meanwhile:
+    that tick sends nothing and stops the bot."""
+    broker, adapter, service, chain_id = await level_one_refused(tmp_path, BrokerUnavailableError("requote"))
+    paper, pb = tmp_path / "paper.db", tmp_path / "pb.db"
+    try:
+        pending = f"SELECT COUNT(*) FROM chain_orders WHERE chain_id = '{chain_id}' AND status = 'PENDING'"
+        assert read_sql(pb, pending) == [(2,)]
+        adapter.refusal = None  # the broker would take them now
+        take_over(pb, "taken")
+        positions, tries = read_sql(paper, "SELECT * FROM positions ORDER BY ticket"), adapter.tries
+        before = every_row(pb)
+        with pytest.raises(LeaseLostError, match="another process took its writer lease"):
+            await flat_ticks(broker, service, range(0, 1))
+        assert adapter.tries == tries
+        assert read_sql(paper, "SELECT * FROM positions ORDER BY ticket") == positions
+        assert every_row(pb) == before
+    finally:
+        await service.aclose()
+        await broker.aclose()
+    assert len(stops_logged(caplog)) == 1
+
+
+async def test_the_renewer_stops_once_damage_stopped_the_store(db_path: Path, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.WARNING, logger="profit_booking.store.sqlite")
+    store = await SqliteStore.open(db_path, lease_ttl=timedelta(seconds=1))  # renewed every 1/3 s
+    try:
+        store.stop_writing("its pages failed a check", DatabaseDamagedError)
+        renewed = read_sql(db_path, "SELECT renewed_at FROM writer_lease")
+        await asyncio.sleep(1.2)  # three renewals' time
+        assert read_sql(db_path, "SELECT renewed_at FROM writer_lease") == renewed
+    finally:
+        await store.close()
+    assert not [r for r in caplog.records if "could not renew" in r.getMessage()]
 
 
 @pytest.fixture(autouse=True)
 def _log_errors(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="profit_booking.store.sqlite")
+
+
+async def test_a_plugin_whose_engine_lost_its_lease_sends_no_order_a_or_b(tmp_path: Path):
+    """The plugin's Order A and B are the bot's own sends: after a takeover none goes out."""
+    from profit_booking.broker import PaperBroker
+    from profit_booking.bootstrap import start_engine
+    from profit_booking.errors import LeaseLostError
+    from profit_booking.plugins import CombinedV3Plugin
+    from profit_booking.replay.dual_orders import PaperDualOrders
+
+    settings = load_settings(database_url=sqlite_url(tmp_path / "pb.db"))
+    broker = await PaperBroker.open(tmp_path / "paper.db")
+    plugin = CombinedV3Plugin({"plugin_id": "combined_v3"})
+    plugin.set_dual_order_port(PaperDualOrders(broker, settings))
+    service = await start_engine(settings, broker, [plugin])
+    try:
+        await broker.tick([Tick("EURUSD", Decimal("1.10000"), datetime(2026, 3, 2, 9, tzinfo=UTC))])
+        signal = {"symbol": "EURUSD", "signal_type": "BUY", "signal_id": "s-1"}
+        first = await plugin.create_dual_orders(signal)
+        assert first.order_b_id is not None
+        sent = read_sql(tmp_path / "paper.db", "SELECT client_order_id FROM positions ORDER BY 1")
+        before = every_row(tmp_path / "pb.db")
+        take_over(tmp_path / "pb.db", "taken")
+        with pytest.raises(LeaseLostError):
+            await plugin.create_dual_orders({**signal, "signal_id": "s-2"})
+        assert read_sql(tmp_path / "paper.db", "SELECT client_order_id FROM positions ORDER BY 1") == sent
+        after = every_row(tmp_path / "pb.db")
+        assert {t: r for t, r in after.items() if t != "writer_lease"} == {
+            t: r for t, r in before.items() if t != "writer_lease"
+        }
+    finally:
+        await service.aclose()
+        await broker.aclose()

@@ -174,4 +174,4 @@ async def test_a_lease_left_by_a_dead_bot_does_not_stop_the_upgrade(tmp_path: Pa
         conn.commit()
     outcome = await upgrade_database(sqlite_url(path))
     assert outcome.to_version == SCHEMA_VERSION
-    assert rows(path, "SELECT token FROM writer_lease") == [("gone",)]
+    assert rows(path, "SELECT token, ttl_seconds FROM writer_lease") == [("gone", 30)]  # the longest a bot renews in

@@ -34,6 +34,7 @@ from tests.ledger_oracle import ledger_mismatches
 
 SEED, SYMBOLS = 7, ["EURUSD", "GBPUSD", "USDJPY", "XAUUSD"]
 BACKUP_AT, STOPPED_AT, TICKS = 400, 800, 1000
+QUIET_AT = 80  # before the replay's first chain
 ROUNDS = int(os.environ.get("PROFIT_BOOKING_RESTORE_ROUNDS", "1"))
 CLI = [sys.executable, "-m", "profit_booking.cli.app"]
 
@@ -77,7 +78,7 @@ def restore(copy: Path, db: Path) -> None:
 class Known:
     """What the older database held: its chains, their Order Bs' tickets, and whether one of
     them was unfinished (the broker's history is read from the oldest unfinished chain's
-    opening: without one there is no reading point, and only open positions are reported)."""
+    opening; without one, from the newest chain's, or a look-back on an empty database)."""
 
     chains: frozenset[str]
     order_bs: frozenset[str]
@@ -122,11 +123,11 @@ def assert_caught_up(db: Path, known: Known, uninterrupted: Path) -> dict | None
     # every other deal of a chain order is reported (a position at the restart that closed since, too)
     reported = {t for _, t, _, _ in findings if t is not None}
     strangers = {t for t, (c, _) in deals.items() if chain_of(c) is not None and chain_of(c) not in held.chains}
-    assert not strangers & set(ledger) and (strangers <= reported or not known.unfinished)
+    assert not strangers & set(ledger) and strangers <= reported
     named = {chain_of(c) for kind, _, c, _ in findings if c and kind in ("UNKNOWN_DEAL", "UNKNOWN_POSITION")}
     traced = {chain_of(c) for c in [c for c, _ in deals.values()] + list(positions.values()) if chain_of(c)}
     for ticket, (client_id, _) in deals.items():  # an Order B of a chain the database never held
-        if client_id.endswith("-B") and ticket not in ledger and known.unfinished:
+        if client_id.endswith("-B") and ticket not in ledger:
             chain = chain_of_order_b(ticket)
             assert chain not in held.chains and (chain in named or chain not in traced), client_id
 
@@ -187,6 +188,27 @@ async def test_a_restored_backup_is_caught_up_from_the_brokers_history(tmp_path,
     assert status.returncode == 0, status.stderr
     latest = json.loads(status.stdout)["findings"][0]  # the operator's first line: the database is behind
     assert latest["kind"] == "BEHIND_BROKER" and latest["detail"] == behind
+
+
+async def test_a_backup_taken_before_any_chain_still_sees_every_later_deal(tmp_path, uninterrupted):
+    """A copy taken at a quiet moment (here before the first chain: no chain to read the broker's
+    history from) loses nothing either: restored, every deal of ours the broker closed since is
+    reported, and the start-up says the database is behind the broker."""
+    db = tmp_path / "replay.db"
+    await replay_to(db, QUIET_AT)
+    assert read_sql(db, "SELECT count(*) FROM chains") == [(0,)]
+    backup(db, tmp_path / "backup.db")
+    await replay_to(db, STOPPED_AT)
+    lost = {t for t, c in read_sql(paper_of(db), "SELECT ticket, client_order_id FROM deals") if chain_of(c)}
+    restore(tmp_path / "backup.db", db)
+    known = Known.of(db)
+
+    await replay_to(db, TICKS)
+
+    behind = assert_caught_up(db, known, uninterrupted)
+    unknown = {t for t, in read_sql(db, "SELECT ticket FROM broker_findings WHERE kind = 'UNKNOWN_DEAL'")}
+    assert len(lost) > 100 and unknown == lost
+    assert behind is not None and behind["unknown_deals"] == len(lost)
 
 
 def wal_frames(wal: Path, page_size: int) -> int:

@@ -64,7 +64,8 @@ async def test_a_lease_row_is_refused_while_its_holder_lives_and_taken_over_when
     renewed = utc_text(datetime.now(UTC) - age)
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute(
-            "INSERT INTO writer_lease (id, token, pid, host, since, renewed_at) VALUES (1, 'theirs', ?, ?, ?, ?)",
+            "INSERT INTO writer_lease (id, token, pid, host, since, renewed_at, ttl_seconds)"
+            " VALUES (1, 'theirs', ?, ?, ?, ?, 30)",
             (pid, host, renewed, renewed),
         )
     before = dump_database(db_path)

@@ -55,6 +55,45 @@ def test_pips_are_positive_with_at_most_eighteen_places(monkeypatch, text):
     refused("min_recovery_pips")
 
 
+UPPER_BOUNDS = {  # field: (the highest it takes, the least above it)
+    "profit_target": ("1000000", "1000000.01"),
+    "stop_loss": ("1000000", "1000000.01"),
+    "default_lot": ("100", "100.01"),  # MetaTrader 5's usual maximum volume
+    "min_recovery_pips": ("10000", "10000.000001"),
+}
+
+
+@pytest.mark.parametrize("field", UPPER_BOUNDS)
+def test_money_lots_and_pips_have_an_upper_bound(monkeypatch, field):
+    highest, above = UPPER_BOUNDS[field]
+    for outside in (above, "1000000000", "999999999999.99"):
+        monkeypatch.setenv(ENV + field.upper(), outside)
+        assert "at most" in refused(field)
+        assert "at most" in refused(field, **{field: Decimal(outside)})
+    monkeypatch.setenv(ENV + field.upper(), highest)
+    assert getattr(load_settings(), field) == Decimal(highest)
+
+
+@pytest.mark.parametrize(
+    "spec, part",
+    [
+        ({"pip_size": "1.0001", "pip_value_per_std_lot": "1"}, "pip_size"),
+        ({"pip_size": "100", "pip_value_per_std_lot": "1"}, "pip_size"),
+        ({"pip_size": "0.01", "pip_value_per_std_lot": "10000.01"}, "pip_value_per_std_lot"),
+        ({"pip_size": "0.01", "pip_value_per_std_lot": 10**9}, "pip_value_per_std_lot"),
+        ({"pip_size": "0.01", "pip_value_per_std_lot": "1", "valued_at": "1000000.5"}, "valued_at"),
+    ],
+)
+def test_symbol_numbers_have_an_upper_bound(spec, part):
+    assert f"symbols['X'].{part} must be at most" in refused("symbols", symbols={"X": spec})
+
+
+def test_symbol_numbers_at_their_bounds_are_taken():
+    spec = load_settings(symbols={"X": {"pip_size": "1", "pip_value_per_std_lot": "10000",
+                                        "valued_at": "1000000"}}).symbol("X")
+    assert spec == SymbolSpec(Decimal("1"), Decimal("10000"), Decimal("1000000"))
+
+
 def test_plain_values_from_the_environment_are_read_exactly(monkeypatch):
     for name, text in [("PROFIT_TARGET", " 7.5 "), ("STOP_LOSS", "12"), ("DEFAULT_LOT", "0.10"),
                        ("MIN_RECOVERY_PIPS", "2.5"), ("MAX_ATTEMPTS_PER_ORDER", "+3"),
@@ -161,6 +200,27 @@ def test_bad_tables_from_the_environment_are_refused(monkeypatch, table, field):
     refused(field)
 
 
+@pytest.mark.parametrize(
+    "table, field, key",
+    [
+        ('{"0": 1, "0": 2}', "pyramid_levels", "'0'"),  # was {0: 2}
+        ('{"0": 1, "1": 2, "1": 2}', "pyramid_levels", "'1'"),  # even with the same value
+        ('{"2": false, "2": true}', "enabled_levels", "'2'"),
+        ('{"EURUSD": 5, "EURUSD": 6}', "recovery_window_overrides", "'EURUSD'"),
+        ('{"X": {"pip_size": "0.01", "pip_size": "1", "pip_value_per_std_lot": "1"}}', "symbols", "'pip_size'"),
+    ],
+)
+def test_a_key_named_twice_in_an_environment_table_is_refused(monkeypatch, table, field, key):
+    monkeypatch.setenv(ENV + field.upper(), table)
+    message = refused(field)
+    assert f"{field} names {key} twice" in message
+
+
+def test_an_environment_table_that_is_not_json_says_where(monkeypatch):
+    monkeypatch.setenv(ENV + "PYRAMID_LEVELS", '{"0": 1')
+    assert "pyramid_levels is not JSON (Expecting ',' delimiter at character 7)" in refused("pyramid_levels")
+
+
 def test_good_tables_from_the_environment_are_read(monkeypatch):
     monkeypatch.setenv(ENV + "PYRAMID_LEVELS", '{"0": 1, "1": 3, "2": "100"}')
     monkeypatch.setenv(ENV + "ENABLED_LEVELS", '{"2": false}')
@@ -256,4 +316,5 @@ def test_a_service_built_without_settings_reads_the_environment_as_strictly(monk
     with pytest.raises(ConfigError, match="profit_target"):
         ProfitBookingService(AsyncMock())  # the plan's way: its manager, no settings
     monkeypatch.setenv(ENV + "PROFIT_TARGET", "7.50")
-    assert ProfitBookingService(AsyncMock()).PROFIT_TARGET == Decimal("7.50")
+    target = ProfitBookingService(AsyncMock()).PROFIT_TARGET
+    assert target == Decimal("7.50")

@@ -51,6 +51,8 @@ def test_masked_url_keeps_what_is_no_secret():
         f"postgresql+asyncpg://u:{SECRET}\x00@h/d",
         "postgresql+asyncpg://u:Sek%00r3tPW@h/d",
         f"sqlite+aiosqlite:///x.db?mode=ro&key={SECRET}",
+        f"sqlite+aiosqlite://u:{SECRET}@h/x.db",
+        f"sqlite+aiosqlite://:{SECRET}@/x.db",
         f"nosuchdriver://u:{SECRET}@h/d",
         "postgresql+asyncpg://u:" + SECRET * 1000 + "@h/d",
     ],
@@ -81,3 +83,21 @@ def test_a_good_url_is_parsed_as_written():
     parsed = parse_url("sqlite+aiosqlite:////var/lib/bot/profit booking.db")
     assert (parsed.drivername, parsed.database, dict(parsed.query)) == (
         "sqlite+aiosqlite", "/var/lib/bot/profit booking.db", {})
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        (f"sqlite+aiosqlite://u:{SECRET}@h/x.db", "names a user or a host"),
+        (f"sqlite+aiosqlite://u:{SECRET}@/x.db", "names a user or a host"),
+        ("sqlite+aiosqlite://host/x.db", "names a user or a host"),
+        ("sqlite+aiosqlite://host:5/x.db", "names a user or a host"),
+        ("sqlite+aiosqlite:///", "in-memory"),
+        ("sqlite+aiosqlite://", "in-memory"),
+        ("sqlite+aiosqlite:///:memory:", "in-memory"),
+    ],
+)
+def test_a_sqlite_url_names_its_file_and_nothing_else(url, why):
+    with pytest.raises(ConfigError, match=why) as raised:
+        parse_url(url)
+    assert "ekr3t" not in "".join(traceback.format_exception(raised.value))

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from ...config import masked_url
+from ...database_url import masked_url
 from ...errors import StoreError
 from ..errors import driver_errors, translate
 from .outcome import DatabaseRevision, UpgradeOutcome

@@ -12,6 +12,7 @@ CREATE TABLE writer_lease (
 	host VARCHAR NOT NULL,
 	since DATETIME NOT NULL,
 	renewed_at DATETIME NOT NULL,
+	ttl_seconds INTEGER NOT NULL,
 	PRIMARY KEY (id),
 	CONSTRAINT ck_writer_lease_single CHECK (id = 1)
 );
