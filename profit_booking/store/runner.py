@@ -150,7 +150,7 @@ def prepare(statement: Executable, keys: tuple[str, ...], dialect: Dialect) -> P
 def _column_name(column: Any) -> str:
     """``table.column`` for a table's column, else the column's label."""
     table = getattr(getattr(column, "table", None), "name", None)
-    name = getattr(column, "name", None) or str(column)
+    name = getattr(column, "name", None) or getattr(column, "key", None) or type(column).__name__
     return f"{table}.{name}" if table else str(name)
 
 

@@ -80,11 +80,10 @@ class Wall:
 def kill_inside_reconcile(after: str) -> None:
     """SIGKILL inside the startup reconciliation, right after its first link (``link``) or its
     first settlement that booked something (``settle``) was committed."""
-    from profit_booking.tracking import ChainTracker
     from profit_booking.usecases import catching_up, reconciling
 
     inside = {"now": False}
-    real_reconcile, real_change, real_settle = reconciling.reconcile, ChainTracker.change, catching_up.settle_closes
+    real_reconcile, real_link, real_settle = reconciling.reconcile, catching_up.link_held, catching_up.settle_closes
 
     async def reconcile(core: Any, follower: Any) -> Any:
         inside["now"] = True
@@ -93,11 +92,11 @@ def kill_inside_reconcile(after: str) -> None:
         finally:
             inside["now"] = False
 
-    async def change(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = await real_change(self, *args, **kwargs)
-        if inside["now"]:
+    async def link(core: Any, links: Any, *args: Any, **kwargs: Any) -> Any:
+        outcomes = await real_link(core, links, *args, **kwargs)
+        if inside["now"] and any(isinstance(linked, int) and linked > 0 for linked in outcomes.values()):
             die("inside the reconciliation, right after it linked an intent")
-        return result
+        return outcomes
 
     async def settle(core: Any, closes: Any, **kwargs: Any) -> Any:
         results = await real_settle(core, closes, **kwargs)
@@ -107,7 +106,7 @@ def kill_inside_reconcile(after: str) -> None:
 
     reconciling.reconcile = reconcile
     if after == "link":
-        ChainTracker.change = change
+        catching_up.link_held = link
     else:
         catching_up.settle_closes = settle
 
