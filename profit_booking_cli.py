@@ -15,6 +15,7 @@ from types import FrameType
 
 SIGINT_EXIT = 130  # the shell's 128 + SIGINT; the package's own exit_code_of, unimported here
 INTERRUPTED = b"stopped by SIGINT while starting; nothing was opened\n"
+INTERRUPTED_EARLY = b"stopped by SIGINT\n"
 
 
 def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
@@ -31,7 +32,11 @@ def main() -> None:
 
     if answered:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    run_cli()
+    try:
+        run_cli()
+    except KeyboardInterrupt:  # a command that does not answer Ctrl-C itself, or one not started yet
+        os.write(2, INTERRUPTED_EARLY)
+        raise SystemExit(SIGINT_EXIT) from None
 
 
 if __name__ == "__main__":

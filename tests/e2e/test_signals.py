@@ -233,6 +233,6 @@ def test_sigint_while_the_console_script_loads_exits_130_without_a_traceback(tmp
     line = one_line(err, besides=RECONCILED)
     if line == WHILE_LOADING:
         assert list(tmp_path.iterdir()) == []
-    else:
+    elif line != "stopped by SIGINT":  # the launcher's answer while the CLI builds its commands
         assert line.startswith("stopped by SIGINT") and line.endswith(STOPPED), line
 
