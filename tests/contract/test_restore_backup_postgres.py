@@ -37,20 +37,30 @@ async def raw(name: str, query: str) -> list[tuple]:
         await conn.close()
 
 
+def _dump(name: str, dump: Path) -> None:
+    """``pg_dump`` of the database: the backup."""
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{SERVER}/{name}"], check=True, timeout=60)
+
+
+async def _restore(name: str, dump: Path) -> None:
+    """The database dropped, created empty and ``pg_restore``d from ``dump``."""
+    await _drop_postgres_database(name)
+    conn = await asyncpg.connect(f"{SERVER}/test")
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    subprocess.run(["pg_restore", "-d", f"{SERVER}/{name}", str(dump)], check=True, timeout=60)
+
+
 async def test_a_restored_pg_dump_is_caught_up_from_the_brokers_history(tmp_path: Path):
     name, paper, dump = await _fresh_postgres_database(), tmp_path / "paper.db", tmp_path / "backup.dump"
     try:
         await replay_to(name, paper, BACKUP_AT)
-        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{SERVER}/{name}"], check=True, timeout=60)
+        _dump(name, dump)
         await replay_to(name, paper, STOPPED_AT)
         ahead = (await raw(name, "SELECT count(*) FROM bookings"))[0][0]
-        await _drop_postgres_database(name)
-        conn = await asyncpg.connect(f"{SERVER}/test")
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        subprocess.run(["pg_restore", "-d", f"{SERVER}/{name}", str(dump)], check=True, timeout=60)
+        await _restore(name, dump)
         known = {chain_id for chain_id, in await raw(name, "SELECT chain_id FROM chains")}
         order_bs = {ticket for ticket, in await raw(name, "SELECT order_b_id FROM chains")}
         assert (await raw(name, "SELECT count(*) FROM bookings"))[0][0] < ahead
@@ -83,16 +93,10 @@ async def test_a_pg_dump_taken_with_every_chain_ended_still_reports_the_deals_of
                              sl_hunt_enabled=False)
 
     async def save() -> None:
-        subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{SERVER}/{name}"], check=True, timeout=60)
+        _dump(name, dump)
 
     async def put_back() -> None:
-        await _drop_postgres_database(name)
-        conn = await asyncpg.connect(f"{SERVER}/test")
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        subprocess.run(["pg_restore", "-d", f"{SERVER}/{name}", str(dump)], check=True, timeout=60)
+        await _restore(name, dump)
 
     try:
         quiet = await quiet_backup_restored(settings, tmp_path / "paper.db", save, put_back)
