@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ..database_url import masked_url
 from ..errors import NotADatabaseError, StoreError
-from .drivers import AsyncpgDriverRunner, SqlAlchemyRunner
+from .drivers_postgres import AsyncpgDriverRunner, SqlAlchemyRunner
 from .errors import driver_errors, translate
 from .runner import StatementRunner
 from .schema import check_version, ddl_statements, version_rows

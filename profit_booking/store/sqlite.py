@@ -28,7 +28,8 @@ import aiosqlite
 
 from ..domain.requests import OperatorRequest
 from ..errors import DatabaseDamagedError, LeaseLostError, StoredValueError, StoreError
-from .drivers import SqliteDriverRunner, SqliteWriteBatch, UnknownStateError
+from .drivers import UnknownStateError
+from .drivers_sqlite import SqliteDriverRunner, SqliteWriteBatch
 from .errors import translate
 from .lease import LEASE_TTL, LeaseProof, WriterLease
 from .runner import StatementRunner

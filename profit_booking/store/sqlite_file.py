@@ -15,7 +15,7 @@ import aiosqlite
 
 from ..errors import DatabaseBusyError, DatabaseDamagedError, NotADatabaseError, StoreError
 from ..file_safety import require_sqlite_file
-from .drivers import SqliteDriverRunner
+from .drivers_sqlite import SqliteDriverRunner
 from .lease import WriterLease
 from .schema import check_version, ddl_statements, version_rows
 from .sqlite_judge import (

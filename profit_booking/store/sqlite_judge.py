@@ -11,7 +11,7 @@ import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
 from ..errors import DatabaseBusyError, DatabaseDamagedError, NotADatabaseError, StoreError
-from .drivers import SqliteDriverRunner
+from .drivers_sqlite import SqliteDriverRunner
 from .runner import StatementRunner
 
 DIALECT = SQLiteDialect_aiosqlite()

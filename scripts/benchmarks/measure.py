@@ -10,7 +10,7 @@ import time
 
 import aiosqlite
 
-from profit_booking.store.drivers import SqliteWriteBatch
+from profit_booking.store.drivers_sqlite import SqliteWriteBatch
 from profit_booking.store.lease import FENCE
 
 TS_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")

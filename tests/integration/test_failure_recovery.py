@@ -8,7 +8,7 @@ import sqlite3
 from decimal import Decimal
 
 from profit_booking import open_service
-from profit_booking.store.drivers import SqliteWriteBatch
+from profit_booking.store.drivers_sqlite import SqliteWriteBatch
 from profit_booking.store.sql_store import SqlStore
 
 
