@@ -1,12 +1,14 @@
--- profit_booking schema, version 6 (SQLite).
+-- profit_booking schema, version 7 (SQLite).
 -- The readable contract of the tables in profit_booking/store/tables.py; regenerate with
 -- `python scripts/dump_schema.py > schema.sql`. Money is integer cents, lots and prices are
 -- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
 -- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
 -- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
--- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps the
--- profit-booking switch and the last tick and deal the engine saw. `alembic_version` names the
--- head revision (store/migrations); `profit-booking db upgrade` brings an older file here.
+-- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps each
+-- engine's profit-booking switch and the last tick and deal it saw. Chains, requests and findings
+-- carry their `engine_id`; an intent claimed for one send is `SENDING`, `claimed_by` its engine
+-- process. `alembic_version` names the head revision (store/migrations); `profit-booking db
+-- upgrade` brings an older file here.
 
 -- table schema_version
 CREATE TABLE schema_version (
@@ -31,6 +33,7 @@ CREATE TABLE writer_lease (
 -- table chains
 CREATE TABLE chains (
 	chain_id VARCHAR NOT NULL,
+	engine_id VARCHAR NOT NULL,
 	plugin_id VARCHAR NOT NULL,
 	symbol VARCHAR NOT NULL,
 	direction VARCHAR NOT NULL,
@@ -58,11 +61,12 @@ CREATE TABLE chains (
 CREATE INDEX ix_chains_plugin_status ON chains (plugin_id, status);
 
 -- index ix_chains_unfinished
-CREATE INDEX ix_chains_unfinished ON chains (level) WHERE status IN ('ACTIVE', 'SL_HUNT');
+CREATE INDEX ix_chains_unfinished ON chains (engine_id, level) WHERE status IN ('ACTIVE', 'SL_HUNT');
 
 -- table broker_findings
 CREATE TABLE broker_findings (
 	id INTEGER NOT NULL,
+	engine_id VARCHAR NOT NULL,
 	at DATETIME NOT NULL,
 	kind VARCHAR(24) NOT NULL,
 	chain_id VARCHAR,
@@ -73,11 +77,11 @@ CREATE TABLE broker_findings (
 	CONSTRAINT ck_broker_findings_kind CHECK (kind IN ('LINKED', 'PLACED', 'SETTLED', 'UNKNOWN_POSITION', 'DUPLICATE_POSITION', 'MISSING_ORDER', 'FAILED', 'UNKNOWN_DEAL', 'BEHIND_BROKER'))
 );
 
--- index ix_broker_findings_at
-CREATE INDEX ix_broker_findings_at ON broker_findings (at);
-
 -- index ix_broker_findings_chain
 CREATE INDEX ix_broker_findings_chain ON broker_findings (chain_id);
+
+-- index ix_broker_findings_at
+CREATE INDEX ix_broker_findings_at ON broker_findings (at);
 
 -- trigger broker_findings_no_update
 CREATE TRIGGER broker_findings_no_update BEFORE UPDATE ON broker_findings BEGIN SELECT RAISE(ABORT, 'broker_findings is append-only'); END;
@@ -88,6 +92,7 @@ CREATE TRIGGER broker_findings_no_delete BEFORE DELETE ON broker_findings BEGIN 
 -- table operator_requests
 CREATE TABLE operator_requests (
 	id INTEGER NOT NULL,
+	engine_id VARCHAR NOT NULL,
 	kind VARCHAR(24) NOT NULL,
 	chain_id VARCHAR,
 	plugin_id VARCHAR,
@@ -109,15 +114,14 @@ CREATE INDEX ix_operator_requests_pending ON operator_requests (id) WHERE status
 
 -- table engine_state
 CREATE TABLE engine_state (
-	id INTEGER NOT NULL,
+	engine_id VARCHAR NOT NULL,
 	profit_booking_enabled BOOLEAN NOT NULL,
 	switched_by VARCHAR,
 	switched_at DATETIME,
 	last_tick_at DATETIME,
 	last_deal_at DATETIME,
 	updated_at DATETIME NOT NULL,
-	PRIMARY KEY (id),
-	CONSTRAINT ck_engine_state_single CHECK (id = 1)
+	PRIMARY KEY (engine_id)
 );
 
 -- table chain_orders
@@ -133,19 +137,20 @@ CREATE TABLE chain_orders (
 	order_id VARCHAR,
 	target_price VARCHAR(32),
 	stop_price VARCHAR(32),
+	claimed_by VARCHAR,
 	created_at DATETIME NOT NULL,
 	updated_at DATETIME NOT NULL,
 	PRIMARY KEY (id),
 	CONSTRAINT uq_chain_orders_slot_attempt UNIQUE (chain_id, level, slot, attempt),
 	FOREIGN KEY(chain_id) REFERENCES chains (chain_id),
 	CONSTRAINT ck_chain_orders_kind CHECK (kind IN ('ORDER_B', 'LEVEL', 'RECOVERY')),
-	CONSTRAINT ck_chain_orders_status CHECK (status IN ('PENDING', 'OPEN', 'STOPPED', 'REPLACED', 'BOOKED', 'LOST', 'DETACHED', 'CANCELLED')),
+	CONSTRAINT ck_chain_orders_status CHECK (status IN ('PENDING', 'SENDING', 'OPEN', 'STOPPED', 'REPLACED', 'BOOKED', 'LOST', 'DETACHED', 'CANCELLED')),
 	UNIQUE (client_order_id),
 	UNIQUE (order_id)
 );
 
 -- index ix_chain_orders_active
-CREATE INDEX ix_chain_orders_active ON chain_orders (chain_id) WHERE status IN ('OPEN', 'PENDING', 'STOPPED');
+CREATE INDEX ix_chain_orders_active ON chain_orders (chain_id) WHERE status IN ('OPEN', 'PENDING', 'SENDING', 'STOPPED');
 
 -- table bookings
 CREATE TABLE bookings (

@@ -43,6 +43,9 @@ async def open_service(
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         lease_ttl=timedelta(seconds=settings.lease_ttl_seconds),
         consistency=disagreements,
+        engine_id=settings.engine_id,
+        hold_engine=not read_only,
+        standby=settings.engine_standby,
     )
     try:
         service = ProfitBookingService(store, settings, clock=clock, broker=broker)

@@ -18,6 +18,7 @@ from .domain.inputs import bounded_int
 from .domain.money import short_repr
 from .domain.pricing import DEFAULT_SYMBOLS, SymbolSpec
 from .domain.rules import DEFAULT_PROFIT_TARGET, DEFAULT_PYRAMID, DEFAULT_STOP_LOSS, PyramidRules
+from .engine_id import DEFAULT_ENGINE_ID, check_engine_id
 from .errors import ConfigError, InvalidInputError, UnknownSymbolError
 from .lease_ttl import LEASE_TTL_SECONDS
 
@@ -36,6 +37,10 @@ MONEY_BOUNDS = {"profit_target": fields.MAX_AMOUNT, "stop_loss": fields.MAX_AMOU
 
 class ProfitBookingSettings(BaseSettings):
     """Pyramid, target, stop, strictness, SL hunt, symbol table and database settings.
+
+    ``engine_id`` names the engine whose chains this process runs on a shared database (one
+    per broker account, e.g. the MT5 account number); on PostgreSQL one live process holds it,
+    and with ``engine_standby`` a second one waits to take over when the first dies.
 
     Defaults are the plan's; any field can be set from the environment, e.g.
     ``PROFIT_BOOKING_DATABASE_URL`` or ``PROFIT_BOOKING_STRICT_MODE=false``. Values are read as
@@ -66,6 +71,8 @@ class ProfitBookingSettings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = 5000
     lease_ttl_seconds: int = LEASE_TTL_SECONDS
+    engine_id: str = DEFAULT_ENGINE_ID
+    engine_standby: bool = False
 
     @classmethod
     def settings_customise_sources(
@@ -84,6 +91,11 @@ class ProfitBookingSettings(BaseSettings):
     def _openable(cls, url: str) -> str:
         parse_url(url)  # a URL its driver would refuse, or take and ignore a part of, is refused now
         return url
+
+    @field_validator("engine_id", mode="before")
+    @classmethod
+    def _engine_id(cls, value: object) -> str:
+        return check_engine_id(value)
 
     @field_validator(*MONEY_BOUNDS, mode="before")
     @classmethod

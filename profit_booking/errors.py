@@ -90,6 +90,11 @@ class LeaseLostError(StoreError):
     stalled past the lease's time to live): this store writes nothing more."""
 
 
+class EngineHeldError(StoreError):
+    """Another live process runs this engine id on the database (PostgreSQL's engine lock); the
+    message names it."""
+
+
 class DatabaseDamagedError(StoreError):
     """The database file failed its integrity check."""
 

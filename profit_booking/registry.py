@@ -15,6 +15,7 @@ from datetime import datetime
 
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
+from .domain.closes import close_owner
 from .domain.deadlines import Deadlines
 from .domain.hunts import HuntStatus, SlHunt
 from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder, parse_client_order_id
@@ -82,7 +83,7 @@ class ChainRegistry:
     def apply(self, tracked: TrackedChain, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""
         chain_id = change.chain_id
-        self._tally_hunts(tracked, change)
+        self.count_hunts(tracked, change)
         awaiting = {h.order_id for h in tracked.hunts.values() if h.awaits_figure}
         tracked.apply(change)
         if change.creates:
@@ -117,25 +118,18 @@ class ChainRegistry:
         raise DuplicateChainError(f"order {order_b_id} already belongs to chain {chain_id}")
 
     def chain_of_close(self, order_id: str, client_order_id: str | None) -> str | None:
-        """The chain whose open order a broker close names, by ticket, else by the client id of
-        an intent whose ticket was never recorded; ``None`` when no open order matches."""
+        """The chain a broker close is for (see :func:`~profit_booking.domain.closes.close_owner`),
+        looked for by its ticket, else by the chain its client id names; ``None`` when it has
+        nothing to settle."""
         chain_id = self.order_chain.get(order_id)
-        if chain_id is not None:  # a stopped order's close is on record already: its hunt decides
-            tracked = self.tracked[chain_id]
-            if any(h.order_id == order_id and h.awaits_figure for h in tracked.hunts.values()):
-                return chain_id  # ... unless the stop was reported without its figure
-            stopped = any(o.order_id == order_id and o.status is OrderStatus.STOPPED for o in tracked.slots.values())
-            return None if stopped else chain_id
-        if client_order_id is None:
+        if chain_id is None:
+            parsed = None if client_order_id is None else parse_client_order_id(client_order_id)
+            chain_id = None if parsed is None else parsed[0]
+        tracked = None if chain_id is None else self.tracked.get(chain_id)
+        if tracked is None:
             return None
-        parsed = parse_client_order_id(client_order_id)
-        owner = self.tracked.get(parsed[0]) if parsed else None
-        if parsed is None or owner is None:
-            return None
-        order = owner.slots.get(parsed[2])
-        if order is None or order.client_order_id != client_order_id or order.order_id is not None:
-            return None
-        return owner.chain.chain_id
+        owner = close_owner(tracked.slots, tracked.hunts, order_id, client_order_id)
+        return chain_id if owner is not None and owner.settles else None
 
     def oldest_opened(self) -> datetime | None:
         """When the oldest tracked chain was opened (``None`` without one): no broker deal before
@@ -217,20 +211,20 @@ class ChainRegistry:
         chain = tracked.chain
         self.prices.remove(chain.chain_id)
         key, symbol, side = chain.chain_id, chain.symbol, chain.direction
-        buy = side == "BUY"
         pairs = {(o.target_price, o.stop_price) for o in tracked.slots.values() if o.status is OrderStatus.OPEN}
-        for target, stop in pairs:
+        for target, stop in pairs:  # each on its side of the price: the index's side rule
             if target is not None:
-                self.prices.add_trigger(key, symbol, target, above=buy, kind=TriggerKind.TP, direction=side)
+                self.prices.add_trigger(key, symbol, target, kind=TriggerKind.TP, direction=side)
             if stop is not None:
-                self.prices.add_trigger(key, symbol, stop, above=not buy, kind=TriggerKind.SL, direction=side)
+                self.prices.add_trigger(key, symbol, stop, kind=TriggerKind.SL, direction=side)
         for hunt in tracked.hunts.values():
             if hunt.status is HuntStatus.RUNNING and hunt.trigger_price is not None:
-                self.prices.add_trigger(key, symbol, hunt.trigger_price, above=buy, direction=side)
+                self.prices.add_trigger(key, symbol, hunt.trigger_price, kind=TriggerKind.RECOVERY, direction=side)
         self.deadlines.set(chain.chain_id, (hunt.expires_at for hunt in tracked.waiting_hunts()))
 
-    def _tally_hunts(self, tracked: TrackedChain, change: ChainChange) -> None:
-        """Count the hunts a committed change opened and moved, before memory takes it."""
+    def count_hunts(self, tracked: TrackedChain, change: ChainChange) -> None:
+        """Count the hunts a committed change opened and moved, before memory takes it: the one
+        way the hunt tallies move once loaded (the store's own count serves reads and the CLI)."""
         if not (change.opened_hunts or change.hunt_updates):
             return
         tally = self.hunt_tallies.setdefault(tracked.chain.plugin_id, HuntTally())

@@ -1,6 +1,7 @@
 """ProfitBookingService: the plan's API and the engine's, one function per use case (the use
-cases themselves in ``usecases/``, the reads in ``reads.py``, the operator's steering in
-``steering_api.py``, the change path in ``tracking.py``)."""
+cases themselves in ``usecases/``, run with the work they imply by ``usecases/dispatch.py``; the
+reads in ``reads.py``, the operator's steering in ``steering_api.py``, the change path in
+``tracking.py``)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from .reads import ChainReads
 from .registry import ChainRegistry
 from .steering_api import SteeringApi
 from .tracking import ChainTracker
-from .usecases import batches, cancelling, closing, opening, placing, reconciling, stopping
+from .usecases import batches, opening, placing, reconciling
+from .usecases.dispatch import Dispatcher
 from .usecases.following import DealFollower
 from .usecases.steering import Steering
 from .working_set import collector_paused
@@ -82,7 +84,8 @@ class ProfitBookingService(ChainReads, SteeringApi):
         boundary = None if broker is None else BrokerBoundary(broker)
         self.core = Core(self.settings, self.rules, self.store, self._memory, self._tracker, clock, boundary)
         self._deals = DealFollower(self.core)
-        self._steering = Steering(self.core, self._deals)
+        self._dispatch = Dispatcher(self.core, self._deals)
+        self._steering = Steering(self.core, self._dispatch)
         self.findings: list[Finding] = []  # what the last reconciliation found and did
         self._rehydrated = False
         self._rehydrating = asyncio.Lock()
@@ -166,12 +169,12 @@ class ProfitBookingService(ChainReads, SteeringApi):
             parsed = closes_of(closes)
         except InvalidInputError as exc:
             return [self.core.refused(order_id, chain_id, str(exc)) for order_id in order_ids_of(closes)]
-        settled = await self._deals.poll_settled()
+        settled = await self._dispatch.poll_settled()
         firsts = batches.first_mentions(parsed)
         results = {order_id: settled[order_id] for order_id, _ in firsts if order_id in settled}
         left = [(order_id, amount) for order_id, amount in firsts if order_id not in results]
         if left:
-            booked = await closing.book_profits(self.core, chain_id, left)
+            booked = await self._dispatch.book_profits(chain_id, left)
             results.update(zip([order_id for order_id, _ in left], booked, strict=False))
         return batches.in_batch_order(self.core, chain_id, parsed, results)
 
@@ -183,7 +186,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         orders not active here are skipped: a close reported twice is settled once.
         """
         await self._ready()
-        return await closing.settle_closes(self.core, closes) if self._engine_on() else []
+        return await self._dispatch.settle_closes(closes) if self._engine_on() else []
 
     async def place_orders(self, chain_id: str) -> list[SlotOrder]:
         """Place the chain's unplaced order intents through the broker and record their tickets."""
@@ -200,7 +203,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
             self._deals.saw(ticks)
         if self._steering.due():  # a clock read per tick; the inbox at most every few milliseconds
             await self._after_switch(self._steering.take_requests())
-        results = await self._deals.on_ticks(ticks) if self._engine_on() else []
+        results = await self._dispatch.on_ticks(ticks) if self._engine_on() else []
         if self._deals.beat_due():
             await self._deals.beat()
         await self._check_store()  # a lease lost during the ticks stops the bot's loop now, not a tick later
@@ -211,7 +214,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         await self._ready()
         if self._steering.due():
             await self._after_switch(self._steering.take_requests())
-        results = await self._deals.poll() if self._engine_on() else []
+        results = await self._dispatch.poll() if self._engine_on() else []
         if self._deals.beat_due():
             await self._deals.beat()
         await self._check_store()
@@ -242,7 +245,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         realised = None if loss is None else -positive_money(loss, "loss")
         stop = None if stop_price is None else positive_decimal(stop_price, "stop_price")
         now = self._clock() if at is None else aware_datetime(at, "at")
-        return await stopping.stop_order(self.core, self._deals, chain_id, order_id, realised, stop, now)
+        return await self._dispatch.stop_order(chain_id, order_id, realised, stop, now)
 
     async def register_order(self, chain_id: str, order_id: str, client_order_id: str | None = None) -> str:
         """Attach a broker ticket to a pending order intent of the chain; returns its client id."""
@@ -262,7 +265,7 @@ class ProfitBookingService(ChainReads, SteeringApi):
         chain_id, reason = require_id(chain_id, "chain_id"), require_id(reason, "reason")
         if not isinstance(leave_order_b, bool):
             raise InvalidInputError(f"leave_order_b must be True or False, got {leave_order_b!r}")
-        return await cancelling.cancel_chain(self.core, self._deals, chain_id, reason, leave_order_b=leave_order_b)
+        return (await self._dispatch.cancel(chain_id, reason, leave_order_b=leave_order_b)).chain
 
     def _engine_on(self) -> bool:
         """Profit booking switched off (``use_profit_booking=false``, or the operator's switch)

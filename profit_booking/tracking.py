@@ -1,11 +1,13 @@
 """The one change path, and keeping memory in step with the store around it.
 
-Every change runs the same way: take the chain's lock, draft the change from memory with the
-domain's rules, ``await store.commit(change)``, and only then apply it to memory. A chain's
-lock comes with its tracked state: memory may lack the chain (another process made it on a
-shared PostgreSQL database, or a call was interrupted after its commit), then the store's copy
-is adopted; memory may be unsure of it (its last commit had an unknown outcome, or lost a
-race), then it is re-read first.
+Every change runs the same way, a chain's creation too: take the lock, draft the change from
+memory with the domain's rules, ``await store.commit(change)``, and only then apply it to
+memory. A chain's lock comes with its tracked state: memory may lack the chain (another process
+made it on a shared PostgreSQL database, or a call was interrupted after its commit), then the
+store's copy is adopted; memory may be unsure of it (its last commit had an unknown outcome, or
+lost a race), then it is re-read first. Memory's counts (of hunts, of final chains) move only
+with the changes it applies: a change whose outcome was unknown is counted once the re-read
+shows that it committed.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ from decimal import Decimal
 from typing import TypeVar
 
 from .domain.chain import ProfitChain
+from .domain.changes import ChainChange
 from .domain.rules import PyramidRules
 from .domain.tracked import TrackedChain
 from .domain.transitions import ChainDraft
-from .errors import ChainFinalError, ChainNotFoundError, ConcurrentUpdateError, ProfitBookingError, StoreError
+from .errors import (
+    ChainFinalError,
+    ChainNotFoundError,
+    ConcurrentUpdateError,
+    DuplicateChainError,
+    ProfitBookingError,
+    StoreError,
+)
 from .registry import ChainRegistry
 from .store.port import Store
 
@@ -45,6 +55,7 @@ class ChainTracker:
         self.rules = rules
         self.clock = clock
         self.adopt_unknown = bool(getattr(store, "adopts_unknown_orders", False))
+        self._unsure: dict[str, ChainChange] = {}  # chain id → its last change, whose commit had no answer
 
     async def change(
         self, chain_id: str, edit: Edit[T], now: datetime | None = None, entry_price: Decimal | None = None
@@ -62,28 +73,68 @@ class ChainTracker:
         self, tracked: TrackedChain, edit: Edit[T], now: datetime | None = None, entry_price: Decimal | None = None
     ) -> T:
         """The change path's draft → commit → apply, for a caller that already holds the lock."""
-        chain_id = tracked.chain.chain_id
         for attempt in (1, 2):
             draft = self._draft(tracked, now, entry_price)
             outcome = edit(draft)
-            change = draft.change()
             try:
-                await self.store.commit(change)
+                await self._commit(tracked, draft.change())
             except ConcurrentUpdateError:
                 if attempt == 2:
                     raise
                 await self.reread(tracked)
                 continue
-            except ProfitBookingError as exc:
-                if isinstance(exc, StoreError):  # the database failed, maybe after committing
-                    self.memory.stale.add(chain_id)
-                raise
-            except BaseException:
-                self.memory.stale.add(chain_id)
-                raise
-            self.memory.apply(tracked, change)
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def creating(self, order_b_id: str) -> AsyncIterator[ProfitChain | None]:
+        """Hold the lock of an Order B's opening (its own key: its chain has no id yet) with the
+        chain memory knows it opened, ``None`` when memory knows none; a final chain is not
+        memory's, and an order id active in another role is a :class:`DuplicateChainError`."""
+        async with self.memory.locks.hold(f"order-b:{order_b_id}"):
+            yield self.memory.chain_opened_by(order_b_id)
+
+    async def commit_created(self, change: ChainChange) -> ProfitChain:
+        """The change path's commit → apply for a change that creates its chain, under
+        :meth:`creating`'s lock; the chain as memory now tracks it. When the store holds that
+        chain's Order B's chain already (another process opened it on a shared database, or an
+        earlier call's commit lost its answer), that stored chain is returned, tracked from now
+        on if it is unfinished."""
+        order_b_id = change.after.order_b_id
+        tracked = TrackedChain(change.after)
+        try:
+            await self._commit(tracked, change)
+        except DuplicateChainError:
+            stored = await self._adopt_opened_by(order_b_id) if order_b_id else None
+            if stored is None:
+                raise
+            return stored
+        logger.info("profit chain created: %s for plugin %s", change.chain_id, change.after.plugin_id)
+        return tracked.chain
+
+    async def _commit(self, tracked: TrackedChain, change: ChainChange) -> None:
+        """Commit ``change``, then apply it to memory. A commit whose outcome is unknown (the
+        database failed, maybe after committing; the call was cancelled) leaves the chain for a
+        re-read before its next change, which counts the change if it did commit. Memory holds
+        nothing of a chain whose creation failed so: the next report of its Order B finds it
+        in the store."""
+        try:
+            await self.store.commit(change)
+        except ConcurrentUpdateError:
+            raise
+        except ProfitBookingError as exc:
+            if isinstance(exc, StoreError):
+                self._unsure_of(change)
+            raise
+        except BaseException:
+            self._unsure_of(change)
+            raise
+        self.memory.apply(tracked, change)
+
+    def _unsure_of(self, change: ChainChange) -> None:
+        if not change.creates:
+            self.memory.stale.add(change.chain_id)
+            self._unsure[change.chain_id] = change
 
     async def change_many(
         self, edits: Mapping[str, Edit[T]], now: datetime | None = None
@@ -107,7 +158,8 @@ class ChainTracker:
             try:
                 errors = await self.store.commit_many([change for _, change, _ in drafted])
             except BaseException:
-                self.memory.stale.update(change.chain_id for _, change, _ in drafted)
+                for _, change, _ in drafted:
+                    self._unsure_of(change)
                 raise
             for (tracked, change, outcome), error in zip(drafted, errors, strict=False):
                 if error is None:
@@ -145,15 +197,19 @@ class ChainTracker:
             yield tracked
 
     async def reread(self, tracked: TrackedChain) -> None:
-        """Memory takes the chain as the store has it, keeping the caller's objects."""
-        loaded = await self.store.load_chain(tracked.chain.chain_id)
+        """Memory takes the chain as the store has it, keeping the caller's objects; a change
+        whose commit had no answer is counted (its hunts) when the store shows it committed."""
+        chain_id = tracked.chain.chain_id
+        loaded = await self.store.load_chain(chain_id)
         if loaded is None:
-            raise ChainNotFoundError(f"chain {tracked.chain.chain_id} is gone from the store")
+            raise ChainNotFoundError(f"chain {chain_id} is gone from the store")
+        unsure = self._unsure.pop(chain_id, None)
+        if unsure is not None and _committed(unsure, loaded.chain):
+            self.memory.count_hunts(tracked, unsure)
         self.memory.refresh(tracked, loaded)
-        await self._recount_hunts(loaded.chain.plugin_id)
-        logger.warning("chain %s re-read from the store", tracked.chain.chain_id)
+        logger.warning("chain %s re-read from the store", chain_id)
 
-    async def adopt_opened_by(self, order_b_id: str) -> ProfitChain | None:
+    async def _adopt_opened_by(self, order_b_id: str) -> ProfitChain | None:
         """The stored chain an Order B opened; tracked from now on if it is unfinished."""
         stored = await self.store.chain_opened_by(order_b_id)
         if stored is None or stored.status.is_final:
@@ -168,12 +224,10 @@ class ChainTracker:
             raise ChainNotFoundError("Chain not found")
         if not loaded.chain.status.is_final:
             self.memory.track(loaded)
-            await self._recount_hunts(loaded.chain.plugin_id)
             logger.warning("chain %s adopted from the store", chain_id)
         return loaded
 
-    async def _recount_hunts(self, plugin_id: str) -> None:
-        """Memory counts hunts from the changes it commits; a chain taken from the store may hold
-        hunts it never saw (a commit whose answer was lost, another process's change), so the
-        plugin's hunts are counted again from the store."""
-        self.memory.hunt_tallies[plugin_id] = await self.store.hunt_tally(plugin_id)
+
+def _committed(change: ChainChange, stored: ProfitChain) -> bool:
+    """Whether the stored chain is the one ``change`` wrote: its version, stamped at its time."""
+    return stored.version == change.after.version and stored.updated_at == change.after.updated_at

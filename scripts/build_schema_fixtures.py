@@ -38,6 +38,7 @@ VERSIONS = (
     Version(3, "0f9ebe8", ("demo", "--events", "400", "--seed", "13")),
     Version(4, "fbfa636", ("event-demo", "--events", "400", "--seed", "14")),
     Version(5, "36f05d5", ("event-demo", "--events", "400", "--seed", "15")),
+    Version(6, "3ed4526", ("event-demo", "--events", "400", "--seed", "16")),
 )
 
 

@@ -22,9 +22,11 @@ HEADER = f"""-- profit_booking schema, version {SCHEMA_VERSION} (SQLite).
 -- decimal text, timestamps are UTC, enums are their member names (each CHECK lists the
 -- domain enum's members). `bookings` (the ledger) and `chain_events` are append-only:
 -- triggers refuse UPDATE and DELETE. `writer_lease` names the one process writing the file.
--- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps the
--- profit-booking switch and the last tick and deal the engine saw. `alembic_version` names the
--- head revision (store/migrations); `profit-booking db upgrade` brings an older file here.
+-- `operator_requests` is the operator inbox a running engine drains; `engine_state` keeps each
+-- engine's profit-booking switch and the last tick and deal it saw. Chains, requests and findings
+-- carry their `engine_id`; an intent claimed for one send is `SENDING`, `claimed_by` its engine
+-- process. `alembic_version` names the head revision (store/migrations); `profit-booking db
+-- upgrade` brings an older file here.
 """
 
 

@@ -19,7 +19,8 @@ class OrderKind(str, Enum):
 class OrderStatus(str, Enum):
     """Where a chain order is in its life."""
 
-    PENDING = "PENDING"  # intent written, broker ticket not known yet
+    PENDING = "PENDING"  # intent written, never sent
+    SENDING = "SENDING"  # claimed by an engine and being sent: the broker may hold it (look by client id)
     OPEN = "OPEN"  # live at the broker
     STOPPED = "STOPPED"  # closed at its stop loss; an SL hunt decides the slot
     REPLACED = "REPLACED"  # stopped, and its slot handed to its hunt's recovery order
@@ -29,7 +30,9 @@ class OrderStatus(str, Enum):
     CANCELLED = "CANCELLED"  # never placed: its chain ended first
 
 
-ACTIVE_ORDER_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.STOPPED})
+ACTIVE_ORDER_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.SENDING, OrderStatus.OPEN, OrderStatus.STOPPED})
+UNPLACED_ORDER_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.SENDING})
+"""An intent without a ticket on record: never sent, or claimed and sent without an answer kept."""
 
 
 def client_order_id(chain_id: str, level: int, slot: int, attempt: int = 1) -> str:

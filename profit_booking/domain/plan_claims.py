@@ -7,15 +7,24 @@ a close is refused. Kept here, in one place, so the chain rules read without it.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import ProfitBookingError
+from .chain import ProfitChain
 from .changes import OrderUpdate
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .slots import ordered
 
-if TYPE_CHECKING:
-    from .transitions import ChainDraft
+
+class ChainDraft(Protocol):
+    """What of a :class:`~profit_booking.domain.transitions.ChainDraft` a claim changes."""
+
+    chain: ProfitChain
+    slots: dict[int, SlotOrder]
+    order_updates: list[OrderUpdate]
+    new_orders: list[SlotOrder]
+
+    def event(self, kind: str, **data: object) -> None: ...
 
 
 def claim_slot(draft: ChainDraft, order_id: str) -> SlotOrder:

@@ -55,6 +55,14 @@ def _on_bid(direction: str) -> bool:
     return direction == "BUY"
 
 
+def fires_above(direction: str, kind: str) -> bool:
+    """The side rule: whether a trigger of ``kind`` on a position of ``direction`` fires when the
+    price it is read on is at or above its level (else at or below it). A BUY's take-profit and
+    its SL hunt's recovery price sit above the price, its stop below; a SELL's the other way round."""
+    buy = _on_bid(direction)
+    return not buy if kind == TriggerKind.SL else buy
+
+
 class PriceIndex:
     """Trigger prices of string keys (orders), per symbol and quote side, in sorted lists."""
 
@@ -72,29 +80,31 @@ class PriceIndex:
         trigger (the key is still known). Raises ValueError, changing nothing, for a bad direction
         or a level that is not a finite Decimal.
         """
-        buy = _on_bid(direction)
+        _on_bid(direction)
         for level in (take_profit, stop_loss):
             if level is not None:
                 _check_level(level)  # before anything changes
         self.remove(key)
         self._keys[key] = []
         if take_profit is not None:
-            self.add_trigger(key, symbol, take_profit, above=buy, kind=TriggerKind.TP, direction=direction)
+            self.add_trigger(key, symbol, take_profit, kind=TriggerKind.TP, direction=direction)
         if stop_loss is not None:
-            self.add_trigger(key, symbol, stop_loss, above=not buy, kind=TriggerKind.SL, direction=direction)
+            self.add_trigger(key, symbol, stop_loss, kind=TriggerKind.SL, direction=direction)
 
     def add_trigger(
-        self, key: str, symbol: str, level: Decimal, *, above: bool, direction: str,
-        kind: str = TriggerKind.RECOVERY,
+        self, key: str, symbol: str, level: Decimal, *, direction: str, kind: str = TriggerKind.RECOVERY,
+        above: bool | None = None,
     ) -> None:
         """Add one trigger to ``key`` (its others stay), read on the price a position of
         ``direction`` closes at (a BUY's bid, a SELL's ask): it fires at ``price >= level`` when
-        ``above``, else at ``price <= level``, and :meth:`crossed` reports it as ``(key, kind)``.
+        ``above``, else at ``price <= level`` (by default on the side :func:`fires_above` gives its
+        ``kind``), and :meth:`crossed` reports it as ``(key, kind)``.
 
         Adding the same trigger twice keeps one. Raises ValueError unless ``level`` is a finite
         Decimal and ``direction`` is BUY or SELL.
         """
         _check_level(level)
+        above = fires_above(direction, kind) if above is None else above
         lists = self._books.setdefault((symbol, _on_bid(direction)), (SortedList(), SortedList()))
         target, entry = lists[0 if above else 1], (level, key, kind)
         held = self._keys.setdefault(key, [])

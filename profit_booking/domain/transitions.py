@@ -15,14 +15,14 @@ from decimal import Decimal
 from ..errors import AlreadyBookedError, ChainFinalError, ProfitBookingError, UnknownOrderError
 from .chain import ChainStatus
 from .changes import ChainChange, ChainEvent, LedgerEntry, LedgerKind, OrderUpdate
-from .closes import Close
+from .closes import Close, close_owner
 from .hunting import HuntSteps
 from .hunts import HuntStatus, HuntUpdate, SlHunt
 from .orders import OrderKind, OrderStatus, SlotOrder
 from .plan_claims import claim_slot
 from .requests import RequestAnswer
 from .rules import LevelOutcome, PyramidRules
-from .slots import ordered, slot_of, slot_of_client
+from .slots import ordered, slot_of
 from .tracked import TrackedChain
 
 
@@ -102,17 +102,16 @@ class ChainDraft(HuntSteps):
     def _settle(self, close: Close) -> None:
         self._refuse_if_final()
         self._refuse_twice(close.order_id)
-        hunt = next((h for h in self.hunts.values() if h.order_id == close.order_id and h.awaits_figure), None)
-        if hunt is not None:
-            self.learn_stop_figure(hunt, close.profit)
+        owner = close_owner(self.slots, self.hunts, close.order_id, close.client_order_id)
+        if owner is not None and owner.hunt is not None:
+            self.learn_stop_figure(owner.hunt, close.profit)
             return
-        order = slot_of(self.slots, close.order_id)
-        if order is None and close.client_order_id is not None:
-            order = slot_of_client(self.slots, close.client_order_id)
-            if order is not None and order.order_id is None:
-                order = self.register(close.order_id, close.client_order_id)
-        if order is None:
+        if owner is None or owner.order is None:
             order = self._unknown(close.order_id)
+        elif owner.unlinked:
+            order = self.register(close.order_id, close.client_order_id)
+        else:
+            order = owner.order
         if close.price is not None:
             self.entry_price = close.price
         if close.profit >= self.rules.profit_target or (close.at_target and close.profit > 0):

@@ -109,7 +109,7 @@ async def read_status(store: SqlStore, environment_allows: bool = True) -> Statu
             select(
                 engine_state.c.profit_booking_enabled, engine_state.c.switched_by, engine_state.c.switched_at,
                 engine_state.c.last_tick_at, engine_state.c.last_deal_at, engine_state.c.updated_at,
-            ).where(engine_state.c.id == 1)
+            ).where(engine_state.c.engine_id == store.engine_id)
         )
         latest = await run.fetch(select(findings).order_by(findings.c.at.desc(), findings.c.id.desc())
                                  .limit(LATEST_FINDINGS))

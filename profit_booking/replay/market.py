@@ -2,16 +2,18 @@
 
 Both are a pure function of (seed, symbols, plugins): tick ``i`` is the same whatever the
 number of ticks asked for, so a replay resumed at tick ``i`` sees what an uninterrupted one saw.
-Bids move in whole tenths of a pip (exact ``Decimal``), reflected to stay within half and
-one and a half times the start price; a step's standard deviation is a sixth of the
-distance that makes the per-order target at the demo's lot, so an order resolves in a few
-dozen ticks. Each tick quotes an ask a fixed spread above the bid (:data:`SPREAD_PIPS`).
+The ticks are streamed, each computed when it is asked for, so a replay's memory does not grow
+with its length. Bids move in whole tenths of a pip (exact ``Decimal``), reflected to stay
+within half and one and a half times the start price; a step's standard deviation is a sixth
+of the distance that makes the per-order target at the demo's lot, so an order resolves in a
+few dozen ticks. Each tick quotes an ask a fixed spread above the bid (:data:`SPREAD_PIPS`).
 """
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +30,7 @@ START_PRICES = {
 SIGNAL_CHANCE = 0.0015  # per tick, plugin and symbol
 SPREAD_PIPS = {"XAUUSD": Decimal("25"), "GBPJPY": Decimal("2.5"), "EURJPY": Decimal("1.8"), "AUDJPY": Decimal("1.8")}
 DEFAULT_SPREAD_PIPS = Decimal("1.2")
+DIRECTIONS = ("BUY", "SELL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,36 +43,60 @@ class Signal:
     signal_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class MarketTick:
+    """Tick ``index`` of a replay: a quote of every symbol, then the plugins' signals on it."""
+
+    index: int
+    quotes: tuple[Tick, ...]
+    signals: tuple[Signal, ...]
+
+
 class SyntheticMarket:
-    """Ticks and signals of a seeded replay, computed once up front."""
+    """The ticks and signals of a seeded replay, streamed by :meth:`stream`."""
 
     def __init__(
-        self, seed: int, symbols: dict[str, SymbolSpec], plugin_ids: Sequence[str], ticks: int,
-        lot: Decimal, target: Decimal,
+        self, seed: int, symbols: dict[str, SymbolSpec], plugin_ids: Sequence[str], lot: Decimal, target: Decimal,
     ) -> None:
-        self.symbols = list(symbols)
-        walk, signals = random.Random(f"walk:{seed}"), random.Random(f"signals:{seed}")
-        steps = {name: self._step_size(spec, lot, target) for name, spec in symbols.items()}
-        spreads = {name: SPREAD_PIPS.get(name, DEFAULT_SPREAD_PIPS) * spec.pip_size for name, spec in symbols.items()}
-        missing = [name for name in self.symbols if name not in START_PRICES]
+        missing = [name for name in symbols if name not in START_PRICES]
         if missing:
             raise InvalidInputError(
                 f"the replay has no start price for {', '.join(missing)}; it trades {', '.join(START_PRICES)}"
             )
+        self.seed = seed
+        self.symbols = list(symbols)
+        self.plugin_ids = tuple(plugin_ids)
+        self._pip_sizes = pips = {name: spec.pip_size for name, spec in symbols.items()}
+        self._steps = {name: self._step_size(spec, lot, target) for name, spec in symbols.items()}
+        self._spreads = {name: SPREAD_PIPS.get(name, DEFAULT_SPREAD_PIPS) * pip for name, pip in pips.items()}
+
+    def stream(self, stop: int | None = None, start: int = 0) -> Iterator[MarketTick]:
+        """Ticks ``start`` to ``stop - 1`` (without end when ``stop`` is None), each computed
+        when it is asked for. The walk and the signals are one seeded sequence from tick 0, so
+        the ticks before ``start`` are drawn but not built; every call starts afresh."""
+        if stop is not None and start >= stop:
+            return
+        walk, draws = random.Random(f"walk:{self.seed}"), random.Random(f"signals:{self.seed}")
         prices = {name: Decimal(START_PRICES[name]) for name in self.symbols}
         bounds = {name: (price / 2, price * 3 / 2) for name, price in prices.items()}
-        self.ticks: list[list[Tick]] = []
-        self.signals: list[list[Signal]] = []
-        for i in range(ticks):
-            at = START + timedelta(seconds=i)
+        for i in itertools.count() if stop is None else range(stop):
             for name in self.symbols:
-                step = round(walk.gauss(0, steps[name])) * symbols[name].pip_size / 10
+                step = round(walk.gauss(0, self._steps[name])) * self._pip_sizes[name] / 10
                 prices[name] = _within(prices[name] + step, bounds[name])
-            self.ticks.append([Tick(name, prices[name], at, prices[name] + spreads[name]) for name in self.symbols])
-            self.signals.append([
-                Signal(plugin, name, signals.choice(("BUY", "SELL")), f"{plugin[:10]}-{name}-T{i}")
-                for plugin in plugin_ids for name in self.symbols if signals.random() < SIGNAL_CHANCE
-            ])
+            hits = [
+                (plugin, name, draws.choice(DIRECTIONS))
+                for plugin in self.plugin_ids for name in self.symbols if draws.random() < SIGNAL_CHANCE
+            ]
+            if i >= start:
+                yield self._tick(i, prices, hits)
+
+    def _tick(self, i: int, prices: dict[str, Decimal], hits: list[tuple[str, str, str]]) -> MarketTick:
+        at = START + timedelta(seconds=i)
+        return MarketTick(
+            i,
+            tuple(Tick(name, prices[name], at, prices[name] + self._spreads[name]) for name in self.symbols),
+            tuple(Signal(plugin, name, direction, f"{plugin[:10]}-{name}-T{i}") for plugin, name, direction in hits),
+        )
 
     @staticmethod
     def _step_size(spec: SymbolSpec, lot: Decimal, target: Decimal) -> float:

@@ -67,7 +67,7 @@ async def replay(
         with stop_on_signals() as stop:
             return await replay(settings, paper, seed, ticks, symbols, progress, pace, stop)
     specs = {name: settings.symbol(name) for name in symbols}
-    market = SyntheticMarket(seed, specs, PLUGIN_IDS, ticks, settings.default_lot, settings.profit_target)
+    market = SyntheticMarket(seed, specs, PLUGIN_IDS, settings.default_lot, settings.profit_target)
     if not paper.exists() and await _holds_chains(settings.database_url):
         raise InvalidInputError(f"the database holds chains but {paper} is missing: replay into new files")
     broker = await PaperBroker.open(paper, specs)
@@ -81,7 +81,7 @@ async def replay(
         for plugin in plugins.values():
             plugin.set_dual_order_port(PaperDualOrders(broker, settings))
         summary = ReplaySummary()
-        driver = _Driver(market, broker, plugins, summary, progress, pace)
+        driver = _Driver(market, ticks, broker, plugins, summary, progress, pace)
         summary.exit_code = await run_engine(settings, broker, list(plugins.values()), driver.run, stop=stop)
         if stop.requested:
             summary.stopped_by = stop.signal.name if stop.signal is not None else "a stop request"
@@ -97,6 +97,7 @@ class _Driver:
     plugins have seen it; a stop request is looked at between ticks."""
 
     market: SyntheticMarket
+    ticks: int
     broker: PaperBroker
     plugins: dict[str, CombinedV3Plugin]
     summary: ReplaySummary
@@ -104,21 +105,20 @@ class _Driver:
     pace: float
 
     async def run(self, service: ProfitBookingService, stop: Stop) -> None:
-        summary, broker, ticks = self.summary, self.broker, len(self.market.ticks)
+        summary, broker, ticks = self.summary, self.broker, self.ticks
         summary.findings = len(service.findings)
         summary.resumed_at = start = await _ticks_done(broker)
-        for i in range(start, ticks):
+        for tick in self.market.stream(stop=ticks, start=start):
             if stop.requested:
                 return
-            batch = self.market.ticks[i]
-            await broker.tick(batch)
-            settled = await service.on_ticks(batch)
+            await broker.tick(tick.quotes)
+            settled = await service.on_ticks(tick.quotes)
             summary.largest_tick_burst = max(summary.largest_tick_burst, len(settled))
-            for signal in self.market.signals[i]:
+            for signal in tick.signals:
                 await self.plugins[signal.plugin_id].create_dual_orders(_signal_dict(signal))
-            await broker.set_marker(PROGRESS_MARKER, str(i))
+            await broker.set_marker(PROGRESS_MARKER, str(tick.index))
             summary.ticks_this_run += 1
-            self.progress(i + 1, ticks)
+            self.progress(tick.index + 1, ticks)
             if self.pace and await stop.pause(self.pace):
                 return
         await _tally(summary, service, broker)

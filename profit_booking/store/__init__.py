@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ..database_url import SQLITE, masked_url, parse_url
+from ..engine_id import DEFAULT_ENGINE_ID
 from ..errors import ConfigError, ProfitBookingError
 from .lease import LEASE_TTL
 from .port import Snapshot, Store
@@ -27,7 +28,8 @@ def sqlite_path(url: str) -> Path | None:
 
 async def open_store(
     url: str, *, create: bool = True, read_only: bool = False, synchronous: str = "FULL", busy_timeout_ms: int = 5000,
-    lease_ttl: timedelta = LEASE_TTL, consistency: Consistency | None = None,
+    lease_ttl: timedelta = LEASE_TTL, consistency: Consistency | None = None, engine_id: str = DEFAULT_ENGINE_ID,
+    hold_engine: bool = False, standby: bool = False,
 ) -> Store:
     """The store behind ``url``: a SQLite file (created 0600 when ``create``) or PostgreSQL.
 
@@ -35,18 +37,27 @@ async def open_store(
     ``lease_ttl`` is the SQLite writer lease's time to live; ``consistency`` the queries that
     return what a SQLite file disagrees on with itself (the ledger's), part of its full check.
     A URL the driver still refuses (past :func:`parse_url`'s checks) is a :class:`ConfigError`.
+
+    The store reads and writes the chains, findings, requests and state of ``engine_id``. With
+    ``hold_engine`` (a running engine's store) PostgreSQL holds the engine's lock: a second
+    process with the same id is refused naming the holder, or, with ``standby``, waits to take
+    over when the holder's session ends. SQLite's writer lease already admits one writer.
     """
     path = sqlite_path(url)
     if path is not None:
         return await SqliteStore.open(
             path, create=create, read_only=read_only, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
-            lease_ttl=lease_ttl, consistency=consistency,
+            lease_ttl=lease_ttl, consistency=consistency, engine_id=engine_id,
         )
+    from .engine_lock import EngineLock
     from .postgres import PostgresStore  # asyncpg is an optional extra
 
     refused = ""
     try:
-        return await PostgresStore.open(parse_url(url), create=create, read_only=read_only)
+        lock = EngineLock(engine_id, standby) if hold_engine else None
+        return await PostgresStore.open(
+            parse_url(url), create=create, read_only=read_only, engine_id=engine_id, engine_lock=lock
+        )
     except (TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, ProfitBookingError):
             raise

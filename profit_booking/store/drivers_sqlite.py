@@ -1,6 +1,6 @@
-"""SQLite's statement runners: writes recorded and sent to the connection's thread in one
-round trip (:class:`SqliteWriteBatch`); reads statement by statement on the same connection
-(:class:`SqliteDriverRunner`), rows converted by one generated function each."""
+"""SQLite's statement runners: writes recorded and sent to the store's writer thread in one
+round trip (:class:`SqliteWriteBatch`); reads statement by statement on the same connection,
+through aiosqlite (:class:`SqliteDriverRunner`), rows converted by one generated function each."""
 
 from __future__ import annotations
 
@@ -76,11 +76,11 @@ class Fence(Protocol):
 
 
 class SqliteWriteBatch:
-    """A write transaction on SQLite, sent to the connection's thread in one round trip.
+    """A write transaction on SQLite, sent to the store's writer thread in one round trip.
 
     The statements are recorded (compiled and bound as :class:`SqliteDriverRunner` would) and
-    :meth:`apply` runs ``BEGIN IMMEDIATE`` … ``COMMIT`` on the thread that owns the sqlite3
-    connection, checking each expected row count on the way. A booking is five statements:
+    :meth:`apply` runs ``BEGIN IMMEDIATE`` … ``COMMIT`` on that thread (:mod:`.sqlite_threads`),
+    checking each expected row count on the way. A booking is five statements:
     one hop instead of seven, and the Python between them no longer waits on thread wake-ups.
     With a ``fence``, the transaction first proves that this process still holds the file (the
     writer lease): a failed proof rolls the whole transaction back.
@@ -119,7 +119,7 @@ class SqliteWriteBatch:
         raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
 
     def apply(self, db: sqlite3.Connection) -> None:
-        """Run the transaction on ``db`` (in its own thread): all of it, or none of it."""
+        """Run the transaction on ``db`` (on the writer thread): all of it, or none of it."""
         if not self._steps:
             return
         db.execute("BEGIN IMMEDIATE")

@@ -25,6 +25,7 @@ from sqlalchemy.pool import NullPool
 
 from ..database_url import masked_url
 from ..domain.requests import OperatorRequest, RequestStatus, identity, wall_now
+from ..engine_id import DEFAULT_ENGINE_ID
 from ..errors import InvalidInputError, StoreError
 from ..file_safety import require_sqlite_file
 from . import parse_url, sqlite_path
@@ -51,14 +52,17 @@ class RunningBot:
 class Inbox:
     """The operator inbox of one database, for a process that does not hold its writer lease."""
 
-    def __init__(self, engine: AsyncEngine, label: str, sqlite: bool) -> None:
+    def __init__(self, engine: AsyncEngine, label: str, sqlite: bool, engine_id: str = DEFAULT_ENGINE_ID) -> None:
         self._engine = engine
         self.label = label
         self.sqlite = sqlite
+        self.engine_id = engine_id  # the engine whose requests this inbox writes and reads
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str, *, busy_timeout_ms: int = 5000) -> AsyncIterator[Inbox]:
+    async def open(
+        cls, url: str, *, busy_timeout_ms: int = 5000, engine_id: str = DEFAULT_ENGINE_ID
+    ) -> AsyncIterator[Inbox]:
         """The inbox of the database at ``url`` (an existing one: nothing is created; a SQLite file
         is judged as a writer's is, :func:`~profit_booking.file_safety.require_sqlite_file`)."""
         path = sqlite_path(url)
@@ -74,14 +78,14 @@ class Inbox:
             )
             label = str(path)
         try:
-            yield cls(engine, label, path is not None)
+            yield cls(engine, label, path is not None, engine_id)
         finally:
             await engine.dispose()
 
     async def submit(self, request: OperatorRequest) -> int:
         """Write ``request`` as PENDING in a short transaction of its own; its id."""
         async with self._connected() as conn, self._short(conn):
-            result = await conn.execute(insert(requests).values(**request_values(request)))
+            result = await conn.execute(insert(requests).values(**request_values(request, self.engine_id)))
         key = result.inserted_primary_key
         assert key is not None and key[0] is not None, "an inserted request has its id"
         return int(key[0])
@@ -155,7 +159,8 @@ class Inbox:
                     if holder_alive(pid, host, renewed_at, timedelta(seconds=ttl), now):
                         return RunningBot(f"pid {pid} on {host}, since {since:%Y-%m-%d %H:%M:%S} UTC")
                 return None
-            rows = (await conn.execute(select(engine_state.c.updated_at))).all()
+            own_state = engine_state.c.engine_id == self.engine_id
+            rows = (await conn.execute(select(engine_state.c.updated_at).where(own_state))).all()
             if not rows or now - rows[0][0] > BOT_QUIET_LIMIT:
                 return None
             beat = rows[0][0]

@@ -89,10 +89,10 @@ def hunt_values(hunt: SlHunt) -> dict[str, Any]:
     return {column_name(name): getattr(hunt, name) for name in HUNT_FIELDS}
 
 
-def finding_values(finding: Finding, at: datetime) -> dict[str, Any]:
-    """Every column of a reconciliation finding's row."""
+def finding_values(finding: Finding, at: datetime, engine_id: str) -> dict[str, Any]:
+    """Every column of a reconciliation finding's row, found by ``engine_id``."""
     return {
-        "at": at, "kind": finding.kind, "chain_id": finding.chain_id, "ticket": finding.ticket,
+        "engine_id": engine_id, "at": at, "kind": finding.kind, "chain_id": finding.chain_id, "ticket": finding.ticket,
         "client_order_id": finding.client_order_id, "detail": finding.detail,
     }
 
@@ -106,9 +106,10 @@ def request_from_row(row: tuple[Any, ...]) -> OperatorRequest:
     return OperatorRequest(**values)
 
 
-def request_values(request: OperatorRequest) -> dict[str, Any]:
-    """Every column of a new request's row but its id (the database numbers it)."""
+def request_values(request: OperatorRequest, engine_id: str) -> dict[str, Any]:
+    """Every column of a new request's row to ``engine_id`` but its id (the database numbers it)."""
     values = {name: getattr(request, name) for name in REQUEST_FIELDS if name != "request_id"}
+    values["engine_id"] = engine_id
     values["outcome"] = request.outcome or None
     return values
 

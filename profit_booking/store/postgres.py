@@ -12,15 +12,20 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, literal, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..database_url import masked_url
-from ..errors import NotADatabaseError, StoreError
-from .drivers_postgres import AsyncpgDriverRunner, SqlAlchemyRunner
+from ..engine_id import DEFAULT_ENGINE_ID
+from ..errors import LeaseLostError, NotADatabaseError, StoreError
+from .drivers import UnknownStateError
+from .drivers_postgres import AsyncpgReader
+from .engine_lock import EngineLock, application_name
 from .errors import driver_errors, translate
+from .postgres_batch import PostgresWriteBatch
+from .postgres_session import DriverSession
 from .runner import StatementRunner
 from .schema import check_version, ddl_statements, version_rows
 from .sql_store import SqlStore
@@ -28,30 +33,47 @@ from .tables import SchemaVersionRow
 
 logger = logging.getLogger(__name__)
 SCHEMA_LOCK = 0x70625F736368  # pg_advisory_xact_lock key: one schema creation at a time
+PROVE = select(literal(1))  # a round trip on the connection that holds the engine lock
 DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves its constructor unannotated
 
 
 class PostgresStore(SqlStore):
     """Chains in a PostgreSQL database."""
 
-    def __init__(self, engine: AsyncEngine, conn: AsyncConnection, label: str, *, read_only: bool) -> None:
+    def __init__(
+        self, engine: AsyncEngine, conn: AsyncConnection, label: str, *, read_only: bool, engine_id: str,
+        holds_engine: bool = False,
+    ) -> None:
         self.label = label
         self.read_only = read_only
+        self.engine_id = engine_id
+        self.holds_engine = holds_engine
         self._engine = engine
         self._conn: AsyncConnection | None = conn
         self._lock = asyncio.Lock()
         self._closed = False
+        self._session = DriverSession()
 
     @classmethod
-    async def open(cls, url: URL, *, create: bool = True, read_only: bool = False) -> PostgresStore:
-        """Connect, create the schema in an empty database when ``create``, check its version."""
+    async def open(
+        cls, url: URL, *, create: bool = True, read_only: bool = False, engine_id: str = DEFAULT_ENGINE_ID,
+        engine_lock: EngineLock | None = None,
+    ) -> PostgresStore:
+        """Connect, create the schema in an empty database when ``create``, check its version;
+        with an ``engine_lock``, hold the engine (waiting for it, as a standby) before anything
+        is read or written for it."""
         label = str(masked_url(url))
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_reset_on_return=None)
+        engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
+            connect_args={"server_settings": {"application_name": application_name(engine_id)}},
+        )
         conn: AsyncConnection | None = None
         try:
             conn = await engine.connect()
             async with conn.begin():
                 await _ensure_schema(conn, label, create and not read_only)
+            if engine_lock is not None and not read_only:
+                await engine_lock.take(conn, label)
         except BaseException as exc:
             if conn is not None:  # back to the pool before the pool goes: never left to the collector
                 with suppress(BaseException):
@@ -60,7 +82,15 @@ class PostgresStore(SqlStore):
             if isinstance(exc, driver_errors()):
                 raise StoreError(f"cannot open {label}: {translate(exc)}") from None
             raise
-        return cls(engine, conn, label, read_only=read_only)
+        holds = engine_lock is not None and not read_only
+        return cls(engine, conn, label, read_only=read_only, engine_id=engine_id, holds_engine=holds)
+
+    async def prove_writer(self, max_age: float = 0.0) -> None:
+        """Raise unless this store still holds its engine: the connection that holds the engine
+        lock answers (a lost connection lost the lock with it: :class:`LeaseLostError`)."""
+        if self.holds_engine:
+            async with self._transaction(write=False) as run:
+                await run.fetch(PROVE)
 
     async def verify(self) -> None:
         """PostgreSQL checks its own pages (data checksums, if the cluster has them on)."""
@@ -76,26 +106,32 @@ class PostgresStore(SqlStore):
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
-        """A write runs its statements on the asyncpg connection itself, in an asyncpg
-        transaction; a read runs through SQLAlchemy in a repeatable-read, read-only one."""
+        """Both run on the asyncpg connection itself: a write is recorded, then sent as one call
+        of its function or statement by statement (:class:`PostgresWriteBatch`); a read runs in
+        a repeatable-read, read-only transaction (:class:`AsyncpgReader`)."""
         if write and self.read_only:
             raise StoreError(f"{self.label} cannot be written: it was opened read-only")
         async with self._lock:
             try:
-                conn = await self._connection()
-                if write:
-                    driver = (await conn.get_raw_connection()).driver_connection
-                    assert driver is not None, "a connection checked out of the pool has its driver's"
-                    transaction = driver.transaction()
+                driver = await self._session.driver(await self._connection())
+                transaction = None if write else driver.transaction(isolation="repeatable_read", readonly=True)
+                if transaction is not None:
                     await transaction.start()
-                else:
-                    transaction = await conn.begin()
-                    await conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             except driver_errors() as exc:
                 await self._discard()
                 raise translate(exc) from exc
+            if transaction is None:
+                batch = PostgresWriteBatch(DIALECT)
+                yield batch
+                try:
+                    await batch.apply(driver, self._session.functions)
+                except BaseException as exc:
+                    if isinstance(exc, UnknownStateError) or driver.is_closed():
+                        await self._discard()
+                    raise
+                return
             try:
-                yield AsyncpgDriverRunner(driver, DIALECT) if write else SqlAlchemyRunner(conn)
+                yield AsyncpgReader(driver, DIALECT)
                 await transaction.commit()
             except BaseException as exc:
                 try:
@@ -109,6 +145,11 @@ class PostgresStore(SqlStore):
     async def _connection(self) -> AsyncConnection:
         if self._closed:
             raise StoreError(f"{self.label} is closed")
+        if self._conn is None and self.holds_engine:  # a new session would write without the engine's lock
+            raise LeaseLostError(
+                f"{self.label} cannot be written: the connection holding engine {self.engine_id!r} was lost, and "
+                "with it the engine (another process may run it now); start this process again"
+            )
         if self._conn is None:
             self._conn = await self._engine.connect()
             logger.warning("reconnected to %s", self.label)

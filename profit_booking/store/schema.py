@@ -19,7 +19,7 @@ from ..errors import NotADatabaseError, SchemaVersionError, UpgradeNeededError
 from .tables import SCHEMA_VERSION, TABLES, SchemaVersionRow
 
 VERSION_TABLE = SchemaVersionRow.__tablename__
-HEAD_REVISION = "0006_behind_broker"  # the Alembic revision that writes SCHEMA_VERSION (tested equal)
+HEAD_REVISION = "0007_engines"  # the Alembic revision that writes SCHEMA_VERSION (tested equal)
 
 # Alembic's own version table, as Alembic creates it, so a new database and an upgraded one agree.
 ALEMBIC_VERSION = Table(

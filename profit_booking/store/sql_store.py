@@ -23,6 +23,7 @@ from ..domain.hunts import HuntUpdate, SlHunt
 from ..domain.orders import SlotOrder
 from ..domain.stats import ChainTally, HuntTally
 from ..domain.tracked import TrackedChain
+from ..engine_id import DEFAULT_ENGINE_ID
 from ..errors import ProfitBookingError
 from . import statements as q
 from .mapping import (
@@ -49,6 +50,7 @@ class SqlStore(OperatorRows):
     """The persistence port over SQL statements; subclasses own the connection."""
 
     label: str
+    engine_id: str  # the engine whose chains, findings, requests and state this store reads and writes
 
     def _transaction(self, *, write: bool) -> AbstractAsyncContextManager[StatementRunner]:
         raise NotImplementedError  # abstract: each backend opens its own transactions
@@ -63,27 +65,29 @@ class SqlStore(OperatorRows):
         return None
 
     async def new_chain_id(self, order_b_id: str, symbol: str) -> str:
-        """The chain id of the chain ``order_b_id`` opens, derived from it: an Order B reported
-        again after a crash names the same chain, and a replay names every chain alike. (Its
-        orders' client ids stay within MetaTrader's 31-character comment.)"""
-        return f"PB-{hashlib.blake2b(order_b_id.encode(), digest_size=8).hexdigest()}"
+        """The chain id of the chain ``order_b_id`` opens, derived from it and the engine: an
+        Order B reported again after a crash names the same chain, and a replay names every
+        chain alike; the default engine's ids are those of a database from before engines.
+        (Its orders' client ids stay within MetaTrader's 31-character comment.)"""
+        key = order_b_id if self.engine_id == DEFAULT_ENGINE_ID else f"{self.engine_id}\x00{order_b_id}"
+        return f"PB-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
 
     async def commit(self, change: ChainChange) -> None:
         """Write one chain change in one transaction: all of it or none of it."""
         async with self._transaction(write=True) as run:
-            await write_change(run, change)
+            await write_change(run, change, self.engine_id)
 
     async def commit_many(self, changes: Sequence[ChainChange]) -> list[ProfitBookingError | None]:
         """Write several chains' changes in one transaction, each in a savepoint of its own: a
         refused change is rolled back alone and reported in its place; the others commit."""
         async with self._transaction(write=True) as run:
-            parts = [await run.isolated(partial(write_change, run, change)) for change in changes]
+            parts = [await run.isolated(partial(write_change, run, change, self.engine_id)) for change in changes]
         return [part.error for part in parts]
 
     async def load_chain(self, chain_id: str) -> TrackedChain | None:
         """One chain with its active orders and open hunts, read at one instant."""
         async with self._transaction(write=False) as run:
-            rows = await run.fetch(q.CHAIN_BY_ID, {"chain_id": chain_id})
+            rows = await run.fetch(q.CHAIN_BY_ID, {"chain_id": chain_id, "engine_id": self.engine_id})
             if not rows:
                 return None
             tracked = TrackedChain(chain_from_row(rows[0]))
@@ -91,7 +95,7 @@ class SqlStore(OperatorRows):
             for row in await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": chain_id}):
                 if row[1] == level:
                     tracked.slots[row[2]] = SlotOrder(*row)
-            for row in await run.fetch(q.OPEN_HUNTS_OF, {"chain_id": chain_id}):
+            for row in await run.fetch(q.OPEN_HUNTS_OF, {"chain_id": chain_id, "engine_id": self.engine_id}):
                 tracked.hunts[row[2]] = SlHunt(*row)
         return tracked
 
@@ -107,7 +111,7 @@ class SqlStore(OperatorRows):
         snapshot = Snapshot()
         by_id: dict[str, TrackedChain] = {}
         async with self._transaction(write=False) as run:
-            async for rows in run.stream(q.UNFINISHED_CHAINS):
+            async for rows in run.stream(q.of_engine(q.UNFINISHED_CHAINS, self.engine_id)):
                 for row in rows:
                     tracked = by_id[row[0]] = TrackedChain(ProfitChain(*row))
                     snapshot.chains.append(tracked)
@@ -116,14 +120,15 @@ class SqlStore(OperatorRows):
                     owner = by_id.get(row[0])
                     if owner is not None and owner.chain.level == row[1]:
                         owner.slots[row[2]] = SlotOrder(owner.chain.chain_id, *row[1:])
-            async for rows in run.stream(q.OPEN_HUNTS):
+            async for rows in run.stream(q.of_engine(q.OPEN_HUNTS, self.engine_id)):
                 for row in rows:
                     by_id[row[0]].hunts[row[2]] = SlHunt(by_id[row[0]].chain.chain_id, *row[1:])
-            summary = await run.fetch(q.FINAL_SUMMARY)
-            hunt_summary = await run.fetch(q.HUNT_SUMMARY)
-            switch = await run.fetch(q.ENGINE_SWITCH)
+            own = {"engine_id": self.engine_id}
+            summary = await run.fetch(q.FINAL_SUMMARY, own)
+            hunt_summary = await run.fetch(q.HUNT_SUMMARY, own)
+            switch = await run.fetch(q.ENGINE_SWITCH, own)
             if not snapshot.chains:
-                snapshot.history_from = (await run.fetch(q.HISTORY_FROM))[0][0]
+                snapshot.history_from = (await run.fetch(q.HISTORY_FROM, own))[0][0]
         snapshot.profit_booking_enabled = bool(switch[0][0]) if switch else True
         for plugin_id, status, level, count, total in summary:
             snapshot.archive.setdefault(plugin_id, ChainTally()).add(status, level, total, count)
@@ -133,13 +138,13 @@ class SqlStore(OperatorRows):
     async def hunt_tally(self, plugin_id: str) -> HuntTally:
         """Every hunt of the plugin's chains, open and ended, counted with its money."""
         async with self._transaction(write=False) as run:
-            rows = await run.fetch(q.HUNT_SUMMARY_OF, {"plugin_id": plugin_id})
+            rows = await run.fetch(q.HUNT_SUMMARY_OF, {"plugin_id": plugin_id, "engine_id": self.engine_id})
         return _hunt_tallies(rows).get(plugin_id, HuntTally())
 
     async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
         """Append what a reconciliation found and did to ``broker_findings``."""
         async with self._transaction(write=True) as run:
-            await run.run_many(q.INSERT_FINDING, [finding_values(f, at) for f in findings])
+            await run.run_many(q.INSERT_FINDING, [finding_values(f, at, self.engine_id) for f in findings])
 
     async def record_events(self, chain_id: str, events: Sequence[ChainEvent], at: datetime) -> None:
         """Append ``events`` to ``chain_events`` of ``chain_id``; the chain's row is not touched."""
@@ -154,7 +159,7 @@ class SqlStore(OperatorRows):
     async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         """The stored chain that ``order_b_id`` opened, if any."""
         async with self._transaction(write=False) as run:
-            rows = await run.fetch(q.CHAIN_BY_ORDER_B, {"order_b_id": order_b_id})
+            rows = await run.fetch(q.CHAIN_BY_ORDER_B, {"order_b_id": order_b_id, "engine_id": self.engine_id})
         return chain_from_row(rows[0]) if rows else None
 
     async def list_chains(
@@ -163,16 +168,18 @@ class SqlStore(OperatorRows):
         """Chains read from the database (final ones included), oldest first."""
         query = _listing(plugin_id is not None, frozenset(statuses))
         async with self._transaction(write=False) as run:
-            rows = await run.fetch(query, {"plugin_id": plugin_id} if plugin_id is not None else {})
+            own = {"engine_id": self.engine_id}
+            rows = await run.fetch(query, own | {"plugin_id": plugin_id} if plugin_id is not None else own)
         return [chain_from_row(row) for row in rows]
 
 
-async def write_change(run: StatementRunner, change: ChainChange) -> None:
-    """The statements of one change, in the order that finds a conflict first."""
+async def write_change(run: StatementRunner, change: ChainChange, engine_id: str) -> None:
+    """The statements of one change, in the order that finds a conflict first (a chain it
+    creates is ``engine_id``'s)."""
     chain_id, now = change.chain_id, change.after.updated_at
     assert now is not None, "a drafted change always stamps its chain's updated_at"
     if change.creates:
-        await run.run(q.INSERT_CHAIN, chain_values(change.after))
+        await run.run(q.INSERT_CHAIN, chain_values(change.after) | {"engine_id": engine_id})
     else:
         params: dict[str, Any] = changing_values(change.after)
         params.update(b_chain_id=chain_id, b_expected=change.expected_version)
@@ -204,7 +211,7 @@ async def write_change(run: StatementRunner, change: ChainChange) -> None:
     if change.events:
         await run.run_many(q.INSERT_EVENT, [event_values(chain_id, e, now) for e in change.events])
     if change.answers:
-        await write_answers(run, change.answers)
+        await write_answers(run, change.answers, engine_id)
 
 
 def _hunt_tallies(rows: Sequence[Sequence[Any]]) -> dict[str, HuntTally]:

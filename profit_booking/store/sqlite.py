@@ -1,8 +1,9 @@
 """The SQLite store: one held writer connection, explicit transactions, a writer lease.
 
-The store opens one aiosqlite connection for the service's life and runs every transaction
-on it, one at a time (``BEGIN IMMEDIATE`` … ``COMMIT``, the driver in autocommit mode so it
-never opens one on its own). A refused change is rolled back and the connection kept; only
+The store opens one connection for the service's life and runs every transaction on it, one
+at a time (``BEGIN IMMEDIATE`` … ``COMMIT``, the driver in autocommit mode so it never opens one
+on its own): reads on aiosqlite's thread, each write transaction whole on the store's own writer
+thread (:mod:`.sqlite_threads`). A refused change is rolled back and the connection kept; only
 when a rollback itself fails is the connection's state unknown, and then it is replaced.
 A read-only store opens the file with ``mode=ro`` and never creates, converts or leaves files.
 
@@ -24,9 +25,8 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 
-import aiosqlite
-
 from ..domain.requests import OperatorRequest
+from ..engine_id import DEFAULT_ENGINE_ID
 from ..errors import DatabaseDamagedError, LeaseLostError, StoredValueError, StoreError
 from .drivers import UnknownStateError
 from .drivers_sqlite import SqliteDriverRunner, SqliteWriteBatch
@@ -37,6 +37,7 @@ from .sql_store import SqlStore
 from .sqlite_check import FullChecks, check_read_only
 from .sqlite_file import connect, open_file, pragmas_for, read_only_mode, stamp
 from .sqlite_judge import DIALECT, Consistency, damage_message
+from .sqlite_threads import SharedConnection, WriterThread, in_transaction, settled
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,15 @@ class SqliteStore(SqlStore):
     """Chains in one SQLite file, written by this process alone while it holds the lease."""
 
     def __init__(
-        self, path: Path, conn: aiosqlite.Connection, *, read_only: bool, pragmas: tuple[str, ...],
+        self, path: Path, conn: SharedConnection, *, read_only: bool, pragmas: tuple[str, ...],
         lease: WriterLease | None, renew_every: float, consistency: Consistency | None = None,
-        checked_at_open: bool = False,
+        checked_at_open: bool = False, engine_id: str = DEFAULT_ENGINE_ID,
     ) -> None:
         self.path, self.label = path, str(path)
+        self.engine_id = engine_id
         self.read_only = read_only
-        self._conn: aiosqlite.Connection | None = conn
+        self._conn: SharedConnection | None = conn
+        self._writer = WriterThread()  # its thread starts with the first write: a read-only store has none
         self._pragmas = pragmas
         self._lease = lease
         self._lock = asyncio.Lock()
@@ -59,7 +62,7 @@ class SqliteStore(SqlStore):
         self._closed = False
         self._stamp = stamp(path) if read_only and read_only_mode(path) != "ro" else None
         self._renewer = asyncio.create_task(self._keep_lease(renew_every)) if lease else None
-        self._inbox_empty_at: tuple[aiosqlite.Connection, int] | None = None
+        self._inbox_empty_at: tuple[SharedConnection, int] | None = None
         self._checks = FullChecks(
             path, self.label, pragmas[:1], consistency, self.stop_writing, checked_at_open=checked_at_open
         )
@@ -68,6 +71,7 @@ class SqliteStore(SqlStore):
     async def open(
         cls, path: Path, *, create: bool = True, read_only: bool = False, synchronous: str = "FULL",
         busy_timeout_ms: int = 5000, lease_ttl: timedelta = LEASE_TTL, consistency: Consistency | None = None,
+        engine_id: str = DEFAULT_ENGINE_ID,
     ) -> SqliteStore:
         """Open (or, when ``create``, make) the file, judged before anything is written to it
         (:func:`open_file`: on a file of up to 16 MB with the full ``integrity_check`` and
@@ -82,7 +86,7 @@ class SqliteStore(SqlStore):
         renew_every = lease_ttl.total_seconds() / 3
         return cls(
             path, conn, read_only=read_only, pragmas=pragmas, lease=lease, renew_every=renew_every,
-            consistency=consistency, checked_at_open=checked,
+            consistency=consistency, checked_at_open=checked, engine_id=engine_id,
         )
 
     async def verify(self, *, wait: bool | None = None) -> None:
@@ -102,7 +106,7 @@ class SqliteStore(SqlStore):
         async with self._lock:
             conn = await self._connection()
             try:
-                [(version,)] = await conn.execute_fetchall("PRAGMA data_version")
+                [(version,)] = await settled(conn.execute_fetchall("PRAGMA data_version"))
             except sqlite3.Error as exc:
                 raise translate(exc) from exc
         if self._inbox_empty_at == (conn, version):
@@ -157,11 +161,13 @@ class SqliteStore(SqlStore):
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
+            self._writer.close()
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
-        """A write transaction is recorded, then run in one round trip to the connection's
-        thread (:class:`SqliteWriteBatch`); a read transaction runs statement by statement."""
+        """A write transaction is recorded, then run in one round trip to the store's writer
+        thread (:class:`SqliteWriteBatch`); a read transaction runs statement by statement on
+        aiosqlite's."""
         if write and self.read_only:
             raise StoreError(f"{self.label} cannot be written: it was opened read-only")
         if write:
@@ -175,32 +181,31 @@ class SqliteStore(SqlStore):
                 return
             try:
                 await conn.execute("BEGIN")
-            except sqlite3.Error as exc:
-                raise translate(exc) from exc
-            try:
                 yield SqliteDriverRunner(conn, DIALECT)
                 if self._stamp is not None and stamp(self.path) != self._stamp:
                     raise StoreError(f"{self.label} was written while it was being read; run the command again")
                 await conn.execute("COMMIT")
             except BaseException as exc:
-                await self._roll_back(conn)
+                await self._roll_back(conn)  # after it, aiosqlite's thread has ended every statement of the read
                 if isinstance(exc, sqlite3.Error):
                     raise translate(exc) from exc
                 if isinstance(exc, StoredValueError):  # it cannot name the file: the store does
                     raise DatabaseDamagedError(damage_message(self.label, str(exc))) from exc
                 raise
 
-    async def _apply(self, conn: aiosqlite.Connection, batch: SqliteWriteBatch | LeaseProof) -> None:
-        """Run a recorded write transaction on the connection's own thread.
+    async def _apply(self, conn: SharedConnection, batch: SqliteWriteBatch | LeaseProof) -> None:
+        """Run a recorded write transaction on the store's writer thread, in one round trip.
 
-        aiosqlite has no public call for running a function on its thread; ``_execute`` is the
-        one its own methods use. The transaction always ends there (committed or rolled back),
-        so even a cancelled caller leaves the connection in a known state, unless the rollback
+        The transaction always ends there (committed or rolled back) before this returns, even
+        for a cancelled caller, so the connection is left in a known state, unless the rollback
         itself failed: then the connection is replaced.
         """
         try:
-            # private and unannotated in aiosqlite: see the docstring
-            await conn._execute(lambda: batch.apply(conn._conn))  # type: ignore[no-untyped-call]
+            await self._writer.run(batch.apply, conn.sqlite3_connection)
+        except asyncio.CancelledError:
+            if in_transaction(conn):  # its rollback failed (UnknownStateError, said to no one)
+                await self._discard(conn)
+            raise
         except UnknownStateError:
             await self._discard(conn)
             raise
@@ -210,7 +215,7 @@ class SqliteStore(SqlStore):
         except sqlite3.Error as exc:
             raise translate(exc) from exc
 
-    async def _connection(self) -> aiosqlite.Connection:
+    async def _connection(self) -> SharedConnection:
         if self._closed:
             raise StoreError(f"{self.label} is closed")
         if self._conn is None:
@@ -218,17 +223,19 @@ class SqliteStore(SqlStore):
             logger.warning("reopened the connection to %s", self.label)
         return self._conn
 
-    async def _roll_back(self, conn: aiosqlite.Connection) -> None:
-        """Roll back; a connection whose rollback fails is in an unknown state and is replaced."""
+    async def _roll_back(self, conn: SharedConnection) -> None:
+        """Roll back, to the end on aiosqlite's thread even for a caller cancelled meanwhile (what
+        was queued there before it has ended too); a connection still in its transaction after it
+        is in an unknown state and is replaced. A failed rollback is not raised (SQLite rolls a
+        transaction back by itself after some errors): the caller raises what made it roll back."""
         try:
-            await asyncio.shield(conn.execute("ROLLBACK"))
-        except sqlite3.OperationalError as exc:
-            if "no transaction is active" not in str(exc):
+            with suppress(Exception):
+                await settled(conn.execute("ROLLBACK"))
+        finally:
+            if in_transaction(conn):
                 await self._discard(conn)
-        except BaseException:
-            await self._discard(conn)
 
-    async def _discard(self, conn: aiosqlite.Connection) -> None:
+    async def _discard(self, conn: SharedConnection) -> None:
         self._conn = None
         with suppress(BaseException):
             await asyncio.shield(conn.close())

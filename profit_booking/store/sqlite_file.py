@@ -28,6 +28,7 @@ from .sqlite_judge import (
     nothing_disagrees,
     open_error,
 )
+from .sqlite_threads import SharedConnection
 
 FULL_CHECK_LIMIT = 16 * 2**20
 """The largest file a writer checks in full (``integrity_check`` and the ledger) before its first
@@ -53,7 +54,7 @@ async def open_file(
     lease: WriterLease | None,
     busy_timeout_ms: int,
     consistency: Consistency | None,
-) -> tuple[aiosqlite.Connection, bool]:
+) -> tuple[SharedConnection, bool]:
     """The store's connection to the file, and whether the file was checked in full before its
     first write: read-only without a ``lease``, else judged (:func:`prepare_for_writing`, in full
     on a file of up to :data:`FULL_CHECK_LIMIT` bytes), its schema in place and the lease taken.
@@ -120,9 +121,9 @@ def stamp(path: Path) -> tuple[int, int, int]:
     return status.st_ino, status.st_size, status.st_mtime_ns
 
 
-async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
+async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> SharedConnection:
     target = f"file:{quote(str(path.absolute()))}?mode={read_only_mode(path) if read_only else 'rw'}"
-    pending = aiosqlite.connect(target, uri=True, isolation_level=None)
+    pending = SharedConnection(target, uri=True, isolation_level=None)  # the store's writer thread uses it too
     # aiosqlite's worker thread is not a daemon: a bot that dies without closing the store would
     # hang at exit. SQLite itself makes an interrupted transaction roll back on the next open.
     pending._thread.daemon = True  # private: aiosqlite offers no public switch

@@ -7,6 +7,9 @@ partial indexes on active orders, unfinished chains and open hunts.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
 from sqlalchemy import bindparam, exists, func, insert, literal, select, text, update
 
 from ..domain.chain import FINAL_STATUSES
@@ -35,12 +38,25 @@ from .tables import (
     table_of,
 )
 
+if TYPE_CHECKING:
+    from .runner import Query
+
 events = table_of(ChainEventRow)
 findings = table_of(BrokerFindingRow)
 
 UNFINISHED = text(f"chains.{UNFINISHED_CHAIN_WHERE.text}")
+OWN_CHAIN = chains.c.engine_id == bindparam("engine_id")  # the store's engine: every engine read names it
 ACTIVE_ORDER = text(f"chain_orders.{ACTIVE_ORDER_WHERE.text}")
 OPEN_HUNT = text(f"sl_hunts.{OPEN_HUNT_WHERE.text}")
+
+
+
+@lru_cache(maxsize=64)
+def of_engine(query: Query, engine_id: str) -> Query:
+    """``query`` with its ``engine_id`` bound (for a streamed read, which takes no parameters):
+    one object per query and engine, so each is compiled once."""
+    return query.params(engine_id=engine_id)
+
 
 # inline(): nothing reads a new row's id back, so PostgreSQL need not return it
 INSERT_CHAIN, INSERT_ORDER, INSERT_BOOKING = insert(chains).inline(), insert(orders).inline(), insert(bookings).inline()
@@ -59,6 +75,11 @@ UPDATE_ORDER = (
         order_id=func.coalesce(bindparam("order_id", type_=orders.c.order_id.type), orders.c.order_id),
         status=bindparam("status"), updated_at=bindparam("updated_at"),
     )
+)
+CLAIM_ORDER = (  # an intent claimed for one send, committed before it goes out
+    update(orders)
+    .where(orders.c.client_order_id == bindparam("b_client_order_id"), orders.c.status == bindparam("b_status"))
+    .values(status=bindparam("status"), claimed_by=bindparam("claimed_by"), updated_at=bindparam("updated_at"))
 )
 PLACE_ORDER = (
     update(orders)
@@ -80,12 +101,14 @@ END_HUNT = (
     .values(status=bindparam("status"), closed_at=bindparam("at"), won_back_cents=bindparam("won_back_cents"))
 )
 
-UNFINISHED_CHAINS = select(*CHAIN_COLUMNS).where(UNFINISHED)
+UNFINISHED_CHAINS = select(*CHAIN_COLUMNS).where(UNFINISHED, OWN_CHAIN)
 ACTIVE_ORDERS = select(*ORDER_COLUMNS).where(ACTIVE_ORDER)  # the reader keeps those of unfinished chains' levels
-OPEN_HUNTS = select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(OPEN_HUNT, UNFINISHED)
+OPEN_HUNTS = (
+    select(*HUNT_COLUMNS).join(chains, chains.c.chain_id == hunts.c.chain_id).where(OPEN_HUNT, UNFINISHED, OWN_CHAIN)
+)
 FINAL_SUMMARY = (
     select(chains.c.plugin_id, chains.c.status, chains.c.level, func.count(), func.sum(chains.c.total_profit_cents))
-    .where(text(sql_in("chains.status", FINAL_STATUSES)))
+    .where(text(sql_in("chains.status", FINAL_STATUSES)), OWN_CHAIN)
     .group_by(chains.c.plugin_id, chains.c.status, chains.c.level)
 )
 HUNT_SUMMARY = (
@@ -94,15 +117,17 @@ HUNT_SUMMARY = (
         func.sum(hunts.c.won_back_cents),
     )
     .join(chains, chains.c.chain_id == hunts.c.chain_id)
+    .where(OWN_CHAIN)
     .group_by(chains.c.plugin_id, hunts.c.status)
 )
 
-CHAIN_BY_ID = select(*CHAIN_COLUMNS).where(chains.c.chain_id == bindparam("chain_id"))
-CHAIN_BY_ORDER_B = select(*CHAIN_COLUMNS).where(chains.c.order_b_id == bindparam("order_b_id"))
+CHAIN_BY_ID = select(*CHAIN_COLUMNS).where(chains.c.chain_id == bindparam("chain_id"), OWN_CHAIN)
+CHAIN_BY_ORDER_B = select(*CHAIN_COLUMNS).where(chains.c.order_b_id == bindparam("order_b_id"), OWN_CHAIN)
+ENGINE_OF_ORDER_B = select(chains.c.engine_id).where(chains.c.order_b_id == bindparam("order_b_id"))
 ACTIVE_ORDERS_OF = ACTIVE_ORDERS.where(orders.c.chain_id == bindparam("chain_id"))
 OPEN_HUNTS_OF = OPEN_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
 HUNT_SUMMARY_OF = HUNT_SUMMARY.where(chains.c.plugin_id == bindparam("plugin_id"))
-ALL_CHAINS = select(*CHAIN_COLUMNS).order_by(chains.c.created_at, chains.c.chain_id)
+ALL_CHAINS = select(*CHAIN_COLUMNS).where(OWN_CHAIN).order_by(chains.c.created_at, chains.c.chain_id)
 PLUGIN_IDS = select(chains.c.plugin_id).distinct()
 LEDGER_ROW_OF = select(bookings.c.id).where(bookings.c.order_id == bindparam("order_id"))
 
@@ -126,35 +151,40 @@ AMEND_STOP_OUTCOME = (
     update(requests).where(requests.c.chain_id == bindparam("b_chain_id"), _STOP_CHAIN_DONE)
     .values(outcome=bindparam("outcome"))
 )
-PENDING_REQUESTS = select(*REQUEST_COLUMNS).where(PENDING_REQUEST).order_by(requests.c.id)
-RECENT_REQUESTS = select(*REQUEST_COLUMNS).order_by(requests.c.id.desc()).limit(bindparam("limit"))
+OWN_REQUEST = requests.c.engine_id == bindparam("engine_id")
+PENDING_REQUESTS = select(*REQUEST_COLUMNS).where(PENDING_REQUEST, OWN_REQUEST).order_by(requests.c.id)
+RECENT_REQUESTS = (
+    select(*REQUEST_COLUMNS).where(OWN_REQUEST).order_by(requests.c.id.desc()).limit(bindparam("limit"))
+)
 REQUEST_BY_ID = select(*REQUEST_COLUMNS).where(requests.c.id == bindparam("request_id"))
 
-ENGINE_SWITCH = select(engine_state.c.profit_booking_enabled).where(engine_state.c.id == 1)
+OWN_STATE = engine_state.c.engine_id == bindparam("engine_id")
+ENGINE_SWITCH = select(engine_state.c.profit_booking_enabled).where(OWN_STATE)
 HISTORY_FROM = select(  # with no unfinished chain: the newest chain's opening, else the last deal settled
     func.coalesce(
-        select(func.max(chains.c.created_at)).scalar_subquery(),
-        select(engine_state.c.last_deal_at).where(engine_state.c.id == 1).scalar_subquery(),
+        select(func.max(chains.c.created_at)).where(OWN_CHAIN).scalar_subquery(),
+        select(engine_state.c.last_deal_at).where(OWN_STATE).scalar_subquery(),
     ).label("history_from")
 )
 ENSURE_ENGINE_STATE = insert(engine_state).from_select(
-    ["id", "profit_booking_enabled", "updated_at"],
-    select(literal(1), literal(True), bindparam("at", type_=engine_state.c.updated_at.type)).where(
-        ~exists().where(engine_state.c.id == 1)
-    ),
+    ["engine_id", "profit_booking_enabled", "updated_at"],
+    select(
+        bindparam("engine_id", type_=engine_state.c.engine_id.type), literal(True),
+        bindparam("at", type_=engine_state.c.updated_at.type),
+    ).where(~exists().where(OWN_STATE)),
 )
 SET_SWITCH = (
-    update(engine_state).where(engine_state.c.id == 1)
+    update(engine_state).where(engine_state.c.engine_id == bindparam("b_engine_id"))
     .values(profit_booking_enabled=bindparam("enabled"), switched_by=bindparam("switched_by"),
             switched_at=bindparam("switched_at"), updated_at=bindparam("updated_at"))
 )
 SET_SWITCH_NO_BEAT = (  # the CLI's: the heartbeat (updated_at) stays the engine's own
-    update(engine_state).where(engine_state.c.id == 1)
+    update(engine_state).where(engine_state.c.engine_id == bindparam("b_engine_id"))
     .values(profit_booking_enabled=bindparam("enabled"), switched_by=bindparam("switched_by"),
             switched_at=bindparam("switched_at"))
 )
 HEARTBEAT = (
-    update(engine_state).where(engine_state.c.id == 1)
+    update(engine_state).where(engine_state.c.engine_id == bindparam("b_engine_id"))
     .values(
         last_tick_at=func.coalesce(bindparam("last_tick_at", type_=engine_state.c.last_tick_at.type),
                                    engine_state.c.last_tick_at),

@@ -25,7 +25,7 @@ from ..domain.requests import RequestKind, RequestStatus
 from .append_only import make_append_only
 from .types import Cents, DecimalText, UTCDateTime, enum_names
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def sql_in(column: str, members: Iterable[Enum]) -> str:
@@ -78,7 +78,8 @@ class WriterLeaseRow(SQLModel, table=True):
 
 
 class ChainRow(SQLModel, table=True):
-    """One profit chain: its pyramid position, counters and exact running total."""
+    """One profit chain: the engine that owns it, its pyramid position, counters and exact
+    running total."""
 
     __tablename__ = "chains"
     __table_args__ = (
@@ -86,12 +87,13 @@ class ChainRow(SQLModel, table=True):
         CheckConstraint("level >= 0 AND orders_booked >= 0 AND orders_lost >= 0", name="ck_chains_counters"),
         Index("ix_chains_plugin_status", "plugin_id", "status"),
         Index(
-            "ix_chains_unfinished", "level",
+            "ix_chains_unfinished", "engine_id", "level",
             sqlite_where=UNFINISHED_CHAIN_WHERE, postgresql_where=UNFINISHED_CHAIN_WHERE,
         ),
     )
 
     chain_id: str = Field(primary_key=True)
+    engine_id: str
     plugin_id: str
     symbol: str
     direction: str
@@ -111,7 +113,9 @@ class ChainRow(SQLModel, table=True):
 
 
 class ChainOrderRow(SQLModel, table=True):
-    """A broker order in one slot of a chain level; written before it is sent to the broker."""
+    """A broker order in one slot of a chain level; written before it is sent to the broker, and
+    claimed (``SENDING``, ``claimed_by`` the engine process) in a transaction of its own before
+    each send."""
 
     __tablename__ = "chain_orders"
     __table_args__ = (
@@ -133,6 +137,7 @@ class ChainOrderRow(SQLModel, table=True):
     order_id: str | None = Field(default=None, unique=True)
     target_price: Decimal | None = Field(default=None, sa_type=DecimalText)
     stop_price: Decimal | None = Field(default=None, sa_type=DecimalText)
+    claimed_by: str | None = None
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
@@ -211,6 +216,7 @@ class BrokerFindingRow(SQLModel, table=True):
     __table_args__ = (Index("ix_broker_findings_at", "at"), Index("ix_broker_findings_chain", "chain_id"))
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    engine_id: str
     at: datetime = _time()
     kind: FindingKind = _enum(FindingKind, "ck_broker_findings_kind")
     chain_id: str | None = None
@@ -230,6 +236,7 @@ class OperatorRequestRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    engine_id: str
     kind: RequestKind = _enum(RequestKind, "ck_operator_requests_kind")
     chain_id: str | None = None
     plugin_id: str | None = None
@@ -244,13 +251,12 @@ class OperatorRequestRow(SQLModel, table=True):
 
 
 class EngineStateRow(SQLModel, table=True):
-    """The engine's one row of state: profit booking switched on or off by an operator (kept
+    """Each engine's row of state: profit booking switched on or off by an operator (kept
     across restarts), and the market time of the last tick and the last broker deal it saw."""
 
     __tablename__ = "engine_state"
-    __table_args__ = (CheckConstraint("id = 1", name="ck_engine_state_single"),)
 
-    id: int = Field(primary_key=True)
+    engine_id: str = Field(primary_key=True)
     profit_booking_enabled: bool
     switched_by: str | None = None
     switched_at: datetime | None = _time(nullable=True)

@@ -3,55 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..core import Core
+from ..domain.cancellation import Answer, Cancelled
 from ..domain.chain import ProfitChain
 from ..domain.changes import ChainEvent
 from ..domain.orders import OrderKind, OrderStatus, SlotOrder
-from ..domain.requests import RequestAnswer
 from ..domain.tracked import TrackedChain
 from ..domain.transitions import ChainDraft
 from ..errors import BrokerError, BrokerUnavailableError, ProfitBookingError
-from .following import DealFollower
 
 logger = logging.getLogger(__name__)
 
 
-Answer = Callable[[list[str], list[str]], RequestAnswer]
-"""Builds the answer of the operator request a cancellation carries out, from the tickets it
-will close and those it leaves open; the answer commits with the cancellation."""
-
-
-@dataclass(frozen=True, slots=True)
-class Cancelled:
-    """A cancellation as it went: the chain as it ended, the positions it named to close and
-    those it left open, and one ``position_closed`` / ``position_not_closed`` event per close."""
-
-    chain: ProfitChain
-    closing: list[str]
-    left_open: list[str]
-    events: list[ChainEvent]
-
-
-async def cancel_chain(
-    core: Core, follower: DealFollower, chain_id: str, reason: str, *, leave_order_b: bool = False
-) -> ProfitChain:
-    """End the chain, then close its open positions through the broker (see :func:`cancel`).
-    Returns the chain as it ends."""
-    return (await cancel(core, follower, chain_id, reason, leave_order_b=leave_order_b)).chain
-
-
 async def cancel(
-    core: Core, follower: DealFollower, chain_id: str, reason: str, *, leave_order_b: bool = False,
-    leave_positions: bool = False, answer: Answer | None = None,
+    core: Core, chain_id: str, reason: str, *, leave_order_b: bool = False, leave_positions: bool = False,
+    answer: Answer | None = None,
 ) -> Cancelled:
     """End the chain, then close its open positions through the broker.
 
-    The broker's closes are settled first (a position that closed at its take-profit a moment
-    ago is booked, not "closed" again; a level that fills meanwhile is not sent). Then, under
-    the chain's lock, the cancellation commits: CANCELLED is final, unplaced intents are
+    The caller settles the broker's closes first (a position that closed at its take-profit a
+    moment ago is booked, not "closed" again; a level that fills meanwhile is not sent). Then,
+    under the chain's lock, the cancellation commits: CANCELLED is final, unplaced intents are
     dropped, open hunts end, and its ``cancelled`` event names the positions to be closed
     (those of intents sent without a recorded answer too, found by client id), so that from
     then on no order of the chain can go out, whatever happens next. ``answer`` builds the
@@ -68,7 +41,6 @@ async def cancel(
     no chain knows: reconciliation reports them (``UNKNOWN_POSITION`` in ``broker_findings``, and
     the log) at each start until someone closes them; the engine never closes them on its own.
     """
-    await follower.poll_settled(hold=chain_id)  # a level these closes open is not sent: it ends here
     try:
         async with core.tracker.locked(chain_id) as tracked:
             to_close = await _open_positions_of(core, tracked, leave_order_b)

@@ -34,9 +34,9 @@ from ..domain.hunts import HuntStatus, SlHunt
 from ..domain.orders import OrderStatus, client_order_id
 from ..errors import ProfitBookingError
 from .closing import settle_closes
-from .following import close_of
 from .hunting import Decisions, decide_hunts
 from .linking import link_held
+from .positions import close_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ async def _trigger_recoveries(core: Core, held: dict[str, Position], closed: dic
     if not decided:
         return 0
     latest = max(at for slots in decided.values() for _, at in slots.values())
-    outcomes = await decide_hunts(core, decided, latest)
+    outcomes = (await decide_hunts(core, decided, latest)).outcomes
     triggered = sum(len(decided[c]) for c, outcome in outcomes.items() if not isinstance(outcome, ProfitBookingError))
     done.recoveries += triggered
     return triggered
@@ -131,7 +131,7 @@ async def _settle(core: Core, deals: Sequence[Deal], done: CatchUp, written_befo
         return 0
     due = [d for d in deals if d.ticket in owners]
     intents = {d.ticket: d.client_order_id for d in due if d.ticket not in memory.order_chain}
-    results = await settle_closes(core, [close_of(d) for d in due], place_levels=False)
+    results = (await settle_closes(core, [close_of(d) for d in due])).results  # the levels they open: placed later
     still = {d.ticket for d in due if memory.chain_of_close(d.ticket, d.client_order_id) is not None}
     moved: set[str] = set()  # by a result of its own: a close skipped (its client id settled by another ticket) is not
     for result in results:
@@ -165,5 +165,5 @@ async def _expire_due(core: Core, now: datetime) -> bool:
     }
     if not due:
         return False
-    outcomes = await decide_hunts(core, due, now)
+    outcomes = (await decide_hunts(core, due, now)).outcomes
     return any(not isinstance(outcome, ProfitBookingError) for outcome in outcomes.values())

@@ -1,49 +1,62 @@
-"""Closing chain orders: the plan's bookings, and the broker's closes settled across chains."""
+"""Closing chain orders: the plan's bookings, and the broker's closes settled across chains.
+Each returns its results with the work its changes imply: the levels they opened, to place."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..core import Core
 from ..domain.chain import BookingResult, ChainStatus
 from ..domain.changes import LedgerKind
 from ..domain.closes import Close
+from ..domain.followups import FollowUps
 from ..domain.hunts import HuntStatus
 from ..domain.money import ZERO
-from ..domain.orders import OrderKind
 from ..domain.transitions import ChainDraft
 from ..errors import AlreadyBookedError, BrokerError, ChainFinalError, ProfitBookingError, UnknownOrderError
-from .placing import entry_price, place_opened_levels
-from .positions import open_tickets
+from .positions import engine_placed, market_price, open_tickets
 
 logger = logging.getLogger(__name__)
 
 
-async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, Decimal]]) -> list[BookingResult]:
+@dataclass(slots=True)
+class Settled:
+    """What closing did: each close's result, in order, and the work its changes imply."""
+
+    results: list[BookingResult] = field(default_factory=list)
+    follow_ups: FollowUps = field(default_factory=FollowUps)
+
+    def add(self, other: Settled) -> None:
+        """Take ``other``'s results and work after this one's."""
+        self.results += other.results
+        self.follow_ups.add(other.follow_ups)
+
+
+async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, Decimal]]) -> Settled:
     """Book checked ``(order_id, amount)`` closes of one chain in one change, in order.
 
     If one of several is refused as unknown or already booked, the others are booked one by
     one. A level that fills writes the next level's intents, priced from the broker's price,
-    and the engine places them. With a broker, a report the broker would contradict is refused
+    for the engine to place. With a broker, a report the broker would contradict is refused
     (see :func:`contradicted`): the ledger never keeps a figure the broker's own deal would not.
     """
     for order_id, _ in closes:
         owner = core.memory.order_chain.get(order_id)
         if owner not in (None, chain_id):
             error = f"order {order_id} belongs to chain {owner}, not {chain_id}"
-            return [core.refused(oid, chain_id, error) for oid, _ in closes]
+            return Settled([core.refused(oid, chain_id, error) for oid, _ in closes])
     if refused := await contradicted(core, chain_id, [order_id for order_id, _ in closes]):
         rest = [(order_id, amount) for order_id, amount in closes if order_id not in refused]
-        booked = (
-            dict(zip([order_id for order_id, _ in rest], await book_profits(core, chain_id, rest), strict=False))
-            if rest else {}
-        )
-        return [
-            booked[order_id] if order_id in booked else core.refused(order_id, chain_id, refused[order_id])
+        booked = await book_profits(core, chain_id, rest) if rest else Settled()
+        by_order = dict(zip([order_id for order_id, _ in rest], booked.results, strict=False))
+        answers = [
+            by_order[order_id] if order_id in by_order else core.refused(order_id, chain_id, refused[order_id])
             for order_id, _ in closes
         ]
+        return Settled(answers, booked.follow_ups)
 
     def book_all(draft: ChainDraft) -> list[BookingResult]:
         # the defaults bind each close; mypy cannot type such a lambda (python/mypy#15459)
@@ -56,15 +69,15 @@ async def book_profits(core: Core, chain_id: str, closes: Sequence[tuple[str, De
         results = await core.tracker.change(chain_id, book_all, entry_price=await market_price(core, chain_id))
     except ProfitBookingError as exc:
         if len(closes) > 1 and isinstance(exc, (AlreadyBookedError, UnknownOrderError)):
-            return [result for close in closes for result in await book_profits(core, chain_id, [close])]
-        return [await refusal(core, order_id, chain_id, exc) for order_id, _ in closes]
-    await after_closing(core, {chain_id: results})
-    return results
+            one_by_one = Settled()
+            for close in closes:
+                one_by_one.add(await book_profits(core, chain_id, [close]))
+            return one_by_one
+        return Settled([await refusal(core, order_id, chain_id, exc) for order_id, _ in closes])
+    return Settled(results, opened_levels({chain_id: results}))
 
 
-async def settle_closes(
-    core: Core, closes: Sequence[Close], *, hold: str | None = None, place_levels: bool = True
-) -> list[BookingResult]:
+async def settle_closes(core: Core, closes: Sequence[Close]) -> Settled:
     """Broker closes of chain orders (one tick's, across chains) in one transaction.
 
     Each close is booked when it made the target (or closed at its take-profit), starts an SL
@@ -73,9 +86,8 @@ async def settle_closes(
     chain's part is isolated: a refused close refuses only its chain's part, whose closes are
     then tried one by one. Closes of orders not active here (already settled, or not chain
     orders) are skipped, so a close reported twice, or by two paths, settles once. The levels
-    the closes open are placed, except the chain ``hold`` names (one about to be cancelled), or
-    none without ``place_levels`` (a caller that first settles whatever else the broker already
-    did with their client ids).
+    the closes open are the work they imply: the caller places them, or leaves them while it
+    first settles whatever else the broker already did with their client ids.
     """
     by_chain: dict[str, list[Close]] = {}
     for close in closes:
@@ -83,7 +95,7 @@ async def settle_closes(
         if chain_id is not None:
             by_chain.setdefault(chain_id, []).append(close)
     if not by_chain:
-        return []
+        return Settled()
 
     def settle_all(group: list[Close]) -> Callable[[ChainDraft], list[BookingResult]]:
         def settle(draft: ChainDraft) -> list[BookingResult]:
@@ -93,28 +105,20 @@ async def settle_closes(
 
     now = max((c.at for c in closes if c.at is not None), default=None)
     outcomes = await core.tracker.change_many({cid: settle_all(group) for cid, group in by_chain.items()}, now)
-    results: list[BookingResult] = []
+    answered = Settled()
     done: dict[str, list[BookingResult]] = {}
     for chain_id, outcome in outcomes.items():
         group = by_chain[chain_id]
         if not isinstance(outcome, ProfitBookingError):
             done[chain_id] = outcome
-            results.extend(outcome)
+            answered.results.extend(outcome)
         elif len(group) > 1:  # one refused close refused its chain's part: the others alone
             for close in group:
-                results.extend(await settle_closes(core, [close], hold=hold, place_levels=place_levels))
+                answered.add(await settle_closes(core, [close]))
         else:
-            results.append(await refusal(core, group[0].order_id, chain_id, outcome))
-    await after_closing(core, done, hold, place=place_levels)
-    return results
-
-
-def engine_placed(core: Core, chain_id: str) -> set[str | None]:
-    """The tickets of the chain's active orders the engine placed through its broker (none when
-    the bot places them: it may send them with another magic, which the broker does not report)."""
-    if not core.settings.engine_places_orders:
-        return set()
-    return {o.order_id for o in core.memory.open_orders(chain_id) if o.kind is not OrderKind.ORDER_B}
+            answered.results.append(await refusal(core, group[0].order_id, chain_id, outcome))
+    answered.follow_ups.add(opened_levels(done))
+    return answered
 
 
 async def contradicted(core: Core, chain_id: str, order_ids: Sequence[str]) -> dict[str, str]:
@@ -168,26 +172,16 @@ def settled(draft: ChainDraft, order_id: str, close: Callable[[], None]) -> Book
     )
 
 
-async def after_closing(
-    core: Core, results: dict[str, list[BookingResult]], hold: str | None = None, *, place: bool = True
-) -> None:
-    """Log what was settled, then place the orders of every level it opened (with ``place``)."""
+def opened_levels(results: dict[str, list[BookingResult]]) -> FollowUps:
+    """Log what was settled, chain by chain; the work it implies: placing the orders of every
+    level it opened."""
     for chain_id, chain_results in results.items():
         for result in chain_results:
             logger.info(
                 "settled %s in chain %s: %s, level %d", result.order_id, chain_id, result.profit_amount,
                 result.new_level,
             )
-    if place:
-        opened = [cid for cid, rs in results.items() if cid != hold and any(r.chain_advanced for r in rs)]
-        await place_opened_levels(core, opened)
-
-
-async def market_price(core: Core, chain_id: str) -> Decimal | None:
-    """Where the chain's orders open now (the broker's ask for a BUY, its bid for a SELL): what
-    a level opened now is priced from."""
-    tracked = core.memory.tracked.get(chain_id)
-    return None if tracked is None else await entry_price(core, tracked.chain)
+    return FollowUps(place=[cid for cid, rs in results.items() if any(r.chain_advanced for r in rs)])
 
 
 async def refusal(core: Core, order_id: str, chain_id: str, exc: ProfitBookingError) -> BookingResult:

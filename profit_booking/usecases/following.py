@@ -1,6 +1,7 @@
-"""Following the market: ticks decide SL hunts, and the broker's closed deals become settled
-closes, looked up when a tick reaches an open chain order's take-profit or stop in the price
-index (never a scan of every order)."""
+"""Following the broker's closed deals: where the engine last read them, which chains a tick
+told it to look for (a tick reached an open chain order's take-profit or stop in the price
+index: never a scan of every order), and the engine's heartbeat. Reads only: the deals read are
+settled by the dispatcher."""
 
 from __future__ import annotations
 
@@ -9,16 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from ..broker.ports import CloseReason, Deal, Tick
+from ..broker.ports import Deal, Tick
 from ..core import Core
-from ..domain.chain import BookingResult
-from ..domain.closes import Close
 from ..domain.price_index import TriggerKind
 from ..domain.requests import Heartbeat
-from ..errors import BrokerError, ProfitBookingError, StoreError
-from .closing import settle_closes
-from .hunting import follow_hunts
-from .placing import place_opened_levels
+from ..errors import BrokerError, StoreError
 from .positions import open_tickets
 
 logger = logging.getLogger(__name__)
@@ -29,19 +25,12 @@ order's take-profit or stop: a broker's deal history can show a close seconds af
 HEARTBEAT_EVERY = 2.0
 """Seconds of wall time between two writes of the engine's heartbeat (``engine_state``): what it
 last saw, for the operator's ``status`` and for telling a running bot from a stopped one."""
-
-
-def close_of(deal: Deal) -> Close:
-    """A broker deal as the chain rules read it."""
-    return Close(
-        deal.ticket, deal.profit, deal.client_order_id, deal.close_price, deal.closed_at,
-        at_target=deal.reason is CloseReason.TP, at_stop=deal.reason is CloseReason.SL,
-    )
+Crossings = Sequence[tuple[Tick, list[tuple[str, str]]]]  # each tick with what it reached in the price index
 
 
 class DealFollower:
-    """Reads the broker's closed deals from where it last stopped and settles the chain orders
-    among them (each once: a deal already settled is no longer an active order)."""
+    """Reads the broker's closed deals from where it last stopped (each settled once, by the
+    dispatcher: a deal already settled is no longer an active order), and when to read them."""
 
     def __init__(self, core: Core, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.core = core
@@ -76,56 +65,39 @@ class DealFollower:
         except StoreError as exc:
             logger.warning("could not write the engine's heartbeat: %s", exc)
 
-    async def on_ticks(self, ticks: Sequence[Tick]) -> list[BookingResult]:
-        """Decide the SL hunts the ticks reach (expiry, recovery order), try again the intents the
-        broker refused before, then settle what the ticks closed; the broker is asked only when
-        a tick reached the take-profit or stop of an open chain order (and, for a while after,
-        until the close shows in its history). A broker failure is logged and tried again on
-        the next ticks: it never escapes."""
-        memory = self.core.memory
-        # one look into the price index per tick, before anything is placed: the broker can have
-        # closed only orders that were open before this batch, so it serves both uses below
-        crossings = [(tick, memory.prices.crossed(tick.symbol, tick.bid, tick.ask)) for tick in ticks]
-        await follow_hunts(self.core, crossings)  # first: a recovery order whose window ended is not sent
-        if memory.unplaced:  # on the clock their refusals were stamped with: the service's
-            await place_opened_levels(self.core, memory.unplaced.due(self.core.clock()))
-        if self.core.broker is None:  # the bot places and reports its orders itself
-            return []
+    def reached(self, crossings: Crossings) -> None:
+        """Look for the closes of the chains whose take-profit or stop the ticks reached: from
+        its latest crossing, each chain's deals are read for :data:`HISTORY_LAG` of market time."""
         for tick, reached in crossings:
             for chain_id, kind in reached:
                 if kind is not TriggerKind.RECOVERY:  # its window counts from its latest crossing
                     self.expecting[chain_id] = max(tick.at, self.expecting.get(chain_id, tick.at))
-        if not self.expecting:
-            return []
-        try:
-            results = await self.poll()
-        except BrokerError as exc:  # a database failure is no broker's: it goes to the caller
-            logger.error("could not read the broker's deals (tried again on the next ticks): %s", exc)
-            return []
+
+    def looked(self, ticks: Sequence[Tick]) -> None:
+        """After a read on ``ticks``: stop looking for the closes of chains that ended, or whose
+        window has passed by the latest tick (a chain can have more closes on their way: each is
+        read until its window ends)."""
         latest = max(tick.at for tick in ticks)
-        self.expecting = {  # a chain can have more closes on their way: each is read until the window ends
+        self.expecting = {
             chain_id: since for chain_id, since in self.expecting.items()
-            if chain_id in memory.tracked and latest - since < HISTORY_LAG
+            if chain_id in self.core.memory.tracked and latest - since < HISTORY_LAG
         }
-        return results
 
-    async def poll(self, *, hold: str | None = None) -> list[BookingResult]:
-        """Settle every deal closed since the last poll (the broker's ``since`` is inclusive, so a
-        deal of the last instant is seen again and skipped); without a broker there is none.
-        A level the deals open is placed, except in the chain ``hold`` names."""
+    async def read(self) -> Sequence[Deal] | None:
+        """The deals closed since the last read (the broker's ``since`` is inclusive, so a deal of
+        the last instant is read again: settled already, it is skipped); ``None`` when there is
+        nothing to read: no broker, or no chain tracked (no deal is read from 1970 on)."""
         if self.core.broker is None:
-            return []
+            return None
         since = self.since or self.core.memory.oldest_opened()
-        if since is None:  # no chain is tracked: no deal can be settled (and none is read from 1970 on)
-            return []
-        deals = await self.core.broker.closed_deals(since)
-        results = await self.settle(deals, hold=hold)
-        return results + await self._settle_closed_before(deals, hold)
+        if since is None:
+            return None
+        return await self.core.broker.closed_deals(since)
 
-    async def _settle_closed_before(self, read: Sequence[Deal], hold: str | None) -> list[BookingResult]:
-        """Settle the orders recorded open since the last poll whose ticket the broker had
+    async def closed_before(self, read: Sequence[Deal]) -> list[Deal]:
+        """The deals of the orders recorded open since the last read whose ticket the broker had
         already closed (it answered a client id it had used, before the database was restored,
-        with that closed ticket): from a deal ``read`` just now (settled before the ticket was
+        with that closed ticket): from the deals ``read`` just now (settled before the ticket was
         recorded), else read back from their chains' opening, their deal being older than the
         reading point. The broker's positions are asked only when such tickets exist."""
         memory, broker = self.core.memory, self.core.broker
@@ -144,36 +116,15 @@ class DealFollower:
                 since = min((at for at in opened if at is not None), default=None)
                 closed.update({deal.ticket: deal for deal in await broker.closed_deals(since) if deal.ticket in gone})
         except BrokerError:
-            memory.linked_lately.update(linked)  # looked at again on the next poll
+            memory.linked_lately.update(linked)  # looked at again on the next read
             raise
         memory.linked_lately.update(set(gone) - set(closed))  # its deal not shown yet
-        if not closed:
-            return []
-        logger.warning(
-            "%d orders were recorded open on tickets the broker had already closed: settled from their deals (%s)",
-            len(closed), ", ".join(closed),
-        )
-        return await settle_closes(self.core, [close_of(deal) for deal in closed.values()], hold=hold)
-
-    async def poll_settled(self, *, hold: str | None = None) -> dict[str, BookingResult]:
-        """With a broker, settle what it reports before a caller's report of one of those closes
-        is taken, so the broker's realised figure wins over the caller's (the plan books the flat
-        target); ``hold``: a chain about to end, whose opened level is not placed. The closes
-        settled, by order id."""
-        if self.core.broker is None:
-            return {}
-        try:
-            return {result.order_id: result for result in await self.poll(hold=hold)}
-        except ProfitBookingError as exc:  # the caller's own report still goes through
-            logger.warning("could not read the broker's closes first: %s", exc)
-            return {}
-
-    async def settle(self, deals: Sequence[Deal], *, hold: str | None = None) -> list[BookingResult]:
-        """Settle ``deals`` (read by the caller), then move the reading point past them: a
-        settlement that fails leaves them to be read again."""
-        results = await settle_closes(self.core, [close_of(deal) for deal in deals], hold=hold)
-        self.passed(deals, {result.order_id for result in results})
-        return results
+        if closed:
+            logger.warning(
+                "%d orders were recorded open on tickets the broker had already closed: settled from their deals (%s)",
+                len(closed), ", ".join(closed),
+            )
+        return list(closed.values())
 
     def passed(self, deals: Sequence[Deal], settled: set[str]) -> None:
         """Move the reading point past ``deals`` (read by the caller, and those named in

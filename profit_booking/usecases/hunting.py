@@ -1,22 +1,22 @@
-"""SL hunts on the market's clock: a tick past a waiting hunt's trigger sends its recovery order,
+"""SL hunts on the market's clock: a tick past a waiting hunt's trigger writes its recovery order,
 and a tick past its window (or, at startup, the broker's clock) loses its slot."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from ..broker.ports import Position, Tick
 from ..core import Core
+from ..domain.followups import FollowUps
 from ..domain.orders import OrderStatus
 from ..domain.price_index import TriggerKind
 from ..domain.transitions import ChainDraft
 from ..errors import ProfitBookingError
 from ..registry import ChainRegistry
-from .linking import link_held
-from .placing import place_opened_levels
 
 logger = logging.getLogger(__name__)
 Decision = tuple[Decimal | None, datetime]  # the price that triggered a hunt (None: it expired), and when
@@ -44,25 +44,18 @@ def decisions_of(memory: ChainRegistry, crossings: Crossings) -> Decisions:
     return decided
 
 
-async def follow_hunts(core: Core, crossings: Crossings) -> None:
-    """Expire and trigger what the ticks decide, in one transaction, then place the recovery
-    orders (and the orders of any level an expiry let advance)."""
-    decided = decisions_of(core.memory, crossings)
-    if decided:
-        await _carry_out(core, decided, max(tick.at for tick, _ in crossings))
+@dataclass(slots=True)
+class Decided:
+    """Per chain, whether its change wrote orders to place (recovery orders, or a level an
+    expiry let advance) or its refusal; and the work that implies: placing those orders."""
+
+    outcomes: dict[str, bool | ProfitBookingError] = field(default_factory=dict)
+    follow_ups: FollowUps = field(default_factory=FollowUps)
 
 
-async def _carry_out(core: Core, decided: Decisions, now: datetime) -> None:
-    await _link_sent_recoveries(core, decided)
-    outcomes = await decide_hunts(core, decided, now)
-    await place_opened_levels(core, sorted(cid for cid, outcome in outcomes.items() if outcome is True))
-
-
-async def decide_hunts(core: Core, decided: Decisions, now: datetime) -> dict[str, bool | ProfitBookingError]:
+async def decide_hunts(core: Core, decided: Decisions, now: datetime) -> Decided:
     """Expire (price ``None``) and trigger the decided hunts, one change per chain in one
-    transaction (a chain that refuses refuses only itself, logged); nothing is placed. Per
-    chain, whether its change wrote orders to place (recovery orders, or a level an expiry let
-    advance), or its refusal."""
+    transaction (a chain that refuses refuses only itself, logged); nothing is placed here."""
 
     def decide(slots: dict[int, Decision]) -> Callable[[ChainDraft], bool]:
         def edit(draft: ChainDraft) -> bool:
@@ -82,13 +75,15 @@ async def decide_hunts(core: Core, decided: Decisions, now: datetime) -> dict[st
             logger.warning("SL hunts of chain %s not decided: %s", chain_id, outcome)
         else:
             logger.info("SL hunts of chain %s decided at %s: %s", chain_id, now.isoformat(), decided[chain_id])
-    return outcomes
+    return Decided(outcomes, FollowUps(place=sorted(cid for cid, outcome in outcomes.items() if outcome is True)))
 
 
-async def _link_sent_recoveries(core: Core, decided: Decisions) -> None:
+async def sent_recoveries(core: Core, decided: Decisions) -> dict[str, dict[str, Position]] | None:
     """A recovery order about to expire unsent may have reached the broker after all (its
-    placement failed after the fill): one found there by its client id is linked, not expired.
-    When the broker cannot say, those expiries wait for a later tick."""
+    placement failed after the fill): one found there by its client id is taken out of
+    ``decided``, to be linked instead (returned: chain → client id → the position it is). When
+    the broker cannot say, those expiries are taken out to wait for a later tick. ``None`` when
+    the broker was not asked."""
     memory, unsent = core.memory, {}
     for chain_id, slots in decided.items():
         for slot, (price, _) in slots.items():
@@ -96,18 +91,18 @@ async def _link_sent_recoveries(core: Core, decided: Decisions) -> None:
             if price is None and order.status is OrderStatus.PENDING:
                 unsent[order.client_order_id] = chain_id, slot
     if not unsent or core.broker is None:
-        return
+        return None
     try:
         positions = await core.broker.open_positions()
     except ProfitBookingError as exc:
         logger.warning("expiry of %d unsent recovery orders waits: %s", len(unsent), exc)
         for chain_id, slot in unsent.values():
             del decided[chain_id][slot]
-        return
+        return None
     links: dict[str, dict[str, Position]] = {}
     for position in positions:
         if position.client_order_id in unsent:
             chain_id, slot = unsent[position.client_order_id]
             del decided[chain_id][slot]
             links.setdefault(chain_id, {})[position.client_order_id] = position
-    await link_held(core, links)
+    return links

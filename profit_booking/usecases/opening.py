@@ -8,8 +8,7 @@ from dataclasses import replace
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.opening import OrderBOpening, open_chain, same_opening
-from ..domain.tracked import TrackedChain
-from ..errors import BrokerError, DuplicateChainError
+from ..errors import BrokerError
 
 logger = logging.getLogger(__name__)
 
@@ -18,35 +17,22 @@ async def open_for_order_b(core: Core, opening: OrderBOpening) -> ProfitChain | 
     """Open the chain of a checked Order B, once: the same Order B reported again (also by
     another process on a shared database) returns its chain; ``None`` when the store names none.
 
-    Creation is the one change that inserts, so it holds the Order B's own lock instead of a
-    chain's, and commits directly. An Order B opened without its take-profit and stop (the
-    plan's plugin gives none) takes them from the broker's position, so that a tick reaching
-    one notices its close.
+    Creation runs the change path under the Order B's own lock (its chain has no id before the
+    store names one). An Order B opened without its take-profit and stop (the plan's plugin
+    gives none) takes them from the broker's position, so that a tick reaching one notices its
+    close.
     """
     opening = await _with_broker_position(core, opening)
     if opening.lot is None:
         opening = replace(opening, lot=core.settings.default_lot)
-    memory, order_b_id = core.memory, opening.order_b_id
-    async with memory.locks.hold(f"order-b:{order_b_id}"):
-        existing = memory.chain_opened_by(order_b_id)
-        if existing is not None:
-            return same_opening(existing, opening)
-        chain_id = await core.store.new_chain_id(order_b_id, opening.symbol)
-        if not chain_id:
-            logger.error("failed to create profit chain for %s", order_b_id)
-            return None
-        change = open_chain(chain_id, opening, core.rules, core.clock())
-        try:
-            await core.store.commit(change)
-        except DuplicateChainError:
-            stored = await core.tracker.adopt_opened_by(order_b_id)
-            if stored is None:
-                raise
-            return same_opening(stored, opening)
-        tracked = TrackedChain(change.after, {})
-        memory.apply(tracked, change)
-    logger.info("profit chain created: %s for plugin %s", chain_id, opening.plugin_id)
-    return tracked.chain
+    async with core.tracker.creating(opening.order_b_id) as opened:
+        if opened is None:
+            chain_id = await core.store.new_chain_id(opening.order_b_id, opening.symbol)
+            if not chain_id:
+                logger.error("failed to create profit chain for %s", opening.order_b_id)
+                return None
+            opened = await core.tracker.commit_created(open_chain(chain_id, opening, core.rules, core.clock()))
+        return same_opening(opened, opening)
 
 
 async def _with_broker_position(core: Core, opening: OrderBOpening) -> OrderBOpening:

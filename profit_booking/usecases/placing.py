@@ -11,6 +11,7 @@ from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.orders import OrderStatus, SlotOrder
 from ..errors import BrokerError, ChainFinalError, LeaseLostError, ProfitBookingError
+from .positions import entry_price
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +69,6 @@ def _held_prices(placement: Placement) -> tuple[Decimal, Decimal] | None:
     if placement.take_profit is None or placement.stop_loss is None:
         return None
     return placement.take_profit, placement.stop_loss
-
-
-async def entry_price(core: Core, chain: ProfitChain) -> Decimal | None:
-    """Where an order of the chain opens now: the broker's ask for a BUY, its bid for a SELL."""
-    if core.broker is None:
-        return None
-    quote = await core.broker.quote(chain.symbol)
-    return None if quote is None else quote.opening_price(chain.direction)
 
 
 async def _prices_now(

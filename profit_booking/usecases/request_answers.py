@@ -4,22 +4,24 @@ the engine had seen (the answer is written by the caller, with the change it imp
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ..core import Core
 from ..domain.requests import OperatorRequest, RequestAnswer, RequestStatus, identity, wall_now
-from .following import DealFollower
 
 logger = logging.getLogger(__name__)
 
 
 class Answerer:
     """Writes the answers of one process: an engine (``engine user@host pid N``) or the CLI acting
-    itself while no bot runs (``cli …``)."""
+    itself while no bot runs (``cli …``). ``last_tick`` says the market time of the last tick
+    the engine had seen."""
 
-    def __init__(self, core: Core, follower: DealFollower) -> None:
+    def __init__(self, core: Core, last_tick: Callable[[], datetime | None]) -> None:
         self.core = core
-        self.follower = follower
+        self.last_tick = last_tick
         self.role = "engine"
         self.handled_by = f"engine {identity()}"
 
@@ -35,7 +37,7 @@ class Answerer:
 
     def seen(self) -> dict[str, Any]:
         """The market time of the last tick the engine had seen: which tick the request ran on."""
-        at = self.follower.last_tick_at
+        at = self.last_tick()
         return {"tick_at": None if at is None else at.isoformat(), "broker": self.core.broker is not None}
 
     def answer(self, request: OperatorRequest, status: RequestStatus, outcome: dict[str, Any]) -> RequestAnswer:

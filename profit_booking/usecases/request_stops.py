@@ -4,18 +4,26 @@ through the one change path with its answer written in the transaction of the ch
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
+from ..domain.cancellation import Answer, Cancelled
 from ..domain.orders import OrderStatus
 from ..domain.requests import OperatorRequest, RequestAnswer, RequestStatus
 from ..errors import ChainFinalError, ChainNotFoundError, ProfitBookingError, StoreError
-from .cancelling import Cancelled, cancel
 from .request_answers import Answerer
 
 logger = logging.getLogger(__name__)
 
 
-async def stop_chain(answers: Answerer, request: OperatorRequest) -> RequestAnswer:
+class Cancel(Protocol):
+    """Cancels a chain once the broker's closes are settled (the dispatcher's)."""
+
+    async def __call__(
+        self, chain_id: str, reason: str, *, leave_positions: bool = False, answer: Answer | None = None
+    ) -> Cancelled: ...
+
+
+async def stop_chain(answers: Answerer, request: OperatorRequest, cancel: Cancel) -> RequestAnswer:
     """Cancel the request's chain (closing its positions unless left); refused with a reason."""
     core, chain_id = answers.core, request.chain_id or ""
     if core.memory.tracked.get(chain_id) is None:
@@ -29,8 +37,7 @@ async def stop_chain(answers: Answerer, request: OperatorRequest) -> RequestAnsw
         return answers.answer(request, RequestStatus.DONE, _stopped(answers, chain_id, closing, left))
 
     try:
-        done = await cancel(core, answers.follower, chain_id, _reason(request),
-                            leave_positions=request.leave_positions, answer=answer)
+        done = await cancel(chain_id, _reason(request), leave_positions=request.leave_positions, answer=answer)
     except StoreError:
         raise
     except (ChainFinalError, ChainNotFoundError, ProfitBookingError) as exc:  # the broker's refusal: nothing changed
@@ -45,7 +52,7 @@ async def stop_chain(answers: Answerer, request: OperatorRequest) -> RequestAnsw
     return answers.answer(request, RequestStatus.DONE, outcome)
 
 
-async def stop_all(answers: Answerer, request: OperatorRequest) -> RequestAnswer:
+async def stop_all(answers: Answerer, request: OperatorRequest, cancel: Cancel) -> RequestAnswer:
     """Each chain is cancelled in its own transaction; the answer commits once all have run. A
     crash in between leaves the request pending: run again, it skips the chains that ended
     (memory holds unfinished chains only) and stops the others. Any chain that could not be
@@ -61,8 +68,7 @@ async def stop_all(answers: Answerer, request: OperatorRequest) -> RequestAnswer
     failed: dict[str, str] = {}
     for chain_id in chain_ids:
         try:
-            done = await cancel(core, answers.follower, chain_id, _reason(request),
-                                leave_positions=request.leave_positions)
+            done = await cancel(chain_id, _reason(request), leave_positions=request.leave_positions)
         except ChainFinalError:
             continue  # it ended meanwhile
         except StoreError:

@@ -18,12 +18,10 @@ import time
 from collections.abc import Callable
 
 from ..core import Core
-from ..domain.requests import OperatorRequest, RequestAnswer, RequestKind
+from ..domain.requests import OperatorRequest, RequestAnswer
 from ..errors import ConcurrentUpdateError, StoreError
-from .following import DealFollower
+from .dispatch import Dispatcher
 from .request_answers import Answerer
-from .request_stops import stop_all, stop_chain
-from .switching import switch
 
 logger = logging.getLogger(__name__)
 REQUEST_CHECK_EVERY = 0.02
@@ -33,12 +31,13 @@ a second, not on every tick."""
 
 
 class Steering:
-    """Runs operator requests on one engine, and keeps the profit-booking switch."""
+    """Takes operator requests on one engine, runs each through the dispatcher, and keeps the
+    profit-booking switch."""
 
-    def __init__(self, core: Core, follower: DealFollower, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, core: Core, dispatch: Dispatcher, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.core = core
-        self.follower = follower
-        self.answers = Answerer(core, follower)
+        self.dispatch = dispatch
+        self.answers = Answerer(core, lambda: dispatch.follower.last_tick_at)
         self._monotonic = monotonic
         self._looked_at = -REQUEST_CHECK_EVERY
         self._running = asyncio.Lock()  # one request at a time, whoever asks
@@ -93,8 +92,4 @@ class Steering:
         """Run one request through the change path; its answer is written with the change."""
         async with self._running:
             logger.info("operator request %s: %s by %s", request.request_id, request.kind.name, request.requested_by)
-            if request.kind is RequestKind.STOP_CHAIN:
-                return await stop_chain(self.answers, request)
-            if request.kind is RequestKind.STOP_ALL:
-                return await stop_all(self.answers, request)
-            return await switch(self.answers, request)
+            return await self.dispatch.answer(self.answers, request)

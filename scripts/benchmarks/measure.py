@@ -12,6 +12,7 @@ import aiosqlite
 
 from profit_booking.store.drivers_sqlite import SqliteWriteBatch
 from profit_booking.store.lease import FENCE
+from profit_booking.store.sqlite_threads import WriterThread
 
 TS_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
@@ -67,10 +68,12 @@ def compare(
 
 
 async def round_trips(calls) -> tuple[float, str]:
-    """Run ``calls`` recording what they queue to aiosqlite threads (round trips per call) and the SQL and
-    values SQLite runs (timestamps masked), whether sent one statement per trip or as one write batch."""
+    """Run ``calls`` recording what they queue to aiosqlite threads and to the store's writer thread (round
+    trips per call) and the SQL and values SQLite runs (timestamps masked), whether sent one statement per
+    trip or as one write batch."""
     trips, sent = [], []
-    original_execute, original_apply = aiosqlite.Connection._execute, SqliteWriteBatch.apply
+    originals = aiosqlite.Connection._execute, SqliteWriteBatch.apply, WriterThread.run
+    original_execute, original_apply, original_run = originals
 
     async def recording(self, fn, *args, **kwargs):
         trips.append(1)
@@ -87,11 +90,15 @@ async def round_trips(calls) -> tuple[float, str]:
         sent.append(("execute", "COMMIT", []))
         return original_apply(self, db)
 
-    aiosqlite.Connection._execute, SqliteWriteBatch.apply = recording, batch
+    async def on_writer(self, transaction, db):
+        trips.append(1)
+        return await original_run(self, transaction, db)
+
+    aiosqlite.Connection._execute, SqliteWriteBatch.apply, WriterThread.run = recording, batch, on_writer
     try:
         await timed(calls)
     finally:
-        aiosqlite.Connection._execute, SqliteWriteBatch.apply = original_execute, original_apply
+        aiosqlite.Connection._execute, SqliteWriteBatch.apply, WriterThread.run = originals
     return len(trips) / len(calls), TS_RE.sub("<now>", repr(sent))
 
 

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from profit_booking import ProfitBookingSettings, load_settings
+from profit_booking.service import ProfitBookingService
 from profit_booking.store import Store, open_store
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -91,3 +92,12 @@ async def store(backend) -> AsyncIterator[Store]:
 def raw(backend):
     """The backend's raw SQL reader."""
     return backend[1]
+
+
+async def open_unlocked_service(settings: ProfitBookingSettings) -> ProfitBookingService:
+    """A service on PostgreSQL whose store does not hold its engine's lock: two of them on one
+    engine are what the lock prevents, and the version checks beneath it still guard against."""
+    store = await open_store(settings.database_url, engine_id=settings.engine_id)
+    service = ProfitBookingService(store, settings)
+    await service.rehydrate()
+    return service

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 import pytest
 
 from profit_booking import ChainStatus, DatabaseBusyError, open_service
+from profit_booking.errors import EngineHeldError
 
 from ..conftest import place_level
+from .conftest import open_unlocked_service
 
 
 async def test_a_full_pyramid_books_31_orders_and_the_ledger_matches(backend):
@@ -90,32 +93,51 @@ async def test_restart_rehydrates_chains_orders_hunts_and_stats(backend):
     assert await raw("SELECT kind, amount_cents FROM bookings WHERE order_id = 'b2'") == [("LOSS", -1000)]
 
 
-async def test_a_second_process_is_refused_on_sqlite_and_caught_up_with_on_postgresql(backend):
-    """SQLite has one writer (the lease); PostgreSQL serves several, each change version-checked."""
+async def test_a_second_process_of_one_engine_is_refused_on_both_backends(backend):
+    """SQLite has one writer (the lease); PostgreSQL one live process per engine id (its lock),
+    and the refusal names the holder; a process of another engine id runs beside it."""
     settings, raw = backend
     one = await open_service(settings)
-    two = None
+    other = None
     try:
         chain = await one.create_chain("combined_v3", "b1", "EURUSD", "BUY")
         if settings.database_url.startswith("sqlite"):
             with pytest.raises(DatabaseBusyError):
                 await open_service(settings)
-            assert (await one.book_profit(chain.chain_id, "b1", 7)).success
-            await one.register_order(chain.chain_id, "t1")
-            assert (await one.book_profit(chain.chain_id, "t1", 7)).success
         else:
-            two = await open_service(settings)
-            assert (await two.book_profit(chain.chain_id, "b1", 7)).success
-            late = await one.book_profit(chain.chain_id, "b1", 7)
-            assert not late.success and "already booked" in late.error, late.error
-            assert chain.level == 1
-            await one.register_order(chain.chain_id, "t1")  # on the chain as the other process left it
-            assert (await one.book_profit(chain.chain_id, "t1", 7)).success
+            with pytest.raises(EngineHeldError, match=rf"engine 'main' on .* is held by profit-booking main {os.getpid()}@"):
+                await open_service(settings)
+            other = await open_service(settings.model_copy(update={"engine_id": "acct-2"}))
+            assert other.get_chain(chain.chain_id) is None  # not its chain
+            mine = await other.create_chain("combined_v3", "b2", "EURUSD", "SELL")
+            assert (await other.book_profit(mine.chain_id, "b2", 7)).success
+        assert (await one.book_profit(chain.chain_id, "b1", 7)).success
+        await one.register_order(chain.chain_id, "t1")
+        assert (await one.book_profit(chain.chain_id, "t1", 7)).success
     finally:
         await one.aclose()
-        if two is not None:
-            await two.aclose()
-    assert await raw("SELECT level, orders_booked, total_profit_cents FROM chains") == [(1, 1, 1400)]
+        if other is not None:
+            await other.aclose()
+    owned = await raw("SELECT engine_id, level, orders_booked, total_profit_cents FROM chains ORDER BY engine_id")
+    assert owned[-1] == ("main", 1, 1, 1400)
+    assert owned[:-1] == ([("acct-2", 1, 0, 700)] if not settings.database_url.startswith("sqlite") else [])
+
+
+async def test_two_unlocked_processes_of_one_engine_catch_up_by_version_on_postgresql(postgres_settings):
+    """Beneath the engine lock every change is version-checked: a process that lost a race re-reads."""
+    one = await open_unlocked_service(postgres_settings)
+    two = await open_unlocked_service(postgres_settings)
+    try:
+        chain = await one.create_chain("combined_v3", "b1", "EURUSD", "BUY")
+        assert (await two.book_profit(chain.chain_id, "b1", 7)).success
+        late = await one.book_profit(chain.chain_id, "b1", 7)
+        assert not late.success and "already booked" in late.error, late.error
+        assert chain.level == 1
+        await one.register_order(chain.chain_id, "t1")  # on the chain as the other process left it
+        assert (await one.book_profit(chain.chain_id, "t1", 7)).success
+    finally:
+        await one.aclose()
+        await two.aclose()
 
 
 async def test_the_ledger_is_append_only(backend):
@@ -132,8 +154,8 @@ async def test_the_ledger_is_append_only(backend):
 
 
 async def test_a_chain_another_process_created_is_adopted_on_first_use(postgres_settings):
-    service = await open_service(postgres_settings)
-    other = await open_service(postgres_settings)
+    service = await open_unlocked_service(postgres_settings)
+    other = await open_unlocked_service(postgres_settings)
     try:
         chain = await other.create_chain("scalper", "b9", "GBPUSD", "SELL")
         assert service.get_chain(chain.chain_id) is None

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from profit_booking import open_service
+from profit_booking.store.tables import SCHEMA_VERSION
 from profit_booking.cli.demo import run_demo
 
 from ..e2e.conftest import run_cli
@@ -43,7 +44,7 @@ async def test_status_chains_stats_and_events_on_postgresql(demo_on_postgres, tm
     assert code == 0, err
     status = json.loads(out)
     by_status = {r["status"]: r["n"] for r in await raw.fetch("SELECT status, COUNT(*) AS n FROM chains GROUP BY 1")}
-    assert status["chains_by_status"] == by_status and status["schema_version"] == 6 and status["lease"] is None
+    assert status["chains_by_status"] == by_status and status["schema_version"] == SCHEMA_VERSION and status["lease"] is None
     plugin = await raw.fetchval("SELECT plugin_id FROM chains ORDER BY plugin_id LIMIT 1")
     code, out, err = cli("stats", "--db", url, "--plugin", plugin, "--json", cwd=tmp_path)
     assert code == 0, err

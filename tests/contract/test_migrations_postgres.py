@@ -21,6 +21,7 @@ from profit_booking.errors import SchemaVersionError, StoreError
 from profit_booking.store import open_store
 from profit_booking.store.migrating import read_revision, upgrade_database
 from profit_booking.store.migrating.revisions import revision_of
+from profit_booking.store.schema import HEAD_REVISION
 from profit_booking.store.tables import SCHEMA_VERSION
 
 from ..conftest import place_level, sqlite_url
@@ -139,7 +140,7 @@ async def test_rows_of_each_version_upgrade_to_the_head_as_on_sqlite(tmp_path: P
         columns, expected = sqlite_rows(on_sqlite, table)
         assert await postgres_rows(dsn, table, columns) == expected, table
     assert await postgres_rows(dsn, "schema_version", ["version"]) == [(n,) for n in range(1, SCHEMA_VERSION + 1)]
-    assert await postgres_rows(dsn, "alembic_version", ["version_num"]) == [("0006_behind_broker",)]
+    assert await postgres_rows(dsn, "alembic_version", ["version_num"]) == [(HEAD_REVISION,)]
 
 
 async def test_an_upgraded_database_serves_bookings(tmp_path: Path, databases):

@@ -105,8 +105,8 @@ async def test_a_transaction_that_raises_before_its_commit_rolls_back_everything
 
     with pytest.raises(RuntimeError, match="interrupted"):
         async with store._transaction(write=True) as run:
-            await write_change(run, change)
-            await write_change(run, fresh)
+            await write_change(run, change, store.engine_id)
+            await write_change(run, fresh, store.engine_id)
             # another connection does not see the uncommitted change
             assert await raw("SELECT COUNT(*) FROM bookings") == [(0,)]
             raise RuntimeError("interrupted before the commit")

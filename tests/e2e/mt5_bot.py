@@ -99,10 +99,10 @@ def kill_inside_reconcile(after: str) -> None:
         return outcomes
 
     async def settle(core: Any, closes: Any, **kwargs: Any) -> Any:
-        results = await real_settle(core, closes, **kwargs)
-        if inside["now"] and any(r.success for r in results):
-            die(f"inside the reconciliation, right after it settled {len(results)} close(s)")
-        return results
+        settled = await real_settle(core, closes, **kwargs)
+        if inside["now"] and any(r.success for r in settled.results):
+            die(f"inside the reconciliation, right after it settled {len(settled.results)} close(s)")
+        return settled
 
     reconciling.reconcile = reconcile
     if after == "link":

@@ -21,8 +21,9 @@ from .crash_hooks import Holder
 
 REVISIONS = [
     "0001_initial", "0002_writer_lease", "0003_broker_findings", "0004_hunt_outcomes", "0005_operator_inbox",
-    "0006_behind_broker",
+    "0006_behind_broker", "0007_engines",
 ]
+HEAD = len(REVISIONS)
 
 
 @pytest.mark.parametrize("command", ["upgrade", "current", "history"])
@@ -48,7 +49,7 @@ def test_an_old_file_is_named_upgraded_and_then_current(tmp_path: Path):
     assert upgraded.returncode == 0, upgraded.stderr
     [backup] = [p for p in tmp_path.iterdir() if p.suffix == ".bak"]
     assert upgraded.stdout.strip() == (
-        f"upgraded {path} from schema version 2 to 6 (0006_behind_broker); backup: {backup}"
+        f"upgraded {path} from schema version 2 to {HEAD} ({REVISIONS[-1]}); backup: {backup}"
     )
     assert kept_rows(path) == before and kept_rows(backup) == before
     with closing(sqlite3.connect(path)) as conn:
@@ -56,8 +57,8 @@ def test_an_old_file_is_named_upgraded_and_then_current(tmp_path: Path):
 
     current = run_cli("db", "current", "--db", path, cwd=tmp_path)
     assert current.stdout.strip() == (
-        f"{path}: schema version 6, revision 0006_behind_broker; this package writes version 6 "
-        "(0006_behind_broker): current"
+        f"{path}: schema version {HEAD}, revision {REVISIONS[-1]}; this package writes version {HEAD} "
+        f"({REVISIONS[-1]}): current"
     )
 
     again = json.loads(run_cli("db", "upgrade", "--db", path, "--json", cwd=tmp_path).stdout)
@@ -67,8 +68,8 @@ def test_an_old_file_is_named_upgraded_and_then_current(tmp_path: Path):
 def test_history_lists_every_revision_and_what_an_old_file_has(tmp_path: Path):
     path = copy_fixture(3, tmp_path)
     current = json.loads(run_cli("db", "current", "--db", path, "--json", cwd=tmp_path).stdout)
-    assert current == {"database": str(path), "schema_version": 3, "revision": None, "head_version": 6,
-                       "head_revision": "0006_behind_broker", "state": "upgrade needed"}
+    assert current == {"database": str(path), "schema_version": 3, "revision": None, "head_version": HEAD,
+                       "head_revision": REVISIONS[-1], "state": "upgrade needed"}
     listed = json.loads(run_cli("db", "history", "--json", "--db", path, cwd=tmp_path).stdout)
     assert [(r["revision"], r["schema_version"], r["applied"]) for r in listed] == [
         (revision, n, n <= 3) for n, revision in enumerate(REVISIONS, start=1)
@@ -109,7 +110,7 @@ def test_the_db_commands_on_a_postgresql_url(tmp_path: Path, postgres_url: str):
     assert (created["from_version"], created["to_version"], created["backup"]) == (None, SCHEMA_VERSION, None)
 
     current = json.loads(run_cli("db", "current", "--db", postgres_url, "--json", cwd=tmp_path).stdout)
-    assert (current["schema_version"], current["revision"], current["state"]) == (6, REVISIONS[-1], "current")
+    assert (current["schema_version"], current["revision"], current["state"]) == (SCHEMA_VERSION, REVISIONS[-1], "current")
     listed = json.loads(run_cli("db", "history", "--db", postgres_url, "--json", cwd=tmp_path).stdout)
     assert [r["applied"] for r in listed] == [True] * len(REVISIONS)
 

@@ -87,10 +87,10 @@ async def test_start_engine_refuses_two_plugins_with_one_id_and_never_hands_out_
 
 def test_the_replay_market_stays_within_its_bounds_and_names_what_it_cannot_replay():
     specs = {"NZDUSD": DEFAULT_SYMBOLS["NZDUSD"]}
-    market = SyntheticMarket(7, specs, ["p"], 20_000, Decimal("0.01"), Decimal("7.00"))
+    market = SyntheticMarket(7, specs, ["p"], Decimal("0.01"), Decimal("7.00"))
     start = Decimal(START_PRICES["NZDUSD"])
-    prices = [batch[0].bid for batch in market.ticks]
+    prices = [tick.quotes[0].bid for tick in market.stream(20_000)]
     assert min(prices) >= start / 2 and max(prices) <= start * 3 / 2
     assert max(prices) - min(prices) > start / 10  # it does move
     with pytest.raises(InvalidInputError, match="no start price for BTCUSD"):
-        SyntheticMarket(7, {"BTCUSD": DEFAULT_SYMBOLS["XAUUSD"]}, ["p"], 10, Decimal("0.01"), Decimal("7.00"))
+        SyntheticMarket(7, {"BTCUSD": DEFAULT_SYMBOLS["XAUUSD"]}, ["p"], Decimal("0.01"), Decimal("7.00"))

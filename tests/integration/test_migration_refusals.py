@@ -21,6 +21,7 @@ from profit_booking.errors import (
     StoreError,
 )
 from profit_booking.store.lease import LEASE_TTL
+from profit_booking.store.tables import SCHEMA_VERSION
 from profit_booking.store.migrating import read_revision, upgrade_database
 from profit_booking.store.schema import HEAD_REVISION
 from sqlalchemy.engine import URL
@@ -45,7 +46,7 @@ async def test_the_file_named_is_the_file_upgraded_whatever_its_name_holds(tmp_p
     outcome = await upgrade_database(url_of(path))
 
     assert (outcome.database, outcome.from_version, outcome.to_revision) == (str(path), 4, HEAD_REVISION)
-    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(6,)]
+    assert rows(path, "SELECT MAX(version) FROM schema_version") == [(SCHEMA_VERSION,)]
     assert rows(path, "SELECT version_num FROM alembic_version") == [(HEAD_REVISION,)]
     assert kept_rows(path) == before
     assert outcome.backup is not None and rows(outcome.backup, "SELECT MAX(version) FROM schema_version") == [(4,)]
@@ -130,4 +131,4 @@ async def test_the_upgrade_judges_a_lease_by_the_stores_time_to_live(tmp_path: P
         await upgrade_database(url_of(held))
     assert rows(held, "SELECT MAX(version) FROM schema_version") == [(4,)]
     assert (await upgrade_database(url_of(lapsed))).to_revision == HEAD_REVISION
-    assert rows(lapsed, "SELECT MAX(version) FROM schema_version") == [(6,)]
+    assert rows(lapsed, "SELECT MAX(version) FROM schema_version") == [(SCHEMA_VERSION,)]

@@ -45,7 +45,7 @@ async def test_schema_sql_creates_the_same_schema_as_the_models(tmp_path: Path):
         "schema_version", "writer_lease", "chains", "chain_orders", "bookings", "chain_events", "sl_hunts",
         "broker_findings", "operator_requests", "engine_state", "alembic_version",
     }
-    assert SCHEMA_VERSION == 6 and f"schema, version {SCHEMA_VERSION} " in (ROOT / "schema.sql").read_text()
+    assert SCHEMA_VERSION == 7 and f"schema, version {SCHEMA_VERSION} " in (ROOT / "schema.sql").read_text()
     conn = sqlite3.connect(from_models)
     try:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
@@ -81,7 +81,8 @@ async def test_the_ledger_and_the_event_log_are_append_only(service, db_path: Pa
     conn = sqlite3.connect(db_path)
     try:
         conn.execute(
-            "INSERT INTO broker_findings (at, kind, ticket, detail) VALUES ('2026-01-01 00:00:00', 'LINKED', 'T1', '{}')"
+            "INSERT INTO broker_findings (engine_id, at, kind, ticket, detail) "
+            "VALUES ('main', '2026-01-01 00:00:00', 'LINKED', 'T1', '{}')"
         )
         conn.commit()
         for statement in (
@@ -117,7 +118,7 @@ async def test_constraints_refuse_rows_the_domain_would_never_write(service, db_
             ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
              f"VALUES ('{chain.chain_id}', 'x', 0, 0, 'BONUS', 700, '2026-01-01 00:00:00')", "ck_bookings_kind"),
             ("UPDATE chain_orders SET status = 'FILLED'", "ck_chain_orders_status"),
-            ("INSERT INTO broker_findings (at, kind, detail) VALUES ('2026-01-01 00:00:00', 'GUESSED', '{}')",
+            ("INSERT INTO broker_findings (engine_id, at, kind, detail) VALUES ('main', '2026-01-01 00:00:00', 'GUESSED', '{}')",
              "ck_broker_findings_kind"),
             ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
              "VALUES ('ghost', 'y', 0, 0, 'PROFIT', 700, '2026-01-01 00:00:00')", "FOREIGN KEY"),

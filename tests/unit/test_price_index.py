@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from profit_booking.domain.price_index import PriceIndex, TriggerKind
+from profit_booking.domain.price_index import PriceIndex, TriggerKind, fires_above
 
 D = Decimal
 
@@ -172,3 +172,20 @@ def test_crossed_equals_a_naive_scan(ops):
             price = D(cents) / 100
             assert index.crossed(symbol, price) == naive(model, symbol, price, price)
             assert index.crossed(symbol, price, price + D("0.02")) == naive(model, symbol, price, price + D("0.02"))
+
+
+@pytest.mark.parametrize(("direction", "kind", "above"), [
+    ("BUY", TriggerKind.TP, True), ("BUY", TriggerKind.SL, False), ("BUY", TriggerKind.RECOVERY, True),
+    ("SELL", TriggerKind.TP, False), ("SELL", TriggerKind.SL, True), ("SELL", TriggerKind.RECOVERY, False),
+])
+def test_the_side_rule_places_each_trigger_and_the_index_follows_it(direction, kind, above):
+    """A BUY's take-profit and recovery price sit above the price, its stop below; a SELL's the
+    other way round: a trigger added without a side fires on the side the rule gives."""
+    assert fires_above(direction, kind) is above
+    index = PriceIndex()
+    index.add_trigger("k", "EURUSD", D("1.1000"), kind=kind, direction=direction)
+    past, short = (D("1.1001"), D("1.0999")) if above else (D("1.0999"), D("1.1001"))
+    assert index.crossed("EURUSD", past) == [("k", kind)] and index.crossed("EURUSD", short) == []
+    assert index.crossed("EURUSD", D("1.1000")) == [("k", kind)]  # at the level: reached
+    with pytest.raises(ValueError, match="direction"):
+        fires_above(direction.lower(), kind)

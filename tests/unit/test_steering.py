@@ -12,7 +12,7 @@ from profit_booking import ChainStatus, ProfitBookingService
 from profit_booking.cli.steer_commands import describe
 from profit_booking.domain.requests import RequestStatus
 from profit_booking.errors import BrokerUnavailableError
-from profit_booking.usecases import request_stops, steering
+from profit_booking.usecases import steering
 
 
 def plan_service() -> ProfitBookingService:
@@ -41,7 +41,7 @@ async def test_the_inbox_is_looked_into_at_most_every_few_milliseconds():
     service = plan_service()
     looks = []
     clock = [100.0]
-    guide = steering.Steering(service.core, service._deals, monotonic=lambda: clock[0])
+    guide = steering.Steering(service.core, service._dispatch, monotonic=lambda: clock[0])
 
     async def pending():
         looks.append(clock[0])
@@ -59,14 +59,14 @@ async def test_a_partly_failed_stop_all_says_what_it_stopped_and_what_failed_and
     service.manager.create_profit_chain = AsyncMock(side_effect=["chain_001", "chain_002"])
     first = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
     second = await service.create_chain("combined_v3", "b2", "EURUSD", "SELL")
-    real_cancel = request_stops.cancel
+    real_cancel = service._dispatch.cancel
 
-    async def cancel(core, follower, chain_id, reason, **kw):
+    async def cancel(chain_id, reason, **kw):
         if chain_id == second.chain_id:
             raise BrokerUnavailableError("position 77 closed, its deal not shown yet: ask again in a moment")
-        return await real_cancel(core, follower, chain_id, reason, **kw)
+        return await real_cancel(chain_id, reason, **kw)
 
-    monkeypatch.setattr(request_stops, "cancel", cancel)
+    monkeypatch.setattr(service._dispatch, "cancel", cancel)
     answer = await service.stop_all(leave_positions=True)
     assert answer.status is RequestStatus.FAILED and second.chain_id in answer.outcome["error"]
     shown = describe(answer.as_request(7))
