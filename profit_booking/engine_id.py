@@ -6,7 +6,9 @@ its id is typically the MT5 account number; a database with one engine needs non
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 
 from .errors import InvalidInputError
 
@@ -27,3 +29,9 @@ def check_engine_id(value: object) -> str:
             f"engine id must be 1-40 letters, digits, '_', '.', ':' or '-' starting with a letter or digit, got {shown}"
         )
     return value
+
+
+def process_name(engine_id: str) -> str:
+    """This process as an engine's: ``profit-booking <engine> <pid>@<host>``, what its claims on
+    intents and its PostgreSQL sessions are named (PostgreSQL keeps 63 bytes of it)."""
+    return f"profit-booking {engine_id} {os.getpid()}@{socket.gethostname()}"[:63]

@@ -37,13 +37,15 @@ class LedgerEntry:
 @dataclass(frozen=True, slots=True)
 class OrderUpdate:
     """A new status (and possibly a newly learned broker ticket) for a chain order; a placed
-    order also gets the take-profit and stop it was sent with."""
+    order also gets the take-profit and stop it was sent with; a claimed one (``SENDING``) the
+    engine process that claimed it."""
 
     client_order_id: str
     order_id: str | None
     status: OrderStatus
     target_price: Decimal | None = None
     stop_price: Decimal | None = None
+    claimed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

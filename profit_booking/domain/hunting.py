@@ -12,7 +12,7 @@ from ..errors import ProfitBookingError
 from .chain import ChainStatus, ProfitChain
 from .changes import ChainEvent, LedgerEntry, LedgerKind, OrderUpdate
 from .hunts import HuntStatus, HuntUpdate, SlHunt
-from .orders import OrderKind, OrderStatus, SlotOrder
+from .orders import UNPLACED_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder
 from .rules import PyramidRules
 from .slots import only_open, slot_of
 
@@ -119,7 +119,7 @@ class HuntSteps:
         (an unsent recovery order with it)."""
         self._refuse_if_final()
         hunt, order, when = self.hunts.get(slot), self.slots.get(slot), at or self.now
-        unplaced = order is not None and order.status is OrderStatus.PENDING
+        unplaced = order is not None and order.status in UNPLACED_ORDER_STATUSES
         if hunt is None or not hunt.is_due(when, recovery_unplaced=unplaced):
             chain_id = self.chain.chain_id
             raise ProfitBookingError(f"no SL hunt of chain {chain_id} slot {slot} is due at {when.isoformat()}")
@@ -175,7 +175,7 @@ class HuntSteps:
         if self._level_doomed():
             for slot, hunt in sorted(self.hunts.items()):
                 waiting = self.slots[slot]
-                if hunt.waits(recovery_unplaced=waiting.status is OrderStatus.PENDING):
+                if hunt.waits(recovery_unplaced=waiting.status in UNPLACED_ORDER_STATUSES):
                     self._end_hunt(slot, HuntStatus.CANCELLED)
                     self._give_up(waiting, waiting.order_id, DOOMED)
         self._resolve_level()

@@ -12,7 +12,7 @@ from typing import Protocol
 from ..errors import ProfitBookingError
 from .chain import ProfitChain
 from .changes import OrderUpdate
-from .orders import OrderKind, OrderStatus, SlotOrder
+from .orders import UNPLACED_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder
 from .slots import ordered
 
 
@@ -31,7 +31,7 @@ def claim_slot(draft: ChainDraft, order_id: str) -> SlotOrder:
     """The slot an unknown order fills: the lowest pending intent, else the Order B's slot (the
     Order B is detached). A placed level order is never displaced."""
     by_slot = ordered(draft.slots)
-    slot = next((o for o in by_slot if o.status is OrderStatus.PENDING), None)
+    slot = next((o for o in by_slot if o.status in UNPLACED_ORDER_STATUSES), None)
     if slot is not None:
         return slot
     order_b = next((o for o in by_slot if o.status is OrderStatus.OPEN and o.kind is OrderKind.ORDER_B), None)

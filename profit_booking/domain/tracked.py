@@ -9,7 +9,7 @@ from datetime import datetime
 from .chain import ProfitChain
 from .changes import ChainChange
 from .hunts import SlHunt
-from .orders import OrderStatus, SlotOrder
+from .orders import UNPLACED_ORDER_STATUSES, SlotOrder
 
 
 @dataclass(slots=True)
@@ -37,7 +37,7 @@ class TrackedChain:
 
     def _unplaced(self, slot: int) -> bool:
         order = self.slots.get(slot)
-        return order is not None and order.status is OrderStatus.PENDING
+        return order is not None and order.status in UNPLACED_ORDER_STATUSES
 
     def apply(self, change: ChainChange) -> None:
         """Make memory agree with a change the store has committed."""

@@ -18,7 +18,7 @@ from .changes import ChainChange, ChainEvent, LedgerEntry, LedgerKind, OrderUpda
 from .closes import Close, close_owner
 from .hunting import HuntSteps
 from .hunts import HuntStatus, HuntUpdate, SlHunt
-from .orders import OrderKind, OrderStatus, SlotOrder
+from .orders import UNPLACED_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder
 from .plan_claims import claim_slot
 from .requests import RequestAnswer
 from .rules import LevelOutcome, PyramidRules
@@ -129,7 +129,7 @@ class ChainDraft(HuntSteps):
         self._refuse_if_final()
         if slot_of(self.slots, order_id):
             raise ProfitBookingError(f"order {order_id} is already registered in chain {self.chain.chain_id}")
-        pending = [o for o in ordered(self.slots) if o.status is OrderStatus.PENDING]
+        pending = [o for o in ordered(self.slots) if o.status in UNPLACED_ORDER_STATUSES]
         if client_id is not None:
             pending = [o for o in pending if o.client_order_id == client_id]
         if not pending:
@@ -142,6 +142,25 @@ class ChainDraft(HuntSteps):
         self.event("order_registered", order_id=order_id, slot=order.slot, client_order_id=order.client_order_id)
         return order
 
+    def claim(self, client_ids: Sequence[str], owner: str) -> None:
+        """Claim unplaced intents for one send each, by ``owner`` (the engine process): committed
+        before the send, so that whoever finds an intent ``SENDING`` looks for it at the broker by
+        its client id before sending it again."""
+        self._refuse_if_final()
+        for order in ordered(self.slots):
+            if order.client_order_id in client_ids and order.status in UNPLACED_ORDER_STATUSES:
+                self._own(order).status = OrderStatus.SENDING
+                self.order_updates.append(
+                    OrderUpdate(order.client_order_id, None, OrderStatus.SENDING, claimed_by=owner)
+                )
+
+    def release(self, client_ids: Sequence[str]) -> None:
+        """Give claimed intents back (``PENDING``): the broker refused them, or they were never sent."""
+        for order in ordered(self.slots):
+            if order.client_order_id in client_ids and order.status is OrderStatus.SENDING:
+                self._own(order).status = OrderStatus.PENDING
+                self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.PENDING))
+
     def cancel(self, reason: str, closing: Sequence[str | None] = (), left_open: Sequence[str | None] = ()) -> None:
         """End the chain by the user's or the bot's decision.
 
@@ -152,7 +171,7 @@ class ChainDraft(HuntSteps):
         """
         self._refuse_if_final()
         for order in ordered(self.slots):
-            if order.status is OrderStatus.PENDING:
+            if order.status in UNPLACED_ORDER_STATUSES:
                 self.order_updates.append(OrderUpdate(order.client_order_id, None, OrderStatus.CANCELLED))
                 del self.slots[order.slot]
             elif order.status is OrderStatus.STOPPED:

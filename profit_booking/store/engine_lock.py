@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import socket
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -42,11 +40,6 @@ def engine_key(engine_id: str) -> int:
     """The lock's second key: 31 bits of the engine id's hash (non-negative, so ``pg_locks``
     shows it as the same number)."""
     return int.from_bytes(hashlib.blake2b(engine_id.encode(), digest_size=4).digest(), "big") & 0x7FFF_FFFF
-
-
-def application_name(engine_id: str) -> str:
-    """What this process's sessions call themselves (PostgreSQL keeps 63 bytes of it)."""
-    return f"profit-booking {engine_id} {os.getpid()}@{socket.gethostname()}"[:63]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,11 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ..database_url import masked_url
-from ..engine_id import DEFAULT_ENGINE_ID
+from ..engine_id import DEFAULT_ENGINE_ID, process_name
 from ..errors import LeaseLostError, NotADatabaseError, StoreError
 from .drivers import UnknownStateError
 from .drivers_postgres import AsyncpgReader
-from .engine_lock import EngineLock, application_name
+from .engine_lock import EngineLock
 from .errors import driver_errors, translate
 from .postgres_batch import PostgresWriteBatch
 from .postgres_session import DriverSession
@@ -65,7 +65,7 @@ class PostgresStore(SqlStore):
         label = str(masked_url(url))
         engine = create_async_engine(
             url, pool_size=1, max_overflow=0, pool_reset_on_return=None,
-            connect_args={"server_settings": {"application_name": application_name(engine_id)}},
+            connect_args={"server_settings": {"application_name": process_name(engine_id)}},
         )
         conn: AsyncConnection | None = None
         try:

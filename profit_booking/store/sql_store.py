@@ -191,7 +191,13 @@ async def write_change(run: StatementRunner, change: ChainChange, engine_id: str
         await run.run_many(q.INSERT_ORDER, [order_values(o, now) for o in change.new_orders])
     conflict = f"an order of chain {chain_id} is no longer active in the database"
     rows: list[dict[str, Any]]
-    if updates := [u for u in change.order_updates if u.target_price is None]:
+    if claims := [u for u in change.order_updates if u.claimed_by is not None]:
+        rows = [
+            {"b_client_order_id": u.client_order_id, "status": u.status, "claimed_by": u.claimed_by, "updated_at": now}
+            for u in claims
+        ]
+        await run.run_many(q.CLAIM_ORDER, rows, expect=len(rows), conflict=conflict)
+    if updates := [u for u in change.order_updates if u.target_price is None and u.claimed_by is None]:
         rows = [
             {"b_client_order_id": u.client_order_id, "order_id": u.order_id, "status": u.status, "updated_at": now}
             for u in updates

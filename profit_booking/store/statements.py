@@ -78,7 +78,7 @@ UPDATE_ORDER = (
 )
 CLAIM_ORDER = (  # an intent claimed for one send, committed before it goes out
     update(orders)
-    .where(orders.c.client_order_id == bindparam("b_client_order_id"), orders.c.status == bindparam("b_status"))
+    .where(orders.c.client_order_id == bindparam("b_client_order_id"), ACTIVE_ORDER)
     .values(status=bindparam("status"), claimed_by=bindparam("claimed_by"), updated_at=bindparam("updated_at"))
 )
 PLACE_ORDER = (

@@ -8,7 +8,7 @@ from ..core import Core
 from ..domain.cancellation import Answer, Cancelled
 from ..domain.chain import ProfitChain
 from ..domain.changes import ChainEvent
-from ..domain.orders import OrderKind, OrderStatus, SlotOrder
+from ..domain.orders import UNPLACED_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder
 from ..domain.tracked import TrackedChain
 from ..domain.transitions import ChainDraft
 from ..errors import BrokerError, BrokerUnavailableError, ProfitBookingError
@@ -97,7 +97,7 @@ async def _open_positions_of(core: Core, tracked: TrackedChain, leave_order_b: b
             f"chain {tracked.chain.chain_id} not cancelled: its positions {', '.join(lagging)} are closed"
             " at the broker but their deals are not in its history yet; cancel again once they show"
         )
-    pending = {order.client_order_id: order for order in slots if order.status is OrderStatus.PENDING}
+    pending = {order.client_order_id: order for order in slots if order.status in UNPLACED_ORDER_STATUSES}
     return [(ticket, o) for ticket, o in opened if ticket in held] + [
         (p.ticket, pending[p.client_order_id]) for p in positions if p.client_order_id in pending
     ]

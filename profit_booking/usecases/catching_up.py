@@ -31,7 +31,7 @@ from ..broker.ports import Deal, Position
 from ..core import Core
 from ..domain.findings import Finding, FindingKind
 from ..domain.hunts import HuntStatus, SlHunt
-from ..domain.orders import OrderStatus, client_order_id
+from ..domain.orders import UNPLACED_ORDER_STATUSES, client_order_id
 from ..errors import ProfitBookingError
 from .closing import settle_closes
 from .hunting import Decisions, decide_hunts
@@ -110,7 +110,7 @@ async def _link_open(core: Core, held: dict[str, Position], done: CatchUp, writt
         if (links := {
             o.client_order_id: held[o.client_order_id]
             for o in tracked.slots.values()
-            if o.status is OrderStatus.PENDING and o.client_order_id in held
+            if o.status in UNPLACED_ORDER_STATUSES and o.client_order_id in held
         })
     }
     linked = 0

@@ -4,24 +4,24 @@ and a tick past its window (or, at startup, the broker's clock) loses its slot."
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from ..broker.ports import Position, Tick
+from ..broker.ports import Position
 from ..core import Core
 from ..domain.followups import FollowUps
-from ..domain.orders import OrderStatus
+from ..domain.orders import UNPLACED_ORDER_STATUSES
 from ..domain.price_index import TriggerKind
 from ..domain.transitions import ChainDraft
 from ..errors import ProfitBookingError
 from ..registry import ChainRegistry
+from .positions import Crossings
 
 logger = logging.getLogger(__name__)
 Decision = tuple[Decimal | None, datetime]  # the price that triggered a hunt (None: it expired), and when
 Decisions = dict[str, dict[int, Decision]]  # chain → slot → what decided its hunt
-Crossings = Sequence[tuple[Tick, list[tuple[str, str]]]]  # each tick with what it reached in the price index
 
 
 def decisions_of(memory: ChainRegistry, crossings: Crossings) -> Decisions:
@@ -88,7 +88,7 @@ async def sent_recoveries(core: Core, decided: Decisions) -> dict[str, dict[str,
     for chain_id, slots in decided.items():
         for slot, (price, _) in slots.items():
             order = memory.tracked[chain_id].slots[slot]
-            if price is None and order.status is OrderStatus.PENDING:
+            if price is None and order.status in UNPLACED_ORDER_STATUSES:
                 unsent[order.client_order_id] = chain_id, slot
     if not unsent or core.broker is None:
         return None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
+from ..broker.boundary import BrokerBoundary
 from ..broker.ports import OrderRequest, Placement
 from ..core import Core
 from ..domain.chain import ProfitChain
-from ..domain.orders import OrderStatus, SlotOrder
-from ..errors import BrokerError, ChainFinalError, LeaseLostError, ProfitBookingError
+from ..domain.orders import UNPLACED_ORDER_STATUSES, OrderStatus, SlotOrder
+from ..domain.transitions import ChainDraft
+from ..engine_id import process_name
+from ..errors import BrokerError, ChainFinalError, LeaseLostError, OrderRejectedError, ProfitBookingError
 from .positions import entry_price
 
 logger = logging.getLogger(__name__)
@@ -20,15 +24,22 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
     """Send the chain's unplaced intents to the broker and record each ticket.
 
     The intents were committed first (with the change that opened their level). Under the
-    chain's lock, each is sent with its client order id, its take-profit and stop priced from
-    the price it opens at now (the ask for a BUY, the bid for a SELL, so that the spread is
-    paid before the target counts); the tickets the broker returned are committed in one
-    change, with the take-profit and stop the broker holds, also when a later placement fails,
-    so nothing places an intent twice. A crash between the broker's answer and that commit
-    leaves the position to be linked by its client id on the next start. A recovery order
-    whose hunt's window has ended (on the service's market clock) is not sent: its hunt
-    expires instead. Nothing is sent before the store proved that this process may still write
-    it (SQLite: its writer lease). Returns the orders placed.
+    chain's lock:
+
+    1. an intent already claimed (``SENDING``: a send whose answer was never recorded, by this
+       process or a dead one) is looked for at the broker by its client id, among the open
+       positions and then the deals since the chain opened; one found is that order, never sent
+       again;
+    2. the others are claimed for this engine process in a committed change of their own, so
+       that nothing sends an intent without a durable mark that it may be at the broker;
+    3. each is sent with its client order id, its take-profit and stop priced from the price it
+       opens at now (the ask for a BUY, the bid for a SELL, so that the spread is paid before the
+       target counts); the tickets are committed in one change, with the prices the broker holds,
+       also when a later placement fails.
+
+    A recovery order whose hunt's window has ended (on the service's market clock) is not sent:
+    its hunt expires instead. Nothing is sent before the store proved that this process may still
+    write it (SQLite: its writer lease; PostgreSQL: its engine lock). Returns the orders placed.
     """
     broker = core.broker
     if broker is None or not core.settings.engine_places_orders:
@@ -38,10 +49,18 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
         chain, too_late = tracked.chain, set(tracked.due_hunts(core.clock()))
         to_send = [
             order for slot, order in sorted(tracked.slots.items())
-            if order.status is OrderStatus.PENDING and slot not in too_late
+            if order.status in UNPLACED_ORDER_STATUSES and slot not in too_late
         ]
-        if to_send:  # a process that lost its lease sends nothing: another one owns these chains now
-            await core.store.prove_writer()
+        if not to_send:
+            return []
+        await core.store.prove_writer()  # a process that lost its engine sends nothing: another one runs it now
+        if claimed := [o.client_order_id for o in to_send if o.status is OrderStatus.SENDING]:
+            placed = await _found_at_broker(broker, claimed, chain.created_at)
+        to_send = [o for o in to_send if o.client_order_id not in placed]
+        if to_send:
+            owner, claims = process_name(core.settings.engine_id), [o.client_order_id for o in to_send]
+            await core.tracker.commit_locked(tracked, lambda draft: draft.claim(claims, owner))
+        in_flight: str | None = None  # a send without an answer: it stays claimed, looked for before a resend
         try:
             for order in to_send:
                 price, target, stop = await _prices_now(core, chain, order)
@@ -51,18 +70,50 @@ async def place_orders(core: Core, chain_id: str) -> list[SlotOrder]:
                 request = OrderRequest(
                     chain.symbol, chain.direction, lot, target, stop, order.client_order_id, price=price
                 )
-                placed[order.client_order_id] = await broker.place(request)
+                in_flight = order.client_order_id
+                placed[in_flight] = await broker.place(request)
+                in_flight = None
+        except BrokerError as exc:
+            if refused_outright(exc):  # the broker answered no: nothing of it is there
+                in_flight = None
+            raise
         finally:
-            if placed:
-                await core.tracker.commit_locked(
-                    tracked,
-                    lambda draft: [
-                        draft.register(p.ticket, client, _held_prices(p)) for client, p in placed.items()
-                    ],
-                )
-    if placed:
-        logger.info("placed %d orders of chain %s", len(placed), chain_id)
+            unsent = [c for o in to_send if (c := o.client_order_id) not in placed and c != in_flight]
+            if placed or unsent:
+                await core.tracker.commit_locked(tracked, lambda draft: _record_sends(draft, placed, unsent))
+    logger.info("placed %d orders of chain %s", len(placed), chain_id)
     return [o for o in core.memory.open_orders(chain_id) if o.client_order_id in placed]
+
+
+async def _found_at_broker(
+    broker: BrokerBoundary, client_ids: list[str], since: datetime | None
+) -> dict[str, Placement]:
+    """The claimed intents the broker holds or held, by client id: an open position's ticket and
+    prices, else the ticket of a deal that closed it (settled when the deal follower next looks)."""
+    found = {
+        p.client_order_id: Placement(p.ticket, p.entry_price, p.take_profit, p.stop_loss)
+        for p in await broker.open_positions() if p.client_order_id in client_ids
+    }
+    if missing := [c for c in client_ids if c not in found]:
+        for deal in await broker.closed_deals(since):
+            if deal.client_order_id in missing and deal.client_order_id not in found:
+                found[deal.client_order_id] = Placement(deal.ticket, None, None, None)
+    if found:
+        logger.warning("%d claimed intents were already at the broker: linked, not sent again", len(found))
+    return found
+
+
+def refused_outright(exc: BrokerError) -> bool:
+    """Whether the broker answered a send with a refusal (the order is not there), rather than
+    failing to answer (a timeout, a lost connection, an adapter's exception: it may be there)."""
+    return type(exc) is BrokerError or isinstance(exc, OrderRejectedError)
+
+
+def _record_sends(draft: ChainDraft, placed: dict[str, Placement], unsent: list[str]) -> None:
+    """The tickets of the intents placed; the claims of those refused or never sent released."""
+    for client, placement in placed.items():
+        draft.register(placement.ticket, client, _held_prices(placement))
+    draft.release(unsent)
 
 
 def _held_prices(placement: Placement) -> tuple[Decimal, Decimal] | None:

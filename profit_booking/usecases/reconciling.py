@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from ..core import Core
 from ..domain.findings import Finding, FindingKind
-from ..domain.orders import OrderStatus
+from ..domain.orders import UNPLACED_ORDER_STATUSES
 from ..errors import ProfitBookingError
 from .catching_up import CatchUp, catch_up
 from .following import DealFollower
@@ -45,7 +45,7 @@ async def reconcile(core: Core, follower: DealFollower) -> list[Finding]:
     findings = caught.findings
 
     for chain_id, tracked in list(memory.tracked.items()):  # intents the broker does not know: place them
-        if any(o.status is OrderStatus.PENDING for o in tracked.slots.values()):
+        if any(o.status in UNPLACED_ORDER_STATUSES for o in tracked.slots.values()):
             try:
                 await place_orders(core, chain_id)
             except ProfitBookingError as exc:  # later ticks try again

@@ -6,6 +6,8 @@ SQLite files are read back with raw SQL."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -72,10 +74,14 @@ async def test_int_tickets_and_adapter_exceptions_never_stop_a_chain_across_a_re
         i += 1
         await broker.tick([tick(i)])
         await service.on_ticks([tick(i)])  # never raises, whatever the adapter did
-        pending = read_sql(tmp_path / "pb.db", "SELECT count(*) FROM chain_orders WHERE status = 'PENDING'")
+        unplaced = read_sql(tmp_path / "pb.db", "SELECT status, claimed_by FROM chain_orders WHERE order_id IS NULL")
         if failed_at is None and adapter.calls == 1:
             failed_at = i
-            assert pending == [(2,)]  # level 1's intents wait for a later tick, not for a restart
+            # level 1's intents wait for a later tick, not for a restart: both were claimed by this process;
+            # the send that failed without an answer stays claimed (the next try looks for it at the broker
+            # first), the one never sent is released
+            assert [status for status, _ in unplaced] == ["SENDING", "PENDING"]
+            assert {by for _, by in unplaced} == {f"profit-booking main {os.getpid()}@{socket.gethostname()}"}
     assert failed_at is not None and "RuntimeError" in caplog.text
     await service.aclose()
     await broker.aclose()

@@ -268,8 +268,8 @@ async def test_a_bot_that_lost_its_lease_sends_no_order_it_was_to_try_again(
     broker, adapter, service, chain_id = await level_one_refused(tmp_path, BrokerUnavailableError("requote"))
     paper, pb = tmp_path / "paper.db", tmp_path / "pb.db"
     try:
-        pending = f"SELECT COUNT(*) FROM chain_orders WHERE chain_id = '{chain_id}' AND status = 'PENDING'"
-        assert read_sql(pb, pending) == [(2,)]
+        unplaced = f"SELECT status FROM chain_orders WHERE chain_id = '{chain_id}' AND order_id IS NULL ORDER BY slot"
+        assert read_sql(pb, unplaced) == [("SENDING",), ("PENDING",)]  # the requoted send may be there; its twin unsent
         adapter.refusal = None  # the broker would take them now
         take_over(pb, "taken")
         positions, tries = read_sql(paper, "SELECT * FROM positions ORDER BY ticket"), adapter.tries

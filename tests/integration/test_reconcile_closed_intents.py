@@ -38,8 +38,9 @@ async def test_an_intent_the_broker_used_and_closed_is_settled_from_its_deal_in_
         level_one = read_sql(pb, "SELECT client_order_id, order_id, status FROM chain_orders WHERE level = 1"
                                  " ORDER BY client_order_id")
         assert level_one == [(c, t, "BOOKED") for c, t in zip(intents, tickets, strict=True)]
-        # one change recorded both tickets and both closes, one more the level-2 tickets: never OPEN between
-        assert read_sql(pb, "SELECT version, level FROM chains") == [(version + 2, 2)]
+        # one change recorded both tickets and both closes (never OPEN between); then one claimed the
+        # level-2 intents before their sends, and one recorded their tickets
+        assert read_sql(pb, "SELECT version, level FROM chains") == [(version + 3, 2)]
         registered = read_sql(pb, "SELECT at FROM chain_events WHERE kind = 'order_registered' AND level = 1")
         booked = read_sql(pb, "SELECT at FROM chain_events WHERE kind = 'booked' AND level = 1")
         assert len(registered) == 2 and registered == booked  # stamped with the deal's own time
