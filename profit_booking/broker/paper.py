@@ -49,6 +49,8 @@ from .ports import CloseReason, Deal, OrderRequest, Position, Tick
 
 __all__ = ["EPOCH", "PaperBroker", "ticket_of"]
 
+SEND = "INSERT INTO sends (client_order_id, ticket, at, repeated) VALUES (?, ?, ?, ?)"
+
 
 class PaperBroker:
     """A simulated broker over its own SQLite file; open it with :meth:`open`."""
@@ -120,7 +122,9 @@ class PaperBroker:
 
         Refused with :class:`BrokerError`, writing nothing: an unknown symbol, a direction other than
         BUY/SELL, a lot that is not a positive Decimal, no quote yet, or a TP/SL the fill price
-        already reaches (MT5's "invalid stops"). A client order id seen before returns its ticket.
+        already reaches (MT5's "invalid stops"). A client order id seen before returns its ticket, and
+        every order taken is logged in ``sends`` (a repeated client id marked: MetaTrader would have
+        opened a second position for it).
         """
         client_id = request.client_order_id
         if not isinstance(client_id, str) or not client_id:
@@ -129,6 +133,8 @@ class PaperBroker:
         if (known := self._client_of(ticket)) is not None:
             if known != client_id:
                 raise BrokerError(f"ticket {ticket} of {client_id!r} is already {known!r}'s")
+            with self._write() as db:  # a real broker would have opened a second position: the log keeps it
+                db.execute(SEND, (client_id, ticket, text(self._clock), 1))
             return ticket
         if request.symbol not in self._symbols:
             raise BrokerError(f"unknown symbol {request.symbol!r}")
@@ -146,6 +152,7 @@ class PaperBroker:
             raise BrokerError(f"invalid stops: a {request.direction} stop loss {sl} is reached at {closing}")
         position = Position(ticket, client_id, request.symbol, request.direction, lot, fill, tp, sl, self._clock)
         with self._write() as db:
+            db.execute(SEND, (client_id, ticket, text(self._clock), 0))
             db.execute(f"INSERT INTO positions ({POSITION}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (ticket, client_id, request.symbol, request.direction, str(lot), str(fill), text(tp),
                         text(sl), text(position.opened_at)))

@@ -37,6 +37,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS quotes (symbol TEXT PRIMARY KEY, price TEXT NOT NULL, at TEXT NOT NULL, ask TEXT)"
     " STRICT",
     "CREATE TABLE IF NOT EXISTS markers (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+    # every order the broker took, a client id it already held included (MT5 would open a second position)
+    "CREATE TABLE IF NOT EXISTS sends (id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL, ticket TEXT NOT NULL,"
+    " at TEXT NOT NULL, repeated INTEGER NOT NULL CHECK (repeated IN (0, 1))) STRICT",
 )
 POSITION = "ticket, client_order_id, symbol, direction, lot, entry_price, take_profit, stop_loss, opened_at"
 DEAL = "ticket, client_order_id, symbol, close_price, profit_cents, reason, closed_at"

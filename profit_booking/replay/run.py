@@ -68,7 +68,7 @@ async def replay(
             return await replay(settings, paper, seed, ticks, symbols, progress, pace, stop)
     specs = {name: settings.symbol(name) for name in symbols}
     market = SyntheticMarket(seed, specs, PLUGIN_IDS, settings.default_lot, settings.profit_target)
-    if not paper.exists() and await _holds_chains(settings.database_url):
+    if not paper.exists() and await _holds_chains(settings.database_url, settings.engine_id):
         raise InvalidInputError(f"the database holds chains but {paper} is missing: replay into new files")
     broker = await PaperBroker.open(paper, specs)
     try:
@@ -129,10 +129,10 @@ async def _ticks_done(broker: PaperBroker) -> int:
     return int(await broker.get_marker(PROGRESS_MARKER) or -1) + 1
 
 
-async def _holds_chains(url: str) -> bool:
-    """Whether the database at ``url`` exists and holds at least one chain."""
+async def _holds_chains(url: str, engine_id: str) -> bool:
+    """Whether the database at ``url`` exists and holds at least one chain of the engine."""
     try:
-        store = await open_store(url, create=False, read_only=True)
+        store = await open_store(url, create=False, read_only=True, engine_id=engine_id)
     except (DatabaseMissingError, NotADatabaseError):
         return False
     try:

@@ -15,7 +15,7 @@ from ..conftest import read_sql
 
 D = Decimal
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-TABLES = ("positions", "deals", "quotes", "markers")
+TABLES = ("positions", "deals", "quotes", "markers", "sends")
 
 
 def at(seconds: float) -> datetime:

@@ -41,6 +41,19 @@ async def test_nothing_is_stored_as_real(broker, path):
         assert types and types <= {"text", "integer", "null"}, (table, types)
 
 
+async def test_every_order_taken_is_logged_a_repeated_client_id_marked(broker, path):
+    await broker.tick([Tick("EURUSD", D("1.10000"), at(0))])
+    first = await broker.place(order("a"))
+    with pytest.raises(BrokerError, match="invalid stops"):
+        await broker.place(order("b", tp="1.09000"))  # refused: nothing taken, nothing logged
+    again = await broker.place(order("a"))  # MetaTrader would open a second position
+    assert again == first
+    assert read_sql(path, "SELECT client_order_id, ticket, repeated FROM sends ORDER BY id") == [
+        ("a", first, 0), ("a", first, 1)
+    ]
+    assert read_sql(path, "SELECT COUNT(*) FROM positions") == [(1,)]
+
+
 async def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"not a database at all" * 100)
