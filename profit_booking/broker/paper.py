@@ -58,6 +58,7 @@ class PaperBroker:
     def __init__(self, conn: sqlite3.Connection, symbols: Mapping[str, SymbolSpec]) -> None:
         self._conn, self._symbols = conn, dict(symbols)
         self._load()
+        [(self._version,)] = conn.execute("PRAGMA data_version").fetchall()
 
     @classmethod
     async def open(
@@ -85,6 +86,15 @@ class PaperBroker:
     async def aclose(self) -> None:
         """Close the file; the broker must not be used afterwards."""
         self._conn.close()
+
+    def _fresh(self) -> None:
+        """Memory reloaded when another connection committed to the file since this one last
+        looked (``PRAGMA data_version``): a standby that took over an engine finds the broker as
+        the process before it left it."""
+        [(version,)] = self._conn.execute("PRAGMA data_version").fetchall()
+        if version != self._version:
+            self._load()
+            self._version = version
 
     def _load(self) -> None:
         """Memory from the file: open positions, quotes, the clock and the index of TP/SL prices."""
@@ -126,6 +136,7 @@ class PaperBroker:
         every order taken is logged in ``sends`` (a repeated client id marked: MetaTrader would have
         opened a second position for it).
         """
+        self._fresh()
         client_id = request.client_order_id
         if not isinstance(client_id, str) or not client_id:
             raise BrokerError(f"client_order_id must be non-empty text, got {client_id!r}")
@@ -171,6 +182,7 @@ class PaperBroker:
         SL a quote reaches (a BUY's on the bid, a SELL's on the ask), at that price. A tick not later
         than its symbol's last quote is ignored. Returns the deals made, by (closed_at, ticket). Bad
         ticks (an ask below the bid included) raise BrokerError, writing nothing."""
+        self._fresh()
         for tick in ticks:
             if tick.symbol not in self._symbols:
                 raise BrokerError(f"tick of unknown symbol {tick.symbol!r}")
@@ -196,6 +208,7 @@ class PaperBroker:
 
     async def close_position(self, ticket: str, reason: CloseReason = CloseReason.MANUAL) -> Deal:
         """Close an open position at its symbol's last quote, now; BrokerError when it is not open."""
+        self._fresh()
         if (position := self._positions.get(ticket)) is None:
             raise BrokerError(f"no open position has ticket {ticket!r}")
         if reason not in set(CloseReason):
@@ -218,6 +231,7 @@ class PaperBroker:
 
     async def open_positions(self) -> list[Position]:
         """Every open position, oldest first."""
+        self._fresh()
         return sorted(self._positions.values(), key=lambda p: (p.opened_at, p.ticket))
 
     async def closed_deals(self, since: datetime | None = None) -> list[Deal]:
@@ -230,6 +244,7 @@ class PaperBroker:
 
     async def quote(self, symbol: str) -> Tick | None:
         """The last quote (bid and ask) of ``symbol``, or ``None`` before its first tick."""
+        self._fresh()
         return self._quotes.get(symbol)
 
     async def symbol_spec(self, symbol: str) -> SymbolSpec | None:
@@ -238,6 +253,7 @@ class PaperBroker:
 
     def now(self) -> datetime:
         """The latest tick time seen (UTC); :data:`EPOCH` before any tick."""
+        self._fresh()
         return self._clock
 
     async def get_marker(self, name: str) -> str | None:
