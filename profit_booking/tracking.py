@@ -96,8 +96,8 @@ class ChainTracker:
 
     async def commit_created(self, change: ChainChange) -> ProfitChain:
         """The change path's commit → apply for a change that creates its chain, under
-        :meth:`creating`'s lock; the chain as memory now tracks it. When the store holds that
-        chain's Order B's chain already (another process opened it on a shared database, or an
+        :meth:`creating`'s lock; the chain as memory now tracks it. When the store already holds
+        a chain of the same Order B (another process opened it on a shared database, or an
         earlier call's commit lost its answer), that stored chain is returned, tracked from now
         on if it is unfinished."""
         order_b_id = change.after.order_b_id

@@ -15,7 +15,7 @@ from ..core import Core
 from ..domain.price_index import TriggerKind
 from ..domain.requests import Heartbeat
 from ..errors import BrokerError, StoreError
-from .positions import open_tickets
+from .positions import Crossings, open_tickets
 
 logger = logging.getLogger(__name__)
 HISTORY_LAG = timedelta(seconds=60)
@@ -25,7 +25,6 @@ order's take-profit or stop: a broker's deal history can show a close seconds af
 HEARTBEAT_EVERY = 2.0
 """Seconds of wall time between two writes of the engine's heartbeat (``engine_state``): what it
 last saw, for the operator's ``status`` and for telling a running bot from a stopped one."""
-Crossings = Sequence[tuple[Tick, list[tuple[str, str]]]]  # each tick with what it reached in the price index
 
 
 class DealFollower:

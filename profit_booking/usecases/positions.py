@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
-from ..broker.ports import CloseReason, Deal
+from ..broker.ports import CloseReason, Deal, Tick
 from ..core import Core
 from ..domain.chain import ProfitChain
 from ..domain.closes import Close
 from ..domain.orders import OrderKind
+
+Crossings = Sequence[tuple[Tick, list[tuple[str, str]]]]  # each tick with what it reached in the price index
 
 
 async def open_tickets(core: Core) -> set[str]:
