@@ -20,7 +20,6 @@ from .conftest import CLI
 
 PG = "postgresql://postgres@127.0.0.1:5432/{name}"
 URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-TICKS = "800"
 
 
 @contextmanager
@@ -39,14 +38,14 @@ def seed_of(engine: str) -> str:
 
 
 def spawn_engine(
-    tmp: Path, db: str, engine: str, *, standby: bool = False, pace: float = 0.0, label: str = ""
+    tmp: Path, db: str, engine: str, *, ticks: int, standby: bool = False, pace: float = 0.0, label: str = ""
 ) -> subprocess.Popen[str]:
     """``profit-booking demo`` as engine ``engine`` on database URL ``db``; its output in files
     named after the engine (and ``label``), read back with :func:`output`."""
     env = {**os.environ, "PROFIT_BOOKING_ENGINE_ID": engine, "PROFIT_BOOKING_ENGINE_STANDBY": str(standby).lower()}
     name = f"{engine}{label}"
     return subprocess.Popen(
-        [*CLI, "demo", "--db", db, "--paper", str(paper_of(tmp, engine)), "--ticks", TICKS, "--seed", seed_of(engine),
+        [*CLI, "demo", "--db", db, "--paper", str(paper_of(tmp, engine)), "--ticks", str(ticks), "--seed", seed_of(engine),
          "--pace", str(pace)],
         cwd=tmp, env=env, text=True, stdout=(tmp / f"{name}.out").open("a"), stderr=(tmp / f"{name}.err").open("a"),
     )
@@ -94,12 +93,12 @@ def books_of(name: str, engine: str) -> tuple[list[tuple], list[tuple]]:
     return chains, ledger
 
 
-def reference_books(tmp: Path, engine: str) -> tuple[list[tuple], list[tuple]]:
+def reference_books(tmp: Path, engine: str, ticks: int) -> tuple[list[tuple], list[tuple]]:
     """The same engine's replay run once, uninterrupted, into a SQLite file of its own."""
     where = tmp / f"reference-{engine}"
     where.mkdir()
     env = {**os.environ, "PROFIT_BOOKING_ENGINE_ID": engine, "PROFIT_BOOKING_SQLITE_SYNCHRONOUS": "OFF"}
-    done = subprocess.run([*CLI, "demo", "--db", "ref.db", "--ticks", TICKS, "--seed", seed_of(engine)],
+    done = subprocess.run([*CLI, "demo", "--db", "ref.db", "--ticks", str(ticks), "--seed", seed_of(engine)],
                           cwd=where, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     db = where / "ref.db"

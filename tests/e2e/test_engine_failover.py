@@ -28,6 +28,7 @@ from .engine_runs import (
 
 ROUNDS = int(os.environ.get("PROFIT_BOOKING_FAILOVER_ROUNDS", "1"))
 ENGINE = "acct-9"
+TICKS = 800
 
 
 def test_a_standby_takes_the_engine_over_when_its_holder_is_killed(tmp_path: Path):
@@ -36,9 +37,9 @@ def test_a_standby_takes_the_engine_over_when_its_holder_is_killed(tmp_path: Pat
         where.mkdir()
         with postgres_database() as name:
             db = URL.format(name=name)
-            first = spawn_engine(where, db, ENGINE, pace=0.01, label="-first")
+            first = spawn_engine(where, db, ENGINE, ticks=TICKS, pace=0.01, label="-first")
             wait_until_holding(name, ENGINE, first)
-            standby = spawn_engine(where, db, ENGINE, standby=True, label="-standby")
+            standby = spawn_engine(where, db, ENGINE, ticks=TICKS, standby=True, label="-standby")
             deadline = time.monotonic() + 30
             while "standing by to take over" not in output(where, f"{ENGINE}-standby"):
                 assert time.monotonic() < deadline and standby.poll() is None, output(where, f"{ENGINE}-standby")
@@ -55,4 +56,4 @@ def test_a_standby_takes_the_engine_over_when_its_holder_is_killed(tmp_path: Pat
             assert f"engine '{ENGINE}'" in logs and "taken over" in logs
             assert "Traceback" not in logs and "error:" not in logs
             assert intents_sent_twice(where, ENGINE) == []
-            assert books_of(name, ENGINE) == reference_books(where, ENGINE)
+            assert books_of(name, ENGINE) == reference_books(where, ENGINE, TICKS)
