@@ -242,6 +242,12 @@ class PaperBroker:
             f"SELECT {DEAL}, opened_at FROM deals WHERE closed_at >= ? ORDER BY closed_at, ticket", (bound,))
         return [row_deal(row) for row in rows]
 
+    def each_closed_deal(self) -> Iterator[Deal]:
+        """Every deal, read a row at a time and in no set order: a replay's tally sums a long run's
+        deals without holding them all."""
+        for row in self._conn.execute(f"SELECT {DEAL}, opened_at FROM deals"):
+            yield row_deal(row)
+
     async def quote(self, symbol: str) -> Tick | None:
         """The last quote (bid and ask) of ``symbol``, or ``None`` before its first tick."""
         self._fresh()

@@ -153,10 +153,10 @@ async def _tally(summary: ReplaySummary, service: ProfitBookingService, broker: 
     chains = await service.store.list_chains()
     summary.chains = Counter(chain.status.name for chain in chains)
     summary.chain_profit = sum((chain.total_profit for chain in chains), ZERO)
-    deals = await broker.closed_deals()
-    chain_deals = [d for d in deals if d.client_order_id.startswith("PB-") or d.client_order_id.endswith("-B")]
-    summary.deals = len(chain_deals)
-    summary.deal_profit = sum((deal.profit for deal in chain_deals), ZERO)
+    for deal in broker.each_closed_deal():
+        if deal.client_order_id.startswith("PB-") or deal.client_order_id.endswith("-B"):
+            summary.deals += 1
+            summary.deal_profit += deal.profit
     summary.open_positions = len(await broker.open_positions())
     for plugin_id in service.plugin_ids():
         hunts = service.get_chain_stats(plugin_id)["sl_hunts"]
