@@ -36,9 +36,9 @@ class SteeringApi:
         return self._steering.enabled
 
     def act_as_cli(self) -> None:
-        """Mark this service as the CLI's, acting itself because no bot runs: its answers say
-        ``handled_by "cli …"``, and it writes no engine heartbeat (which would tell the next
-        command that a bot runs)."""
+        """Mark this service as the CLI's, acting itself because no bot runs its engine: its
+        answers say ``handled_by "cli …"``, and it writes no engine heartbeat (what ``status``
+        shows of the engine's clock stays the bot's own)."""
         self._steering.answers.act_as_cli()
 
     async def stop_chain(

@@ -2,7 +2,11 @@
 -- stands, its stop and trigger, what its stop lost and what its recovery order won back.
 -- sqlite3 -header -column profit_booking.db < scripts/hunts.sql
 -- On PostgreSQL: psql "$DATABASE" -f scripts/postgres/hunts.sql
-SELECT h.chain_id,
+-- Every engine's rows; one engine's: put its id for '*' on the first line, e.g.
+--   sed "s/VALUES ('\*')/VALUES ('7001')/" scripts/hunts.sql | sqlite3 -header -column profit_booking.db
+WITH wanted(engine_id) AS (VALUES ('*'))
+SELECT c.engine_id,
+       h.chain_id,
        c.plugin_id,
        c.symbol,
        h.direction,
@@ -23,7 +27,9 @@ SELECT h.chain_id,
        COALESCE(h.closed_at, '') AS closed_at
 FROM sl_hunts h
 JOIN chains c ON c.chain_id = h.chain_id
+CROSS JOIN wanted w
 LEFT JOIN chain_orders r
        ON r.chain_id = h.chain_id AND r.level = h.level AND r.slot = h.slot AND r.attempt = h.attempt + 1
       AND r.kind = 'RECOVERY'
+WHERE w.engine_id IN ('*', c.engine_id)
 ORDER BY phase = 'past', CASE WHEN phase = 'open' THEN h.expires_at END, h.closed_at DESC, h.chain_id, h.slot;

@@ -2,8 +2,11 @@
 -- sqlite3 -header -column profit_booking.db < scripts/ledger_check.sql
 -- psql "$DATABASE" -f scripts/ledger_check.sql   (the same script runs on PostgreSQL)
 -- The ledger (bookings) is the truth: totals, counters, order states, levels and statuses
--- must all follow from it. One row per chain and problem: chain_id, problem, stored, expected.
-WITH ledger AS (
+-- must all follow from it. One row per chain and problem: chain_id, problem, stored, expected,
+-- and the chain's engine. Every engine's chains; one engine's: put its id for '*' on the WITH line, e.g.
+--   sed "s/VALUES ('\*')/VALUES ('7001')/" scripts/ledger_check.sql | sqlite3 -header -column profit_booking.db
+WITH wanted(engine_id) AS (VALUES ('*')),
+ledger AS (
     SELECT chain_id, COALESCE(SUM(amount_cents), 0) AS cents
     FROM bookings GROUP BY chain_id
 ),
@@ -17,9 +20,10 @@ active_here AS (
     SELECT c.chain_id, COUNT(o.id) AS active, COALESCE(SUM(CASE WHEN o.status = 'STOPPED' THEN 1 ELSE 0 END), 0) AS stopped
     FROM chains c
     LEFT JOIN chain_orders o
-           ON o.chain_id = c.chain_id AND o.level = c.level AND o.status IN ('PENDING', 'OPEN', 'STOPPED')
+           ON o.chain_id = c.chain_id AND o.level = c.level AND o.status IN ('PENDING', 'SENDING', 'OPEN', 'STOPPED')
     GROUP BY c.chain_id
-)
+),
+problems AS (
 SELECT c.chain_id, 'total differs from the ledger' AS problem,
        c.total_profit_cents AS stored, COALESCE(l.cents, 0) AS expected
 FROM chains c LEFT JOIN ledger l ON l.chain_id = c.chain_id
@@ -69,4 +73,10 @@ UNION ALL
 SELECT c.chain_id, 'status ' || c.status || ' but ' || a.stopped || ' stopped order(s)', NULL, NULL
 FROM chains c JOIN active_here a ON a.chain_id = c.chain_id
 WHERE (c.status = 'SL_HUNT') <> (c.status IN ('ACTIVE', 'SL_HUNT') AND a.stopped > 0)
-ORDER BY 1, 2;
+)
+SELECT p.chain_id, p.problem, p.stored, p.expected, c.engine_id
+FROM problems p
+LEFT JOIN chains c ON c.chain_id = p.chain_id
+CROSS JOIN wanted w
+WHERE w.engine_id IN ('*', c.engine_id)
+ORDER BY p.chain_id, p.problem;

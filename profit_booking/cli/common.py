@@ -16,7 +16,7 @@ from rich.console import Console
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from .. import ProfitBookingError, ProfitBookingService, ProfitBookingSettings, load_settings, open_service
+from .. import ProfitBookingError, ProfitBookingSettings, load_settings
 from ..config import DEFAULT_DATABASE_URL
 from ..errors import ConfigError, InvalidInputError
 from ..file_safety import check_file_name
@@ -37,6 +37,11 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+EngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", metavar="ID", show_default=False,
+                 help="Only this engine's rows (default: every engine on the database)."),
+]
 
 
 def guarded(function: Command) -> Command:
@@ -99,22 +104,13 @@ def settings_for(url: str, **overrides: Any) -> ProfitBookingSettings:
     return load_settings(database_url=url, **overrides)
 
 
-async def read(url: str, query: Callable[[ProfitBookingService], Awaitable[Answer]]) -> Answer:
-    """Run ``query`` on a service over the database opened read-only: nothing is created or written."""
-    service = await open_service(settings_for(url), read_only=True)
-    try:
-        return await query(service)
-    finally:
-        await service.aclose()
-
-
-def read_db(db: str | None, query: Callable[[SqlStore], Awaitable[Answer]]) -> Answer:
+def read_db(db: str | None, query: Callable[[SqlStore], Awaitable[Answer]], *, judged: bool = False) -> Answer:
     """Run ``query`` on the store a ``--db`` names, opened read-only (nothing created or written,
-    beside a running bot)."""
+    beside a running bot); ``judged``: a damaged file is refused first."""
     url = database_url(db)
 
     async def run() -> Answer:
-        async with read_only_store(url) as store:
+        async with read_only_store(url, judged=judged) as store:
             return await query(store)
 
     return asyncio.run(run())

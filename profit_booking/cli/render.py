@@ -26,26 +26,27 @@ STATUS_STYLES = {
 }
 
 
-def chains_table(chains: Sequence[ProfitChain], limit: int | None = None, title: str = "Profit chains") -> Table:
-    """The chains, newest last; with ``limit``, only the most recent ``limit`` plus a "more" line."""
-    shown = list(chains) if limit is None or len(chains) <= limit else list(chains)[-limit:]
+def chains_table(
+    chains: Sequence[ProfitChain], limit: int | None = None, title: str = "Profit chains",
+    engines: Sequence[str] | None = None,
+) -> Table:
+    """The chains, newest last; with ``limit``, only the most recent ``limit`` plus a "more" line;
+    with ``engines`` (each chain's engine, in order), an engine column first."""
+    start = 0 if limit is None or len(chains) <= limit else len(chains) - limit
+    shown = list(chains)[start:]
     table = new_table(title)
-    add_column(table, "chain id")
-    add_column(table, "plugin")
-    add_column(table, "symbol")
-    add_column(table, "dir")
-    add_column(table, "lvl", justify="right")
-    add_column(table, "booked", justify="right")
-    add_column(table, "total", justify="right")
-    add_column(table, "status")
-    hidden = len(chains) - len(shown)
-    if hidden:
-        table.add_row(Text(f"… {hidden} more"), style="dim")
-    for chain in shown:
+    if engines is not None:
+        add_column(table, "engine")
+    for header in ("chain id", "plugin", "symbol", "dir", "lvl", "booked", "total", "status"):
+        add_column(table, header, justify="right" if header in ("lvl", "booked", "total") else "left")
+    if start:
+        table.add_row(Text(f"… {start} more"), style="dim")
+    for index, chain in enumerate(shown, start):
         style = STATUS_STYLES.get(chain.status, "")
         table.add_row(
-            *cells(chain.chain_id, chain.plugin_id, chain.symbol, chain.direction, chain.level,
-                   f"{chain.orders_booked}/{chain.orders_in_level}", money(chain.total_profit)),
+            *cells(*([] if engines is None else [engines[index]]), chain.chain_id, chain.plugin_id, chain.symbol,
+                   chain.direction, chain.level, f"{chain.orders_booked}/{chain.orders_in_level}",
+                   money(chain.total_profit)),
             Text(chain.status.name, style=style),
         )
     if not chains:
@@ -53,23 +54,37 @@ def chains_table(chains: Sequence[ProfitChain], limit: int | None = None, title:
     return table
 
 
+STAT_COUNTS = (
+    "total_chains", "active_chains", "sl_hunt_chains", "completed_chains", "stopped_chains", "cancelled_chains",
+)
+STAT_HEADERS = ("chains", "active", "hunt", "done", "stop", "cancel")
+HUNT_COUNTS = ("open", "recovered", "expired", "failed", "cancelled")
+StatsRow = tuple[str, str, Mapping[str, Any]]  # engine, plugin, get_chain_stats
+
+
 def stats_table(stats_by_plugin: Mapping[str, Mapping[str, Any]]) -> Table:
     """One row of ``get_chain_stats`` per plugin, with a totals row."""
-    table = new_table("Per-plugin statistics", show_footer=len(stats_by_plugin) > 1)
-    counts = (
-        "total_chains", "active_chains", "sl_hunt_chains", "completed_chains", "stopped_chains", "cancelled_chains",
-    )
-    headers = ("chains", "active", "hunt", "done", "stop", "cancel")
-    add_column(table, "plugin", footer="all")
-    for key, header in zip(counts, headers, strict=True):
-        add_column(table, header, justify="right", footer=str(sum(s[key] for s in stats_by_plugin.values())))
-    total = sum((s["total_profit"] for s in stats_by_plugin.values()), start=0)
+    return _stats([((plugin_id,), stats) for plugin_id, stats in stats_by_plugin.items()], ("plugin",))
+
+
+def engine_stats_table(rows: Sequence[StatsRow]) -> Table:
+    """One row of ``get_chain_stats`` per engine and plugin, with a totals row."""
+    return _stats([((engine_id, plugin_id), stats) for engine_id, plugin_id, stats in rows], ("engine", "plugin"))
+
+
+def _stats(rows: Sequence[tuple[tuple[str, ...], Mapping[str, Any]]], keys: tuple[str, ...]) -> Table:
+    table = new_table("Per-plugin statistics", show_footer=len(rows) > 1)
+    for index, header in enumerate(keys):
+        add_column(table, header, footer="all" if index == 0 else "")
+    for key, header in zip(STAT_COUNTS, STAT_HEADERS, strict=True):
+        add_column(table, header, justify="right", footer=str(sum(stats[key] for _, stats in rows)))
+    total = sum((stats["total_profit"] for _, stats in rows), start=0)
     add_column(table, "profit", justify="right", footer=money(total))
     add_column(table, "by level")
-    for plugin_id, stats in stats_by_plugin.items():
+    for names, stats in rows:
         levels = "/".join(str(count) for count in stats["chains_by_level"].values())
-        table.add_row(*cells(plugin_id, *(stats[key] for key in counts), money(stats["total_profit"]), levels))
-    if not stats_by_plugin:
+        table.add_row(*cells(*names, *(stats[key] for key in STAT_COUNTS), money(stats["total_profit"]), levels))
+    if not rows:
         table.caption = "no chains"
     return table
 
@@ -93,18 +108,28 @@ def hunts_table(hunts: Sequence[SlHunt]) -> Table:
 def hunt_stats_table(stats_by_plugin: Mapping[str, Mapping[str, Any]]) -> Table:
     """One row of SL hunt outcomes per plugin, with the money their stops lost and their
     recovery orders won back."""
+    return _hunt_stats([((plugin_id,), stats) for plugin_id, stats in stats_by_plugin.items()], ("plugin",))
+
+
+def engine_hunt_stats_table(rows: Sequence[StatsRow]) -> Table:
+    """One row of SL hunt outcomes per engine and plugin (see :func:`hunt_stats_table`)."""
+    return _hunt_stats([((engine_id, plugin_id), stats) for engine_id, plugin_id, stats in rows],
+                       ("engine", "plugin"))
+
+
+def _hunt_stats(rows: Sequence[tuple[tuple[str, ...], Mapping[str, Any]]], keys: tuple[str, ...]) -> Table:
     table = new_table("SL hunts per plugin")
-    counts = ("open", "recovered", "expired", "failed", "cancelled")
-    add_column(table, "plugin")
-    for key in counts:
+    for header in keys:
+        add_column(table, header)
+    for key in HUNT_COUNTS:
         add_column(table, key, justify="right")
     add_column(table, "lost", justify="right")
     add_column(table, "won back", justify="right")
-    for plugin_id, stats in stats_by_plugin.items():
+    for names, stats in rows:
         hunts = stats["sl_hunts"]
         money_columns = money(hunts["money_lost"]), money(hunts["won_back"])
-        table.add_row(*cells(plugin_id, *(hunts[key] for key in counts), *money_columns))
-    if not stats_by_plugin:
+        table.add_row(*cells(*names, *(hunts[key] for key in HUNT_COUNTS), *money_columns))
+    if not rows:
         table.caption = "no SL hunts"
     return table
 

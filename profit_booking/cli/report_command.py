@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from ..inspect.engines import engine_option
 from ..report import ReportData, write_report
-from .common import DbOption, JsonOption, console, database_url
+from .common import DbOption, EngineOption, JsonOption, console, database_url
 from .serialize import dumps, money
 
 HtmlOption = Annotated[
@@ -18,9 +19,14 @@ HtmlOption = Annotated[
 PluginOption = Annotated[str | None, typer.Option("--plugin", help="Only this plugin's chains.")]
 
 
-def report(html: HtmlOption, db: DbOption = None, plugin: PluginOption = None, as_json: JsonOption = False) -> None:
-    """Write an HTML report with charts: profit over time, bookings, levels, SL hunts, symbols (read-only)."""
-    data = asyncio.run(write_report(database_url(db), html, plugin))
+def report(
+    html: HtmlOption, db: DbOption = None, plugin: PluginOption = None, as_json: JsonOption = False,
+    engine: EngineOption = None,
+) -> None:
+    """Write an HTML report with charts: profit over time, bookings, levels, SL hunts, symbols, and
+    engines when several share the database (read-only)."""
+    engine_id = engine_option(engine)
+    data = asyncio.run(write_report(database_url(db), html, plugin, engine_id))
     if as_json:
         print(dumps(_summary(html, data)))
         return
@@ -37,6 +43,7 @@ def _summary(html: Path, data: ReportData) -> dict[str, Any]:
         "html": str(html),
         "database": data.source,
         "plugin": data.plugin,
+        "engine": data.engine,
         "generated_at": data.generated_at.isoformat(),
         "chains": totals.chains,
         "unfinished": totals.unfinished,
@@ -54,5 +61,9 @@ def _summary(html: Path, data: ReportData) -> dict[str, Any]:
             line.symbol: {"chains": line.chains, "bookings": line.bookings, "realised": money(line.realised),
                           "sl_hunts": line.hunts}
             for line in data.symbols
+        },
+        "engines": {
+            line.engine_id: {"chains": line.chains, "unfinished": line.unfinished, "realised": money(line.realised)}
+            for line in data.engines
         },
     }

@@ -1,9 +1,10 @@
-"""Steering a bot: ``stop-chain``, ``stop-all`` and ``profit-booking on|off``.
+"""Steering a bot: ``stop-chain``, ``stop-all`` and ``profit-booking on|off``, each for one engine.
 
-With a bot running on the database, a command writes its request into the operator inbox (the
-one row it may write beside the bot) and waits for the engine's answer, which the engine gives
-on its next tick or deal poll. With no bot running, the command takes the writer lease and acts
-itself, through the same code path; it has no broker, so it cannot close positions.
+With a bot running the engine, a command writes its request into the operator inbox (the one row
+it may write beside the bot) and waits for the engine's answer, which the engine gives on its
+next tick or deal poll. With none running, the command opens the engine itself (the SQLite
+writer lease, or PostgreSQL's engine lock) and acts, through the same code path; it has no
+broker, so it cannot close positions.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import typer
 from ..domain.inputs import require_id
 from ..domain.requests import OperatorRequest, RequestKind, RequestStatus, identity, wall_now
 from ..errors import InvalidInputError
+from ..inspect.engines import engine_option
 from .common import DbOption, JsonOption, console, database_url, fail
 from .steer_flow import NoAnswerError, Steered, WaitInterruptedError, steer
 
@@ -32,6 +34,11 @@ TimeoutOption = Annotated[
 LeaveOption = Annotated[
     bool, typer.Option("--leave-positions", help="Leave the chains' open positions open at the broker.")
 ]
+SteerEngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", metavar="ID", show_default=False,
+                 help="The engine to steer (default: $PROFIT_BOOKING_ENGINE_ID, else main)."),
+]
 
 
 def stop_chain(
@@ -40,45 +47,54 @@ def stop_chain(
     ],
     leave_positions: LeaveOption = False, db: DbOption = None, as_json: JsonOption = False,
     timeout: TimeoutOption = 30.0,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", metavar="ID", show_default=False,
+                     help="Refuse unless the chain is this engine's (the stop goes to its chain's engine)."),
+    ] = None,
 ) -> None:
     """Stop one chain, closing its open positions at the broker (unless --leave-positions).
 
-    A running bot does it on its next tick; with none running, the chain is stopped here, which
-    needs --leave-positions when it holds open positions (no broker can close them)."""
-    _run(db, as_json, timeout, RequestKind.STOP_CHAIN, chain_id=require_id(chain_id, "CHAIN_ID"),
+    The request goes to the engine that owns the chain. A bot running it does it on its next
+    tick; with none running, the chain is stopped here, which needs --leave-positions when it
+    holds open positions (no broker can close them)."""
+    _run(db, as_json, timeout, engine, RequestKind.STOP_CHAIN, chain_id=require_id(chain_id, "CHAIN_ID"),
          leave_positions=leave_positions)
 
 
 def stop_all(
     plugin: Annotated[str | None, typer.Option("--plugin", help="Only this plugin's chains.")] = None,
     leave_positions: LeaveOption = False, db: DbOption = None, as_json: JsonOption = False,
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = 30.0, engine: SteerEngineOption = None,
 ) -> None:
-    """Stop every unfinished chain (or one plugin's), closing their open positions unless --leave-positions."""
+    """Stop every unfinished chain of one engine (or its plugin's), closing their open positions
+    unless --leave-positions."""
     plugin_id = None if plugin is None else require_id(plugin, "--plugin")
-    _run(db, as_json, timeout, RequestKind.STOP_ALL, plugin_id=plugin_id, leave_positions=leave_positions)
+    _run(db, as_json, timeout, engine, RequestKind.STOP_ALL, plugin_id=plugin_id, leave_positions=leave_positions)
 
 
 def profit_booking_switch(
     position: Annotated[str, typer.Argument(metavar="on|off", help="on or off.")],
     db: DbOption = None, as_json: JsonOption = False, timeout: TimeoutOption = 30.0,
+    engine: SteerEngineOption = None,
 ) -> None:
-    """Switch profit booking on or off, at once in a running bot and across its restarts.
+    """Switch profit booking on or off in one engine, at once in its running bot and across its restarts.
 
     Off: no chain opens, and the engine reads no deal, settles and places nothing. On while the
     bot's environment says off (PROFIT_BOOKING_USE_PROFIT_BOOKING=false): the answer says so."""
     wanted = position.strip().lower()
     if wanted not in ("on", "off"):
         raise InvalidInputError(f"expected on or off, got {position!r}")
-    _run(db, as_json, timeout, RequestKind.PROFIT_BOOKING, enabled=wanted == "on")
+    _run(db, as_json, timeout, engine, RequestKind.PROFIT_BOOKING, enabled=wanted == "on")
 
 
-def _run(db: str | None, as_json: bool, timeout: float, kind: RequestKind, **what: Any) -> None:
+def _run(db: str | None, as_json: bool, timeout: float, engine: str | None, kind: RequestKind, **what: Any) -> None:
     if not (math.isfinite(timeout) and 0 <= timeout <= MAX_TIMEOUT):
         raise InvalidInputError(f"--timeout must be a number of seconds from 0 to {MAX_TIMEOUT:g}, got {timeout}")
+    engine_id = engine_option(engine)
     request = OperatorRequest(None, kind, identity(), wall_now(), **what)
     try:
-        steered = asyncio.run(steer(database_url(db), request, timeout))
+        steered = asyncio.run(steer(database_url(db), request, timeout, engine_id))
     except NoAnswerError as exc:
         raise fail(str(exc), NO_ANSWER_EXIT) from None
     except WaitInterruptedError as exc:
@@ -98,7 +114,7 @@ def _name(stored: OperatorRequest) -> str:
 
 
 def _document(steered: Steered) -> dict[str, Any]:
-    document = request_document(steered.request) | {"handled_here": steered.here}
+    document = {"engine_id": steered.engine_id} | request_document(steered.request) | {"handled_here": steered.here}
     if steered.here:
         document |= {"why_here": steered.why_here, "earlier": [request_document(r) for r in steered.earlier]}
     return document
@@ -117,7 +133,8 @@ def request_document(stored: OperatorRequest) -> dict[str, Any]:
 
 
 def _describe(steered: Steered) -> str:
-    where = f"here (no bot is running: {steered.why_here})" if steered.here else "by the running bot"
+    engine = f"engine {steered.engine_id}"
+    where = f"here (no bot is running {engine}: {steered.why_here})" if steered.here else f"by {engine}'s running bot"
     lines = [f"{describe(earlier, 'here, first')}" for earlier in steered.earlier]
     return "\n".join([*lines, describe(steered.request, where)])
 

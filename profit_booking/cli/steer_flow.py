@@ -1,20 +1,24 @@
-"""How a steering command reaches the engine: through the inbox of a running bot (waiting for
-its answer), or, with no bot running, by taking the writer lease and acting itself, after the
-requests left pending in the inbox (run first, oldest first: a newer request never runs before
-an older one)."""
+"""How a steering command reaches an engine: through the inbox of the bot running it (waiting for
+its answer), or, with none running, by opening that engine itself (on SQLite the writer lease,
+on PostgreSQL the engine's lock) and acting, after the requests left pending in the engine's
+inbox (run first, oldest first: a newer request never runs before an older one).
+
+A request goes to one engine: a stop of one chain to the engine that owns the chain, the others
+to the engine named (``--engine``), else to this environment's (``PROFIT_BOOKING_ENGINE_ID``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from .. import open_service
 from ..domain.requests import OperatorRequest, RequestAnswer, RequestKind, RequestStatus
-from ..errors import DatabaseBusyError, InvalidInputError, ProfitBookingError
+from ..errors import DatabaseBusyError, EngineHeldError, InvalidInputError, ProfitBookingError
 from ..service import ProfitBookingService
 from ..store.inbox import Inbox, RunningBot
 from .common import settings_for
@@ -34,37 +38,43 @@ class WaitInterruptedError(ProfitBookingError):
 
 @dataclass(frozen=True, slots=True)
 class Steered:
-    """A request as it ended, whether this process ran it (no bot was running: ``why_here``
-    says how that was judged), and the older pending requests it ran first."""
+    """A request as it ended, the engine it went to, whether this process ran it (no bot was
+    running that engine: ``why_here`` says how that was judged), and the older pending requests
+    it ran first."""
 
     request: OperatorRequest
     here: bool
     why_here: str = ""
     earlier: list[OperatorRequest] = field(default_factory=list)
+    engine_id: str = ""
 
 
-async def steer(url: str, request: OperatorRequest, timeout: float) -> Steered:
-    """Run ``request`` on the database at ``url``: by the running bot, else here."""
-    async with Inbox.open(url) as inbox:
+async def steer(url: str, request: OperatorRequest, timeout: float, engine_id: str | None = None) -> Steered:
+    """Run ``request`` on the database at ``url`` for one engine (``engine_id``, else this
+    environment's; a stop of one chain: its chain's, and a different ``engine_id`` is refused):
+    by the bot running that engine, else here."""
+    async with Inbox.open(url) as opened:
+        inbox = opened.for_engine(await _engine_for(opened, request, engine_id, lambda: settings_for(url).engine_id))
         if request.kind is RequestKind.STOP_ALL and request.plugin_id is not None:
             known = await inbox.plugin_ids()
             if request.plugin_id not in known:
-                raise InvalidInputError(f"no chains of plugin {request.plugin_id!r} in the database; its plugins: "
-                                        f"{', '.join(known) or 'none'}")
+                raise InvalidInputError(f"no chains of plugin {request.plugin_id!r} in engine {inbox.engine_id}; "
+                                        f"its plugins: {', '.join(known) or 'none'}")
         bot = await inbox.running_bot()
         if bot is None:
             try:
-                earlier, answer = await _act_here(url, request)
-            except DatabaseBusyError:  # a bot started meanwhile: it answers
+                earlier, answer = await _act_here(url, request, inbox.engine_id)
+            except (DatabaseBusyError, EngineHeldError):  # a bot started meanwhile: it answers
                 bot = await inbox.running_bot() or RunningBot("a bot that has just started")
             else:
                 stored = answer.as_request(await inbox.number_of(answer.request))
-                return Steered(stored, True, inbox.no_bot, [a.as_request() for a in earlier])
+                return Steered(stored, True, inbox.no_bot, [a.as_request() for a in earlier], inbox.engine_id)
         interrupted = asyncio.Event()
         with _ctrl_c_sets(interrupted):  # from before the request is written: it is never left unsaid
             request_id = await inbox.submit(request)
             try:
-                return Steered(await _wait(inbox, request_id, bot, timeout, interrupted), here=False)
+                answered = await _wait(inbox, request_id, bot, timeout, interrupted)
+                return Steered(answered, here=False, engine_id=inbox.engine_id)
             except asyncio.CancelledError:  # Ctrl-C where no handler could be set: asyncio.run cancels the wait
                 raise _interrupted(request_id) from None
 
@@ -101,10 +111,33 @@ async def _pause(interrupted: asyncio.Event) -> bool:
     return True
 
 
-async def _act_here(url: str, request: OperatorRequest) -> tuple[list[RequestAnswer], RequestAnswer]:
-    """Take the writer lease and run the inbox's pending requests, then ``request``, through
-    the service (no broker attached); their answers."""
-    service = await open_service(settings_for(url), create=False)
+async def _engine_for(
+    inbox: Inbox, request: OperatorRequest, given: str | None, default: Callable[[], str]
+) -> str:
+    """The engine ``request`` goes to: a stopped chain's own (a ``given`` other one is refused), else
+    the ``given`` one (refused when the database knows no such engine and no process runs it),
+    else the ``default()`` one (this environment's)."""
+    if request.kind is RequestKind.STOP_CHAIN:
+        assert request.chain_id is not None, "a stop of one chain names it"
+        owner = await inbox.engine_of_chain(request.chain_id)
+        if owner is not None:
+            if given is not None and given != owner:
+                raise InvalidInputError(f"chain {request.chain_id} is engine {owner}'s, not {given}'s: a stop goes to "
+                                        "its chain's engine (leave --engine out)")
+            return owner
+    if given is None:
+        return default()
+    known = await inbox.known_engines()
+    if given not in known and await inbox.for_engine(given).running_bot() is None:
+        raise InvalidInputError(f"no engine {given!r} in {inbox.label}; its engines: {', '.join(known) or 'none'}")
+    return given
+
+
+async def _act_here(url: str, request: OperatorRequest, engine_id: str) -> tuple[list[RequestAnswer], RequestAnswer]:
+    """Open ``engine_id`` (the SQLite writer lease, or PostgreSQL's engine lock: a bot starting
+    meanwhile is refused or stands by) and run its inbox's pending requests, then ``request``,
+    through the service (no broker attached); their answers."""
+    service = await open_service(settings_for(url, engine_id=engine_id, engine_standby=False), create=False)
     try:
         service.act_as_cli()
         earlier = await service.take_requests()

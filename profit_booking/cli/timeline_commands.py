@@ -12,10 +12,11 @@ import typer
 from ..errors import InvalidInputError
 from ..file_safety import shown_path
 from ..inspect import EventFilter, EventPage, export_rows, read_event_page, read_only_store, read_timeline
+from ..inspect.engines import engine_option
 from ..inspect.events import DEFAULT_LIMIT
 from ..inspect.export import EXPORTS, FORMATS
 from ..inspect.files import check_target, write_whole
-from .common import DbOption, JsonOption, console, database_url, parse_time, read_db
+from .common import DbOption, EngineOption, JsonOption, console, database_url, parse_time, read_db
 from .serialize import dumps
 from .timeline_view import events_table, timeline_tables
 
@@ -26,10 +27,15 @@ def chain(
     chain_id: Annotated[str, typer.Argument(help="The chain's id, e.g. PB-0123456789abcdef.")],
     db: DbOption = None,
     as_json: JsonOption = False,
+    engine: Annotated[
+        str | None, typer.Option("--engine", metavar="ID", show_default=False,
+                                 help="Refuse the chain unless it is this engine's."),
+    ] = None,
 ) -> None:
-    """One chain's whole timeline: its events, orders, ledger rows, SL hunts and broker findings in
-    time order, with the chain's money after each step (read-only)."""
-    timeline = read_db(db, lambda store: read_timeline(store, chain_id.strip()))
+    """One chain's whole timeline: its engine, events, orders, ledger rows, SL hunts and broker
+    findings in time order, with the chain's money after each step (read-only)."""
+    engine_id = engine_option(engine)
+    timeline = read_db(db, lambda store: read_timeline(store, chain_id.strip(), engine_id))
     if as_json:
         print(dumps(timeline.to_record()))
         return
@@ -49,10 +55,12 @@ def events(
     since: Annotated[str | None, typer.Option(help="From this time on (ISO 8601; UTC unless it says).")] = None,
     until: Annotated[str | None, typer.Option(help="Up to this time (ISO 8601; UTC unless it says).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="Show the latest N that match.")] = DEFAULT_LIMIT,
+    engine: EngineOption = None,
 ) -> None:
-    """Chain events, filtered, the latest ones oldest first (read-only)."""
+    """Chain events of every engine (or one), filtered, the latest ones oldest first (read-only)."""
     wanted = EventFilter(
-        chain_id, plugin, tuple(kind or ()), parse_time(since, "--since"), parse_time(until, "--until"), limit
+        chain_id, plugin, tuple(kind or ()), parse_time(since, "--since"), parse_time(until, "--until"), limit,
+        engine_option(engine),
     )
     page = read_db(db, lambda store: read_event_page(store, wanted))
     if as_json:
@@ -79,11 +87,14 @@ def export(
     out: Annotated[
         Path | None, typer.Option("--out", dir_okay=False, help="Write to this file (default: standard output).")
     ] = None,
+    engine: EngineOption = None,
 ) -> None:
-    """The whole ledger or every chain event as CSV or JSON lines, streamed (read-only).
+    """The whole ledger or every chain event, with each row's engine, as CSV or JSON lines,
+    streamed (read-only).
 
     Amounts are exact dollar text, times ISO 8601 in UTC. A file is written whole or not at all.
     """
+    engine_id = engine_option(engine)
     if what not in EXPORTS:
         raise InvalidInputError(f"--what {what!r}: expected {' or '.join(EXPORTS)}")
     if fmt not in FORMATS:
@@ -92,21 +103,21 @@ def export(
         check_target(out, "--out")
     url = database_url(db)
     if out is None:
-        _to_stdout(url, what, fmt)
+        _to_stdout(url, what, fmt, engine_id)
     else:
-        _to_file(url, what, fmt, out)
+        _to_file(url, what, fmt, out, engine_id)
 
 
-async def _export(url: str, what: str, fmt: str, sink: IO[str]) -> int:
+async def _export(url: str, what: str, fmt: str, sink: IO[str], engine_id: str | None) -> int:
     async with read_only_store(url) as store:
-        return await export_rows(store, what, fmt, sink)
+        return await export_rows(store, what, fmt, sink, engine_id)
 
 
-def _to_stdout(url: str, what: str, fmt: str) -> None:
-    asyncio.run(_export(url, what, fmt, sys.stdout))
+def _to_stdout(url: str, what: str, fmt: str, engine_id: str | None) -> None:
+    asyncio.run(_export(url, what, fmt, sys.stdout, engine_id))
     sys.stdout.flush()  # inside the command: a reader that left is met by guarded(), not at exit
 
 
-def _to_file(url: str, what: str, fmt: str, out: Path) -> None:
-    count = write_whole(out, lambda sink: asyncio.run(_export(url, what, fmt, sink)))
+def _to_file(url: str, what: str, fmt: str, out: Path, engine_id: str | None) -> None:
+    count = write_whole(out, lambda sink: asyncio.run(_export(url, what, fmt, sink, engine_id)))
     print(f"{count} {what} rows written to {shown_path(out)}", file=sys.stderr)

@@ -23,10 +23,10 @@ def timeline_tables(timeline: Timeline) -> list[Table]:
 def events_table(lines: Sequence[EventLine]) -> Table:
     """Events, oldest first."""
     table = new_table("Chain events")
-    for header in ("at", "chain id", "plugin", "kind", "lvl", "data"):
+    for header in ("at", "engine", "chain id", "plugin", "kind", "lvl", "data"):
         add_column(table, header, justify="right" if header == "lvl" else "left")
     for line in lines:
-        table.add_row(*cells(show_time(line.at), line.chain_id, line.plugin_id, line.kind, line.level,
+        table.add_row(*cells(show_time(line.at), line.engine_id, line.chain_id, line.plugin_id, line.kind, line.level,
                              _detail(line.data)))
     if not lines:
         table.caption = "no events match"
@@ -39,6 +39,7 @@ def _chain(timeline: Timeline) -> Table:
     add_column(table, "what", style="bold")
     add_column(table, "value")
     rows: tuple[tuple[str, object], ...] = (
+        ("engine", timeline.engine_id),
         ("plugin", chain.plugin_id),
         ("symbol", f"{chain.symbol} {chain.direction}, lot {chain.lot}"),
         ("Order B", chain.order_b_id),

@@ -1,7 +1,8 @@
 """Operator reads: what a running bot's database holds, read in one transaction and never written.
 
-Each module answers one question (``status``, ``timeline``, ``events``, ``export``, ``verify``)
-from the SQLModel tables through the store's read transaction; the command line renders them.
+Each module answers one question (``status``, ``chains`` and ``stats``, ``timeline``, ``events``,
+``export``, ``verify``, ``requests``) from the SQLModel tables through the store's read
+transaction, over every engine on the database or one (``engines``); the command line renders them.
 """
 
 from __future__ import annotations

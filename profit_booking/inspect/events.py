@@ -1,4 +1,4 @@
-"""``events``: chain events across chains, filtered by chain, plugin, kind and time."""
+"""``events``: chain events across chains and engines, filtered by engine, chain, plugin, kind and time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 
 from ..errors import InvalidInputError
 from ..store.sql_store import SqlStore
+from .engines import require_engine
 from .source import chains, events, plain
 
 DEFAULT_LIMIT = 200
@@ -25,6 +26,7 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = DEFAULT_LIMIT
+    engine_id: str | None = None
 
     def __post_init__(self) -> None:
         for name, value in (("since", self.since), ("until", self.until)):
@@ -38,7 +40,7 @@ class EventFilter:
 
 @dataclass(frozen=True)
 class EventLine:
-    """One stored event with its chain's plugin."""
+    """One stored event with its chain's plugin and engine."""
 
     event_id: int
     at: datetime
@@ -47,12 +49,13 @@ class EventLine:
     kind: str
     level: int
     data: dict[str, Any]
+    engine_id: str = ""
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return plain({
-            "id": self.event_id, "at": self.at, "chain_id": self.chain_id, "plugin_id": self.plugin_id,
-            "kind": self.kind, "level": self.level, "data": self.data,
+            "id": self.event_id, "at": self.at, "engine_id": self.engine_id, "chain_id": self.chain_id,
+            "plugin_id": self.plugin_id, "kind": self.kind, "level": self.level, "data": self.data,
         })
 
 
@@ -83,13 +86,14 @@ async def read_event_page(store: SqlStore, wanted: EventFilter) -> EventPage:
     matching = _matching(wanted)
     query = (
         matching.add_columns(events.c.id, events.c.at, events.c.chain_id, chains.c.plugin_id, events.c.kind,
-                             events.c.level, events.c.data)
+                             events.c.level, events.c.data, chains.c.engine_id)
         .order_by(events.c.at.desc(), events.c.id.desc())
         .limit(wanted.limit)
     )
     absent: tuple[str, ...] = ()
     present: tuple[str, ...] = ()
     async with store.reading() as run:
+        await require_engine(run, wanted.engine_id, store.label)
         rows = await run.fetch(query)
         [(total,)] = await run.fetch(matching.add_columns(func.count()))
         if wanted.kinds:
@@ -101,6 +105,8 @@ async def read_event_page(store: SqlStore, wanted: EventFilter) -> EventPage:
 
 def _matching(wanted: EventFilter) -> Select[Any]:
     query = select().select_from(events).join(chains, chains.c.chain_id == events.c.chain_id)
+    if wanted.engine_id is not None:
+        query = query.where(chains.c.engine_id == wanted.engine_id)
     if wanted.chain_id is not None:
         query = query.where(events.c.chain_id == wanted.chain_id)
     if wanted.plugin_id is not None:

@@ -44,11 +44,15 @@ schema_version = table_of(SchemaVersionRow)
 
 
 @asynccontextmanager
-async def read_only_store(url: str) -> AsyncIterator[SqlStore]:
+async def read_only_store(url: str, *, judged: bool = False) -> AsyncIterator[SqlStore]:
     """The store behind ``url`` opened read-only: nothing is created or written, and it works
-    beside a running bot that holds the SQLite writer lease."""
+    beside a running bot that holds the SQLite writer lease. ``judged``: a damaged file is
+    refused first (:meth:`~profit_booking.store.port.Store.verify`), as a service opening it
+    refuses it."""
     store = await open_store(url, create=False, read_only=True)
     try:
+        if judged:
+            await store.verify()
         if not isinstance(store, SqlStore):
             raise StoreError(f"{masked_url(url)} is not a SQL store the operator commands can read")
         yield store

@@ -19,12 +19,13 @@ from ..errors import ChainNotFoundError
 from ..store.mapping import CHAIN_COLUMNS, chain_from_row
 from ..store.runner import Row
 from ..store.sql_store import SqlStore
-from .source import bookings, events, findings, hunts, orders, plain
+from .engines import require_engine
+from .source import bookings, chains, events, findings, hunts, orders, plain
 
 # At one instant, the ledger row comes first, then the events it caused, the orders it wrote,
 # and what the hunts and reconciliation did.
 SOURCES = ("ledger", "event", "order", "hunt", "finding")
-CHAIN = select(*CHAIN_COLUMNS).where(CHAIN_COLUMNS[0] == bindparam("chain_id"))
+CHAIN = select(chains.c.engine_id, *CHAIN_COLUMNS).where(CHAIN_COLUMNS[0] == bindparam("chain_id"))
 ROWS_OF = {
     source: select(table).where(table.c.chain_id == bindparam("chain_id")).order_by(table.c.id)
     for source, table in (("order", orders), ("ledger", bookings), ("event", events), ("hunt", hunts),
@@ -56,9 +57,10 @@ class Step:
 
 @dataclass(frozen=True)
 class Timeline:
-    """A chain as stored, its rows by table, and its steps in time order."""
+    """A chain as stored (with the engine that owns it), its rows by table, and its steps in time order."""
 
     chain: ProfitChain
+    engine_id: str = ""
     orders: list[dict[str, Any]] = field(default_factory=list)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     hunts: list[dict[str, Any]] = field(default_factory=list)
@@ -73,6 +75,7 @@ class Timeline:
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return {
+            "engine_id": self.engine_id,
             "chain": self.chain.to_record(),
             "ledger_total": str(self.ledger_total),
             "orders": [plain(row) for row in self.orders],
@@ -83,18 +86,22 @@ class Timeline:
         }
 
 
-async def read_timeline(store: SqlStore, chain_id: str) -> Timeline:
-    """The chain's timeline, read at one instant; :class:`ChainNotFoundError` when no such chain."""
+async def read_timeline(store: SqlStore, chain_id: str, engine_id: str | None = None) -> Timeline:
+    """The chain's timeline, read at one instant; :class:`ChainNotFoundError` when no such chain
+    (or, given ``engine_id``, when the chain is another engine's)."""
     async with store.reading() as run:
+        await require_engine(run, engine_id, store.label)
         found = await run.fetch(CHAIN, {"chain_id": chain_id})
         if not found:
             raise ChainNotFoundError(f"no chain {chain_id!r} in the database")
+        if engine_id is not None and found[0][0] != engine_id:
+            raise ChainNotFoundError(f"chain {chain_id!r} is engine {found[0][0]!r}'s, not {engine_id!r}'s")
         tables = {}
         for source, query in ROWS_OF.items():
             rows = await run.fetch(query, {"chain_id": chain_id})
             tables[source] = [_record(query.selected_columns.keys(), row) for row in rows]
     timeline = Timeline(
-        chain_from_row(found[0]), tables["order"], tables["ledger"], tables["hunt"], tables["finding"]
+        chain_from_row(found[0][1:]), found[0][0], tables["order"], tables["ledger"], tables["hunt"], tables["finding"]
     )
     timeline.steps.extend(_with_totals(_steps(tables)))
     return timeline

@@ -18,6 +18,8 @@ from ..errors import StoreError
 from ..store.runner import StatementRunner
 from ..store.sql_store import SqlStore
 from ..store.sqlite import SqliteStore
+from .engines import of_engine, require_engine
+from .source import chains
 from .verify_checks import CHECKS, COUNTED
 
 if TYPE_CHECKING:
@@ -32,13 +34,15 @@ FOREIGN_KEY_CHECK: Query = select(
 
 @dataclass(frozen=True)
 class Problem:
-    """One disagreement: what, which chain (``None``: the file itself), and the stored and
-    expected values where there are two to compare."""
+    """One disagreement: what, which chain (``None``: the file itself) of which engine (``None``:
+    not read, or a row of no chain), and the stored and expected values where there are two to
+    compare."""
 
     problem: str
     chain_id: str | None = None
     stored: Any = None
     expected: Any = None
+    engine_id: str | None = None
 
     def line(self) -> str:
         """The problem on one line: ``chain C: what (stored S, expected E)``."""
@@ -50,20 +54,22 @@ class Problem:
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return {
-            "problem": self.problem, "chain_id": self.chain_id,
+            "problem": self.problem, "engine_id": self.engine_id, "chain_id": self.chain_id,
             "stored": _text(self.stored), "expected": _text(self.expected),
         }
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """Every problem found, how many rows of each table were checked, and how many checks ran."""
+    """Every problem found, how many rows of each table were checked, and how many checks ran
+    (over every engine's chains, or ``engine_id``'s)."""
 
     database: str
     problems: list[Problem] = field(default_factory=list)
     counted: dict[str, int] = field(default_factory=dict)
     checks: int = 0
     unlisted: int = 0
+    engine_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -79,24 +85,32 @@ class Verdict:
         """One line: ``ok`` or the number of problems, with the counts checked."""
         counts = ", ".join(f"{count} {name}" for name, count in self.counted.items())
         head = "ok" if self.ok else f"{self.found} problem(s)"
-        return f"{head}: {self.checks} checks over {counts}"
+        whose = "" if self.engine_id is None else f" of engine {self.engine_id}"
+        return f"{head}: {self.checks} checks over {counts}{whose}"
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return {
-            "database": self.database, "ok": self.ok, "checks": self.checks, "counted": self.counted,
+            "database": self.database, "engine_id": self.engine_id, "ok": self.ok, "checks": self.checks,
+            "counted": self.counted,
             "found": self.found, "problems": [problem.to_record() for problem in self.problems],
         }
 
 
-async def verify_database(store: SqlStore) -> Verdict:
-    """Run every check on ``store`` in one read transaction. Each check lists at most
+async def verify_database(store: SqlStore, engine_id: str | None = None) -> Verdict:
+    """Run every check on ``store`` in one read transaction, each problem with its chain's engine;
+    with ``engine_id``, only that engine's chains are checked and counted (the file's own checks
+    still run, and rows of no chain belong to no engine). Each check lists at most
     :data:`LISTED_PER_CHECK` problems; the others are counted (``Verdict.unlisted``)."""
     verdict = None
     try:
         async with store.reading() as run:
-            problems, checks, unlisted = await find_problems(run, file_checks=isinstance(store, SqliteStore))
-            verdict = Verdict(store.label, problems, await _counts(run, damaged=bool(problems)), checks, unlisted)
+            await require_engine(run, engine_id, store.label)
+            problems, checks, unlisted = await find_problems(
+                run, file_checks=isinstance(store, SqliteStore), engines=True, engine_id=engine_id
+            )
+            counted = await _counts(run, damaged=bool(problems), engine_id=engine_id)
+            verdict = Verdict(store.label, problems, counted, checks, unlisted, engine_id)
     except StoreError:
         if verdict is None or verdict.ok:
             raise  # on a damaged file, ending the read transaction can fail too: what it read stands
@@ -105,12 +119,13 @@ async def verify_database(store: SqlStore) -> Verdict:
 
 async def find_problems(
     run: StatementRunner, *, file_checks: bool, integrity: bool = True, listed: int = LISTED_PER_CHECK,
-    count_unlisted: bool = True,
+    count_unlisted: bool = True, engines: bool = False, engine_id: str | None = None,
 ) -> tuple[list[Problem], int, int]:
     """The problems every check finds inside the caller's read transaction (at most ``listed``
     each), how many checks ran and how many problems were left unlisted. ``file_checks``: SQLite's
     ``integrity_check`` (unless not ``integrity``) and ``foreign_key_check`` first; on a file they
-    find damaged, a check that the damage makes fail is one more problem."""
+    find damaged, a check that the damage makes fail is one more problem. ``engines``: each
+    problem names its chain's engine; ``engine_id``: only that engine's chains are checked."""
     problems: list[Problem] = []
     checks = unlisted = 0
     if file_checks:
@@ -119,23 +134,38 @@ async def find_problems(
     damaged = bool(problems)
     for check in CHECKS:
         checks += 1
+        query = _with_engine(check.query, engine_id) if engines or engine_id is not None else check.query
         try:
-            rows = await run.fetch(check.query.limit(listed + 1))
+            rows = await run.fetch(query.limit(listed + 1))
             if len(rows) > listed:
                 rows = rows[:listed]
                 if count_unlisted:
-                    everything = select(func.count()).select_from(check.query.subquery())
+                    everything = select(func.count()).select_from(query.subquery())
                     unlisted += (await run.fetch(everything))[0][0] - listed
         except StoreError as exc:
             if not damaged:
                 raise
             problems.append(Problem(f"{check.problem}: not checked ({exc})"))
             continue
-        for chain_id, stored, expected in rows:
+        for chain_id, stored, expected, *engine in rows:
             if check.money:
                 stored, expected = from_cents(stored), from_cents(expected)
-            problems.append(Problem(check.problem, chain_id, stored, expected))
+            problems.append(Problem(check.problem, chain_id, stored, expected, *engine))
     return problems, checks, unlisted
+
+
+def _with_engine(query: Query, engine_id: str | None) -> Query:
+    """A check's rows with their chain's engine (``NULL`` for a row of no chain), kept to
+    ``engine_id``'s when given."""
+    named = (column.label(name) for column, name in zip(query.selected_columns, ("chain_id", "stored", "expected"),
+                                                         strict=True))
+    found = query.with_only_columns(*named, maintain_column_froms=True).subquery("found")
+    chain_id, stored, expected = found.c
+    return (
+        select(chain_id, stored, expected, chains.c.engine_id)
+        .select_from(found.outerjoin(chains, chains.c.chain_id == chain_id))
+        .where(*of_engine(chains.c.engine_id, engine_id))
+    )
 
 
 async def disagreements(run: StatementRunner) -> list[str]:
@@ -162,12 +192,17 @@ async def _file_checks(run: StatementRunner, listed: int, integrity: bool) -> li
     return problems
 
 
-async def _counts(run: StatementRunner, damaged: bool) -> dict[str, int]:
-    """How many rows each table holds (on a damaged file, the tables that can still be counted)."""
+async def _counts(run: StatementRunner, damaged: bool, engine_id: str | None = None) -> dict[str, int]:
+    """How many rows each table holds, or (``engine_id``) of that engine's chains (on a damaged
+    file, the tables that can still be counted)."""
     counted = {}
     for name, table in COUNTED.items():
+        query = select(func.count()).select_from(table)
+        if engine_id is not None:
+            own = select(chains.c.chain_id).where(chains.c.engine_id == engine_id)
+            query = query.where(table.c.chain_id.in_(own.scalar_subquery()))
         try:
-            counted[name] = (await run.fetch(select(func.count()).select_from(table)))[0][0]
+            counted[name] = (await run.fetch(query))[0][0]
         except StoreError:
             if not damaged:
                 raise

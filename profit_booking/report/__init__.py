@@ -35,15 +35,16 @@ def renderer() -> Renderer:
     return render_page
 
 
-async def write_report(url: str, path: Path, plugin: str | None = None) -> ReportData:
-    """Read the report from the database at ``url`` and write it to ``path`` as one HTML file."""
+async def write_report(url: str, path: Path, plugin: str | None = None, engine: str | None = None) -> ReportData:
+    """Read the report from the database at ``url`` (every engine's chains, or ``engine``'s) and
+    write it to ``path`` as one HTML file."""
     check_target(path, "report file")
     render = renderer()
     store = await open_store(url, create=False, read_only=True)
     try:
         if not isinstance(store, SqlStore):
             raise StoreError(f"{masked_url(url)} is not a SQL store")
-        data = await read_report(store, plugin)
+        data = await read_report(store, plugin, engine=engine)
     finally:
         await store.close()
     write_whole(path, lambda sink: sink.write(render(data)))

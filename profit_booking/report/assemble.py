@@ -13,7 +13,7 @@ from ..domain.changes import LedgerKind
 from ..domain.hunts import HuntStatus
 from ..domain.money import from_cents
 from ..domain.rules import DEFAULT_PYRAMID
-from .model import HuntOutcome, LevelReach, PluginTimeline, ReportData, SymbolSummary, Totals
+from .model import EngineSummary, HuntOutcome, LevelReach, PluginTimeline, ReportData, SymbolSummary, Totals
 
 Row = Sequence[Any]
 UNFINISHED = frozenset(status.name for status in UNFINISHED_STATUSES)
@@ -36,7 +36,9 @@ class ReportRows:
     width: int
 
 
-def assemble(rows: ReportRows, *, source: str, plugin: str | None, generated_at: datetime) -> ReportData:
+def assemble(
+    rows: ReportRows, *, source: str, plugin: str | None, generated_at: datetime, engine: str | None = None
+) -> ReportData:
     """The report the rows describe."""
     return ReportData(
         source=source,
@@ -48,6 +50,8 @@ def assemble(rows: ReportRows, *, source: str, plugin: str | None, generated_at:
         levels=_levels(rows.chains),
         hunts=_hunt_outcomes(rows.hunts),
         symbols=_symbols(rows),
+        engine=engine,
+        engines=_engines(rows.chains),
     )
 
 
@@ -103,7 +107,7 @@ def _levels(chain_rows: Sequence[Row]) -> tuple[LevelReach, ...]:
     top = max([max(DEFAULT_PYRAMID), *(row[2] for row in chain_rows)])
     at_level: dict[str, list[int]] = defaultdict(lambda: [0] * (top + 1))
     completed: dict[str, int] = defaultdict(int)
-    for plugin_id, _symbol, level, status, count in chain_rows:
+    for plugin_id, _symbol, level, status, count, *_ in chain_rows:
         at_level[plugin_id][level] += count
         completed[plugin_id] += count if status == COMPLETED else 0
     return tuple(
@@ -126,7 +130,7 @@ def _hunt_outcomes(hunt_rows: Sequence[Row]) -> tuple[HuntOutcome, ...]:
 
 def _symbols(rows: ReportRows) -> tuple[SymbolSummary, ...]:
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for _plugin, symbol, _level, status, count in rows.chains:
+    for _plugin, symbol, _level, status, count, *_ in rows.chains:
         line = sums[symbol]
         line["chains"] += count
         line["unfinished"] += count if status in UNFINISHED else 0
@@ -145,4 +149,18 @@ def _symbols(rows: ReportRows) -> tuple[SymbolSummary, ...]:
             hunts=line["hunts"], hunts_recovered=line["hunts_recovered"], won_back=from_cents(line["won_back"]),
         )
         for symbol, line in sorted(sums.items())
+    )
+
+
+def _engines(chain_rows: Sequence[Row]) -> tuple[EngineSummary, ...]:
+    sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for _plugin, _symbol, _level, status, count, engine_id, cents in chain_rows:
+        line = sums[engine_id]
+        line["chains"] += count
+        line["unfinished"] += count if status in UNFINISHED else 0
+        line["completed"] += count if status == COMPLETED else 0
+        line["realised"] += cents
+    return tuple(
+        EngineSummary(engine_id, line["chains"], line["unfinished"], line["completed"], from_cents(line["realised"]))
+        for engine_id, line in sorted(sums.items())
     )

@@ -81,8 +81,20 @@ class SymbolSummary:
 
 
 @dataclass(frozen=True)
+class EngineSummary:
+    """One engine's line of the per-engine table (``realised``: its chains' summed totals)."""
+
+    engine_id: str
+    chains: int = 0
+    unfinished: int = 0
+    completed: int = 0
+    realised: Decimal = ZERO
+
+
+@dataclass(frozen=True)
 class ReportData:
-    """Everything one report shows, read at one instant of the database."""
+    """Everything one report shows, read at one instant of the database: every engine's chains,
+    or only ``engine``'s."""
 
     source: str
     plugin: str | None
@@ -93,6 +105,8 @@ class ReportData:
     levels: tuple[LevelReach, ...] = ()
     hunts: tuple[HuntOutcome, ...] = ()
     symbols: tuple[SymbolSummary, ...] = ()
+    engine: str | None = None
+    engines: tuple[EngineSummary, ...] = ()
 
     @property
     def empty(self) -> bool:

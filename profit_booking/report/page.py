@@ -15,7 +15,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from .figures import report_figures
-from .model import ReportData, SymbolSummary, Totals
+from .model import EngineSummary, ReportData, SymbolSummary, Totals
 from .style import CSS
 
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -25,6 +25,7 @@ SECTIONS = {
     "levels": "Levels reached",
     "hunts": "SL hunts",
 }
+ENGINE_HEAD = ("Engine", "Chains", "Unfinished", "Completed", "Realised profit")
 TABLE_HEAD = ("Symbol", "Chains", "Unfinished", "Completed", "Bookings", "Stops", "Realised profit", "SL hunts",
               "Recovered", "Won back")
 
@@ -47,7 +48,9 @@ def render_page(data: ReportData) -> str:
     """The whole page for ``data``."""
     figures = report_figures(data)
     bundle = f'<script type="text/javascript">{get_plotlyjs()}</script>' if figures else ""
-    title = "Profit booking report" + (f": {escape(data.plugin)}" if data.plugin is not None else "")
+    scope = [f"engine {data.engine}"] if data.engine is not None else []
+    scope += [data.plugin] if data.plugin is not None else []
+    title = "Profit booking report" + (f": {escape(', '.join(scope))}" if scope else "")
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -70,6 +73,8 @@ def _figure_html(key: str, figure: object) -> str:
 
 def _header(data: ReportData, title: str) -> str:
     facts = [("database", data.source), ("generated", _when(data.generated_at))]
+    if data.engine is not None:
+        facts.append(("engine", data.engine))
     if data.plugin is not None:
         facts.append(("plugin", data.plugin))
     if data.totals.first_booking is not None:
@@ -109,8 +114,23 @@ def _body(data: ReportData, charts: dict[str, str]) -> str:
         f'<section class="panel" id="levels">{panels["levels"]}</section>',
         f'<section class="panel" id="hunts">{panels["hunts"]}</section>',
         "</div>",
+        *([f'<section class="panel" id="engines"><h2>Per engine</h2>{_engine_table(data.engines)}</section>']
+          if len(data.engines) > 1 else []),
         f'<section class="panel" id="symbols"><h2>Per symbol</h2>{_symbol_table(data.symbols, data.totals)}</section>',
     ])
+
+
+def _engine_table(engines: Iterable[EngineSummary]) -> str:
+    """Each engine's chains and its chains' summed totals (the page shows it when several engines mix)."""
+    head = "".join(f"<th>{name}</th>" for name in ENGINE_HEAD)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in (
+            escape(line.engine_id), f"{line.chains:,}", f"{line.unfinished:,}", f"{line.completed:,}",
+            _signed(line.realised),
+        )) + "</tr>"
+        for line in engines
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _symbol_table(symbols: Iterable[SymbolSummary], totals: Totals) -> str:

@@ -52,10 +52,11 @@ def _epoch_on_postgresql(element: EpochSeconds, compiler: SQLCompiler, **kw: Any
 class ReportQueries:
     """The selects of one report, in the order they run.
 
-    ``chains``: plugin, symbol, level, status, count. ``span``: the first and last booking's
-    Unix seconds. ``ledger``: plugin, symbol, time bucket (``:width`` seconds wide), kind,
-    count, cents. ``hunts``: symbol, status, count, cents lost, cents won back.
-    ``plugins``: every plugin id (asked only when a ``--plugin`` names none of them).
+    ``chains``: plugin, symbol, level, status, count, engine, the chains' summed totals in
+    cents. ``span``: the first and last booking's Unix seconds. ``ledger``: plugin, symbol,
+    time bucket (``:width`` seconds wide), kind, count, cents. ``hunts``: symbol, status,
+    count, cents lost, cents won back. ``plugins``: every plugin id (asked only when a
+    ``--plugin`` names none of them).
     """
 
     chains: Query
@@ -74,31 +75,36 @@ def _text(column: Any) -> Any:
     return type_coerce(column, String)
 
 
-@lru_cache(maxsize=2)
-def report_queries(by_plugin: bool) -> ReportQueries:
+@lru_cache(maxsize=4)
+def report_queries(by_plugin: bool, by_engine: bool = False) -> ReportQueries:
     """The report's selects, built once (the store prepares each statement once); with
-    ``by_plugin``, each is limited to the chains of the ``:plugin`` parameter."""
-    plugin = chains.c.plugin_id == bindparam("plugin", type_=String)
-    where = (plugin,) if by_plugin else ()
-    of_plugin = (bookings.c.chain_id.in_(select(chains.c.chain_id).where(plugin)),) if by_plugin else ()
+    ``by_plugin``, each is limited to the chains of the ``:plugin`` parameter, with
+    ``by_engine`` to those of the ``:engine`` parameter."""
+    of_engine = (chains.c.engine_id == bindparam("engine", type_=String),) if by_engine else ()
+    where = (*((chains.c.plugin_id == bindparam("plugin", type_=String),) if by_plugin else ()), *of_engine)
+    of_chains = (bookings.c.chain_id.in_(select(chains.c.chain_id).where(*where)),) if where else ()
     return ReportQueries(
         chains=select(
-            chains.c.plugin_id, chains.c.symbol, chains.c.level, _text(chains.c.status), func.count()
-        ).where(*where).group_by(chains.c.plugin_id, chains.c.symbol, chains.c.level, chains.c.status),
+            chains.c.plugin_id, chains.c.symbol, chains.c.level, _text(chains.c.status), func.count(),
+            chains.c.engine_id, _cents(chains.c.total_profit_cents),
+        ).where(*where).group_by(
+            chains.c.plugin_id, chains.c.symbol, chains.c.level, chains.c.status, chains.c.engine_id
+        ),
         span=select(
             EpochSeconds(func.min(bookings.c.booked_at)), EpochSeconds(func.max(bookings.c.booked_at))
-        ).where(*of_plugin),
-        ledger=_ledger(of_plugin),
+        ).where(*of_chains),
+        ledger=_ledger(of_chains),
         hunts=select(
             chains.c.symbol, _text(hunts.c.status), func.count(), _cents(hunts.c.loss_cents),
             _cents(hunts.c.won_back_cents),
         ).select_from(hunts.join(chains, hunts.c.chain_id == chains.c.chain_id)).where(*where)
         .group_by(chains.c.symbol, hunts.c.status),
-        plugins=select(chains.c.plugin_id).group_by(chains.c.plugin_id).order_by(chains.c.plugin_id),
+        plugins=select(chains.c.plugin_id).where(*of_engine).group_by(chains.c.plugin_id)
+        .order_by(chains.c.plugin_id),
     )
 
 
-def _ledger(of_plugin: tuple[Any, ...]) -> Query:
+def _ledger(of_chains: tuple[Any, ...]) -> Query:
     """The ledger by plugin, symbol, time bucket and kind. Rows are summed per chain first and
     only those sums meet the chains: a join per chain, not per ledger row (a third faster on a
     ledger of 1.5 million rows)."""
@@ -106,7 +112,7 @@ def _ledger(of_plugin: tuple[Any, ...]) -> Query:
     per_chain = select(
         bookings.c.chain_id, bucket, _text(bookings.c.kind).label("kind"), func.count().label("entries"),
         func.sum(type_coerce(bookings.c.amount_cents, BigInteger)).label("cents"),
-    ).where(*of_plugin).group_by(bookings.c.chain_id, literal_column("bucket"), bookings.c.kind).subquery("per_chain")
+    ).where(*of_chains).group_by(bookings.c.chain_id, literal_column("bucket"), bookings.c.kind).subquery("per_chain")
     return select(
         chains.c.plugin_id, chains.c.symbol, per_chain.c.bucket, per_chain.c.kind,
         cast(func.sum(per_chain.c.entries), BigInteger), _cents(per_chain.c.cents),

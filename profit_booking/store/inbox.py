@@ -1,12 +1,13 @@
-"""The operator's side of the inbox: a process that does not hold the writer lease submits a
-request and reads what became of it, and asks whether a bot is running on the database.
+"""The operator's side of the inbox: a process that runs no engine submits a request to one
+engine and reads what became of it, and asks whether a process runs that engine now.
 
 A request is the only row such a process writes. On SQLite it opens a short connection of its
 own (with a busy timeout), runs ``BEGIN IMMEDIATE``, one ``INSERT`` (or, to withdraw a pending
 request, one ``UPDATE``), ``COMMIT``, and never touches another table; on PostgreSQL it is a
-plain statement. Whether a bot runs: on SQLite, a live holder of the writer lease; on
-PostgreSQL (no lease), an engine heartbeat in ``engine_state`` younger than
-:data:`BOT_QUIET_LIMIT`.
+plain statement. Whether a bot runs: on SQLite, a live holder of the writer lease (one process
+writes the file, whichever engine it runs); on PostgreSQL, a session holding the engine's lock
+(:mod:`.engine_lock`), which the server frees the moment that process's session ends, however
+it ends, and which a paused process (a debugger, ``kill -STOP``) keeps holding.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Update, bindparam, insert, select, update
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -29,17 +30,13 @@ from ..engine_id import DEFAULT_ENGINE_ID
 from ..errors import InvalidInputError, StoreError
 from ..file_safety import require_sqlite_file
 from . import parse_url, sqlite_path
+from .engine_holders import ENGINE_LOCKS, KNOWN_ENGINES, engine_holders
 from .errors import driver_errors, translate
 from .lease import READ as READ_LEASE
 from .lease import holder_alive
-from .mapping import REQUEST_COLUMNS, request_from_row, request_values, requests
-from .statements import PLUGIN_IDS, engine_state
+from .mapping import REQUEST_COLUMNS, chains, request_from_row, request_values, requests
 
-BOT_QUIET_LIMIT = timedelta(minutes=3)
-"""On PostgreSQL, a bot whose heartbeat is younger than this is taken as running: it writes one
-every few seconds while ticks or deal polls come in, but a paused one (a debugger, ``kill
--STOP``, a stalled host) stays silent for a while, and a command acting beside it would change
-what the bot still holds in memory. Only an older heartbeat, or none, lets the CLI act itself."""
+ENGINE_OF_CHAIN = select(chains.c.engine_id).where(chains.c.chain_id == bindparam("chain_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +47,7 @@ class RunningBot:
 
 
 class Inbox:
-    """The operator inbox of one database, for a process that does not hold its writer lease."""
+    """The operator inbox of one engine on one database, for a process that runs no engine."""
 
     def __init__(self, engine: AsyncEngine, label: str, sqlite: bool, engine_id: str = DEFAULT_ENGINE_ID) -> None:
         self._engine = engine
@@ -81,6 +78,10 @@ class Inbox:
             yield cls(engine, label, path is not None, engine_id)
         finally:
             await engine.dispose()
+
+    def for_engine(self, engine_id: str) -> Inbox:
+        """The same database's inbox of ``engine_id`` (on the same connections: closed with this one)."""
+        return Inbox(self._engine, self.label, self.sqlite, engine_id)
 
     async def submit(self, request: OperatorRequest) -> int:
         """Write ``request`` as PENDING in a short transaction of its own; its id."""
@@ -146,37 +147,43 @@ class Inbox:
         return request_from_row(tuple(rows[0])) if rows else None
 
     async def plugin_ids(self) -> list[str]:
-        """The plugins that have chains in the database, sorted."""
+        """The plugins that have chains of this inbox's engine, sorted."""
+        query = select(chains.c.plugin_id).where(chains.c.engine_id == self.engine_id).distinct()
         async with self._connected() as conn:
-            return sorted(row[0] for row in (await conn.execute(PLUGIN_IDS)).all())
+            return sorted(row[0] for row in (await conn.execute(query)).all())
+
+    async def known_engines(self) -> list[str]:
+        """Every engine id that owns a row in the database (its state, a chain, a request or a
+        finding), sorted."""
+        async with self._connected() as conn:
+            return [row[0] for row in (await conn.execute(KNOWN_ENGINES)).all()]
+
+    async def engine_of_chain(self, chain_id: str) -> str | None:
+        """The engine that owns the chain ``chain_id`` (``None``: no such chain)."""
+        async with self._connected() as conn:
+            rows = (await conn.execute(ENGINE_OF_CHAIN, {"chain_id": chain_id})).all()
+        return str(rows[0][0]) if rows else None
 
     async def running_bot(self) -> RunningBot | None:
-        """The bot running on this database now, if any."""
-        now = datetime.now(UTC)
+        """The bot running this inbox's engine now, if any: on SQLite the live holder of the
+        writer lease, on PostgreSQL the session that holds the engine's lock."""
         async with self._connected() as conn:
             if self.sqlite:
+                now = datetime.now(UTC)
                 for _, pid, host, since, renewed_at, ttl in (await conn.execute(READ_LEASE)).all():
                     if holder_alive(pid, host, renewed_at, timedelta(seconds=ttl), now):
                         return RunningBot(f"pid {pid} on {host}, since {since:%Y-%m-%d %H:%M:%S} UTC")
                 return None
-            own_state = engine_state.c.engine_id == self.engine_id
-            rows = (await conn.execute(select(engine_state.c.updated_at).where(own_state))).all()
-            if not rows or now - rows[0][0] > BOT_QUIET_LIMIT:
-                return None
-            beat = rows[0][0]
-            made_by_cli = select(requests.c.id).where(requests.c.handled_at == beat,
-                                                      requests.c.handled_by.startswith("cli "))
-            if (await conn.execute(made_by_cli.limit(1))).all():
-                return None  # the engine_state row was made for the CLI's own switch: no engine beat here
-        return RunningBot(f"its heartbeat is {(now - beat).total_seconds():.0f} s old; a bot quiet for less "
-                          f"than {BOT_QUIET_LIMIT.total_seconds() / 60:g} min is taken as running")
+            holders = engine_holders((await conn.execute(ENGINE_LOCKS)).all(), [self.engine_id])
+        holder = holders.get(self.engine_id)
+        return None if holder is None else RunningBot(f"engine {self.engine_id} held by {holder.describe()}")
 
     @property
     def no_bot(self) -> str:
-        """Why a command finds no bot running on this database."""
+        """Why a command finds no bot running this inbox's engine."""
         if self.sqlite:
             return "no bot holds the writer lease"
-        return f"no engine heartbeat in the last {BOT_QUIET_LIMIT.total_seconds() / 60:g} min"
+        return f"no process holds engine {self.engine_id}'s lock"
 
     @asynccontextmanager
     async def _connected(self) -> AsyncIterator[AsyncConnection]:

@@ -1,6 +1,6 @@
-"""The steering commands on a ``postgresql+asyncpg://`` URL: with no bot running (no fresh
-heartbeat) the CLI acts itself; with a running engine it writes the request into the inbox and
-the engine answers it on its next deal poll. Read back with raw asyncpg."""
+"""The steering commands on a ``postgresql+asyncpg://`` URL: with no process holding the
+engine's lock the CLI acts itself; with a running engine it writes the request into the inbox
+and the engine answers it on its next deal poll. Read back with raw asyncpg."""
 
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ async def test_steering_on_postgresql_with_no_bot_and_with_a_running_engine(post
     assert code == 0, err
     assert (answer["status"], answer["handled_here"], answer["outcome"]["left_open"]) == ("DONE", True, ["b1"])
 
-    engine = await open_service(postgres_settings)
-    await engine.take_requests()  # a start: its heartbeat tells the CLI that a bot runs
+    engine = await open_service(postgres_settings)  # it holds the engine's lock: the CLI asks it
+    await engine.take_requests()
     polling = True
 
     async def bot_loop() -> None:
@@ -83,37 +83,44 @@ async def cli_plain(*args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_a_quiet_bot_is_asked_not_bypassed_and_a_switch_stored_beside_it_is_honoured(postgres_settings):
+async def test_a_quiet_bot_is_asked_not_bypassed_and_the_switch_stored_without_it_is_honoured(postgres_settings):
+    """Whether a bot runs is its engine lock, not its heartbeat: a bot whose heartbeat is long
+    quiet (a debugger, ``kill -STOP``) still holds its lock and is asked; once its process is
+    gone, a fresh heartbeat does not stop the CLI from acting, and what it stores is followed at
+    the next start."""
     url = postgres_settings.database_url
-    await (await open_service(postgres_settings)).aclose()  # the schema; no engine has beaten yet
+    await (await open_service(postgres_settings)).aclose()  # the schema; no engine runs
     code, off, err = await cli("profit-booking", "off", "--db", url)
-    code2, on, err2 = await cli("profit-booking", "on", "--db", url)  # the CLI's own switch is no heartbeat
+    code2, on, err2 = await cli("profit-booking", "on", "--db", url)
     assert (code, code2) == (0, 0), err + err2
-    assert off["handled_here"] and on["handled_here"] and "heartbeat" in on["why_here"]
-    assert off["handled_by"].startswith("cli ") and "effective" not in on["outcome"]
+    assert off["handled_here"] and on["handled_here"] and on["why_here"] == "no process holds engine main's lock"
+    assert off["handled_by"].startswith("cli ") and "effective" not in on["outcome"] and on["engine_id"] == "main"
 
     engine = await open_service(postgres_settings)
     try:
         await engine.take_requests()  # its heartbeat
-        await raw(url, "UPDATE engine_state SET updated_at = now() - interval '60 seconds'")  # quiet (kill -STOP)
+        await raw(url, "UPDATE engine_state SET updated_at = now() - interval '10 minutes'")  # quiet (kill -STOP)
         code, out, err = await cli_plain("profit-booking", "off", "--timeout", "1", "--db", url)
-        assert code == 3 and "quiet for less than 3 min is taken as running" in err, (out, err)
+        assert code == 3 and f"engine main held by profit-booking main {os.getpid()}@" in err, (out, err)
         assert "request 3 stays PENDING" in err
         assert engine.profit_booking_enabled
         [answer] = await engine.take_requests()  # it wakes up: it runs the request
         assert answer.ok and not engine.profit_booking_enabled
+    finally:
+        await engine.aclose()  # its session ends: the lock is free at once
 
-        await raw(url, "UPDATE engine_state SET updated_at = now() - interval '10 minutes'")  # silent long enough
-        code, switched, err = await cli("profit-booking", "on", "--db", url)
-        assert code == 0 and switched["handled_here"], err
-        assert not engine.profit_booking_enabled
-        assert await engine.take_requests() == []  # its next look reads the stored switch with the inbox
-        assert engine.profit_booking_enabled
+    await raw(url, "UPDATE engine_state SET updated_at = now()")  # a fresh heartbeat tells nothing
+    code, switched, err = await cli("profit-booking", "on", "--db", url)
+    assert code == 0 and switched["handled_here"], err
+    engine = await open_service(postgres_settings)
+    try:
+        assert engine.profit_booking_enabled  # the stored switch, read at the start
+        assert await engine.take_requests() == []
     finally:
         await engine.aclose()
     assert await raw(url, "SELECT id, status, enabled, handled_by LIKE 'cli %' FROM operator_requests ORDER BY id") == [
         (1, "DONE", False, True), (2, "DONE", True, True), (3, "DONE", False, False), (4, "DONE", True, True)]
-    assert await raw(url, "SELECT profit_booking_enabled FROM engine_state") == [(True,)]
+    assert await raw(url, "SELECT engine_id, profit_booking_enabled FROM engine_state") == [("main", True)]
     code, listed, err = await cli("requests", "--limit", "2", "--db", url)  # answered ones too, newest first
     assert code == 0, err
     assert [(r["request_id"], r["status"], r["outcome"]["enabled"]) for r in listed] == [(4, "DONE", True),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from profit_booking.store.tables import SCHEMA_VERSION
+
 from .conftest import raw_db, run_cli
 
 
@@ -86,7 +88,10 @@ def test_status_counts_what_raw_sql_counts(replayed, tmp_path):
             "SELECT status, COUNT(*) FROM sl_hunts WHERE status IN ('RUNNING', 'RECOVERING') GROUP BY status"
         ).fetchall())
     assert status["chains_by_status"] == by_status and status["open_hunts"] == hunts
-    assert status["lease"] is None and status["schema_version"] == 6 and status["profit_booking_on"] is True
+    assert status["lease"] is None and status["schema_version"] == SCHEMA_VERSION
+    assert status["profit_booking_on"] is True
+    [engine] = status["engines"]
+    assert (engine["engine_id"], engine["chains_by_status"], engine["open_hunts"]) == ("main", by_status, hunts)
 
 
 def test_events_filters_by_chain_kind_and_time(replayed, tmp_path):

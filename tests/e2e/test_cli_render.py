@@ -125,8 +125,8 @@ def test_markup_in_stored_text_is_printed_as_it_is(seeded, tmp_path, command, sh
     work.write_bytes(db.read_bytes())
     with closing(sqlite3.connect(work)) as conn, conn:
         conn.execute(
-            "INSERT INTO operator_requests (kind, plugin_id, leave_positions, requested_by, requested_at, status)"
-            " VALUES ('STOP_ALL', ?, 0, ?, '2026-03-02 14:31:00', 'PENDING')", (MARKUP, LOUD),
+            "INSERT INTO operator_requests (engine_id, kind, plugin_id, leave_positions, requested_by, requested_at,"
+            " status) VALUES ('main', 'STOP_ALL', ?, 0, ?, '2026-03-02 14:31:00', 'PENDING')", (MARKUP, LOUD),
         )
     result = run_cli(*command, "--db", work, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -49,7 +49,7 @@ def add_weird_plugin(db: Path) -> None:
         first = datetime.strptime(conn.execute("SELECT MIN(booked_at) FROM bookings").fetchone()[0], STAMP)
         at = [(first + timedelta(minutes=m)).strftime(STAMP) for m in (1, 4, 6)]
         conn.execute(
-            "INSERT INTO chains VALUES ('PB-weird', ?, 'EURUSD', 'BUY', 'weird-b', '0.01', 1, 2, 1, 0, 1500, "
+            "INSERT INTO chains VALUES ('PB-weird', 'main', ?, 'EURUSD', 'BUY', 'weird-b', '0.01', 1, 2, 1, 0, 1500, "
             "'ACTIVE', NULL, '{}', 1, ?, ?)", (WEIRD, at[0], at[0]))
         conn.executemany("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
                          "VALUES ('PB-weird', ?, ?, 0, 'PROFIT', ?, ?)", [("w1", 0, 700, at[1]), ("w2", 1, 800, at[2])])

@@ -42,35 +42,50 @@ async def test_status_beside_the_writer_names_it_and_counts_what_raw_sql_counts(
     assert status.chains_by_status == dict(read_sql(db_path, "SELECT status, COUNT(*) FROM chains GROUP BY status"))
     assert status.active_orders == {"OPEN": 2, "STOPPED": 1}  # not the cancelled chain's OPEN Order B
     assert status.open_hunts == {"RUNNING": 1}
-    assert status.engine.last_tick_at is None and status.profit_booking_on
+    [engine] = status.engines
+    assert (engine.engine_id, engine.running, engine.unfinished_chains) == ("main", None, 2)  # SQLite: the lease
+    assert engine.seen.last_tick_at is None and status.profit_booking_on
 
 
-async def test_status_reads_the_engines_row_the_switch_and_the_pending_requests(populated, service, db_path):
+async def test_status_reads_each_engines_row_the_switch_and_the_pending_requests(populated, service, db_path):
     await service.aclose()
     tick, deal = datetime(2026, 3, 2, 14, 30, tzinfo=UTC), datetime(2026, 3, 2, 14, 29, 58, tzinfo=UTC)
     with closing(sqlite3.connect(db_path)) as conn, conn:
         conn.execute(
-            "INSERT OR REPLACE INTO engine_state (id, profit_booking_enabled, switched_by, switched_at, last_tick_at,"
-            " last_deal_at, updated_at) VALUES (1, 0, 'ops@host', ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO engine_state (engine_id, profit_booking_enabled, switched_by, switched_at,"
+            " last_tick_at, last_deal_at, updated_at) VALUES ('main', 0, 'ops@host', ?, ?, ?, ?)",
             ("2026-03-02 14:00:00", "2026-03-02 14:30:00", "2026-03-02 14:29:58", "2026-03-02 14:30:00"),
         )
-        for kind, status in (("STOP_CHAIN", "PENDING"), ("STOP_ALL", "DONE")):
+        conn.execute("INSERT INTO engine_state (engine_id, profit_booking_enabled, updated_at)"
+                     " VALUES ('7001', 1, '2026-03-02 14:30:00')")
+        for engine, kind, status in (("main", "STOP_CHAIN", "PENDING"), ("main", "STOP_ALL", "DONE"),
+                                     ("7001", "STOP_ALL", "PENDING")):
             conn.execute(
-                "INSERT INTO operator_requests (kind, chain_id, leave_positions, requested_by, requested_at, status)"
-                " VALUES (?, ?, 0, 'ops', '2026-03-02 14:31:00', ?)", (kind, populated[0], status),
+                "INSERT INTO operator_requests (engine_id, kind, chain_id, leave_positions, requested_by, requested_at,"
+                " status) VALUES (?, ?, ?, 0, 'ops', '2026-03-02 14:31:00', ?)",
+                (engine, kind, populated[0] if kind == "STOP_CHAIN" else None, status),
             )
     status = await status_of(db_path)
     assert status.lease is None  # the writer gave its lease back
-    assert (status.engine.last_tick_at, status.engine.last_deal_at) == (tick, deal)
-    assert not status.engine.switch_on and not status.profit_booking_on
-    assert [(r["kind"].name, r["chain_id"]) for r in status.pending_requests] == [("STOP_CHAIN", populated[0])]
+    assert [engine.engine_id for engine in status.engines] == ["7001", "main"]
+    main, other = status.engine("main"), status.engine("7001")
+    assert (main.seen.last_tick_at, main.seen.last_deal_at) == (tick, deal)
+    assert not main.seen.switch_on and not main.profit_booking_on and other.profit_booking_on
+    assert not status.profit_booking_on  # not in every engine
+    assert (main.pending_requests, other.pending_requests, other.unfinished_chains) == (1, 1, 0)
+    assert [(r["engine_id"], r["kind"].name) for r in status.pending_requests] == [("main", "STOP_CHAIN"),
+                                                                                   ("7001", "STOP_ALL")]
     record = status.to_record()
-    assert record["profit_booking_on"] is False and record["engine"]["last_tick_at"] == tick.isoformat()
+    assert record["profit_booking_on"] is False and record["engines"][1]["last_tick_at"] == tick.isoformat()
+    async with read_only_store(sqlite_url(db_path)) as store:
+        only = await read_status(store, engine_id="7001")
+    assert [engine.engine_id for engine in only.engines] == ["7001"] and only.chains_by_status == {}
+    assert [r["kind"].name for r in only.pending_requests] == ["STOP_ALL"] and only.profit_booking_on
 
 
 async def test_the_environment_alone_can_switch_profit_booking_off(populated, db_path):
     status = await status_of(db_path, allowed=False)
-    assert status.engine.switch_on and not status.profit_booking_on
+    assert status.engine("main").seen.switch_on and not status.profit_booking_on
 
 
 async def test_events_filter_by_chain_plugin_kind_and_time(populated, db_path):

@@ -72,7 +72,7 @@ async def test_an_altered_total_is_found_with_both_figures(populated, db_path):
     [problem] = verdict.problems
     assert (problem.chain_id, problem.problem) == (populated[0], "total differs from the ledger")
     assert problem.to_record() | {"problem": None} == {
-        "problem": None, "chain_id": populated[0], "stored": "999.99", "expected": "14.50",
+        "problem": None, "engine_id": "main", "chain_id": populated[0], "stored": "999.99", "expected": "14.50",
     }
     assert flagged(verdict) == oracle(db_path)
 

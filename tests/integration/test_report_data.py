@@ -42,6 +42,11 @@ def chain_rows(count: int) -> list[tuple]:
     return rows
 
 
+def engine_of(chain_id: str) -> str:
+    """Every third chain is engine 7001's, the others main's."""
+    return "7001" if int(chain_id[1:]) % 3 == 2 else "main"
+
+
 def ledger_rows(chains: list[tuple]) -> list[tuple]:
     rows = []
     for i, chain in enumerate(chains):
@@ -68,7 +73,8 @@ async def fill(path: Path, chains: int = 40) -> None:
     await (await open_store(sqlite_url(path))).close()
     made = chain_rows(chains)
     with closing(sqlite3.connect(path)) as conn, conn:
-        conn.executemany(f"INSERT INTO chains VALUES ({', '.join('?' * 17)})", made)
+        conn.executemany(f"INSERT INTO chains VALUES ({', '.join('?' * 18)})",
+                         [(row[0], engine_of(row[0]), *row[1:]) for row in made])
         conn.executemany("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)", ledger_rows(made))
         conn.executemany(
@@ -88,10 +94,10 @@ def raw_ledger(path: Path, plugin: str | None = None) -> list[tuple[str, str, da
             for p, s, at, kind, amount in rows if plugin in (None, p)]
 
 
-async def report_of(path: Path, plugin: str | None = None):
+async def report_of(path: Path, plugin: str | None = None, engine: str | None = None):
     store = await open_store(sqlite_url(path), create=False, read_only=True)
     try:
-        return await read_report(store, plugin)
+        return await read_report(store, plugin, engine=engine)
     finally:
         await store.close()
 
@@ -176,6 +182,27 @@ async def test_a_plugin_filter_reports_only_that_plugins_chains(filled: Path):
     assert report.totals.hunts == read_sql(
         filled, "SELECT COUNT(*) FROM sl_hunts h JOIN chains c USING (chain_id) WHERE c.plugin_id = ?", (weird,)
     )[0][0]
+
+
+async def test_each_engines_line_and_an_engine_filter_match_the_raw_rows(filled: Path):
+    report = await report_of(filled)
+    by_engine = read_sql(filled, "SELECT engine_id, COUNT(*), SUM(status IN ('ACTIVE', 'SL_HUNT')),"
+                                 " SUM(total_profit_cents) FROM chains GROUP BY engine_id ORDER BY engine_id")
+    assert [(e.engine_id, e.chains, e.unfinished, e.realised) for e in report.engines] == [
+        (engine, count, unfinished, cents(total)) for engine, count, unfinished, total in by_engine]
+    assert report.engine is None and sum(e.chains for e in report.engines) == report.totals.chains == 40
+    only = await report_of(filled, engine="7001")
+    kept = read_sql(filled, "SELECT b.amount_cents FROM bookings b JOIN chains c USING (chain_id) "
+                            "WHERE c.engine_id = '7001'")
+    assert only.engine == "7001" and [e.engine_id for e in only.engines] == ["7001"]
+    assert only.totals.chains == read_sql(filled, "SELECT COUNT(*) FROM chains WHERE engine_id = '7001'")[0][0] == 13
+    assert only.totals.realised == cents(sum(amount for (amount,) in kept))
+    assert only.totals.hunts == read_sql(
+        filled, "SELECT COUNT(*) FROM sl_hunts JOIN chains USING (chain_id) WHERE engine_id = '7001'")[0][0]
+    with pytest.raises(InvalidInputError, match=r"no engine '7002' .*its engines: 7001, main"):
+        await report_of(filled, engine="7002")
+    with pytest.raises(InvalidInputError, match=r"no chain of plugin 'alpah'.*alpha"):
+        await report_of(filled, "alpah", engine="7001")
 
 
 async def test_an_unknown_plugin_is_refused_naming_the_plugins_there(filled: Path):

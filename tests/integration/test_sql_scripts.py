@@ -193,3 +193,73 @@ def read_rows(db_path: Path, sql: str) -> list[tuple]:
 
 def ledger_check_rows(db_path: Path) -> list[sqlite3.Row]:
     return run_script(db_path, "ledger_check.sql")
+
+
+# -- every engine by default, one engine with its id put on the WITH line ---------------------------
+
+SCRIPTS = ("chains.sql", "plugin_stats.sql", "hunts.sql", "open_orders.sql", "ledger_check.sql", "broker_findings.sql")
+
+
+def for_engine(text: str, engine_id: str) -> str:
+    """The script as the documented ``sed`` one-liner leaves it."""
+    assert text.count("VALUES ('*')") == 1
+    return text.replace("VALUES ('*')", f"VALUES ('{engine_id}')")
+
+
+async def _two_engines(url: str) -> None:
+    for engine_id, symbol in (("main", "EURUSD"), ("7001", "XAUUSD")):
+        service = await open_service(load_settings(database_url=url, engine_id=engine_id))
+        try:
+            chain = await service.create_chain("scalper", f"b-{engine_id}", symbol, "SELL")
+            assert await service.start_sl_hunt(chain.chain_id, f"b-{engine_id}", loss=10, stop_price="2001.50")
+            await service.create_chain("combined_v3", f"c-{engine_id}", "EURUSD", "BUY")
+        finally:
+            await service.aclose()
+
+
+async def test_each_script_shows_every_engine_and_filters_to_one_on_both_backends(tmp_path):
+    name = f"pb_scripts_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_SERVER)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        db = tmp_path / "engines.db"
+        await _two_engines(f"sqlite+aiosqlite:///{db}")
+        await _two_engines(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        with closing(sqlite3.connect(db)) as conn, conn:  # a finding of each engine
+            conn.executemany("INSERT INTO broker_findings (engine_id, at, kind, detail) VALUES (?, ?, 'FAILED', '{}')",
+                             [("main", "2026-03-02 10:00:00"), ("7001", "2026-03-02 11:00:00")])
+        pg = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}")
+        try:
+            await pg.execute("INSERT INTO broker_findings (engine_id, at, kind, detail) VALUES "
+                             "('main', '2026-03-02 10:00:00+00', 'FAILED', '{}'), "
+                             "('7001', '2026-03-02 11:00:00+00', 'FAILED', '{}')")
+            owners = dict(read_rows(db, "SELECT chain_id, engine_id FROM chains"))
+            assert sorted(owners.values()) == ["7001", "7001", "main", "main"]
+            for script in SCRIPTS:
+                for backend in ("sqlite", "postgresql"):
+                    text = script_for(script, backend)
+                    every = await _rows(backend, db, pg, text)
+                    only = await _rows(backend, db, pg, for_engine(text, "7001"))
+                    if script != "ledger_check.sql":  # a healthy database: no rows to check
+                        assert {row["engine_id"] for row in every} == {"main", "7001"}, (script, backend)
+                    assert only == [row for row in every if row["engine_id"] == "7001"], (script, backend)
+                    assert all(owners[row["chain_id"]] == row["engine_id"] for row in every if row.get("chain_id"))
+        finally:
+            await pg.close()
+        with closing(sqlite3.connect(db)) as conn, conn:  # a problem of one engine shows under its engine only
+            conn.execute("UPDATE chains SET total_profit_cents = total_profit_cents + 1 WHERE engine_id = '7001'")
+        text = script_for("ledger_check.sql", "sqlite")
+        assert {(r["engine_id"], r["problem"]) for r in await _rows("sqlite", db, None, text)} == {
+            ("7001", "total differs from the ledger")}
+        assert await _rows("sqlite", db, None, for_engine(text, "main")) == []
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _rows(backend: str, db: Path, pg, text: str) -> list[dict]:
+    if backend == "postgresql":
+        return [dict(row) for row in await pg.fetch(text)]
+    with closing(sqlite3.connect(db)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(text).fetchall()]
