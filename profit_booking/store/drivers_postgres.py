@@ -1,27 +1,36 @@
-"""PostgreSQL's statement runners on the asyncpg connection itself: reads
-(:class:`AsyncpgReader`) and writes statement by statement (:class:`AsyncpgDriverRunner`, what
-:class:`~.postgres_batch.PostgresWriteBatch` runs when a write cannot be one function call).
+"""PostgreSQL's reads on the asyncpg connection itself (:class:`AsyncpgReader`); its writes are
+recorded and sent by :class:`~.postgres_batch.PostgresWriteBatch`.
 
-Both send statements compiled once by SQLAlchemy (:func:`~.runner.prepare_cached`) as asyncpg's
-prepared statements: the same SQL without the adapter's per-statement work, which cost more
-than the round trip. Rows come back through one generated converter per statement.
+Statements are compiled once by SQLAlchemy (:func:`~.runner.prepare_cached`) and sent as
+asyncpg's prepared statements: the same SQL without the adapter's per-statement work, which
+cost more than the round trip. Rows come back through one generated converter per statement.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
 from ..errors import StoreError
-from .drivers import OnDriver, Write
+from .drivers import Write
 from .errors import driver_errors, translate
 from .runner import CHUNK, Part, Prepared, Row, prepare_cached
 
 if TYPE_CHECKING:
     from .runner import Query
+
+
+@cache
+def asyncpg_errors() -> tuple[type[BaseException], ...]:
+    """What a call on the asyncpg connection raises: :func:`~.errors.driver_errors`' and asyncpg's
+    ``InternalClientError``, raised by the first call after the server ended an idle session."""
+    import asyncpg  # the PostgreSQL extra: installed wherever this module runs
+
+    return (*driver_errors(), asyncpg.InternalClientError)
 
 
 def _rows(prepared: Prepared, records: Sequence[Any]) -> list[Row]:
@@ -52,7 +61,7 @@ class AsyncpgReader:
         prepared = prepare_cached(query, params, self._dialect)
         try:
             records = await self._driver.fetch(prepared.sql, *prepared.bind(params))
-        except driver_errors() as exc:
+        except asyncpg_errors() as exc:
             raise translate(exc) from exc
         return _rows(prepared, records)
 
@@ -62,35 +71,5 @@ class AsyncpgReader:
             cursor = await self._driver.cursor(prepared.sql, *prepared.bind({}))
             while records := await cursor.fetch(CHUNK):
                 yield _rows(prepared, records)
-        except driver_errors() as exc:
+        except asyncpg_errors() as exc:
             raise translate(exc) from exc
-
-
-class AsyncpgDriverRunner(OnDriver[Any]):  # an asyncpg.Connection: asyncpg ships no type information
-    """Writes on the asyncpg connection, one statement per call, in the transaction its caller
-    opened. Row counts come from the command status (``UPDATE 1``)."""
-
-    async def _execute_many(self, sql: str, values: list[tuple[Any, ...]], *, counted: bool) -> int:
-        if counted:  # executemany reports no row count: rows that must be counted go one by one
-            return sum([await self._execute(sql, one) for one in values])
-        try:
-            await self._driver.executemany(sql, values)
-        except driver_errors() as exc:
-            raise translate(exc) from exc
-        return 0
-
-    async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
-        try:
-            status = await self._driver.execute(sql, *values)
-        except driver_errors() as exc:
-            raise translate(exc) from exc
-        return int(status.rsplit(" ", 1)[-1])
-
-    async def isolated(self, write: Write) -> Part:
-        raise StoreError("savepoints run in a recorded write transaction (PostgresWriteBatch)")
-
-    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
-        raise StoreError("a write transaction on PostgreSQL reads nothing: its statements run at commit")
-
-    def stream(self, query: Query) -> AsyncIterator[list[Row]]:
-        raise StoreError("a write transaction on PostgreSQL reads nothing: its statements run at commit")

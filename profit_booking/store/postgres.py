@@ -21,7 +21,7 @@ from ..database_url import masked_url
 from ..engine_id import DEFAULT_ENGINE_ID, process_name
 from ..errors import LeaseLostError, NotADatabaseError, StoreError
 from .drivers import UnknownStateError
-from .drivers_postgres import AsyncpgReader
+from .drivers_postgres import AsyncpgReader, asyncpg_errors
 from .engine_lock import EngineLock
 from .errors import driver_errors, translate
 from .postgres_batch import PostgresWriteBatch
@@ -87,8 +87,9 @@ class PostgresStore(SqlStore):
 
     async def prove_writer(self, max_age: float = 0.0) -> None:
         """Raise unless this store still holds its engine: the connection that holds the engine
-        lock answers (a lost connection lost the lock with it: :class:`LeaseLostError`)."""
-        if self.holds_engine:
+        lock answers (a lost connection lost the lock with it: :class:`LeaseLostError`), now or
+        in a transaction that succeeded at most ``max_age`` seconds ago."""
+        if self.holds_engine and not (max_age > 0 and self._session.answered_within(self._conn, max_age)):
             async with self._transaction(write=False) as run:
                 await run.fetch(PROVE)
 
@@ -114,31 +115,34 @@ class PostgresStore(SqlStore):
         async with self._lock:
             try:
                 driver = await self._session.driver(await self._connection())
-                transaction = None if write else driver.transaction(isolation="repeatable_read", readonly=True)
-                if transaction is not None:
-                    await transaction.start()
-            except driver_errors() as exc:
+                if not write:
+                    reading = driver.transaction(isolation="repeatable_read", readonly=True)
+                    await reading.start()
+            except asyncpg_errors() as exc:
                 await self._discard()
                 raise translate(exc) from exc
-            if transaction is None:
+            if write:
                 batch = PostgresWriteBatch(DIALECT)
                 yield batch
                 try:
-                    await batch.apply(driver, self._session.functions)
+                    sent = await batch.apply(driver, self._session.functions)
                 except BaseException as exc:
                     if isinstance(exc, UnknownStateError) or driver.is_closed():
                         await self._discard()
                     raise
+                if sent:
+                    self._session.answered()
                 return
             try:
                 yield AsyncpgReader(driver, DIALECT)
-                await transaction.commit()
+                await reading.commit()
+                self._session.answered()
             except BaseException as exc:
                 try:
-                    await asyncio.shield(transaction.rollback())
+                    await asyncio.shield(reading.rollback())
                 except BaseException:
                     await self._discard()
-                if isinstance(exc, driver_errors()):
+                if isinstance(exc, asyncpg_errors()):
                     raise translate(exc) from exc
                 raise
 

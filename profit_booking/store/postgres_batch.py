@@ -6,7 +6,9 @@ the write's function (:mod:`.postgres_functions`), which runs them in order in t
 transaction; or, for a write with savepoints (``commit_many``) or one no function can hold,
 statement by statement between ``BEGIN`` and ``COMMIT``. Either way the same statements run in
 the same order, each row count is checked against the change's, and a refusal rolls back
-everything (or its savepoint) and raises the same error.
+everything (or its savepoint) and raises the same error. (A call is its own transaction: one
+cancelled while it runs may have committed, as a cancelled ``COMMIT`` may have; the service
+re-reads a chain whose commit had no answer.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from sqlalchemy.sql import Executable
 
 from ..errors import ConcurrentUpdateError, ProfitBookingError, StoreError
 from .drivers import UnknownStateError, Write
-from .errors import driver_errors, translate
+from .drivers_postgres import asyncpg_errors
+from .errors import translate
 from .postgres_functions import CONFLICT_STATE, Step, WriteFunction, WriteFunctions, arguments, function_for
 from .runner import Part, Row, check_rows, prepare_cached
 
@@ -72,30 +75,33 @@ class PostgresWriteBatch:
     def stream(self, query: Query) -> AsyncIterator[list[Row]]:
         raise StoreError("a write transaction on PostgreSQL reads nothing: its statements run at commit")
 
-    async def apply(self, driver: Any, functions: WriteFunctions) -> None:  # an asyncpg.Connection
+    async def apply(self, driver: Any, functions: WriteFunctions) -> bool:  # an asyncpg.Connection
         """Run the transaction on ``driver``: all of it, or none of it (a savepoint's refusal
-        rolls back that part alone, kept in its :class:`~.runner.Part`)."""
+        rolls back that part alone, kept in its :class:`~.runner.Part`); ``False`` when it
+        held no statement, and nothing was sent."""
         if not self._steps:
-            return
+            return False
         function = None if self._parts else function_for(self._steps, self._dialect)
-        if function is not None and await functions.make(driver, function):
+        if function is not None and (functions.made(driver, function) or await functions.make(driver, function)):
             await self._call(driver, function, functions)
         else:
             await self._in_order(driver)
+        return True
 
     async def _call(self, driver: Any, function: WriteFunction, functions: WriteFunctions) -> None:
         values = arguments(self._steps)
         try:
             try:
                 await driver.execute(function.call, *values)
-            except driver_errors() as exc:
+            except asyncpg_errors() as exc:
                 if getattr(exc, "sqlstate", None) != UNDEFINED_FUNCTION:
                     raise
                 functions.forget(driver)
                 if not await functions.make(driver, function):
-                    raise
+                    await self._in_order(driver)
+                    return
                 await driver.execute(function.call, *values)
-        except driver_errors() as exc:
+        except asyncpg_errors() as exc:
             if getattr(exc, "sqlstate", None) == CONFLICT_STATE:
                 raise ConcurrentUpdateError(self._steps[int(getattr(exc, "detail", ""))].conflict) from None
             raise translate(exc) from exc
@@ -104,7 +110,7 @@ class PostgresWriteBatch:
         transaction = driver.transaction()
         try:
             await transaction.start()
-        except driver_errors() as exc:
+        except asyncpg_errors() as exc:
             raise translate(exc) from exc
         try:
             done = 0
@@ -119,7 +125,7 @@ class PostgresWriteBatch:
                 await asyncio.shield(transaction.rollback())
             except BaseException as failed:
                 raise UnknownStateError(f"a failed transaction could not be rolled back: {failed}") from exc
-            if isinstance(exc, driver_errors()):
+            if isinstance(exc, asyncpg_errors()):
                 raise translate(exc) from exc
             raise
 
@@ -151,6 +157,6 @@ class PostgresWriteBatch:
                 for values in step.values if step.many else [step.values]:
                     status = await driver.execute(step.prepared.sql, *values)
                     count += int(status.rsplit(" ", 1)[-1])
-            except driver_errors() as exc:
+            except asyncpg_errors() as exc:
                 raise translate(exc) from exc
             check_rows(count, step.expect, step.conflict)

@@ -30,7 +30,8 @@ from sqlalchemy.exc import CompileError
 from sqlalchemy.sql import Delete, Executable, Insert, Update
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from .errors import driver_errors, translate
+from .drivers_postgres import asyncpg_errors
+from .errors import translate
 from .runner import Prepared
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class WriteFunction:
 
 
 _FUNCTIONS: dict[Shape, WriteFunction | None] = {}  # the store's writes come in a few dozen shapes
+
 
 def shape_of(steps: Sequence[Step]) -> Shape:
     """What a write's function depends on: each statement's SQL, whether it runs for several
@@ -192,6 +194,10 @@ class WriteFunctions:
         self._made: set[str] = set()
         self._refused: set[str] = set()
 
+    def made(self, driver: Any, function: WriteFunction) -> bool:
+        """Whether ``function`` was made on ``driver``'s session already."""
+        return driver is self._driver and function.name in self._made
+
     async def make(self, driver: Any, function: WriteFunction) -> bool:
         """Whether ``function`` exists on ``driver``'s session, made now if it did not; ``False``
         when the server refuses to make it (a role without the TEMP privilege): that write goes
@@ -204,7 +210,7 @@ class WriteFunctions:
             return False
         try:
             await driver.execute(function.ddl)
-        except driver_errors() as exc:
+        except asyncpg_errors() as exc:
             if getattr(exc, "sqlstate", None) is None:  # the connection failed, not the statement
                 raise translate(exc) from exc
             logger.warning("writes of this shape go statement by statement: %s", translate(exc))

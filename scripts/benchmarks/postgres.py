@@ -3,8 +3,8 @@
 A booking of ours is one call of the write function the store made for it (its statements as the body
 of a PL/pgSQL function in the session's temporary schema). The baseline makes the same function on its
 own connection (its definition read back from the server) and calls it with the same arguments, built by
-hand; ``probe`` compares the calls, chain ids and timestamps masked. The old shape, the same statements
-sent one by one between BEGIN and COMMIT (``pg_book``), runs interleaved beside both.
+hand (``pg_call``; one booking of each is compared, chain ids and timestamps masked). The old shape, the same
+statements sent one by one between BEGIN and COMMIT (``pg_book``), runs interleaved beside both.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from functools import cache, partial
 from types import SimpleNamespace
 
 import asyncpg
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from profit_booking import load_settings, open_service
 from profit_booking.store.runner import CHUNK
@@ -28,6 +29,7 @@ from .loads import build_memory, compare_loads, fresh_service
 from .measure import compare, interleave
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_DIALECT = asyncpg_dialect()  # the baseline's SELECTs as ours runs them on PostgreSQL
 CALL_RE = re.compile(r"^SELECT pg_temp\.(pb_write_[0-9a-f]+)\(")
 STAMP_RE = re.compile(r"datetime\.datetime\([^)]*\)")
 
@@ -101,8 +103,8 @@ def masked(sent: list, chain_id: str) -> str:
     return STAMP_RE.sub("<now>", repr(sent)).replace(chain_id, "<chain>")
 
 
-async def pg_chunks(conn: asyncpg.Connection, sql: str):
-    cursor = await conn.cursor(sql)
+async def pg_chunks(conn: asyncpg.Connection, sql: str, *params):
+    cursor = await conn.cursor(sql, *params)
     while rows := await cursor.fetch(CHUNK):
         yield rows
 
@@ -110,7 +112,7 @@ async def pg_chunks(conn: asyncpg.Connection, sql: str):
 async def pg_memory(conn: asyncpg.Connection) -> SimpleNamespace:
     """The raw rehydration on asyncpg, in one read-only repeatable-read transaction as ours."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        return await build_memory(partial(pg_chunks, conn), lambda value: value.astimezone(UTC))
+        return await build_memory(partial(pg_chunks, conn), lambda value: value.astimezone(UTC), PG_DIALECT)
 
 
 async def store_driver(svc) -> asyncpg.Connection:
