@@ -10,16 +10,20 @@ already final at startup never enters it: memory holds the working set, not the 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from itertools import repeat
 
 from .domain.chain import ProfitChain
 from .domain.changes import ChainChange
 from .domain.closes import close_owner
 from .domain.deadlines import Deadlines
 from .domain.hunts import HuntStatus, SlHunt
+from .domain.level_orders import LevelOrders, PricePair, open_prices, order_ids
+from .domain.order_chains import OrderChains
 from .domain.orders import ACTIVE_ORDER_STATUSES, OrderKind, OrderStatus, SlotOrder, parse_client_order_id
-from .domain.price_index import PriceIndex, TriggerKind
+from .domain.price_index import PriceIndex, Trigger, TriggerKind
 from .domain.retries import PlacementRetries
 from .domain.stats import ChainTally, HuntTally
 from .domain.tracked import TrackedChain
@@ -36,7 +40,7 @@ class ChainRegistry:
     def __init__(self) -> None:
         self.by_plugin: dict[str, dict[str, ProfitChain]] = {}
         self.tracked: dict[str, TrackedChain] = {}
-        self.order_chain: dict[str, str] = {}
+        self.order_chain = OrderChains()  # ticket → chain id
         self.prices = PriceIndex()  # open orders' take-profits and stops, hunts' triggers, by chain id
         self.deadlines = Deadlines()  # waiting hunts' window ends, by chain id
         self.archive: dict[str, ChainTally] = {}
@@ -50,12 +54,21 @@ class ChainRegistry:
         self.linked_lately: set[str] | None = None  # recorded open since the deal follower looked (None: none looks)
 
     def load(self, snapshot: Snapshot) -> None:
-        """Replace memory with a snapshot read from the store."""
+        """Replace memory with a snapshot read from the store (the price index filled in one
+        go, each of its books sorted once)."""
         for mapping in (self.by_plugin, self.tracked, self.order_chain):
             mapping.clear()
         self.prices, self.deadlines = PriceIndex(), Deadlines()
+        shared: dict[int, list[Trigger]] = {}  # rehydrated levels share their open orders' prices
+        self.order_chain.add_levels([t.slots for t in snapshot.chains if type(t.slots) is LevelOrders])
         for tracked in snapshot.chains:
-            self.track(tracked)
+            self._map(tracked, levels_mapped=True)
+        self.prices.add_many(
+            (t.chain.chain_id, t.chain.symbol, t.chain.direction, _triggers(t, shared)) for t in snapshot.chains
+        )
+        for tracked in snapshot.chains:
+            if tracked.hunted:
+                self.deadlines.set(tracked.chain.chain_id, (hunt.expires_at for hunt in tracked.waiting_hunts()))
         self.archive = dict(snapshot.archive)
         self.hunt_tallies = dict(snapshot.hunt_tallies)
         self.switched_on = snapshot.profit_booking_enabled
@@ -63,14 +76,20 @@ class ChainRegistry:
 
     def track(self, tracked: TrackedChain) -> None:
         """Start (or keep) tracking a chain, its active orders and its open hunts."""
-        chain = tracked.chain
-        self.tracked[chain.chain_id] = tracked
-        self.by_plugin.setdefault(chain.plugin_id, {})[chain.chain_id] = chain
-        for order in tracked.slots.values():
-            if order.order_id is not None:
-                self.order_chain[order.order_id] = chain.chain_id
-        self._map_awaiting_figures(tracked, set())
+        self._map(tracked)
         self._index(tracked)
+
+    def _map(self, tracked: TrackedChain, *, levels_mapped: bool = False) -> None:
+        """The chain by id and by plugin, and its orders' tickets to it (``levels_mapped``: a
+        rehydrated level's tickets are in the map already)."""
+        chain = tracked.chain
+        chain_id = chain.chain_id
+        self.tracked[chain_id] = tracked
+        self.by_plugin.setdefault(chain.plugin_id, {})[chain_id] = chain
+        if not (levels_mapped and type(tracked.slots) is LevelOrders):
+            self.order_chain.update(zip(order_ids(tracked.slots), repeat(chain_id)))
+        if tracked.hunted:
+            self._map_awaiting_figures(tracked, set())
 
     def refresh(self, tracked: TrackedChain, loaded: TrackedChain) -> None:
         """Take a chain's state and hunts as read back from the store, keeping the caller's objects."""
@@ -177,10 +196,9 @@ class ChainRegistry:
     def _unmap_orders(self, tracked: TrackedChain) -> None:
         self.prices.remove(tracked.chain.chain_id)
         self.deadlines.remove(tracked.chain.chain_id)
-        for order in tracked.slots.values():
-            if order.order_id is not None:
-                self.order_chain.pop(order.order_id, None)
-                self._remember_closed(order.order_id, tracked.chain)
+        for order_id in order_ids(tracked.slots):
+            self.order_chain.pop(order_id, None)
+            self._remember_closed(order_id, tracked.chain)
         for hunt in tracked.hunts.values():
             if hunt.order_id is not None:
                 self.order_chain.pop(hunt.order_id, None)
@@ -209,18 +227,11 @@ class ChainRegistry:
         their prices, so a chain holds a trigger per distinct price, not one per order. The
         waiting hunts' window ends go to the deadlines."""
         chain = tracked.chain
-        self.prices.remove(chain.chain_id)
         key, symbol, side = chain.chain_id, chain.symbol, chain.direction
-        pairs = {(o.target_price, o.stop_price) for o in tracked.slots.values() if o.status is OrderStatus.OPEN}
-        for target, stop in pairs:  # each on its side of the price: the index's side rule
-            if target is not None:
-                self.prices.add_trigger(key, symbol, target, kind=TriggerKind.TP, direction=side)
-            if stop is not None:
-                self.prices.add_trigger(key, symbol, stop, kind=TriggerKind.SL, direction=side)
-        for hunt in tracked.hunts.values():
-            if hunt.status is HuntStatus.RUNNING and hunt.trigger_price is not None:
-                self.prices.add_trigger(key, symbol, hunt.trigger_price, kind=TriggerKind.RECOVERY, direction=side)
-        self.deadlines.set(chain.chain_id, (hunt.expires_at for hunt in tracked.waiting_hunts()))
+        self.prices.remove(key)
+        for level, kind in _triggers(tracked):  # each on its side of the price: the index's side rule
+            self.prices.add_trigger(key, symbol, level, kind=kind, direction=side)
+        self.deadlines.set(key, (hunt.expires_at for hunt in tracked.waiting_hunts()))
 
     def count_hunts(self, tracked: TrackedChain, change: ChainChange) -> None:
         """Count the hunts a committed change opened and moved, before memory takes it: the one
@@ -235,3 +246,33 @@ class ChainRegistry:
         for update in change.hunt_updates:
             tally.move(status[update.slot, update.attempt], update)
             status[update.slot, update.attempt] = update.status
+
+
+def _triggers(tracked: TrackedChain, shared: dict[int, list[Trigger]] | None = None) -> list[Trigger]:
+    """The chain's triggers: a take-profit and a stop per distinct pair of its open orders',
+    a recovery price per waiting hunt. ``shared``: the open orders' triggers by the identity of
+    a rehydrated level's shared prices."""
+    slots = tracked.slots
+    if shared is not None and type(slots) is LevelOrders:
+        prices = slots.layout.open_prices
+        triggers = shared.get(id(prices))
+        if triggers is None:
+            triggers = shared[id(prices)] = _order_triggers(prices)
+    else:
+        triggers = _order_triggers(open_prices(slots))
+    if tracked.hunted:
+        triggers = triggers + [
+            (hunt.trigger_price, TriggerKind.RECOVERY) for hunt in tracked.hunts.values()
+            if hunt.status is HuntStatus.RUNNING and hunt.trigger_price is not None
+        ]
+    return triggers
+
+
+def _order_triggers(prices: Iterable[PricePair]) -> list[Trigger]:
+    triggers: list[Trigger] = []
+    for target, stop in prices:
+        if target is not None:
+            triggers.append((target, TriggerKind.TP))
+        if stop is not None:
+            triggers.append((stop, TriggerKind.SL))
+    return triggers

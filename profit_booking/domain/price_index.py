@@ -13,11 +13,17 @@ from collections.abc import Iterable
 from decimal import Decimal
 from enum import Enum
 from heapq import merge
+from typing import Any
 
 from sortedcontainers import SortedList
 
 Entry = tuple[Decimal, str, str]
 Books = tuple[SortedList, SortedList]  # (fires at or above, fires at or below)
+Held = tuple[Any, ...]  # a key's (SortedList, Entry) pairs, flattened
+Trigger = tuple[Decimal, str]
+"""A trigger's level and kind (it fires on the side :func:`fires_above` gives the kind)."""
+KeyTriggers = tuple[str, str, str, Iterable[Trigger]]
+"""What :meth:`PriceIndex.add_many` adds for one key: the key, its symbol, its direction, its triggers."""
 
 
 class TriggerKind(str, Enum):
@@ -68,7 +74,9 @@ class PriceIndex:
 
     def __init__(self) -> None:
         self._books: dict[tuple[str, bool], Books] = {}  # (symbol, on the bid) -> (above, below)
-        self._keys: dict[str, list[tuple[SortedList, Entry]]] = {}  # key -> where its entries are
+        # key -> where its entries are, flat (list, entry, list, entry, ...): one small tuple per
+        # key, since rehydration registers tens of thousands of keys with two triggers each
+        self._keys: dict[str, Held] = {}
 
     def add(
         self, key: str, symbol: str, direction: str, take_profit: Decimal | None, stop_loss: Decimal | None
@@ -85,7 +93,7 @@ class PriceIndex:
             if level is not None:
                 _check_level(level)  # before anything changes
         self.remove(key)
-        self._keys[key] = []
+        self._keys[key] = ()
         if take_profit is not None:
             self.add_trigger(key, symbol, take_profit, kind=TriggerKind.TP, direction=direction)
         if stop_loss is not None:
@@ -105,17 +113,58 @@ class PriceIndex:
         """
         _check_level(level)
         above = fires_above(direction, kind) if above is None else above
-        lists = self._books.setdefault((symbol, _on_bid(direction)), (SortedList(), SortedList()))
-        target, entry = lists[0 if above else 1], (level, key, kind)
-        held = self._keys.setdefault(key, [])
-        if not any(where is target and held_entry == entry for where, held_entry in held):
+        target, entry = self._books_of(symbol, direction)[0 if above else 1], (level, key, kind)
+        held = self._keys.get(key, ())
+        if not _holds(held, target, entry):
             target.add(entry)
-            held.append((target, entry))
+            self._keys[key] = (*held, target, entry)
+
+    def add_many(self, keys: Iterable[KeyTriggers]) -> None:
+        """For each ``(key, symbol, direction, triggers)``, :meth:`add_trigger` of each of its
+        ``(level, kind)`` (a key with none is registered); each book is sorted once: how
+        rehydration fills the index. A bad level or direction raises ValueError before any
+        trigger is added."""
+        staged: dict[int, list[Entry]] = {}  # by id of the book list they go to
+        targets: dict[int, SortedList] = {}
+        books: dict[tuple[str, str, str], SortedList] = {}  # (symbol, direction, kind) -> its list
+        checked: set[int] = set()  # ids of levels already checked (each is alive until the end)
+        added: dict[str, Held] = {}
+        for key, symbol, direction, triggers in keys:
+            held = added.get(key)
+            if held is None:
+                held = self._keys.get(key, ())
+            for level, kind in triggers:
+                if id(level) not in checked:
+                    _check_level(level)
+                    checked.add(id(level))
+                target = books.get((symbol, direction, kind))
+                if target is None:
+                    above = fires_above(direction, kind)
+                    target = books[symbol, direction, kind] = self._books_of(symbol, direction)[0 if above else 1]
+                entry = (level, key, kind)
+                if held and _holds(held, target, entry):
+                    continue
+                entries = staged.get(id(target))
+                if entries is None:
+                    entries, targets[id(target)] = staged.setdefault(id(target), []), target
+                entries.append(entry)
+                held += (target, entry)
+            added[key] = held
+        for where, entries in staged.items():
+            targets[where].update(entries)
+        self._keys.update(added)
+
+    def _books_of(self, symbol: str, direction: str) -> Books:
+        books = self._books.get((symbol, _on_bid(direction)))
+        if books is None:
+            books = self._books[symbol, direction == "BUY"] = (SortedList(), SortedList())
+        return books
 
     def remove(self, key: str) -> None:
         """Drop every trigger of ``key`` and forget it; nothing happens when it is unknown."""
-        for target, entry in self._keys.pop(key, ()):
-            target.remove(entry)
+        held = self._keys.pop(key, ())
+        for index in range(0, len(held), 2):
+            held[index].remove(held[index + 1])
 
     def crossed(self, symbol: str, bid: Decimal, ask: Decimal | None = None) -> list[tuple[str, str]]:
         """Every ``(key, kind)`` whose trigger the quote reaches on ``symbol`` (BUY triggers on
@@ -136,6 +185,11 @@ class PriceIndex:
     def __contains__(self, key: object) -> bool:
         """Whether ``key`` is registered (with or without triggers)."""
         return key in self._keys
+
+
+def _holds(held: Held, target: SortedList, entry: Entry) -> bool:
+    """Whether ``held`` has ``entry`` in ``target`` already."""
+    return any(held[index] is target and held[index + 1] == entry for index in range(0, len(held), 2))
 
 
 def _fired(books: Books | None, price: Decimal) -> Iterable[Entry]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ..errors import ProfitBookingError
 from .orders import OrderStatus, SlotOrder
 
-Slots = dict[int, SlotOrder]
+Slots = Mapping[int, SlotOrder]
 
 
 def ordered(slots: Slots) -> list[SlotOrder]:

@@ -40,6 +40,7 @@ from .mapping import (
 from .operator_rows import OperatorRows, write_answers
 from .port import Snapshot
 from .runner import StatementRunner
+from .snapshot_build import ORDER_GROUPS, SnapshotBuilder
 from .tables import sql_in
 
 if TYPE_CHECKING:
@@ -92,37 +93,32 @@ class SqlStore(OperatorRows):
                 return None
             tracked = TrackedChain(chain_from_row(rows[0]))
             level = tracked.chain.level
-            for row in await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": chain_id}):
-                if row[1] == level:
-                    tracked.slots[row[2]] = SlotOrder(*row)
-            for row in await run.fetch(q.OPEN_HUNTS_OF, {"chain_id": chain_id, "engine_id": self.engine_id}):
-                tracked.hunts[row[2]] = SlHunt(*row)
+            orders = await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": chain_id})
+            tracked.slots = {row[2]: SlotOrder(*row) for row in orders if row[1] == level}
+            hunts = await run.fetch(q.OPEN_HUNTS_OF, {"chain_id": chain_id, "engine_id": self.engine_id})
+            tracked.hunts = {row[2]: SlHunt(*row) for row in hunts}
         return tracked
 
     async def load_snapshot(self) -> Snapshot:
         """Every unfinished chain, its active orders and open hunts, final-chain and hunt tallies,
         and the operator's profit-booking switch.
 
-        Rows are read in chunks; each order takes its chain's own id string, so a hundred
-        thousand orders do not hold a hundred thousand copies of their chain ids. Active orders
-        are read without a join and kept when they belong to an unfinished chain's current
-        level: a dictionary lookup costs less than a join's index probe per row.
+        Rows are read in chunks and built into memory as they come (:class:`SnapshotBuilder`):
+        active orders one row per chain (``ORDER_GROUPS``), kept compact, under the chain's own
+        id string. They are read without a join and kept when they belong to an unfinished
+        chain's current level: a dictionary lookup costs less than a join's index probe.
         """
-        snapshot = Snapshot()
-        by_id: dict[str, TrackedChain] = {}
+        snapshot, build = Snapshot(), SnapshotBuilder()
         async with self._transaction(write=False) as run:
             async for rows in run.stream(q.of_engine(q.UNFINISHED_CHAINS, self.engine_id)):
-                for row in rows:
-                    tracked = by_id[row[0]] = TrackedChain(ProfitChain(*row))
-                    snapshot.chains.append(tracked)
-            async for rows in run.stream(q.ACTIVE_ORDERS):
-                for row in rows:
-                    owner = by_id.get(row[0])
-                    if owner is not None and owner.chain.level == row[1]:
-                        owner.slots[row[2]] = SlotOrder(owner.chain.chain_id, *row[1:])
+                build.add_chains(rows)
+            async for rows in run.stream(ORDER_GROUPS):
+                build.add_order_groups(rows)
+            for tracked in build.unread:
+                build.add_orders_of(tracked, await run.fetch(q.ACTIVE_ORDERS_OF, {"chain_id": tracked.chain.chain_id}))
             async for rows in run.stream(q.of_engine(q.OPEN_HUNTS, self.engine_id)):
-                for row in rows:
-                    by_id[row[0]].hunts[row[2]] = SlHunt(by_id[row[0]].chain.chain_id, *row[1:])
+                build.add_hunts(rows)
+            snapshot.chains = build.chains
             own = {"engine_id": self.engine_id}
             summary = await run.fetch(q.FINAL_SUMMARY, own)
             hunt_summary = await run.fetch(q.HUNT_SUMMARY, own)

@@ -14,13 +14,22 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+from profit_booking.engine_id import DEFAULT_ENGINE_ID
 from profit_booking.store import open_store
 from profit_booking.store.tables import ChainOrderRow, ChainRow, SlHuntRow
 
 from .chains import PYRAMID, ticket
 
-TABLES = {name: (row.__table__.name, [c.name for c in row.__table__.columns if c.name != "id"])
+WRITTEN = {  # the columns the rows below fill, in their order (the others keep their defaults)
+    "chains": ("chain_id", "engine_id", "plugin_id", "symbol", "direction", "order_b_id", "lot", "level",
+               "orders_in_level", "orders_booked", "orders_lost", "total_profit_cents", "status", "stop_reason",
+               "metadata_json", "version", "created_at", "updated_at"),
+    "orders": ("chain_id", "level", "slot", "attempt", "kind", "status", "client_order_id", "order_id",
+               "target_price", "stop_price", "created_at", "updated_at"),
+}
+TABLES = {name: (row.__table__.name, list(WRITTEN.get(name, [c.name for c in row.__table__.columns if c.name != "id"])))
           for name, row in (("chains", ChainRow), ("orders", ChainOrderRow), ("hunts", SlHuntRow))}
+ENGINE = DEFAULT_ENGINE_ID  # every chain is the default engine's, as the bench's settings run
 LOSS = -1000  # cents a stop realised: 100 pips of 0.01 lot
 PRICES = {"BUY": ("1.10700", "1.09000", "1.09020", ("1.09720", "1.08020")),  # target, stop, trigger, recovery's
           "SELL": ("1.09300", "1.11000", "1.10980", ("1.10280", "1.11980"))}
@@ -43,7 +52,7 @@ def dataset(table: str, active: int, final: int, at: Callable[[int], object]):
         direction = ("BUY", "SELL")[spread // 2 % 2 if hunting else spread % 2]
         tp, sl, trigger, recovery = PRICES[direction]
         if table == "chains":
-            yield (c, f"plugin-{spread % 5}", "EURUSD", direction, f"{c}-B", "0.01", 4, 16, 6, 0,
+            yield (c, ENGINE, f"plugin-{spread % 5}", "EURUSD", direction, f"{c}-B", "0.01", 4, 16, 6, 0,
                    14700 + (LOSS if hunting else 0), "SL_HUNT" if waiting else "ACTIVE", None, "{}", 1, ts, ts)
         for s in range(6, 16) if table == "orders" else ():
             status = ("STOPPED" if waiting else "REPLACED") if hunting and s == 6 else "OPEN" if s < 12 else "PENDING"
@@ -58,7 +67,7 @@ def dataset(table: str, active: int, final: int, at: Callable[[int], object]):
         level, direction = 4 if status == "COMPLETED" else j % 5, ("BUY", "SELL")[spread % 2]
         booked = PYRAMID[level] if status == "COMPLETED" else 0
         if table == "chains":
-            yield (c, f"plugin-{spread % 5}", "EURUSD", direction, f"{c}-B", "0.01", level, PYRAMID[level],
+            yield (c, ENGINE, f"plugin-{spread % 5}", "EURUSD", direction, f"{c}-B", "0.01", level, PYRAMID[level],
                    booked, int(status == "STOPPED"), 700 * (sum(PYRAMID[:level]) + booked), status,
                    None if status == "COMPLETED" else status.lower(), "{}", 1, ts, ts)
         for s, closed in enumerate(("BOOKED", "BOOKED", "LOST", "DETACHED", "CANCELLED") if table == "orders" else ()):

@@ -27,8 +27,8 @@ START = datetime(2026, 1, 1)
 EVENT_SQL = "INSERT INTO chain_events (chain_id, kind, level, data, at) VALUES (?, ?, ?, ?, ?)"
 LEDGER_SQL = ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at) "
               "VALUES (?, ?, ?, ?, ?, ?, ?)")
-FINDING_SQL = ("INSERT INTO broker_findings (at, kind, chain_id, ticket, client_order_id, detail) "
-               "VALUES (?, ?, ?, ?, ?, ?)")
+FINDING_SQL = ("INSERT INTO broker_findings (engine_id, at, kind, chain_id, ticket, client_order_id, detail) "
+               "VALUES ('main', ?, ?, ?, ?, ?, ?)")
 
 
 def sizes(chains: int) -> tuple[int, int]:
@@ -40,7 +40,7 @@ def sizes(chains: int) -> tuple[int, int]:
 def _rows(table: str, chains: int) -> Iterator[tuple]:
     """The rehydration data set's rows; chains get one of ten symbols (hunted ones too)."""
     for n, row in enumerate(dataset(table, *sizes(chains), sqlite_at)):
-        yield (*row[:2], SYMBOLS[(n + n // 10) % len(SYMBOLS)], *row[3:]) if table == "chains" else row
+        yield (*row[:3], SYMBOLS[(n + n // 10) % len(SYMBOLS)], *row[4:]) if table == "chains" else row
 
 
 def _stamp(moment: datetime) -> str:
@@ -52,7 +52,7 @@ def _ledger_and_events(chains: int) -> Iterator[tuple[str, tuple]]:
     hunts = {row[0]: row for row in _rows("hunts", chains)}
     step = MONTH / chains
     for n, chain in enumerate(_rows("chains", chains)):
-        chain_id, level, booked, status = chain[0], chain[6], chain[8], chain[11]
+        chain_id, level, booked, status = chain[0], chain[7], chain[9], chain[12]
         start = START + step * (chains - 1 - n)  # the unfinished chains (listed first) are the latest
         yield "event", (chain_id, "created", 0, "{}", _stamp(start))
         slots = [(lvl, s) for lvl in range(level) for s in range(PYRAMID[lvl])] + [(level, s) for s in range(booked)]
@@ -79,7 +79,7 @@ def _findings(chains: int) -> Iterator[tuple]:
         if n % 50 == 0:
             yield (sqlite_at(0), "LINKED", chain[0], f"{chain[0]}-T0", f"{chain[0]}-L0-S0-A1", "{}")
         if n % 500 == 0:
-            yield (sqlite_at(0), "UNKNOWN_POSITION", None, f"X{n}", None, json.dumps({"symbol": chain[2]}))
+            yield (sqlite_at(0), "UNKNOWN_POSITION", None, f"X{n}", None, json.dumps({"symbol": chain[3]}))
 
 
 async def operator_dataset(directory: Path, chains: int) -> Path:
