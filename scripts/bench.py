@@ -26,9 +26,12 @@ quick_check    ``PRAGMA quick_check(1)``, which every open runs, on the 10k file
 damage_check   a writer's startup on the 50k file (``open_service`` in a fresh process): as shipped (quick_check
                before the first write, the full check in the background) vs the same code with both checks
                skipped; with when the full check ends, and the startup that awaits it (``full_before_serving``).
-pg_booking     a durable booking through ``open_service`` on a fresh local PostgreSQL database vs raw
-               asyncpg running the same statements ($n parameters) in a transaction.
-pg_rehydrate   the 10k dataset on PostgreSQL vs raw asyncpg reading it in the same chunks (informational).
+pg_booking     a durable booking through ``open_service`` on a fresh local PostgreSQL database, one call of the write
+               function the store made of its statements (1 round trip), vs raw asyncpg making the same function (its
+               definition read back from the server) and calling it with the same values (compared once, chain ids and
+               timestamps masked); ``old_shape*``: ours ÷ raw asyncpg sending the same statements one by one between
+               BEGIN and COMMIT (6 round trips, what a booking sent before), interleaved with both.
+pg_rehydrate   the 10k dataset on PostgreSQL vs raw asyncpg reading it in the same chunks; target <= 1.1.
 decimal_sum    1,000,000 amounts summed as Decimal (ours) and as integer cents (baseline).
 ticks          per tick, ``PriceIndex.crossed`` over 20,000 open orders on 10 symbols (TP and SL each) vs a scan of
                every order testing the same conditions, on the same random ticks (hits checked equal, tick by

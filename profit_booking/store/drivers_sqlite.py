@@ -1,6 +1,7 @@
-"""SQLite's statement runners: writes recorded and sent to the store's writer thread in one
-round trip (:class:`SqliteWriteBatch`); reads statement by statement on the same connection,
-through aiosqlite (:class:`SqliteDriverRunner`), rows converted by one generated function each."""
+"""SQLite's statement runners, rows converted by one generated function each: on the store's own
+thread, writes recorded and sent in one round trip (:class:`SqliteWriteBatch`) and reads statement
+by statement (:class:`SqliteThreadRunner`); through aiosqlite, while a file is opened and checked
+(:class:`SqliteDriverRunner`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..errors import ProfitBookingError, StoreError
 from .drivers import OnDriver, UnknownStateError, Write
 from .errors import driver_errors, translate
 from .runner import CHUNK, Part, Row, check_rows, prepare_cached
+from .sqlite_threads import StoreThread
 
 if TYPE_CHECKING:
     from .runner import Query
@@ -29,7 +31,8 @@ def _tuples(rows: Iterable[sqlite3.Row]) -> Sequence[Row]:
 
 
 class SqliteDriverRunner(OnDriver[aiosqlite.Connection]):
-    """Statements on the aiosqlite connection: one thread round trip each (reads, and opening)."""
+    """Statements on an aiosqlite connection, one round trip to its thread each: opening a file,
+    and checking it."""
 
     async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
         try:
@@ -68,6 +71,65 @@ class SqliteDriverRunner(OnDriver[aiosqlite.Connection]):
 
 
 
+def fetch_all(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[Row]:
+    """Every row of a statement (run on the store's thread)."""
+    return db.execute(sql, values).fetchall()
+
+
+def row_count(db: sqlite3.Connection, sql: str, values: Sequence[Any]) -> int:
+    return db.execute(sql, values).rowcount
+
+
+def row_count_many(db: sqlite3.Connection, sql: str, values: list[tuple[Any, ...]]) -> int:
+    return db.executemany(sql, values).rowcount
+
+
+class SqliteThreadRunner(OnDriver[sqlite3.Connection]):
+    """A read transaction's statements on the store's own thread (:class:`StoreThread`, the one
+    its writes run on), one round trip each."""
+
+    def __init__(self, db: sqlite3.Connection, dialect: Dialect, thread: StoreThread) -> None:
+        super().__init__(db, dialect)
+        self._thread = thread
+
+    async def _execute(self, sql: str, values: tuple[Any, ...]) -> int:
+        try:
+            return await self._thread.call(row_count, self._driver, sql, values)
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    async def _execute_many(self, sql: str, values: list[tuple[Any, ...]], *, counted: bool) -> int:
+        try:
+            return await self._thread.call(row_count_many, self._driver, sql, values)
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Row]:
+        params = params or {}
+        prepared = prepare_cached(query, params, self._dialect)
+        try:
+            rows = await self._thread.call(fetch_all, self._driver, prepared.sql, prepared.bind(params))
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+        return prepared.convert(rows)
+
+    async def isolated(self, write: Write) -> Part:
+        raise StoreError("savepoints run in a recorded write transaction (SqliteWriteBatch)")
+
+    async def stream(self, query: Query) -> AsyncIterator[list[Row]]:
+        prepared = prepare_cached(query, {}, self._dialect)
+        try:
+            cursor = await self._thread.call(self._driver.execute, prepared.sql, prepared.bind({}))
+            try:
+                while rows := await self._thread.call(cursor.fetchmany, CHUNK):
+                    yield prepared.convert(rows)
+            finally:
+                await self._thread.call(cursor.close)
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+
+
 class Fence(Protocol):
     """What a write transaction proves before its statements run (the writer lease's token)."""
 
@@ -76,9 +138,9 @@ class Fence(Protocol):
 
 
 class SqliteWriteBatch:
-    """A write transaction on SQLite, sent to the store's writer thread in one round trip.
+    """A write transaction on SQLite, sent to the store's own thread in one round trip.
 
-    The statements are recorded (compiled and bound as :class:`SqliteDriverRunner` would) and
+    The statements are recorded (compiled and bound as :class:`SqliteThreadRunner` would) and
     :meth:`apply` runs ``BEGIN IMMEDIATE`` … ``COMMIT`` on that thread (:mod:`.sqlite_threads`),
     checking each expected row count on the way. A booking is five statements:
     one hop instead of seven, and the Python between them no longer waits on thread wake-ups.
@@ -119,7 +181,7 @@ class SqliteWriteBatch:
         raise StoreError("a write transaction on SQLite reads nothing: its statements run at commit")
 
     def apply(self, db: sqlite3.Connection) -> None:
-        """Run the transaction on ``db`` (on the writer thread): all of it, or none of it."""
+        """Run the transaction on ``db`` (on the store's thread): all of it, or none of it."""
         if not self._steps:
             return
         db.execute("BEGIN IMMEDIATE")

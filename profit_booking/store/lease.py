@@ -98,7 +98,7 @@ class WriterLease:
         await run.run(RENEW, {"b_token": self.token, "renewed_at": datetime.now(UTC)})
 
     def prove(self, db: sqlite3.Connection) -> None:
-        """Inside a write transaction, on the store's writer thread: raise
+        """Inside a write transaction, on the store's own thread: raise
         :class:`LeaseLostError` unless the lease row still carries this process's token."""
         row = db.execute(FENCE).fetchone()
         if row is not None and row[0] == self.token:
@@ -116,7 +116,7 @@ class WriterLease:
 @dataclass(frozen=True, slots=True)
 class LeaseProof:
     """A transaction that only proves the lease: ``BEGIN IMMEDIATE``, the fencing read, ``ROLLBACK``
-    (it wrote no page, so it costs no fsync). Run on the store's writer thread."""
+    (it wrote no page, so it costs no fsync). Run on the store's own thread."""
 
     lease: WriterLease
 

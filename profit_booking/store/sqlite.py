@@ -1,10 +1,11 @@
 """The SQLite store: one held writer connection, explicit transactions, a writer lease.
 
 The store opens one connection for the service's life and runs every transaction on it, one
-at a time (``BEGIN IMMEDIATE`` … ``COMMIT``, the driver in autocommit mode so it never opens one
-on its own): reads on aiosqlite's thread, each write transaction whole on the store's own writer
-thread (:mod:`.sqlite_threads`). A refused change is rolled back and the connection kept; only
-when a rollback itself fails is the connection's state unknown, and then it is replaced.
+at a time, on a thread of its own (``BEGIN IMMEDIATE`` … ``COMMIT``, the driver in autocommit
+mode so it never opens one on its own; :mod:`.sqlite_threads`): a write transaction is sent
+there whole, in one round trip, a read statement by statement. A refused change is rolled back
+and the connection kept; only when a rollback itself fails is the connection's state unknown,
+and then it is replaced.
 A read-only store opens the file with ``mode=ro`` and never creates, converts or leaves files.
 
 Every write transaction of a writable store is fenced by the writer lease (see :mod:`.lease`):
@@ -29,7 +30,7 @@ from ..domain.requests import OperatorRequest
 from ..engine_id import DEFAULT_ENGINE_ID
 from ..errors import DatabaseDamagedError, LeaseLostError, StoredValueError, StoreError
 from .drivers import UnknownStateError
-from .drivers_sqlite import SqliteDriverRunner, SqliteWriteBatch
+from .drivers_sqlite import SqliteThreadRunner, SqliteWriteBatch, fetch_all
 from .errors import translate
 from .lease import LEASE_TTL, LeaseProof, WriterLease
 from .runner import StatementRunner
@@ -37,7 +38,7 @@ from .sql_store import SqlStore
 from .sqlite_check import FullChecks, check_read_only
 from .sqlite_file import connect, open_file, pragmas_for, read_only_mode, stamp
 from .sqlite_judge import DIALECT, Consistency, damage_message
-from .sqlite_threads import SharedConnection, WriterThread, in_transaction, settled
+from .sqlite_threads import SharedConnection, StoreThread, in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class SqliteStore(SqlStore):
         self.engine_id = engine_id
         self.read_only = read_only
         self._conn: SharedConnection | None = conn
-        self._writer = WriterThread()  # its thread starts with the first write: a read-only store has none
+        self._thread = StoreThread()  # started by the first transaction
         self._pragmas = pragmas
         self._lease = lease
         self._lock = asyncio.Lock()
@@ -106,7 +107,7 @@ class SqliteStore(SqlStore):
         async with self._lock:
             conn = await self._connection()
             try:
-                [(version,)] = await settled(conn.execute_fetchall("PRAGMA data_version"))
+                [(version,)] = await self._thread.call(fetch_all, conn.sqlite3_connection, "PRAGMA data_version", ())
             except sqlite3.Error as exc:
                 raise translate(exc) from exc
         if self._inbox_empty_at == (conn, version):
@@ -161,13 +162,12 @@ class SqliteStore(SqlStore):
             if self._conn is not None:
                 await self._conn.close()
                 self._conn = None
-            self._writer.close()
+            self._thread.close()
 
     @asynccontextmanager
     async def _transaction(self, *, write: bool) -> AsyncIterator[StatementRunner]:
-        """A write transaction is recorded, then run in one round trip to the store's writer
-        thread (:class:`SqliteWriteBatch`); a read transaction runs statement by statement on
-        aiosqlite's."""
+        """A write transaction is recorded, then run in one round trip to the store's thread
+        (:class:`SqliteWriteBatch`); a read transaction runs there statement by statement."""
         if write and self.read_only:
             raise StoreError(f"{self.label} cannot be written: it was opened read-only")
         if write:
@@ -180,13 +180,14 @@ class SqliteStore(SqlStore):
                 await self._apply(conn, batch)
                 return
             try:
-                await conn.execute("BEGIN")
-                yield SqliteDriverRunner(conn, DIALECT)
+                db = conn.sqlite3_connection
+                await self._thread.call(db.execute, "BEGIN")
+                yield SqliteThreadRunner(db, DIALECT, self._thread)
                 if self._stamp is not None and stamp(self.path) != self._stamp:
                     raise StoreError(f"{self.label} was written while it was being read; run the command again")
-                await conn.execute("COMMIT")
+                await self._thread.call(db.execute, "COMMIT")
             except BaseException as exc:
-                await self._roll_back(conn)  # after it, aiosqlite's thread has ended every statement of the read
+                await self._roll_back(conn)
                 if isinstance(exc, sqlite3.Error):
                     raise translate(exc) from exc
                 if isinstance(exc, StoredValueError):  # it cannot name the file: the store does
@@ -194,14 +195,14 @@ class SqliteStore(SqlStore):
                 raise
 
     async def _apply(self, conn: SharedConnection, batch: SqliteWriteBatch | LeaseProof) -> None:
-        """Run a recorded write transaction on the store's writer thread, in one round trip.
+        """Run a recorded write transaction on the store's thread, in one round trip.
 
         The transaction always ends there (committed or rolled back) before this returns, even
         for a cancelled caller, so the connection is left in a known state, unless the rollback
         itself failed: then the connection is replaced.
         """
         try:
-            await self._writer.run(batch.apply, conn.sqlite3_connection)
+            await self._thread.call(batch.apply, conn.sqlite3_connection)
         except asyncio.CancelledError:
             if in_transaction(conn):  # its rollback failed (UnknownStateError, said to no one)
                 await self._discard(conn)
@@ -224,13 +225,13 @@ class SqliteStore(SqlStore):
         return self._conn
 
     async def _roll_back(self, conn: SharedConnection) -> None:
-        """Roll back, to the end on aiosqlite's thread even for a caller cancelled meanwhile (what
-        was queued there before it has ended too); a connection still in its transaction after it
-        is in an unknown state and is replaced. A failed rollback is not raised (SQLite rolls a
-        transaction back by itself after some errors): the caller raises what made it roll back."""
+        """Roll back (to the end, even for a caller cancelled meanwhile); a connection still in its
+        transaction after it is in an unknown state and is replaced. A failed rollback is not raised
+        (SQLite rolls a transaction back by itself after some errors): the caller raises what made
+        it roll back."""
         try:
             with suppress(Exception):
-                await settled(conn.execute("ROLLBACK"))
+                await self._thread.call(conn.sqlite3_connection.execute, "ROLLBACK")
         finally:
             if in_transaction(conn):
                 await self._discard(conn)

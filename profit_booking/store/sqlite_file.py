@@ -123,7 +123,7 @@ def stamp(path: Path) -> tuple[int, int, int]:
 
 async def connect(path: Path, read_only: bool, pragmas: tuple[str, ...]) -> SharedConnection:
     target = f"file:{quote(str(path.absolute()))}?mode={read_only_mode(path) if read_only else 'rw'}"
-    pending = SharedConnection(target, uri=True, isolation_level=None)  # the store's writer thread uses it too
+    pending = SharedConnection(target, uri=True, isolation_level=None)  # the store's own thread uses it too
     # aiosqlite's worker thread is not a daemon: a bot that dies without closing the store would
     # hang at exit. SQLite itself makes an interrupted transaction roll back on the next open.
     pending._thread.daemon = True  # private: aiosqlite offers no public switch

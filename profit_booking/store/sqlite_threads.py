@@ -1,13 +1,12 @@
-"""The two threads a SQLite store's connection is used on: aiosqlite's, for reads and opening, and
-the store's own writer thread, for write transactions, each sent whole in one round trip.
+"""The thread a SQLite store's connection is used on: the store's own, for every transaction,
+each write sent whole in one round trip; aiosqlite's opens the connection and checks the file.
 
 The connection is opened with ``check_same_thread=False`` and kept in hand
-(:class:`SharedConnection`), so the writer thread runs a transaction on the very connection the
-reads use: a read after a write sees it, and ``PRAGMA data_version`` still moves only with other
-connections' commits. The two threads never use it at the same time: the store holds its lock
-from the start of a transaction until the thread that runs it has ended it, even for a caller
-cancelled meanwhile (:func:`settled`): a write on the writer thread; a read with its ``COMMIT``
-or ``ROLLBACK`` on aiosqlite's, which runs after everything queued there before it.
+(:class:`SharedConnection`): aiosqlite's thread opens it (the file judged, the schema made, the
+lease taken), then the store runs every read and write transaction on its own thread
+(:class:`StoreThread`), one at a time, in order. A caller cancelled while the thread runs its
+statement gets the connection back only once the statement has ended (:func:`settled`), so no
+other thread (aiosqlite's, to close it) touches it meanwhile.
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ T = TypeVar("T")
 
 
 class SharedConnection(aiosqlite.Connection):
-    """aiosqlite's connection to a SQLite database, whose sqlite3 connection the store's writer
-    thread uses too: what ``aiosqlite.connect`` builds, its connector opening the sqlite3
-    connection with ``check_same_thread=False`` and keeping it in hand."""
+    """aiosqlite's connection to a SQLite database, whose sqlite3 connection the store's own thread
+    uses too: what ``aiosqlite.connect`` builds, its connector opening the sqlite3 connection with
+    ``check_same_thread=False`` and keeping it in hand."""
 
     def __init__(self, database: str, **options: Any) -> None:
         self._held: sqlite3.Connection | None = None
@@ -54,78 +53,77 @@ class SharedConnection(aiosqlite.Connection):
         return self._held
 
 
-Transaction = Callable[[sqlite3.Connection], None]
-_Job = tuple["asyncio.Future[None]", Callable[[], None]]
+_Job = tuple["asyncio.Future[Any]", Callable[[], Any]]
 
 
-class WriterThread:
-    """The one thread a SQLite store runs its write transactions on, started by the first one.
+class StoreThread:
+    """The one thread a SQLite store runs its transactions on, started by the first one.
 
     A daemon thread, as the store's aiosqlite thread is made one: a bot that dies without closing
     the store still exits, and SQLite rolls an interrupted transaction back on the next open. It
     ends with :meth:`close`, or once the store that owns it is gone. A round trip costs what one of
-    aiosqlite's does: a queue, and the result handed back with ``call_soon_threadsafe``.
+    aiosqlite's does: a queue, and the outcome handed back with ``call_soon_threadsafe``.
     """
 
-    def __init__(self, name: str = "profit_booking-writer") -> None:
+    def __init__(self, name: str = "profit_booking-store") -> None:
         self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self._thread = threading.Thread(target=_work, args=(self._jobs,), name=name, daemon=True)
         self._closed = False
         weakref.finalize(self, self._jobs.put, None)  # the thread holds the queue, never this object
 
-    async def run(self, transaction: Transaction, db: sqlite3.Connection) -> None:
-        """Run ``transaction(db)`` on the thread, one round trip; raise what it raised. A caller
-        cancelled meanwhile is cancelled once the transaction has ended: the connection is never
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` run on the thread, one round trip; what it returned, or raised. A
+        caller cancelled meanwhile is cancelled once the call has ended: the connection is never
         handed back while the thread still uses it."""
         if self._closed:
-            raise sqlite3.ProgrammingError("the store's writer thread has ended")
+            raise sqlite3.ProgrammingError("the store's thread has ended")
         if self._thread.ident is None:
             self._thread.start()
-        done = asyncio.get_running_loop().create_future()
-        self._jobs.put((done, partial(transaction, db)))
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._jobs.put((done, partial(function, *args)))
         try:
-            await done
+            return await done
         except asyncio.CancelledError:
-            if done.cancelled():  # the caller was cancelled, not the transaction: the thread may still run it
+            if done.cancelled():  # the caller was cancelled, not the call: the thread may still run it
                 await settled(self._after_queued())
             raise
 
     def close(self) -> None:
-        """End the thread once the transaction in flight, if any, has ended."""
+        """End the thread once the call in flight, if any, has ended."""
         self._closed = True
         self._jobs.put(None)
 
     def _after_queued(self) -> asyncio.Future[None]:
         """A future done once the thread has run everything queued before it (it runs in order)."""
-        marker = asyncio.get_running_loop().create_future()
+        marker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._jobs.put((marker, _nothing))
         return marker
 
 
 def _work(jobs: SimpleQueue[_Job | None]) -> None:
-    """The writer thread: each transaction in turn, its outcome handed to the caller's loop."""
+    """The store's thread: each call in turn, its outcome handed to the caller's loop."""
     while (job := jobs.get()) is not None:
         done, call = job
         try:
-            call()
+            result = call()
         except BaseException as exc:  # handed to the caller, whatever it is
             with suppress(RuntimeError):  # its loop has closed: no one waits for it
                 done.get_loop().call_soon_threadsafe(_failed, done, exc)
         else:
             with suppress(RuntimeError):
-                done.get_loop().call_soon_threadsafe(_succeeded, done)
+                done.get_loop().call_soon_threadsafe(_succeeded, done, result)
 
 
 def _nothing() -> None:
     return None
 
 
-def _succeeded(done: asyncio.Future[None]) -> None:
+def _succeeded(done: asyncio.Future[Any], result: Any) -> None:
     if not done.done():  # a cancelled caller's
-        done.set_result(None)
+        done.set_result(result)
 
 
-def _failed(done: asyncio.Future[None], exc: BaseException) -> None:
+def _failed(done: asyncio.Future[Any], exc: BaseException) -> None:
     if not done.done():
         done.set_exception(exc)
 
@@ -139,9 +137,7 @@ def in_transaction(conn: SharedConnection) -> bool:
 
 
 async def settled(operation: Awaitable[T]) -> T:
-    """Await an operation on one of the connection's threads to its end: a caller cancelled
-    meanwhile is cancelled only once the operation has ended there (committed or rolled back, its
-    rows read), so the connection is never handed to the other thread while one still uses it."""
+    """Await ``operation`` to its end: a caller cancelled meanwhile is cancelled only once it is done."""
     job = asyncio.ensure_future(operation)
     cancelled: asyncio.CancelledError | None = None
     while not job.done():
@@ -151,6 +147,6 @@ async def settled(operation: Awaitable[T]) -> T:
             cancelled = exc
     if cancelled is not None:
         if not job.cancelled():
-            job.exception()  # retrieved: the caller judges the connection by its state
+            job.exception()  # retrieved: a cancelled caller judges the connection by its state
         raise cancelled
     return job.result()

@@ -12,7 +12,7 @@ import aiosqlite
 
 from profit_booking.store.drivers_sqlite import SqliteWriteBatch
 from profit_booking.store.lease import FENCE
-from profit_booking.store.sqlite_threads import WriterThread
+from profit_booking.store.sqlite_threads import StoreThread
 
 TS_RE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
 
@@ -68,12 +68,12 @@ def compare(
 
 
 async def round_trips(calls) -> tuple[float, str]:
-    """Run ``calls`` recording what they queue to aiosqlite threads and to the store's writer thread (round
+    """Run ``calls`` recording what they queue to aiosqlite threads and to the store's own thread (round
     trips per call) and the SQL and values SQLite runs (timestamps masked), whether sent one statement per
     trip or as one write batch."""
     trips, sent = [], []
-    originals = aiosqlite.Connection._execute, SqliteWriteBatch.apply, WriterThread.run
-    original_execute, original_apply, original_run = originals
+    originals = aiosqlite.Connection._execute, SqliteWriteBatch.apply, StoreThread.call
+    original_execute, original_apply, original_call = originals
 
     async def recording(self, fn, *args, **kwargs):
         trips.append(1)
@@ -90,15 +90,18 @@ async def round_trips(calls) -> tuple[float, str]:
         sent.append(("execute", "COMMIT", []))
         return original_apply(self, db)
 
-    async def on_writer(self, transaction, db):
+    async def on_store_thread(self, function, *args):
         trips.append(1)
-        return await original_run(self, transaction, db)
+        name = getattr(function, "__name__", "")
+        if name in ("execute", "fetch_all", "row_count", "row_count_many"):  # a read's statement (the store's)
+            sent.append(("executemany" if name == "row_count_many" else "execute", *args[-2:]))
+        return await original_call(self, function, *args)
 
-    aiosqlite.Connection._execute, SqliteWriteBatch.apply, WriterThread.run = recording, batch, on_writer
+    aiosqlite.Connection._execute, SqliteWriteBatch.apply, StoreThread.call = recording, batch, on_store_thread
     try:
         await timed(calls)
     finally:
-        aiosqlite.Connection._execute, SqliteWriteBatch.apply, WriterThread.run = originals
+        aiosqlite.Connection._execute, SqliteWriteBatch.apply, StoreThread.call = originals
     return len(trips) / len(calls), TS_RE.sub("<now>", repr(sent))
 
 

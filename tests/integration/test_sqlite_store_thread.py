@@ -1,7 +1,7 @@
-"""The SQLite store's writer thread: every write transaction runs whole on the one thread the store
-owns (one round trip), reads on aiosqlite's, both on the same connection; a caller cancelled while
-its transaction runs gets the connection back only once the transaction has ended; closing the
-store ends the thread. What reached the file is read back with plain sqlite3."""
+"""The SQLite store's own thread: every transaction runs on the one thread the store owns (a write
+whole, in one round trip; a read statement by statement); a caller cancelled while the thread runs
+its statement gets the connection back only once the statement has ended, its transaction ended
+too; closing the store ends the thread. What reached the file is read back with plain sqlite3."""
 
 from __future__ import annotations
 
@@ -12,45 +12,45 @@ from datetime import UTC, datetime
 from profit_booking.domain.changes import ChainEvent
 from profit_booking.domain.findings import Finding, FindingKind
 from profit_booking.store import open_store
-from profit_booking.store.sqlite_threads import WriterThread
+from profit_booking.store.sqlite_threads import StoreThread
 
 from ..conftest import sqlite_url
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-WRITER = "profit_booking-writer"
+STORE_THREAD = "profit_booking-store"
 
 
-def writer_threads() -> set[threading.Thread]:
-    return {thread for thread in threading.enumerate() if thread.name.startswith(WRITER)}
+def store_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name == STORE_THREAD}
 
 
-async def test_a_write_transaction_runs_whole_on_the_writer_thread_in_one_round_trip(service, sql, monkeypatch):
+async def test_every_transaction_runs_on_the_store_s_thread_a_write_in_one_round_trip(service, sql, monkeypatch):
     chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
     traced: list[tuple[str, str]] = []
-    trips: list[int] = []
-    run = WriterThread.run
+    trips: list[str] = []
+    call = StoreThread.call
 
-    async def counted(self, transaction, db):
-        trips.append(1)
-        await run(self, transaction, db)
+    async def counted(self, function, *args):
+        trips.append(getattr(function, "__name__", ""))
+        return await call(self, function, *args)
 
-    monkeypatch.setattr(WriterThread, "run", counted)
+    monkeypatch.setattr(StoreThread, "call", counted)
     await service.store._conn.set_trace_callback(lambda sql: traced.append((threading.current_thread().name, sql)))
     try:
         assert (await service.book_profit(chain.chain_id, "b1", 7)).success
+        booking_trips = list(trips)
         loaded = await service.store.load_chain(chain.chain_id)
     finally:
         await service.store._conn.set_trace_callback(None)
 
-    assert trips == [1]
+    assert booking_trips == ["apply"]  # SqliteWriteBatch.apply: BEGIN IMMEDIATE … COMMIT in one round trip
     begin = next(i for i, (_, statement) in enumerate(traced) if statement == "BEGIN IMMEDIATE")
     commit = next(i for i, (_, statement) in enumerate(traced) if statement == "COMMIT")
-    written = traced[begin:commit + 1]
-    assert any(statement.startswith("INSERT INTO bookings") for _, statement in written)
-    assert {thread for thread, _ in written} == {WRITER}
-    reads = [thread for thread, statement in traced[commit + 1:] if statement.startswith("SELECT")]
-    assert reads and not any(thread.startswith(WRITER) or thread == threading.current_thread().name for thread in reads)
-    assert loaded is not None and (loaded.chain.level, loaded.chain.version) == (1, 2)  # a read sees the write
+    assert any(statement.startswith("INSERT INTO bookings") for _, statement in traced[begin:commit])
+    read = [statement for _, statement in traced[commit + 1:]]
+    assert read[0] == "BEGIN" and read[-1] == "COMMIT" and any(s.startswith("SELECT") for s in read)
+    assert {thread for thread, _ in traced} == {STORE_THREAD}
+    assert loaded is not None and (loaded.chain.level, loaded.chain.version) == (1, 2)  # the read sees the write
     assert sql("SELECT order_id, amount_cents FROM bookings") == [("b1", 700)]
 
 
@@ -61,7 +61,7 @@ async def test_a_caller_cancelled_mid_transaction_waits_until_the_thread_has_end
 
     def trace(statement: str) -> None:
         seen.append(statement)
-        if statement.startswith("INSERT INTO chain_events"):  # the writer thread stops here until released
+        if statement.startswith("INSERT INTO chain_events"):  # the store's thread stops here until released
             entered.set()
             go.wait()
 
@@ -88,16 +88,16 @@ async def test_a_caller_cancelled_mid_transaction_waits_until_the_thread_has_end
     assert sql("SELECT order_id FROM bookings") == [("b1",)]
 
 
-async def test_a_read_cancelled_on_aiosqlite_s_thread_ends_there_before_a_write_starts(service, sql):
-    """A read cancelled while aiosqlite's thread runs its BEGIN is rolled back there before the
-    store takes a write: the write does not meet the read's transaction on the connection."""
+async def test_a_read_cancelled_at_its_begin_is_rolled_back_before_a_write_starts(service, sql):
+    """A read cancelled while the thread runs its BEGIN is rolled back before the store takes a
+    write: the write does not meet the read's transaction on the connection."""
     chain = await service.create_chain("combined_v3", "b1", "EURUSD", "BUY")
     store, entered, go = service.store, threading.Event(), threading.Event()
     seen: list[tuple[str, str]] = []
 
     def trace(statement: str) -> None:
         seen.append((threading.current_thread().name, statement))
-        if statement == "BEGIN" and not entered.is_set():  # the read's, on aiosqlite's thread
+        if statement == "BEGIN" and not entered.is_set():  # the read's
             entered.set()
             go.wait()
 
@@ -109,7 +109,7 @@ async def test_a_read_cancelled_on_aiosqlite_s_thread_ends_there_before_a_write_
         write = asyncio.create_task(store.record_events(chain.chain_id, [ChainEvent("NOTE", 0, {})], NOW))
         for _ in range(20):  # let the cancellation and the write reach the store
             await asyncio.sleep(0)
-        assert not read.done() and not write.done()  # the read's BEGIN still holds aiosqlite's thread
+        assert not read.done() and not write.done()  # the read's BEGIN still holds the thread
         go.set()
         outcomes = await asyncio.gather(read, write, return_exceptions=True)
     finally:
@@ -117,28 +117,27 @@ async def test_a_read_cancelled_on_aiosqlite_s_thread_ends_there_before_a_write_
         await store._conn.set_trace_callback(None)
 
     assert isinstance(outcomes[0], asyncio.CancelledError) and outcomes[1] is None
-    statements = [statement for _, statement in seen]
-    assert statements[:3] == ["BEGIN", "ROLLBACK", "BEGIN IMMEDIATE"]
-    assert {thread for thread, statement in seen if statement in ("BEGIN", "ROLLBACK")} != {seen[2][0]}
+    assert [statement for _, statement in seen[:3]] == ["BEGIN", "ROLLBACK", "BEGIN IMMEDIATE"]
+    assert {thread for thread, _ in seen} == {STORE_THREAD}
     assert sql("SELECT kind FROM chain_events WHERE kind = 'NOTE'") == [("NOTE",)]
     assert (await store.load_chain(chain.chain_id)).chain.chain_id == chain.chain_id
 
 
-async def test_closing_the_store_ends_its_writer_thread_and_a_read_only_store_starts_none(db_path, sql):
-    before = writer_threads()
+async def test_closing_a_store_ends_its_thread(db_path, sql):
+    before = store_threads()
     store = await open_store(sqlite_url(db_path))
     await store.record_findings([Finding(FindingKind.FAILED, None)], NOW)
-    started = writer_threads() - before
     reader = await open_store(sqlite_url(db_path), read_only=True)
     try:
         assert await reader.list_chains() == []
-        assert writer_threads() - before == started
+        started = store_threads() - before
+        assert len(started) == 2  # the writer's and the read-only store's, each its own
     finally:
         await reader.close()
     await store.close()
 
-    [thread] = started
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    for thread in started:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
     assert sql("SELECT kind FROM broker_findings") == [("FAILED",)]
     assert sql("SELECT COUNT(*) FROM writer_lease") == [(0,)]  # the lease given back on the thread, before it ended
