@@ -19,7 +19,7 @@ UPDATE_CHAIN = ("UPDATE chains SET level=?, orders_in_level=?, orders_booked=?, 
 INSERT_BOOKING = ("INSERT INTO bookings (chain_id, order_id, level, slot, kind, amount_cents, booked_at)"
                   " VALUES (?, ?, ?, ?, ?, ?, ?)")
 UPDATE_ORDER = ("UPDATE chain_orders SET status=?, order_id=coalesce(?, chain_orders.order_id), updated_at=?"
-                " WHERE chain_orders.client_order_id = ? AND chain_orders.status IN ('OPEN', 'PENDING', 'STOPPED')")
+                " WHERE chain_orders.client_order_id = ? AND chain_orders.status IN ('OPEN', 'PENDING', 'SENDING', 'STOPPED')")
 INSERT_EVENT = "INSERT INTO chain_events (chain_id, kind, level, data, at) VALUES (?, ?, ?, ?, ?)"
 
 
