@@ -28,6 +28,7 @@ from profit_booking.report.page import render_page
 from profit_booking.report.queries import bucket_width
 from profit_booking.store import open_store
 from profit_booking.store.sqlite_file import read_only_mode
+from profit_booking.store.sqlite_threads import StoreThread
 
 from . import log
 from .measure import compare, interleave
@@ -39,19 +40,27 @@ Sent = list[tuple[str, tuple, list[tuple]]]
 
 @contextmanager
 def recording(sent: Sent) -> Iterator[None]:
-    """Every SELECT the store sends through aiosqlite, with its parameters and raw rows."""
-    original = aiosqlite.Connection.execute_fetchall
+    """Every SELECT the store sends (on aiosqlite while it opens the file, then on its own
+    thread), with its parameters and raw rows."""
+    original_fetch, original_call = aiosqlite.Connection.execute_fetchall, StoreThread.call
 
     async def record(self, sql, parameters=None):
-        rows = await original(self, sql, parameters)
+        rows = await original_fetch(self, sql, parameters)
         sent.append((sql, tuple(parameters or ()), [tuple(row) for row in rows]))
         return rows
 
-    aiosqlite.Connection.execute_fetchall = record
+    async def record_on_thread(self, function, *args):
+        answer = await original_call(self, function, *args)
+        if getattr(function, "__name__", "") == "fetch_all":
+            sql, parameters = args[-2:]
+            sent.append((sql, tuple(parameters or ()), [tuple(row) for row in answer]))
+        return answer
+
+    aiosqlite.Connection.execute_fetchall, StoreThread.call = record, record_on_thread
     try:
         yield
     finally:
-        aiosqlite.Connection.execute_fetchall = original
+        aiosqlite.Connection.execute_fetchall, StoreThread.call = original_fetch, original_call
 
 
 def raw_connection(path: Path) -> sqlite3.Connection:
