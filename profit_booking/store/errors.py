@@ -128,4 +128,5 @@ def driver_errors() -> tuple[type[BaseException], ...]:
         import asyncpg
     except ImportError:  # the PostgreSQL extra is optional
         return DATABASE_ERRORS
-    return (*DATABASE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError)
+    # InternalClientError: a session the server ended while it was idle, met on the next call
+    return (*DATABASE_ERRORS, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
