@@ -56,7 +56,7 @@ def test_engines_killed_and_restarted_at_random_never_send_an_intent_twice(tmp_p
                 if code == 2:  # refused at once: one live process per engine
                     refused += 1
                 else:  # or its holder had just finished its replay: the twin found nothing left to do
-                    assert code == 0 and running[twin].poll() == 0, output(tmp_path, f"{twin}-twin")
+                    assert code == 0 and process_wait(running[twin]) == 0, output(tmp_path, f"{twin}-twin")
             time.sleep(rng.uniform(0.0, 2.0))
             for engine, process in running.items():
                 sent = signal.SIGTERM if rng.random() < 1 / 3 else signal.SIGKILL
@@ -78,7 +78,8 @@ def test_engines_killed_and_restarted_at_random_never_send_an_intent_twice(tmp_p
         assert twins.count("is held by profit-booking") == refused
         print(f"{ROUNDS} rounds, {len(ended)} runs ended by a signal, {refused} twins refused")
     for engine, sent, code in ended:  # a run ended by us: killed, stopped cleanly, or already done
-        assert code in (0, -signal.SIGKILL, 128 + signal.SIGTERM), (engine, sent, code)
+        # (a SIGTERM that lands before the CLI has loaded ends the process as the signal's default does)
+        assert code in (0, -signal.SIGKILL, 128 + signal.SIGTERM, -signal.SIGTERM), (engine, sent, code)
 
 
 def process_wait(process: subprocess.Popen[str], timeout: float = 60) -> int:
