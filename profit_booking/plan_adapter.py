@@ -19,14 +19,13 @@ from .domain.chain import ChainStatus, ProfitChain
 from .domain.changes import ChainChange, ChainEvent, LedgerKind
 from .domain.findings import Finding
 from .domain.requests import EngineSwitch, Heartbeat, InboxLook, OperatorRequest, RequestAnswer
-from .domain.stats import HuntTally
 from .domain.tracked import TrackedChain
 from .errors import ProfitBookingError
 from .store.port import Snapshot, Store
 
 STORE_METHODS = (
     "new_chain_id", "commit", "commit_many", "record_findings", "record_events", "is_booked", "load_chain",
-    "load_snapshot", "hunt_tally", "chain_opened_by", "list_chains", "pending_requests", "look_into_inbox",
+    "load_snapshot", "chain_opened_by", "list_chains", "pending_requests", "look_into_inbox",
     "commit_requests", "amend_stop_outcome", "record_heartbeat", "verify", "prove_writer", "close",
 )
 
@@ -117,9 +116,6 @@ class PlanManagerStore:
 
     async def load_snapshot(self) -> Snapshot:
         return Snapshot()
-
-    async def hunt_tally(self, plugin_id: str) -> HuntTally:
-        return HuntTally()  # never asked: the plan's manager has nothing to re-read
 
     async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         return None

@@ -65,9 +65,6 @@ class Store(Protocol):
     async def load_snapshot(self) -> Snapshot:
         """Everything the service rehydrates at startup, read at one instant."""
 
-    async def hunt_tally(self, plugin_id: str) -> HuntTally:
-        """Every hunt of the plugin's chains, open and ended, counted with its money."""
-
     async def chain_opened_by(self, order_b_id: str) -> ProfitChain | None:
         """The stored chain ``order_b_id`` opened, if any."""
 

@@ -131,12 +131,6 @@ class SqlStore(OperatorRows):
         snapshot.hunt_tallies = _hunt_tallies(hunt_summary)
         return snapshot
 
-    async def hunt_tally(self, plugin_id: str) -> HuntTally:
-        """Every hunt of the plugin's chains, open and ended, counted with its money."""
-        async with self._transaction(write=False) as run:
-            rows = await run.fetch(q.HUNT_SUMMARY_OF, {"plugin_id": plugin_id, "engine_id": self.engine_id})
-        return _hunt_tallies(rows).get(plugin_id, HuntTally())
-
     async def record_findings(self, findings: Sequence[Finding], at: datetime) -> None:
         """Append what a reconciliation found and did to ``broker_findings``."""
         async with self._transaction(write=True) as run:

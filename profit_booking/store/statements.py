@@ -123,12 +123,9 @@ HUNT_SUMMARY = (
 
 CHAIN_BY_ID = select(*CHAIN_COLUMNS).where(chains.c.chain_id == bindparam("chain_id"), OWN_CHAIN)
 CHAIN_BY_ORDER_B = select(*CHAIN_COLUMNS).where(chains.c.order_b_id == bindparam("order_b_id"), OWN_CHAIN)
-ENGINE_OF_ORDER_B = select(chains.c.engine_id).where(chains.c.order_b_id == bindparam("order_b_id"))
 ACTIVE_ORDERS_OF = ACTIVE_ORDERS.where(orders.c.chain_id == bindparam("chain_id"))
 OPEN_HUNTS_OF = OPEN_HUNTS.where(hunts.c.chain_id == bindparam("chain_id"))
-HUNT_SUMMARY_OF = HUNT_SUMMARY.where(chains.c.plugin_id == bindparam("plugin_id"))
 ALL_CHAINS = select(*CHAIN_COLUMNS).where(OWN_CHAIN).order_by(chains.c.created_at, chains.c.chain_id)
-PLUGIN_IDS = select(chains.c.plugin_id).distinct()
 LEDGER_ROW_OF = select(bookings.c.id).where(bookings.c.order_id == bindparam("order_id"))
 
 # -- the operator inbox and the engine's state ---------------------------------------------------
